@@ -1,0 +1,62 @@
+/**
+ * DynamoDB table schemas, defined once. Local mode creates tables from these; the CDK stack
+ * (lib/infra) builds its tables from the same objects. This module imports nothing, so that
+ * lib/infra may depend on it without pulling in runtime code.
+ *
+ * Every table is on-demand and keyed by strings. Every item carries `expiresAt` (epoch seconds)
+ * as the TTL attribute; because TTL deletes late, every read filters on it too.
+ */
+
+export type AttributeType = 'S' | 'N' | 'B';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexSchema {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** 'ALL', 'KEYS_ONLY', or the non-key attributes to project */
+  readonly projection: 'ALL' | 'KEYS_ONLY' | readonly string[];
+}
+
+export interface TableSchema {
+  /** Stable id; also the suffix of the physical table name in local mode */
+  readonly id: TableId;
+  readonly description: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** TTL attribute, epoch seconds */
+  readonly ttlAttribute: string;
+  readonly globalSecondaryIndexes?: readonly IndexSchema[];
+}
+
+export type TableId = 'connections' | 'sessions';
+
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+export const TABLE_SCHEMAS: Readonly<Record<TableId, TableSchema>> = {
+  connections: {
+    id: 'connections',
+    description: 'One item per live WebSocket connection: transport mode, MQTT state after CONNECT, deadlines.',
+    partitionKey: { name: 'connectionId', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
+  },
+  sessions: {
+    id: 'sessions',
+    description: 'One item per MQTT client id: the owning connection, expiry and will.',
+    partitionKey: { name: 'clientId', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
+  },
+};
+
+export const TABLE_IDS = Object.keys(TABLE_SCHEMAS) as TableId[];
+
+/** Physical table names for a prefix, as local mode and the tests name them. */
+export function tableNamesForPrefix(prefix: string): Record<TableId, string> {
+  const names = {} as Record<TableId, string>;
+  for (const id of TABLE_IDS) names[id] = `${prefix}${id}`;
+  return names;
+}

@@ -60,3 +60,8 @@ export function tableNamesForPrefix(prefix: string): Record<TableId, string> {
   for (const id of TABLE_IDS) names[id] = `${prefix}${id}`;
   return names;
 }
+
+/** The Lambda environment variable that carries a table's physical name, e.g. STRATUS_TABLE_CONNECTIONS. */
+export function tableEnvVar(id: TableId): string {
+  return `STRATUS_TABLE_${id.toUpperCase()}`;
+}

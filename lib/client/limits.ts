@@ -1,0 +1,79 @@
+/**
+ * API Gateway WebSocket limits and the arithmetic that turns them into MQTT byte budgets.
+ * Base64 text is ASCII, so a text frame's payload length in bytes equals its length in characters.
+ */
+
+/** Largest frame payload API Gateway accepts: 32 KB. A bigger one closes the connection with 1009. */
+export const FRAME_LIMIT = 32 * 1024;
+
+/** Largest message API Gateway accepts, all frames together: 128 KB. Bigger closes with 1009. */
+export const MESSAGE_LIMIT = 128 * 1024;
+
+/** Transport settings a caller may tighten (never loosen: API Gateway enforces the defaults). */
+export interface StratusTransportOptions {
+  /**
+   * Extra time in milliseconds to gather outgoing packets into one WebSocket message.
+   * @default 0 (packets written in the same tick only)
+   */
+  batchMs?: number;
+  /** Largest frame payload to send, in bytes of base64 text. @default FRAME_LIMIT (32768) */
+  maxFrameSize?: number;
+  /** Largest message to send, in bytes of base64 text. @default MESSAGE_LIMIT (131072) */
+  maxMessageSize?: number;
+  /**
+   * Outgoing bytes (queued or not yet written to the socket) above which MQTT.js's writes are held
+   * back, so `writeToStream` reports backpressure. @default 1 MiB
+   */
+  highWaterMark?: number;
+}
+
+export interface TransportLimits {
+  readonly batchMs: number;
+  readonly maxFrameSize: number;
+  readonly maxMessageSize: number;
+  readonly highWaterMark: number;
+}
+
+/** Characters of base64 needed for `bytes` bytes (RFC 4648, with padding). */
+export function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/** Most bytes whose base64 fits in `chars` characters. */
+export function bytesFitting(chars: number): number {
+  return Math.floor(chars / 4) * 3;
+}
+
+/**
+ * Largest message, in base64 characters, a socket can send. Without fragmentation (browsers'
+ * WebSocket) a message is one frame.
+ */
+export function messageBudget(limits: TransportLimits, canFragment: boolean): number {
+  return canFragment ? limits.maxMessageSize : Math.min(limits.maxFrameSize, limits.maxMessageSize);
+}
+
+/** Largest MQTT packet the transport can send: 98,304 bytes with fragmentation, 24,576 without. */
+export function maxPacketSize(limits: TransportLimits, canFragment: boolean): number {
+  return bytesFitting(messageBudget(limits, canFragment));
+}
+
+/** Applies defaults and rejects settings API Gateway would refuse. Throws RangeError. */
+export function resolveLimits(options: StratusTransportOptions = {}): TransportLimits {
+  const limits: TransportLimits = {
+    batchMs: options.batchMs ?? 0,
+    maxFrameSize: options.maxFrameSize ?? FRAME_LIMIT,
+    maxMessageSize: options.maxMessageSize ?? MESSAGE_LIMIT,
+    highWaterMark: options.highWaterMark ?? 1024 * 1024,
+  };
+  requireRange('batchMs', limits.batchMs, 0, 60_000);
+  requireRange('maxFrameSize', limits.maxFrameSize, 4, FRAME_LIMIT);
+  requireRange('maxMessageSize', limits.maxMessageSize, 4, MESSAGE_LIMIT);
+  requireRange('highWaterMark', limits.highWaterMark, 0, Number.MAX_SAFE_INTEGER);
+  return limits;
+}
+
+function requireRange(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}

@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { packMessages, planMessages, splitFrames } from '../../../lib/client/framing';
+import {
+  base64Length,
+  bytesFitting,
+  FRAME_LIMIT,
+  maxPacketSize,
+  MESSAGE_LIMIT,
+  resolveLimits,
+} from '../../../lib/client/limits';
+import { PacketScanner } from '../../../lib/client/scanner';
+import { concatBytes, hex, rawPacket } from './helpers';
+
+const defaults = resolveLimits();
+
+describe('limits', () => {
+  it('are the API Gateway figures: 32 KB frames, 128 KB messages', () => {
+    expect(FRAME_LIMIT).toBe(32_768);
+    expect(MESSAGE_LIMIT).toBe(131_072);
+  });
+
+  it('largest packet: 96 KiB with fragmentation, 24 KiB in one frame (browsers)', () => {
+    expect(maxPacketSize(defaults, true)).toBe(98_304);
+    expect(maxPacketSize(defaults, false)).toBe(24_576);
+    expect(base64Length(98_304)).toBe(MESSAGE_LIMIT);
+    expect(base64Length(98_305)).toBeGreaterThan(MESSAGE_LIMIT);
+    expect(base64Length(24_576)).toBe(FRAME_LIMIT);
+  });
+
+  it('base64 arithmetic: 4 characters per 3 bytes, padded', () => {
+    expect([0, 1, 2, 3, 4].map(base64Length)).toEqual([0, 4, 4, 4, 8]);
+    expect([0, 3, 4, 7, 8].map(bytesFitting)).toEqual([0, 0, 3, 3, 6]);
+  });
+
+  it('refuse settings above what API Gateway accepts', () => {
+    expect(() => resolveLimits({ maxFrameSize: FRAME_LIMIT + 1 })).toThrow(RangeError);
+    expect(() => resolveLimits({ maxMessageSize: MESSAGE_LIMIT + 1 })).toThrow(RangeError);
+    expect(() => resolveLimits({ batchMs: -1 })).toThrow(RangeError);
+    expect(resolveLimits({ maxFrameSize: 1024 }).maxFrameSize).toBe(1024);
+  });
+});
+
+describe('packMessages', () => {
+  it('packs several packets into one message, in order', () => {
+    const packets = [rawPacket(0x30, 10, 1), rawPacket(0x30, 20, 2), rawPacket(0xc0, 0)];
+    expect(hex(packMessages(packets, 1000))).toEqual(hex([concatBytes(packets)]));
+  });
+
+  it('starts a new message rather than split a packet, even when it fits exactly', () => {
+    const a = rawPacket(0x30, 98); // 100 bytes
+    const b = rawPacket(0x30, 48); // 50 bytes
+    expect(packMessages([a, b], 150).map((m) => m.length)).toEqual([150]);
+    expect(packMessages([a, b], 149).map((m) => m.length)).toEqual([100, 50]);
+    expect(packMessages([a, b, a], 150).map((m) => m.length)).toEqual([150, 100]);
+  });
+
+  it('refuses a packet larger than the message (the scanner must drop it first)', () => {
+    expect(() => packMessages([rawPacket(0x30, 200)], 100)).toThrow(RangeError);
+  });
+
+  it('property: messages hold whole packets only, within the limit, and lose nothing', () => {
+    const packet = fc.integer({ min: 0, max: 3000 }).map((n) => rawPacket(0x30, n));
+    fc.assert(
+      fc.property(fc.array(packet, { maxLength: 30 }), fc.integer({ min: 3004, max: 20_000 }), (packets, max) => {
+        const messages = packMessages(packets, max);
+        expect(messages.every((m) => m.length <= max)).toBe(true);
+        // Rescanning each message alone yields whole packets with nothing left over.
+        const rescanned = messages.flatMap((m) => {
+          const scanner = new PacketScanner(max);
+          const found = scanner.push(m);
+          expect(scanner.buffered).toBe(0);
+          return found.flatMap((r) => (r.kind === 'packet' ? [r.bytes] : []));
+        });
+        expect(hex(rescanned)).toEqual(hex(packets));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('splitFrames', () => {
+  it('keeps a message that fits in one frame', () => {
+    expect(splitFrames('A'.repeat(FRAME_LIMIT), FRAME_LIMIT)).toHaveLength(1);
+    expect(splitFrames('', FRAME_LIMIT)).toEqual(['']);
+  });
+
+  it('fragments a longer message into frames of at most the frame limit', () => {
+    const text = 'QUJD'.repeat(25_000); // 100,000 characters
+    const frames = splitFrames(text, FRAME_LIMIT);
+    expect(frames.map((f) => f.length)).toEqual([32_768, 32_768, 32_768, 1_696]);
+    expect(frames.join('')).toBe(text);
+  });
+});
+
+describe('planMessages', () => {
+  it('packs 3 packets of 40 KB as 2 messages: 80 KB in 4 frames, then 40 KB in 2 frames', () => {
+    const packet = rawPacket(0x30, 40_000 - 4);
+    const plan = planMessages([packet, packet, packet], maxPacketSize(defaults, true), FRAME_LIMIT);
+    expect(plan.map((frames) => frames.length)).toEqual([4, 2]);
+    expect(plan.flat().every((frame) => frame.length <= FRAME_LIMIT)).toBe(true);
+    expect(plan[0].join('')).toBe(Buffer.from(concatBytes([packet, packet])).toString('base64'));
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * The wire encoding between MQTT bytes and API Gateway WebSocket messages (see docs/TRANSPORT.md).
+ *
+ * API Gateway refuses binary frames (close 1003), so on AWS MQTT travels as base64 in TEXT frames,
+ * both ways: each text message is the base64 encoding of a contiguous chunk of the MQTT byte
+ * stream; server-to-client chunks may split packets, client-to-server messages carry whole
+ * packets. One MQTT packet may therefore span several WebSocket messages [MQTT-6.0.0-2], and the
+ * receiving side reassembles the stream.
+ *
+ * Limits: a frame is at most 32 KB and a message at most 128 KB; a larger one, including one sent
+ * through `@connections`, closes the connection with 1009. Base64 turns 3 bytes into 4 characters,
+ * so a chunk of 24 KiB of raw bytes encodes to exactly 32 KiB: outgoing data is cut into chunks
+ * of at most 24 KiB and each chunk is posted as its own message. Binary-mode connections (only in
+ * the local gateway's lenient mode) get the same chunks as raw bytes.
+ *
+ * Incoming: a `$default` event's `body` is the text frame, i.e. base64. In lenient local mode a
+ * binary frame arrives as `isBase64Encoded: true` with the frame's bytes base64-encoded in `body`;
+ * that is accepted only when the caller allows binary.
+ */
+import { FramingError } from './errors';
+
+/** Largest WebSocket frame API Gateway accepts or sends: 32 KB. */
+export const FRAME_LIMIT_BYTES = 32 * 1024;
+/** Largest WebSocket message API Gateway accepts: 128 KB. */
+export const MESSAGE_LIMIT_BYTES = 128 * 1024;
+/** Largest chunk of raw bytes per posted message: its base64 is exactly FRAME_LIMIT_BYTES. */
+export const MAX_CHUNK_BYTES = (FRAME_LIMIT_BYTES / 4) * 3;
+
+/** How a connection carries bytes: base64 text (AWS), or raw binary (local lenient mode only). */
+export type ConnectionMode = 'text' | 'binary';
+
+/** One message to post: a base64 string for text mode, raw bytes for binary mode. */
+export type OutgoingMessage = string | Uint8Array;
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export interface DecodeOptions {
+  /** Accept binary frames (`isBase64Encoded: true`); only the local lenient mode passes them. */
+  readonly allowBinary?: boolean;
+}
+
+/**
+ * The MQTT bytes carried by one incoming message. Throws FramingError if a text body is not
+ * canonical base64 (padded, no whitespace), or if the frame was binary and binary is not allowed.
+ */
+export function decodeBody(
+  message: { readonly body: string; readonly isBase64Encoded: boolean },
+  options: DecodeOptions = {},
+): Uint8Array {
+  if (message.isBase64Encoded && !options.allowBinary) {
+    throw new FramingError('binary-not-allowed', 'binary frames are not accepted: send base64 text');
+  }
+  if (!BASE64.test(message.body)) {
+    throw new FramingError('invalid-base64', 'message body is not base64');
+  }
+  return toUint8Array(Buffer.from(message.body, 'base64'));
+}
+
+/**
+ * Cuts bytes into contiguous chunks of at most `maxChunk` bytes (views, not copies). Zero bytes
+ * give zero chunks: there is nothing to post.
+ */
+export function splitBytes(bytes: Uint8Array, maxChunk: number = MAX_CHUNK_BYTES): Uint8Array[] {
+  if (!Number.isInteger(maxChunk) || maxChunk < 1) throw new RangeError('maxChunk must be >= 1');
+  const chunks: Uint8Array[] = [];
+  for (let offset = 0; offset < bytes.length; offset += maxChunk) {
+    chunks.push(bytes.subarray(offset, Math.min(offset + maxChunk, bytes.length)));
+  }
+  return chunks;
+}
+
+/**
+ * The messages to post for a piece of the outgoing MQTT stream, in order: base64 strings for text
+ * connections, raw bytes for binary ones; none is over FRAME_LIMIT_BYTES.
+ */
+export function encodeOutgoing(bytes: Uint8Array, mode: ConnectionMode): OutgoingMessage[] {
+  const chunks = splitBytes(bytes);
+  if (mode === 'binary') return chunks;
+  return chunks.map((chunk) => toBase64(chunk));
+}
+
+/** Standard padded base64 of the bytes. */
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** Size on the wire of a message to post (a string is sent as UTF-8). */
+export function messageSize(message: OutgoingMessage): number {
+  return typeof message === 'string' ? Buffer.byteLength(message, 'utf8') : message.byteLength;
+}
+
+function toUint8Array(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}

@@ -1,0 +1,281 @@
+/**
+ * The local gateway: a WebSocket server that behaves like an API Gateway WebSocket API, so the
+ * same handlers run in-process in local mode and in tests.
+ *
+ * - Upgrade: builds the `$connect` event from the HTTP upgrade request and calls `connect`; the
+ *   upgrade completes only when it returns. Non-2xx refuses the handshake with that status; 2xx
+ *   completes it, echoing `Sec-WebSocket-Protocol` (and any other header) from the result.
+ * - Each incoming message becomes a `$default` event (`requestTimeEpoch` = arrival). Handlers run
+ *   concurrently with no per-connection ordering, as on AWS. Handler errors are logged, never
+ *   thrown.
+ * - A close from either side calls `disconnect`, unless `dropDisconnectRate` drops it.
+ * - `@connections` is served on the same port under `/{stage}` (see management-api.ts).
+ * - Strict mode (see options.ts) enforces API Gateway's frame rules; both modes apply the idle
+ *   timeout and the maximum connection duration.
+ * - Lenient mode also accepts binary frames, gathered into whole MQTT packets per connection
+ *   before they become `$default` events (`isBase64Encoded: true`), and answers them in binary.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { RawData, WebSocket } from 'ws';
+import type { ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from '../gateway/events';
+import { parseGatewayResult } from '../gateway/events';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../gateway/framing';
+import type { CloseStatus } from './connection';
+import { GOING_AWAY, LocalConnection } from './connection';
+import type { ConnectionContext } from './events';
+import { connectEvent, disconnectEvent, messageEvent, newGatewayId, sourceIpOf } from './events';
+import { FrameMonitor } from './frame-monitor';
+import { connectionIdOf, handleManagementRequest, reply } from './management-api';
+import { closedOrTerminated, isWebSocketUpgrade, refuseUpgrade, sleep, toBuffer } from './sockets';
+import { errorFields, jsonLineLogger, localGatewayOptionsSchema } from './options';
+import type { LocalGatewayConfig, LocalGatewayOptions, Logger } from './options';
+
+export type { LocalGatewayOptions, Logger, LogEntry } from './options';
+
+/** The integrations behind the three routes, with Lambda's event and result shapes. */
+export interface GatewayHandlers {
+  connect(event: ConnectEvent): Promise<GatewayResult>;
+  message(event: MessageEvent): Promise<GatewayResult | void>;
+  disconnect(event: DisconnectEvent): Promise<GatewayResult | void>;
+}
+
+export interface LocalGatewayAddress {
+  /** e.g. `ws://127.0.0.1:8083/mqtt` */
+  readonly url: string;
+  /** e.g. `http://127.0.0.1:8083/mqtt`: the SDK client's `endpoint` */
+  readonly managementEndpoint: string;
+  readonly port: number;
+}
+
+type Route = 'connect' | 'message' | 'disconnect';
+
+/** Lenient mode's message limit: the largest MQTT packet (256 MB) plus its fixed header. */
+const LENIENT_MAX_MESSAGE_BYTES = 268_435_455 + 5;
+
+export class LocalGateway {
+  private readonly config: LocalGatewayConfig;
+  private readonly log: Logger;
+  private readonly connections = new Map<string, LocalConnection>();
+  private readonly sockets = new Set<WebSocket>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly accepted = new WeakMap<IncomingMessage, GatewayResult>();
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    private readonly handlers: GatewayHandlers,
+    options: LocalGatewayOptions = {},
+  ) {
+    const { log, ...rest } = options;
+    this.config = localGatewayOptionsSchema.parse(rest);
+    this.log = log ?? jsonLineLogger;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      clientTracking: false,
+      maxPayload: this.config.strict ? MESSAGE_LIMIT_BYTES : LENIENT_MAX_MESSAGE_BYTES,
+      handleProtocols: (_offered, req) => this.echoedProtocol(req),
+    });
+    this.wss.on('headers', (headers, req) => this.addResultHeaders(headers, req));
+    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.onUpgrade(req, socket, head).catch((error: unknown) => {
+        this.log('error', { msg: 'upgrade failed', ...errorFields(error) });
+        socket.destroy();
+      });
+    });
+  }
+
+  async start(): Promise<LocalGatewayAddress> {
+    if (this.state !== 'idle') throw new Error(`cannot start a gateway that is ${this.state}`);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.state = 'running';
+    const { port } = this.server.address() as AddressInfo;
+    const authority = `${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${port}`;
+    const address = {
+      url: `ws://${authority}/${this.config.stage}`,
+      managementEndpoint: `http://${authority}/${this.config.stage}`,
+      port,
+    };
+    this.log('info', { msg: 'local gateway listening', ...address, strict: this.config.strict });
+    return address;
+  }
+
+  /** Closes every socket (1001), the server, and waits for the handlers already started. */
+  stop(): Promise<void> {
+    if (this.state === 'idle') {
+      this.state = 'stopped';
+      return Promise.resolve();
+    }
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  /** Ids of the open connections. */
+  connectionIds(): string[] {
+    return [...this.connections.keys()];
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'stopping';
+    for (const connection of this.connections.values()) this.closeConnection(connection, GOING_AWAY);
+    await Promise.all([...this.sockets].map((ws) => closedOrTerminated(ws)));
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.wss.close();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.state = 'stopped';
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const connectionId = connectionIdOf(req.url ?? '/', this.config.stage);
+    if (connectionId === undefined) {
+      const isStage = (req.url ?? '').split('?')[0] === `/${this.config.stage}`;
+      reply(res, isStage ? 426 : 404, { message: isStage ? 'Upgrade Required' : 'Not Found' });
+      return;
+    }
+    handleManagementRequest(req, res, connectionId, {
+      stage: this.config.stage,
+      strict: this.config.strict,
+      find: (id) => this.connections.get(id),
+      close: (connection, status) => this.closeConnection(connection, status),
+    }).catch((error: unknown) => {
+      this.log('error', { msg: '@connections request failed', connectionId, ...errorFields(error) });
+      if (!res.headersSent) reply(res, 500, { message: 'Internal server error' });
+    });
+  }
+
+  private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', (error) => this.log('warn', { msg: 'socket error', ...errorFields(error) }));
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== `/${this.config.stage}`) return refuseUpgrade(socket, 404);
+    if (!isWebSocketUpgrade(req)) return refuseUpgrade(socket, 400);
+    if (this.state !== 'running') return refuseUpgrade(socket, 503);
+
+    const now = Date.now();
+    const context: ConnectionContext = {
+      connectionId: newGatewayId(),
+      connectedAt: now,
+      domainName: req.headers.host ?? `${this.config.host}:${(this.server.address() as AddressInfo).port}`,
+      stage: this.config.stage,
+      apiId: this.config.apiId,
+      sourceIp: sourceIpOf(req),
+      userAgent: req.headers['user-agent'],
+    };
+    const event = connectEvent(context, req, url, now);
+    const result = await this.dispatch('connect', context.connectionId, () => this.handlers.connect(event));
+    if (socket.destroyed || this.state !== 'running') return void socket.destroy();
+    if (result === undefined) return refuseUpgrade(socket, 500, 'Internal server error');
+    if (result.statusCode < 200 || result.statusCode > 299) {
+      return refuseUpgrade(socket, result.statusCode, result.body);
+    }
+    this.accepted.set(req, result);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(ws, socket, context));
+  }
+
+  private onOpen(ws: WebSocket, socket: Duplex, context: ConnectionContext): void {
+    const connection = new LocalConnection(context, ws, this.config, (c, status) => this.closeConnection(c, status));
+    this.connections.set(connection.id, connection);
+    this.sockets.add(ws);
+    if (this.config.strict) {
+      const monitor = new FrameMonitor(
+        { frameBytes: FRAME_LIMIT_BYTES, messageBytes: MESSAGE_LIMIT_BYTES, allowBinary: false },
+        (violation) => this.closeConnection(connection, violation),
+      );
+      // Before ws's own listener, so a violation is known before ws emits the message.
+      socket.prependListener('data', (chunk: Buffer) => monitor.push(chunk));
+    }
+    ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
+    ws.on('error', (error) => this.log('warn', { msg: 'websocket error', connectionId: connection.id, ...errorFields(error) }));
+    ws.on('close', (code, reason) => this.onClose(connection, code, reason.toString('utf8')));
+  }
+
+  private onMessage(connection: LocalConnection, data: RawData, isBinary: boolean): void {
+    const arrival = Date.now();
+    if (connection.isClosing) return;
+    if (isBinary && this.config.strict) {
+      this.closeConnection(connection, { code: 1003, reason: 'Binary frames are not supported' });
+      return;
+    }
+    connection.received(isBinary);
+    let body: string;
+    if (isBinary) {
+      // Lenient mode: hand on whole packets only (see packet-assembler.ts).
+      const packets = connection.packets.push(toBuffer(data));
+      if (packets === undefined) return;
+      body = packets.toString('base64');
+    } else {
+      body = toBuffer(data).toString('utf8');
+    }
+    const event = messageEvent(connection.context, body, isBinary, arrival);
+    void this.dispatch('message', connection.id, () => this.handlers.message(event));
+  }
+
+  private onClose(connection: LocalConnection, code: number, reason: string): void {
+    connection.dispose();
+    this.connections.delete(connection.id);
+    this.sockets.delete(connection.ws);
+    const status = connection.closeStatus(code, reason);
+    if (Math.random() < this.config.dropDisconnectRate) {
+      this.log('info', { msg: '$disconnect dropped', connectionId: connection.id, ...status });
+      return;
+    }
+    const event = disconnectEvent(connection.context, status.code, status.reason, Date.now());
+    void this.dispatch('disconnect', connection.id, () => this.handlers.disconnect(event));
+  }
+
+  /** Forgets the connection at once (so `@connections` answers 410) and closes its socket. */
+  private closeConnection(connection: LocalConnection, status: CloseStatus): void {
+    this.connections.delete(connection.id);
+    connection.close(status);
+  }
+
+  /**
+   * Calls a handler after the optional jitter; validates its result; logs and swallows its
+   * failure (answering undefined). Tracked so `stop()` can wait for it.
+   */
+  private dispatch(
+    route: Route,
+    connectionId: string,
+    call: () => Promise<GatewayResult | void>,
+  ): Promise<GatewayResult | undefined> {
+    const run = (async () => {
+      if (this.config.jitterMs > 0) await sleep(Math.random() * this.config.jitterMs);
+      const raw = await call();
+      return route === 'connect' || raw !== undefined ? parseGatewayResult(raw) : undefined;
+    })().catch((error: unknown) => {
+      this.log('error', { msg: 'handler failed', route, connectionId, ...errorFields(error) });
+      return undefined;
+    });
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run));
+    return run;
+  }
+
+  private echoedProtocol(req: IncomingMessage): string | false {
+    const headers = this.accepted.get(req)?.headers ?? {};
+    const name = Object.keys(headers).find((key) => key.toLowerCase() === 'sec-websocket-protocol');
+    return name === undefined ? false : (headers[name] as string);
+  }
+
+  private addResultHeaders(lines: string[], req: IncomingMessage): void {
+    const reserved = new Set(['sec-websocket-protocol', 'sec-websocket-accept', 'upgrade', 'connection']);
+    for (const [name, value] of Object.entries(this.accepted.get(req)?.headers ?? {})) {
+      if (!reserved.has(name.toLowerCase()) && !/[\r\n]/.test(name + value)) lines.push(`${name}: ${value}`);
+    }
+  }
+}

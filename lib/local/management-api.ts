@@ -1,0 +1,102 @@
+/**
+ * The `@connections` HTTP API of the local gateway, at `/{stage}/@connections/{connectionId}` on
+ * the WebSocket port, answering like API Gateway so the real `ApiGatewayManagementApiClient`
+ * works unchanged (its SigV4 signature is accepted whatever it is):
+ * - POST: the body goes to the client as one message (text or binary per the connection's mode);
+ *   over 128 KB -> 413 PayloadTooLargeException; in strict mode, over the 32 KB frame limit the
+ *   connection is closed with 1009, as on AWS.
+ * - GET: `{ connectedAt, lastActiveAt, identity: { sourceIp, userAgent } }` (ISO 8601), the wire
+ *   names the SDK turns into ConnectedAt, LastActiveAt and Identity.
+ * - DELETE: closes the socket with no close code; 204.
+ * - An unknown or closed id: 410 GoneException.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../gateway/framing';
+import type { CloseStatus, LocalConnection } from './connection';
+import { DELETED } from './connection';
+import { newGatewayId } from './events';
+
+export interface ManagementApiDeps {
+  readonly stage: string;
+  readonly strict: boolean;
+  /** The live (not closing) connection with that id. */
+  find(connectionId: string): LocalConnection | undefined;
+  /** Closes a connection and forgets it at once. */
+  close(connection: LocalConnection, status: CloseStatus): void;
+}
+
+const FRAME_TOO_BIG: CloseStatus = { code: 1009, reason: 'Frame size limit exceeded' };
+
+/** The connection id if the path is a `@connections` path of this stage, else undefined. */
+export function connectionIdOf(url: string, stage: string): string | undefined {
+  const path = url.split('?')[0] ?? '';
+  const match = /^\/([^/]+)\/(?:@|%40)connections\/(.+)$/i.exec(path);
+  if (match === null || match[1] !== stage) return undefined;
+  try {
+    return decodeURIComponent(match[2] as string);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function handleManagementRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  connectionId: string,
+  deps: ManagementApiDeps,
+): Promise<void> {
+  const body = await readBody(req, MESSAGE_LIMIT_BYTES);
+  const connection = deps.find(connectionId);
+  switch (req.method) {
+    case 'POST':
+      if (body === undefined) return reply(res, 413, { message: 'Request entity too large' }, 'PayloadTooLargeException');
+      if (connection === undefined) return gone(res);
+      if (deps.strict && body.length > FRAME_LIMIT_BYTES) deps.close(connection, FRAME_TOO_BIG);
+      else connection.post(body);
+      return reply(res, 200);
+    case 'GET':
+      if (connection === undefined) return gone(res);
+      return reply(res, 200, {
+        connectedAt: new Date(connection.context.connectedAt).toISOString(),
+        lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+        identity: { sourceIp: connection.context.sourceIp, userAgent: connection.context.userAgent ?? '' },
+      });
+    case 'DELETE':
+      if (connection === undefined) return gone(res);
+      deps.close(connection, DELETED);
+      return reply(res, 204);
+    default:
+      res.setHeader('Allow', 'GET, POST, DELETE');
+      return reply(res, 405, { message: 'Method Not Allowed' });
+  }
+}
+
+function gone(res: ServerResponse): void {
+  reply(res, 410, { message: null }, 'GoneException');
+}
+
+export function reply(res: ServerResponse, status: number, body?: unknown, errorType?: string): void {
+  res.statusCode = status;
+  res.setHeader('x-amzn-RequestId', newGatewayId());
+  if (errorType !== undefined) res.setHeader('x-amzn-ErrorType', errorType);
+  if (body === undefined || status === 204) {
+    res.end();
+    return;
+  }
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify(body));
+}
+
+/** The request body, or undefined once it grows past `limit` (the rest is drained, not kept). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
+    req.on('error', reject);
+  });
+}

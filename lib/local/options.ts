@@ -1,0 +1,51 @@
+/**
+ * Options of the local gateway, validated once with zod. Defaults are API Gateway's published
+ * limits (see /work/shared/AWS-FACTS.md), shortened by tests through the *Ms options.
+ */
+import { z } from 'zod';
+
+export type LogEntry = Record<string, unknown> & { readonly msg: string };
+export type Logger = (level: 'info' | 'warn' | 'error', entry: LogEntry) => void;
+
+export const localGatewayOptionsSchema = z.object({
+  /** @default '127.0.0.1' */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** 0 picks a free port; `start()` reports it. @default 8083 */
+  port: z.number().int().min(0).max(65_535).default(8083),
+  /** The stage name: the WebSocket path `/{stage}` and `@connections` under `/{stage}`. @default 'mqtt' */
+  stage: z.string().regex(/^[A-Za-z0-9_-]+$/).default('mqtt'),
+  /**
+   * Behave exactly like API Gateway: binary frames close with 1003; frames over 32 KB, messages
+   * over 128 KB and posts over 32 KB close with 1009. Lenient mode (false) also accepts binary
+   * frames from stock MQTT-over-WebSocket clients, answers them in binary, and skips the size
+   * limits except the 128 KB POST limit (413). @default false
+   */
+  strict: z.boolean().default(false),
+  /** No message in either direction for this long closes the connection (1001). @default 10 min */
+  idleTimeoutMs: z.number().int().positive().default(10 * 60_000),
+  /** A connection is closed (1001) this long after it opened. @default 2 h */
+  maxConnectionDurationMs: z.number().int().positive().default(2 * 60 * 60_000),
+  /** Random delay in [0, jitterMs) before each handler call, to surface ordering races. @default 0 */
+  jitterMs: z.number().min(0).default(0),
+  /** Probability (0..1) that a `$disconnect` is never delivered, as AWS allows. @default 0 */
+  dropDisconnectRate: z.number().min(0).max(1).default(0),
+  /** `requestContext.apiId` in events. @default 'local' */
+  apiId: z.string().min(1).default('local'),
+});
+
+export type LocalGatewayConfig = z.output<typeof localGatewayOptionsSchema>;
+
+export type LocalGatewayOptions = z.input<typeof localGatewayOptionsSchema> & {
+  /** Structured log sink. @default one JSON line per entry on stderr */
+  readonly log?: Logger;
+};
+
+/** Writes one JSON line per entry to stderr. */
+export const jsonLineLogger: Logger = (level, entry) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, component: 'local-gateway', ...entry })}\n`);
+};
+
+export function errorFields(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) return { error: error.name, errorMessage: error.message };
+  return { error: String(error) };
+}

@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { b64, cleanup, openClient, startGateway } from './helpers';
+
+afterEach(cleanup);
+
+describe('local gateway: connection lifetime', () => {
+  it('closes an idle connection with 1001 and reports it to $disconnect', async () => {
+    const { address, recorder } = await startGateway({ strict: true, idleTimeoutMs: 150 });
+    const client = await openClient(address.url);
+    expect((await client.closed).code).toBe(1001);
+    await recorder.until(() => recorder.disconnects.length === 1);
+    expect(recorder.disconnects[0]?.requestContext).toMatchObject({
+      disconnectStatusCode: 1001,
+      disconnectReason: 'Connection Idle Timeout',
+    });
+  });
+
+  it('closes a connection at its maximum duration', async () => {
+    const { address, recorder } = await startGateway({ strict: true, maxConnectionDurationMs: 200 });
+    const client = await openClient(address.url);
+    expect((await client.closed).code).toBe(1001);
+    await recorder.until(() => recorder.disconnects.length === 1);
+    expect(recorder.disconnects[0]?.requestContext.disconnectReason).toBe('Maximum Connection Duration Exceeded');
+  });
+
+  it('never calls $disconnect when the drop rate is 1', async () => {
+    const { address, gateway, recorder } = await startGateway({ strict: true, dropDisconnectRate: 1 });
+    const client = await openClient(address.url);
+    client.ws.close(1000);
+    await client.closed;
+    await recorder.until(() => recorder.logs.some((l) => l.msg === '$disconnect dropped'));
+    await gateway.stop(); // waits for every handler already started
+    expect(recorder.connects).toHaveLength(1);
+    expect(recorder.disconnects).toHaveLength(0);
+  });
+
+  it('handles every message under jitter, with no ordering promised', async () => {
+    const { address, gateway, recorder } = await startGateway({ strict: true, jitterMs: 20 });
+    const client = await openClient(address.url);
+    for (let i = 0; i < 20; i += 1) client.ws.send(b64(Buffer.from([0xc0, i])));
+    const bytes = await client.bytes(40);
+    expect([...bytes].filter((_, i) => i % 2 === 1).sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
+    const epochs = recorder.messages.map((m) => m.requestContext.requestTimeEpoch);
+    expect(epochs).toHaveLength(20);
+    await gateway.stop();
+  });
+
+  it('stop() closes clients with 1001 and waits for their $disconnect', async () => {
+    const { address, gateway, recorder } = await startGateway({ strict: true });
+    const clients = [await openClient(address.url), await openClient(address.url)];
+    await gateway.stop();
+    expect(recorder.disconnects).toHaveLength(2);
+    for (const client of clients) expect((await client.closed).code).toBe(1001);
+    expect(gateway.connectionIds()).toEqual([]);
+  });
+});

@@ -1,0 +1,183 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiGatewayDelivery } from '../../../lib/gateway/delivery';
+import { DeliveryError, ForbiddenError, PayloadTooLargeError, ThrottledError } from '../../../lib/gateway/errors';
+import { MAX_CHUNK_BYTES } from '../../../lib/gateway/framing';
+import { managementClient, managementEndpoint, resetManagementClients } from '../../../lib/gateway/management-client';
+import { MemoryDelivery } from '../../../lib/gateway/memory-delivery';
+import type { RetryPolicy } from '../../../lib/gateway/retry';
+import { describeDeliveryContract, pattern } from './delivery-contract';
+import { FakeManagementApi } from './fake-management-api';
+
+const sleeps: number[] = [];
+const instantRetry: RetryPolicy = {
+  attempts: 3,
+  baseDelayMs: 100,
+  maxDelayMs: 150,
+  sleep: async (ms) => {
+    sleeps.push(ms);
+  },
+  random: () => 0.999,
+};
+
+let nextId = 0;
+const newId = (): string => Buffer.from(`conn-${(nextId += 1)}`).toString('base64');
+
+describeDeliveryContract('memory', async () => {
+  const goneIds: string[] = [];
+  const delivery = new MemoryDelivery({ onGone: (id) => void goneIds.push(id) });
+  return {
+    delivery,
+    goneIds,
+    open: async () => {
+      const id = newId();
+      delivery.open(id);
+      return id;
+    },
+    received: async (id) => delivery.received(id),
+    kill: async (id) => delivery.simulateGone(id),
+    dispose: async () => {},
+  };
+});
+
+describeDeliveryContract('API Gateway over a fake @connections', async () => {
+  const goneIds: string[] = [];
+  const api = new FakeManagementApi();
+  const client = api.client();
+  const delivery = new ApiGatewayDelivery({ client, onGone: (id) => void goneIds.push(id), retry: instantRetry });
+  return {
+    delivery,
+    goneIds,
+    open: async () => {
+      const id = `${newId()}/+`; // ids with characters the SDK must escape in the path
+      api.connections.set(id, { chunks: [], connectedAt: new Date() });
+      return id;
+    },
+    received: async (id) =>
+      new Uint8Array(Buffer.concat(api.connections.get(id)!.chunks.map((c) => Buffer.from(c.toString(), 'base64')))),
+    kill: async (id) => void api.connections.delete(id),
+    dispose: async () => client.destroy(),
+  };
+});
+
+describe('ApiGatewayDelivery outcomes', () => {
+  function setup() {
+    const api = new FakeManagementApi();
+    const client = api.client();
+    const goneIds: string[] = [];
+    const delivery = new ApiGatewayDelivery({ client, onGone: (id) => void goneIds.push(id), retry: instantRetry });
+    const id = newId();
+    api.connections.set(id, { chunks: [], connectedAt: new Date() });
+    return { api, client, delivery, goneIds, id };
+  }
+
+  afterEach(() => {
+    sleeps.length = 0;
+  });
+
+  it('retries a 429 with bounded, jittered backoff and then delivers', async () => {
+    const { api, client, delivery, id } = setup();
+    try {
+      api.scripted.set(id, [429, 429]);
+      expect(await delivery.send(id, pattern(3), 'text')).toEqual({ status: 'sent', posted: 1 });
+      expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(3);
+      expect(sleeps).toEqual([99, 149]); // 0.999 * min(150, 100 * 2^n), floored
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('gives up after the last attempt with outcome throttled, counting what went out', async () => {
+    const { api, client, delivery, goneIds, id } = setup();
+    try {
+      api.scripted.set(id, [200, 429, 429, 429]);
+      const outcome = await delivery.send(id, pattern(MAX_CHUNK_BYTES + 1), 'text');
+      expect(outcome).toEqual({ status: 'throttled', posted: 1 });
+      expect(api.requests).toHaveLength(4);
+      expect(goneIds).toEqual([]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('stops at the first gone chunk', async () => {
+    const { api, client, delivery, goneIds, id } = setup();
+    try {
+      api.scripted.set(id, [200, 410]);
+      expect(await delivery.send(id, pattern(3 * MAX_CHUNK_BYTES), 'text')).toEqual({ status: 'gone', posted: 1 });
+      expect(api.requests).toHaveLength(2);
+      expect(goneIds).toEqual([id]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it.each([
+    [413, PayloadTooLargeError],
+    [403, ForbiddenError],
+    [500, DeliveryError],
+  ])('turns %i into a typed error with the SDK exception as cause', async (status, errorClass) => {
+    const { api, client, delivery, id } = setup();
+    try {
+      api.scripted.set(id, [status]);
+      const error = await delivery.send(id, pattern(3), 'text').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(errorClass);
+      expect(error).toBeInstanceOf(DeliveryError);
+      expect((error as DeliveryError).connectionId).toBe(id);
+      expect((error as Error).cause).toBeInstanceOf(Error);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('throws ThrottledError when info stays throttled', async () => {
+    const { api, client, delivery, id } = setup();
+    try {
+      api.scripted.set(id, [429, 429, 429]);
+      await expect(delivery.info(id)).rejects.toBeInstanceOf(ThrottledError);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('posts raw bytes for binary-mode connections', async () => {
+    const { api, client, delivery, id } = setup();
+    try {
+      const data = pattern(7);
+      await delivery.send(id, data, 'binary');
+      expect(new Uint8Array(api.connections.get(id)!.chunks[0]!)).toEqual(data);
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
+describe('MemoryDelivery simulation', () => {
+  it('records posts and simulates throttles', async () => {
+    const delivery = new MemoryDelivery();
+    delivery.open('a');
+    delivery.simulateThrottle('a', 1);
+    expect((await delivery.send('a', pattern(2), 'text')).status).toBe('throttled');
+    expect((await delivery.send('a', pattern(2), 'binary')).status).toBe('sent');
+    expect(delivery.posts).toEqual([{ connectionId: 'a', mode: 'binary', message: pattern(2) }]);
+    await delivery.close('a');
+    expect(delivery.closed).toEqual(['a']);
+    expect(delivery.isOpen('a')).toBe(false);
+  });
+});
+
+describe('management client factory', () => {
+  afterEach(() => resetManagementClients());
+
+  it('derives https://{domainName}/{stage} unless overridden', () => {
+    const context = { domainName: 'abc.execute-api.eu-west-1.amazonaws.com', stage: 'mqtt' };
+    expect(managementEndpoint(context)).toBe('https://abc.execute-api.eu-west-1.amazonaws.com/mqtt');
+    expect(managementEndpoint(context, 'http://127.0.0.1:8083/mqtt/')).toBe('http://127.0.0.1:8083/mqtt');
+    expect(managementEndpoint(context, '')).toBe('https://abc.execute-api.eu-west-1.amazonaws.com/mqtt');
+  });
+
+  it('creates one client per endpoint and caches it', () => {
+    const a = managementClient('https://a.example/mqtt', { region: 'eu-west-1' });
+    expect(managementClient('https://a.example/mqtt')).toBe(a);
+    expect(managementClient('https://b.example/mqtt', { region: 'eu-west-1' })).not.toBe(a);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * The plain data the core needs about one connection, and the per-invocation context. The
+ * runtime maps its store records to these types; no AWS event or store record type appears here.
+ */
+
+import type { ProtocolVersion, Will } from '../mqtt/types';
+import type { BrokerConfig } from './config';
+
+/** What the client told us about its own limits in a v5 CONNECT (spec defaults otherwise). */
+export interface ClientLimits {
+  /** Receive Maximum: QoS 1/2 publishes we may have in flight to it. 65535 when absent. */
+  readonly receiveMaximum: number;
+  /** Maximum Packet Size it accepts [MQTT-3.1.2-27]; null when absent (no limit). */
+  readonly maximumPacketSize: number | null;
+  /** Topic Alias Maximum it accepts; 0 when absent: we send no aliases [MQTT-3.1.2-30]. */
+  readonly topicAliasMaximum: number;
+}
+
+/** Everything an accepted CONNECT established; recorded by `connection.markConnected`. */
+export interface ConnectionParams {
+  readonly protocolVersion: ProtocolVersion;
+  readonly clientId: string;
+  /** True when the server assigned the client id [MQTT-3.1.3-6]. */
+  readonly clientIdAssigned: boolean;
+  /** Effective Keep Alive in seconds (Server Keep Alive when imposed); 0 = none. */
+  readonly keepAlive: number;
+  /** Effective Session Expiry Interval in seconds (after clamping); 0xFFFFFFFF = never. */
+  readonly sessionExpiryInterval: number;
+  /** The Will Message, if the CONNECT carried one and it has not been discarded. */
+  readonly will: Will | null;
+  readonly username: string | null;
+  /** The identity the authenticator vouched for, if any. */
+  readonly principal: string | null;
+  readonly clientLimits: ClientLimits;
+}
+
+/** A WebSocket connection on which no CONNECT has been accepted yet. */
+export interface OpenConnectionState {
+  readonly status: 'open';
+}
+
+/** A connection whose CONNECT was accepted (CONNACK 0 sent). */
+export interface MqttConnectionState extends ConnectionParams {
+  readonly status: 'mqtt';
+}
+
+export type ConnectionState = OpenConnectionState | MqttConnectionState;
+
+/** The existing session stored for a client id, as far as the core needs to know it. */
+export interface SessionSummary {
+  /**
+   * Epoch ms after which the session no longer exists; null while a connection holds it or when
+   * it never expires. TTL deletes late, so the core treats `expiresAt <= now` as no session.
+   */
+  readonly expiresAt: number | null;
+}
+
+/** The authenticator's verdict, produced by the runtime before calling the core. */
+export type AuthVerdict =
+  | { readonly ok: true; readonly principal?: string }
+  | { readonly ok: false; readonly reason: 'bad-credentials' | 'not-authorized' };
+
+/** Inputs the runtime must load before the core can decide a CONNECT. */
+export interface ConnectInputs {
+  readonly auth: AuthVerdict;
+  /** The stored session for the CONNECT's client id, or null. Ignored for assigned ids. */
+  readonly existingSession: SessionSummary | null;
+}
+
+/** The per-invocation context: configuration, time and identity of the invocation. */
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  /** Current time, epoch ms. The core has no clock of its own. */
+  readonly now: number;
+  /** The API Gateway connection id this packet arrived on. */
+  readonly connectionId: string;
+  /** `requestContext.requestTimeEpoch`: arrival order at the gateway, epoch ms. */
+  readonly requestTimeEpoch: number;
+  /** Generates a fresh client id; by default `assignedClientIdPrefix + connectionId`. */
+  readonly assignClientId?: () => string;
+  /** Required when the packet is a CONNECT on an 'open' connection. */
+  readonly connect?: ConnectInputs;
+}

@@ -1,0 +1,139 @@
+/**
+ * ConnectionStore on the `connections` table. CONNECT is a conditional update (the record must be
+ * live and still 'open'), so two concurrent CONNECTs on one connection yield exactly one winner
+ * [MQTT-3.1.0-2]; the loser's failed condition returns the old item, which tells "missing" from
+ * "already connected" without a second read.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
+import { AlreadyConnectedError, ConnectionNotFoundError } from '../errors';
+import type {
+  ConnectionRecord,
+  ConnectionStore,
+  MqttConnectionFields,
+  NewConnection,
+  ReadOptions,
+  TransportMode,
+} from '../ports';
+import { TABLE_SCHEMAS, TTL_ATTRIBUTE } from '../schema';
+import { ExpressionBuilder } from './expressions';
+import { bool, num, numOneOf, optional, recordCodec, required, str, strOneOf, type Item } from './marshal';
+import type { MeteredDynamoDb } from './metered';
+
+export const connectionCodec = recordCodec<ConnectionRecord>('connections', {
+  connectionId: required(str),
+  mode: required(strOneOf(['text', 'binary'])),
+  connectedAt: required(num),
+  requestTimeEpoch: optional(num),
+  sourceIp: optional(str),
+  status: required(strOneOf(['open', 'mqtt'])),
+  clientId: optional(str),
+  protocolVersion: optional(numOneOf([3, 4, 5])),
+  keepAlive: optional(num),
+  cleanStart: optional(bool),
+  username: optional(str),
+  mqttConnectedAt: optional(num),
+  sessionExpiryInterval: optional(num),
+  receiveMaximum: optional(num),
+  maximumPacketSize: optional(num),
+  topicAliasMaximum: optional(num),
+  expiresAt: required(num),
+});
+
+const PK = TABLE_SCHEMAS.connections.partitionKey.name;
+
+export interface DynamoStoreOptions {
+  clock?: Clock;
+}
+
+export class DynamoConnectionStore implements ConnectionStore {
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly db: MeteredDynamoDb,
+    private readonly tableName: string,
+    options: DynamoStoreOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async open(connection: NewConnection): Promise<ConnectionRecord> {
+    const record: ConnectionRecord = { ...connection, status: 'open' };
+    await this.db.putItem({ TableName: this.tableName, Item: connectionCodec.toItem(record) });
+    return connectionCodec.fromItem(connectionCodec.toItem(record));
+  }
+
+  async get(connectionId: string, options: ReadOptions = {}): Promise<ConnectionRecord | undefined> {
+    const { Item } = await this.db.getItem({
+      TableName: this.tableName,
+      Key: this.key(connectionId),
+      ConsistentRead: options.consistent ?? true,
+    });
+    return this.live(Item);
+  }
+
+  async markConnected(connectionId: string, fields: MqttConnectionFields): Promise<ConnectionRecord> {
+    const x = new ExpressionBuilder();
+    const update = x.set(connectionCodec.toAttributes({ ...fields, status: 'mqtt' }));
+    const condition = `${this.liveCondition(x)} AND ${x.name('status')} = ${x.value({ S: 'open' })}`;
+    try {
+      const { Attributes } = await this.db.updateItem({
+        TableName: this.tableName,
+        Key: this.key(connectionId),
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ...x.attributes(),
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      return connectionCodec.fromItem(Attributes as Item);
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const old = this.live(error.Item);
+      if (old?.status === 'mqtt') throw new AlreadyConnectedError(connectionId, { cause: error });
+      throw new ConnectionNotFoundError(connectionId, { cause: error });
+    }
+  }
+
+  async setMode(connectionId: string, mode: TransportMode): Promise<void> {
+    const x = new ExpressionBuilder();
+    const update = x.set(connectionCodec.toAttributes({ mode }));
+    try {
+      await this.db.updateItem({
+        TableName: this.tableName,
+        Key: this.key(connectionId),
+        UpdateExpression: update,
+        ConditionExpression: this.liveCondition(x),
+        ...x.attributes(),
+      });
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      throw new ConnectionNotFoundError(connectionId, { cause: error });
+    }
+  }
+
+  async remove(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const { Attributes } = await this.db.deleteItem({
+      TableName: this.tableName,
+      Key: this.key(connectionId),
+      ReturnValues: 'ALL_OLD',
+    });
+    return this.live(Attributes);
+  }
+
+  private key(connectionId: string): Item {
+    return { [PK]: { S: connectionId } };
+  }
+
+  /** The item exists and its TTL has not passed. */
+  private liveCondition(x: ExpressionBuilder): string {
+    const now = x.value({ N: String(epochSeconds(this.clock())) });
+    return `attribute_exists(${x.name(PK)}) AND ${x.name(TTL_ATTRIBUTE)} > ${now}`;
+  }
+
+  private live(item: Item | undefined): ConnectionRecord | undefined {
+    if (item === undefined) return undefined;
+    const record = connectionCodec.fromItem(item);
+    return isExpired(record.expiresAt, this.clock()) ? undefined : record;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * All DynamoDB adapters over one client and one meter. Lambda entry points call this once, at
+ * module scope, with the table names from the validated configuration.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Clock } from '../clock';
+import type { Meter } from '../meter';
+import type { Stores } from '../ports';
+import type { TableId } from '../schema';
+import { DynamoConnectionStore } from './connection-store';
+import { MeteredDynamoDb, type CapacityReporting } from './metered';
+
+export { DynamoConnectionStore } from './connection-store';
+export { MeteredDynamoDb } from './metered';
+export { capacityReportingFor, createDynamoDbClient, sharedDynamoDbClient } from './client';
+export { ensureTables } from './tables';
+
+export interface DynamoStoresOptions {
+  client: DynamoDBClient;
+  /** Physical table names, e.g. RuntimeConfig.tables or tableNamesForPrefix(prefix) */
+  tables: Record<TableId, string>;
+  meter?: Meter;
+  /** 'dynamodb-local' with an endpoint override (capacityReportingFor); default 'aws' */
+  capacityReporting?: CapacityReporting;
+  clock?: Clock;
+}
+
+export function dynamoStores(options: DynamoStoresOptions): Stores {
+  const db = new MeteredDynamoDb(options.client, {
+    meter: options.meter,
+    capacityReporting: options.capacityReporting,
+  });
+  return { connections: new DynamoConnectionStore(db, options.tables.connections, { clock: options.clock }) };
+}

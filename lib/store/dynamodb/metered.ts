@@ -1,0 +1,168 @@
+/**
+ * The one way the DynamoDB adapters talk to DynamoDB: every request asks for
+ * `ReturnConsumedCapacity: 'TOTAL'` and reports what it consumed to the Meter.
+ */
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactGetItemsCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type ConsumedCapacity,
+  type DeleteItemCommandInput,
+  type DynamoDBClient,
+  type GetItemCommandInput,
+  type PutItemCommandInput,
+  type QueryCommandInput,
+  type TransactGetItemsCommandInput,
+  type TransactWriteItemsCommandInput,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { noopMeter, type Meter } from '../meter';
+
+type UnitKind = 'read' | 'write';
+
+/**
+ * Who reports ConsumedCapacity. AWS reports what it bills. DynamoDB Local (jar 2026-01-16) reports
+ * a transaction per table as 2 x the units of ONE item, not the sum over the items, so against it
+ * the meter bills each transactional item at least 2 units (exact for items under 1 KB, a lower
+ * bound above) and marks such figures `estimated`.
+ */
+export type CapacityReporting = 'aws' | 'dynamodb-local';
+
+export interface MeteredDynamoDbOptions {
+  meter?: Meter;
+  /** Default 'aws'; use `capacityReportingFor(endpoint)` of ./client */
+  capacityReporting?: CapacityReporting;
+}
+
+/** AWS bills transactional reads and writes at 2 units per item (per 4 KB read, per 1 KB write). */
+const TRANSACTION_UNITS_PER_ITEM = 2;
+
+export class MeteredDynamoDb {
+  readonly meter: Meter;
+  private readonly capacityReporting: CapacityReporting;
+
+  constructor(
+    readonly client: DynamoDBClient,
+    options: MeteredDynamoDbOptions = {},
+  ) {
+    this.meter = options.meter ?? noopMeter;
+    this.capacityReporting = options.capacityReporting ?? 'aws';
+  }
+
+  async getItem(input: GetItemCommandInput) {
+    const out = await this.client.send(new GetItemCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' }));
+    this.report('GetItem', 'read', out.ConsumedCapacity);
+    return out;
+  }
+
+  async query(input: QueryCommandInput) {
+    const out = await this.client.send(new QueryCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' }));
+    this.report('Query', 'read', out.ConsumedCapacity);
+    return out;
+  }
+
+  async putItem(input: PutItemCommandInput) {
+    const out = await this.write('PutItem', input.TableName, () =>
+      this.client.send(new PutItemCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' })),
+    );
+    this.report('PutItem', 'write', out.ConsumedCapacity);
+    return out;
+  }
+
+  async updateItem(input: UpdateItemCommandInput) {
+    const out = await this.write('UpdateItem', input.TableName, () =>
+      this.client.send(new UpdateItemCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' })),
+    );
+    this.report('UpdateItem', 'write', out.ConsumedCapacity);
+    return out;
+  }
+
+  async deleteItem(input: DeleteItemCommandInput) {
+    const out = await this.write('DeleteItem', input.TableName, () =>
+      this.client.send(new DeleteItemCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' })),
+    );
+    this.report('DeleteItem', 'write', out.ConsumedCapacity);
+    return out;
+  }
+
+  async transactWriteItems(input: TransactWriteItemsCommandInput) {
+    const out = await this.client.send(new TransactWriteItemsCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' }));
+    const perTable = new Map<string, number>();
+    for (const action of input.TransactItems ?? []) {
+      const table = (action.Put ?? action.Update ?? action.Delete ?? action.ConditionCheck)?.TableName ?? '';
+      perTable.set(table, (perTable.get(table) ?? 0) + 1);
+    }
+    this.reportTransaction('TransactWriteItems', 'write', out.ConsumedCapacity, perTable);
+    return out;
+  }
+
+  async transactGetItems(input: TransactGetItemsCommandInput) {
+    const out = await this.client.send(new TransactGetItemsCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' }));
+    const perTable = new Map<string, number>();
+    for (const action of input.TransactItems ?? []) {
+      const table = action.Get?.TableName ?? '';
+      perTable.set(table, (perTable.get(table) ?? 0) + 1);
+    }
+    this.reportTransaction('TransactGetItems', 'read', out.ConsumedCapacity, perTable);
+    return out;
+  }
+
+  /**
+   * Runs a single-item write. A write whose condition fails is still billed, but the exception
+   * carries no ConsumedCapacity: record an estimated 1 write unit (an item under 1 KB).
+   */
+  private async write<T>(operation: string, table: string | undefined, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        this.meter.record({ operation, table: table ?? '', readUnits: 0, writeUnits: 1, estimated: true });
+      }
+      throw error;
+    }
+  }
+
+  private report(operation: string, kind: UnitKind, consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
+    const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+    for (const c of list) {
+      const [readUnits, writeUnits] = splitUnits(kind, c);
+      this.meter.record({ operation, table: c.TableName ?? '', readUnits, writeUnits });
+    }
+  }
+
+  private reportTransaction(
+    operation: string,
+    kind: UnitKind,
+    consumed: ConsumedCapacity[] | undefined,
+    itemsPerTable: Map<string, number>,
+  ): void {
+    if (this.capacityReporting === 'aws') return this.report(operation, kind, consumed);
+    for (const c of consumed ?? []) {
+      const table = c.TableName ?? '';
+      const reported = splitUnits(kind, c)[kind === 'read' ? 0 : 1];
+      const floor = TRANSACTION_UNITS_PER_ITEM * (itemsPerTable.get(table) ?? 1);
+      const units = Math.max(reported, floor);
+      this.meter.record({
+        operation,
+        table,
+        readUnits: kind === 'read' ? units : 0,
+        writeUnits: kind === 'write' ? units : 0,
+        ...(units !== reported && { estimated: true }),
+      });
+    }
+  }
+}
+
+/** Read and write units of one ConsumedCapacity; TOTAL may give only CapacityUnits. */
+function splitUnits(kind: UnitKind, c: ConsumedCapacity): [number, number] {
+  if (c.ReadCapacityUnits !== undefined || c.WriteCapacityUnits !== undefined) {
+    return [c.ReadCapacityUnits ?? 0, c.WriteCapacityUnits ?? 0];
+  }
+  const units = c.CapacityUnits ?? 0;
+  return kind === 'read' ? [units, 0] : [0, units];
+}

@@ -1,0 +1,10 @@
+/** All in-memory adapters, for unit tests of the broker and the handlers. */
+import type { Clock } from '../clock';
+import type { Stores } from '../ports';
+import { MemoryConnectionStore } from './connection-store';
+
+export { MemoryConnectionStore } from './connection-store';
+
+export function memoryStores(options: { clock?: Clock } = {}): Stores {
+  return { connections: new MemoryConnectionStore(options) };
+}

@@ -23,7 +23,7 @@ function readSubscription(r: Reader, version: ProtocolVersion): Subscription {
   if (qos === 3) throw new MalformedPacketError('subscription QoS 3', { specRef: 'MQTT-3.8.3-4' });
   if (version !== 5) {
     if ((options & 0xfc) !== 0) {
-      throw new MalformedPacketError('reserved subscription bits set', { specRef: 'MQTT-3-8.3-4' });
+      throw new MalformedPacketError('reserved subscription bits set', { specRef: 'MQTT-3.8.3-4' });
     }
     return { topicFilter, qos: qos as QoS };
   }

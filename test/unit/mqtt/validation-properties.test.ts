@@ -52,10 +52,10 @@ describe('SUBSCRIBE and UNSUBSCRIBE payloads', () => {
     encodeViolation(subscribe({ retainHandling: 3 as 0 }), 5);
   });
 
-  it('[MQTT-3-8.3-4] v3/v4 subscription byte: the upper six bits must be 0', () => {
+  it('[MQTT-3.8.3-4] v3/v4 subscription byte: the upper six bits must be 0', () => {
     for (const bits of [0x04, 0x08, 0x20, 0x80]) {
-      malformed(frame(0x82, [0, 1, ...str('a'), bits]), 4, 'MQTT-3-8.3-4');
-      malformed(frame(0x82, [0, 1, ...str('a'), bits]), 3, 'MQTT-3-8.3-4');
+      malformed(frame(0x82, [0, 1, ...str('a'), bits]), 4, 'MQTT-3.8.3-4');
+      malformed(frame(0x82, [0, 1, ...str('a'), bits]), 3, 'MQTT-3.8.3-4');
     }
   });
 

@@ -4,7 +4,7 @@
  * [MQTT-3.1.0-2]; the loser's failed condition returns the old item, which tells "missing" from
  * "already connected" without a second read.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
 import { AlreadyConnectedError, ConnectionNotFoundError } from '../errors';
 import type {
@@ -15,6 +15,7 @@ import type {
   ReadOptions,
   TransportMode,
 } from '../ports';
+import type { ConnectionPage, ConnectionScan } from '../scan';
 import { TABLE_SCHEMAS, TTL_ATTRIBUTE } from '../schema';
 import { ExpressionBuilder } from './expressions';
 import { bool, num, numOneOf, optional, recordCodec, required, str, strOneOf, type Item } from './marshal';
@@ -46,7 +47,7 @@ export interface DynamoStoreOptions {
   clock?: Clock;
 }
 
-export class DynamoConnectionStore implements ConnectionStore {
+export class DynamoConnectionStore implements ConnectionStore, ConnectionScan {
   private readonly clock: Clock;
 
   constructor(
@@ -123,6 +124,27 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   private key(connectionId: string): Item {
     return { [PK]: { S: connectionId } };
+  }
+
+  /** One page of every record, expired ones included (the sweeper's view; eventually consistent). */
+  async page(cursor?: string, limit = 100): Promise<ConnectionPage> {
+    const out = await this.db.client.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Limit: limit,
+        ExclusiveStartKey: cursor === undefined ? undefined : this.key(cursor),
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.db.meter.record({
+      operation: 'Scan',
+      table: this.tableName,
+      readUnits: out.ConsumedCapacity?.CapacityUnits ?? 0,
+      writeUnits: 0,
+    });
+    const records = (out.Items ?? []).map((item) => connectionCodec.fromItem(item));
+    const last = out.LastEvaluatedKey?.[PK]?.S;
+    return last === undefined ? { records } : { records, cursor: last };
   }
 
   /** The item exists and its TTL has not passed. */

@@ -12,12 +12,13 @@ import type {
   NewConnection,
   TransportMode,
 } from '../ports';
+import type { ConnectionPage, ConnectionScan } from '../scan';
 
 export interface MemoryStoreOptions {
   clock?: Clock;
 }
 
-export class MemoryConnectionStore implements ConnectionStore {
+export class MemoryConnectionStore implements ConnectionStore, ConnectionScan {
   private readonly items = new Map<string, ConnectionRecord>();
   private readonly clock: Clock;
 
@@ -55,6 +56,13 @@ export class MemoryConnectionStore implements ConnectionStore {
     const record = this.live(connectionId);
     this.items.delete(connectionId);
     return record && structuredClone(record);
+  }
+
+  async page(cursor?: string, limit = 100): Promise<ConnectionPage> {
+    // Keyed like DynamoDB's LastEvaluatedKey, so deleting records between pages skips none.
+    const keys = [...this.items.keys()].sort().filter((key) => cursor === undefined || key > cursor);
+    const records = keys.slice(0, limit).map((key) => structuredClone(this.items.get(key) as ConnectionRecord));
+    return keys.length > limit ? { records, cursor: keys[limit - 1] } : { records };
   }
 
   private live(connectionId: string): ConnectionRecord | undefined {

@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../lib/store/clock';
 import { AlreadyConnectedError, ConnectionNotFoundError } from '../../../lib/store/errors';
 import type { ConnectionStore, MqttConnectionFields, NewConnection } from '../../../lib/store/ports';
+import type { ConnectionScan } from '../../../lib/store/scan';
 import type { ProtocolVersion } from '../../../lib/mqtt/types';
 
 /** A clock the test moves. It starts at the real time, so real TTL never deletes live test items. */
@@ -19,14 +20,15 @@ export class ManualClock {
   }
 }
 
-export type ConnectionStoreFactory = (clock: Clock) => ConnectionStore | Promise<ConnectionStore>;
+type ScannableStore = ConnectionStore & ConnectionScan;
+export type ConnectionStoreFactory = (clock: Clock) => ScannableStore | Promise<ScannableStore>;
 
 const HOUR = 3600;
 
 export function connectionStoreContract(adapter: string, makeStore: ConnectionStoreFactory): void {
   describe(`ConnectionStore contract: ${adapter}`, () => {
     let time: ManualClock;
-    let store: ConnectionStore;
+    let store: ScannableStore;
 
     const nowSeconds = () => Math.floor(time.nowMs / 1000);
     const newConnection = (overrides: Partial<NewConnection> = {}): NewConnection => ({
@@ -224,6 +226,38 @@ export function connectionStoreContract(adapter: string, makeStore: ConnectionSt
         await expect(store.markConnected(connection.connectionId, connectFields(4))).rejects.toBeInstanceOf(
           ConnectionNotFoundError,
         );
+      });
+    });
+
+    describe('page, the scan of the sweeper', () => {
+      it('reads every record across pages, also when records are removed between pages', async () => {
+        const mine = new Set<string>();
+        for (let i = 0; i < 5; i++) mine.add((await store.open(newConnection())).connectionId);
+        const seen = new Set<string>();
+        let cursor: string | undefined;
+        do {
+          const page = await store.page(cursor, 2);
+          for (const record of page.records) {
+            seen.add(record.connectionId);
+            if (mine.has(record.connectionId)) await store.remove(record.connectionId);
+          }
+          cursor = page.cursor;
+        } while (cursor !== undefined);
+        for (const id of mine) expect(seen.has(id)).toBe(true);
+      });
+
+      it('includes expired records, which the sweeper cleans up', async () => {
+        const connection = newConnection({ expiresAt: nowSeconds() + 10 });
+        await store.open(connection);
+        time.advanceSeconds(11);
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.page(cursor, 100);
+          ids.push(...page.records.map((r) => r.connectionId));
+          cursor = page.cursor;
+        } while (cursor !== undefined);
+        expect(ids).toContain(connection.connectionId);
       });
     });
   });

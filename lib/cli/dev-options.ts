@@ -1,0 +1,50 @@
+/**
+ * Options of `stratus dev`, validated with zod. Commander hands over strings; this module turns
+ * them into typed values, or one error line that names the option.
+ */
+import { z } from 'zod';
+
+export const DEV_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8083,
+  stage: 'mqtt',
+  idleTimeoutMs: 10 * 60 * 1000,
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+} as const;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const millis = z.coerce.number().int().min(1).max(7 * 24 * 3600 * 1000);
+
+export const DevOptionsSchema = z
+  .object({
+    host: z.string().min(1).default(DEV_DEFAULTS.host),
+    port: port.default(DEV_DEFAULTS.port),
+    stage: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+      .default(DEV_DEFAULTS.stage),
+    strict: z.boolean().default(false),
+    data: z.string().min(1).optional(),
+    jitterMs: z.coerce.number().int().min(0).max(60_000).default(0),
+    dropDisconnectRate: z.coerce.number().min(0).max(1).default(0),
+    idleTimeoutMs: millis.default(DEV_DEFAULTS.idleTimeoutMs),
+    maxConnectionMs: millis.default(DEV_DEFAULTS.maxConnectionMs),
+    dynamodbEndpoint: z.url().optional(),
+    auth: z.boolean().default(false),
+  })
+  .strict();
+
+export type DevOptions = z.infer<typeof DevOptionsSchema>;
+
+/** Validates raw commander options; throws an Error whose message is one line naming the option. */
+export function parseDevOptions(raw: Record<string, unknown>): DevOptions {
+  const parsed = DevOptionsSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const name = issue.path.length > 0 ? `--${kebab(String(issue.path[0]))}` : 'options';
+  throw new Error(`invalid ${name}: ${issue.message}`);
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

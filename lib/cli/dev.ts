@@ -1,0 +1,91 @@
+/**
+ * `stratus dev`: local mode. Starts DynamoDB Local (or uses DYNAMODB_ENDPOINT), creates the tables,
+ * starts the local gateway in front of the same handlers Lambda runs, prints how to connect, and
+ * stops everything cleanly on Ctrl-C.
+ */
+import type { Command } from 'commander';
+import { startLocalBroker, type LocalBroker } from '../runtime/local-broker';
+import { createLogger } from '../runtime/log';
+import { DEV_DEFAULTS, parseDevOptions, type DevOptions } from './dev-options';
+
+export function registerDevCommand(program: Command): void {
+  program
+    .command('dev')
+    .description(`run the broker locally (default ws://${DEV_DEFAULTS.host}:${DEV_DEFAULTS.port}/${DEV_DEFAULTS.stage})`)
+    .option('--host <host>', 'address to listen on', DEV_DEFAULTS.host)
+    .option('--port <port>', 'port to listen on (0 picks a free one)', String(DEV_DEFAULTS.port))
+    .option('--stage <name>', 'stage name: the WebSocket path and the @connections prefix', DEV_DEFAULTS.stage)
+    .option('--strict', 'behave exactly like API Gateway: refuse binary frames, enforce 32 KB frames and 128 KB messages', false)
+    .option('--data <dir>', 'keep DynamoDB Local data in this directory (default: in memory)')
+    .option('--dynamodb-endpoint <url>', 'use this DynamoDB endpoint instead of starting DynamoDB Local (also: DYNAMODB_ENDPOINT)')
+    .option('--jitter-ms <ms>', 'random delay before each handler call, to surface ordering races', '0')
+    .option('--drop-disconnect-rate <p>', 'probability (0..1) that $disconnect is never delivered', '0')
+    .option('--idle-timeout-ms <ms>', 'close connections silent for this long', String(DEV_DEFAULTS.idleTimeoutMs))
+    .option('--max-connection-ms <ms>', 'close connections this long after they open', String(DEV_DEFAULTS.maxConnectionMs))
+    .option('--auth', 'refuse anonymous clients (local mode allows them by default)', false)
+    .action(async (raw: Record<string, unknown>) => {
+      await runDev(parseDevOptions(raw));
+    });
+}
+
+export async function runDev(options: DevOptions): Promise<void> {
+  const log = createLogger({ level: 'info' });
+  const broker = await startLocalBroker({
+    gateway: {
+      host: options.host,
+      port: options.port,
+      stage: options.stage,
+      strict: options.strict,
+      jitterMs: options.jitterMs,
+      dropDisconnectRate: options.dropDisconnectRate,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxConnectionDurationMs: options.maxConnectionMs,
+    },
+    dynamodbEndpoint: options.dynamodbEndpoint,
+    dynamodb: { dataDir: options.data },
+    broker: { allowAnonymous: !options.auth },
+    log,
+  });
+  process.stdout.write(banner(broker, options));
+  await untilSignal();
+  process.stdout.write('stopping…\n');
+  await broker.stop();
+}
+
+function banner(broker: LocalBroker, options: DevOptions): string {
+  const lines = [
+    '',
+    `Stratus local broker listening on ${broker.url}${options.strict ? ' (strict: behaves like API Gateway)' : ''}`,
+    `  @connections API: ${broker.managementEndpoint}/@connections/{id}`,
+    `  DynamoDB:         ${broker.dynamodbEndpoint}${options.data ? ` (data in ${options.data})` : ' (in memory)'}`,
+    '',
+    'Connect with MQTT.js through the Stratus transport (base64 text frames, as on AWS):',
+    `  import { connect } from 'stratus-mqtt/client';`,
+    `  const client = connect('${broker.url}', { protocolVersion: 5 });`,
+    '',
+  ];
+  if (!options.strict) {
+    lines.push(
+      'Or with any stock MQTT-over-WebSocket client (binary frames, local lenient mode only):',
+      `  npx mqtt sub -t 'plant/#' -v -l ws -h ${options.host} -p ${broker.port} --path /${options.stage}`,
+      '',
+    );
+  }
+  if (!options.auth) {
+    lines.push('WARNING: anonymous clients are allowed in local mode. Use --auth to refuse them.', '');
+  }
+  lines.push('Press Ctrl-C to stop.', '');
+  return lines.join('\n');
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}

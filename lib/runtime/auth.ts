@@ -1,0 +1,19 @@
+/**
+ * The authentication port the runtime consults before the core decides a CONNECT. The core has
+ * no await, so the runtime produces the verdict and passes it in (lib/broker/state.ts AuthVerdict).
+ */
+import type { AuthVerdict } from '../broker';
+import type { ConnectPacket } from '../mqtt/types';
+
+export type Authenticator = (connect: ConnectPacket) => Promise<AuthVerdict>;
+
+/**
+ * The authenticator while no credential store is configured. It vouches for nobody: a client
+ * that sends a user name is not thereby authenticated. With anonymous access allowed every client
+ * is let in as anonymous; without it every client is refused (Not authorized), which is the
+ * secure default of a deployed broker.
+ */
+export function noCredentialStore(allowAnonymous: boolean): Authenticator {
+  const verdict: AuthVerdict = allowAnonymous ? { ok: true } : { ok: false, reason: 'not-authorized' };
+  return async () => verdict;
+}

@@ -1,0 +1,78 @@
+/**
+ * Runtime configuration of the Lambda handlers, read from the environment and validated once,
+ * at init. A bad value fails the cold start with one line naming the variable.
+ *
+ * | variable | meaning |
+ * |---|---|
+ * | STRATUS_TABLE_<ID> | physical name of each table in lib/store/schema.ts |
+ * | STRATUS_MANAGEMENT_ENDPOINT | `@connections` callback URL; default `https://{domainName}/{stage}` of the event |
+ * | STRATUS_ALLOW_ANONYMOUS | 'true' lets clients connect without credentials (default 'false') |
+ * | STRATUS_MAX_PACKET_SIZE | largest packet accepted, bytes (at most 98304: one 128 KB base64 message) |
+ * | STRATUS_MAX_SESSION_EXPIRY | longest session expiry granted, seconds |
+ * | STRATUS_MAX_QUEUE | most messages queued per offline session |
+ * | STRATUS_LOG_LEVEL | debug, info, warn or error (default info) |
+ * | DYNAMODB_ENDPOINT | a DynamoDB-compatible endpoint (local mode only) |
+ */
+import { z } from 'zod';
+import { TABLE_IDS, tableEnvVar, type TableId } from '../store/schema';
+
+/** What one 128 KB API Gateway message carries once base64 is undone. */
+export const MAX_PACKET_SIZE_LIMIT = 98_304;
+
+const booleanString = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+const tableShape = Object.fromEntries(TABLE_IDS.map((id) => [tableEnvVar(id), z.string().min(1)])) as Record<
+  string,
+  z.ZodString
+>;
+
+const EnvSchema = z.object({
+  ...tableShape,
+  STRATUS_MANAGEMENT_ENDPOINT: z.url().optional(),
+  STRATUS_ALLOW_ANONYMOUS: booleanString.default(false),
+  STRATUS_MAX_PACKET_SIZE: z.coerce.number().int().min(128).max(MAX_PACKET_SIZE_LIMIT).optional(),
+  STRATUS_MAX_SESSION_EXPIRY: z.coerce.number().int().min(0).max(0xffffffff).optional(),
+  STRATUS_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).optional(),
+  STRATUS_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+});
+
+export interface RuntimeConfig {
+  tables: Record<TableId, string>;
+  managementEndpoint?: string;
+  allowAnonymous: boolean;
+  maxPacketSize?: number;
+  maxSessionExpiry?: number;
+  maxQueue?: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  dynamodbEndpoint?: string;
+}
+
+export class ConfigurationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Parses the environment; throws ConfigurationError with a one-line message naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): RuntimeConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigurationError(`invalid environment: ${issue.path.join('.')}: ${issue.message}`, { cause: parsed.error });
+  }
+  const e = parsed.data as z.infer<typeof EnvSchema> & Record<string, string>;
+  const tables = {} as Record<TableId, string>;
+  for (const id of TABLE_IDS) tables[id] = e[tableEnvVar(id)];
+  return {
+    tables,
+    managementEndpoint: e.STRATUS_MANAGEMENT_ENDPOINT,
+    allowAnonymous: e.STRATUS_ALLOW_ANONYMOUS,
+    maxPacketSize: e.STRATUS_MAX_PACKET_SIZE,
+    maxSessionExpiry: e.STRATUS_MAX_SESSION_EXPIRY,
+    maxQueue: e.STRATUS_MAX_QUEUE,
+    logLevel: e.STRATUS_LOG_LEVEL,
+    dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Builds the runtime's dependencies: the DynamoDB-backed stores, the delivery port over
+ * `@connections`, the broker configuration, logs and metrics. Lambda builds them once per
+ * container from the environment (`runtimeFromEnv`); local mode and tests build them explicitly.
+ */
+import { parseBrokerConfig, type BrokerConfig } from '../broker';
+import { ApiGatewayDelivery, type Delivery } from '../gateway/delivery';
+import { managementClient, managementEndpoint, type ManagementClientConfig } from '../gateway/management-client';
+import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
+import { DynamoConnectionStore } from '../store/dynamodb/connection-store';
+import { MeteredDynamoDb } from '../store/dynamodb/metered';
+import type { Meter } from '../store/meter';
+import type { TableId } from '../store/schema';
+import { noCredentialStore, type Authenticator } from './auth';
+import { loadConfig } from './config';
+import type { RuntimeDeps } from './handlers';
+import { createLogger, type Logger } from './log';
+import { createMetrics, type Metrics } from './metrics';
+
+export interface RuntimeSetup {
+  readonly tables: Record<TableId, string>;
+  /** DynamoDB Local or another compatible endpoint; absent on AWS. */
+  readonly dynamodbEndpoint?: string;
+  /** `@connections` endpoint override; default `https://{domainName}/{stage}` of each event. */
+  readonly managementEndpoint?: string;
+  /** The management endpoint is local: use dummy credentials, as for DynamoDB Local. */
+  readonly localManagement?: boolean;
+  readonly broker: BrokerConfig;
+  readonly allowBinary?: boolean;
+  readonly authenticate?: Authenticator;
+  readonly log: Logger;
+  readonly metrics?: Metrics;
+  readonly meter?: Meter;
+  readonly now?: () => number;
+}
+
+export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
+  const client = sharedDynamoDbClient({ endpoint: setup.dynamodbEndpoint });
+  const db = new MeteredDynamoDb(client, {
+    meter: setup.meter,
+    capacityReporting: capacityReportingFor(setup.dynamodbEndpoint),
+  });
+  const connections = new DynamoConnectionStore(db, setup.tables.connections);
+  const clientConfig: ManagementClientConfig = setup.localManagement
+    ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }
+    : {};
+  const deliveries = new Map<string, Delivery>();
+  const deliveryFor = (context: { readonly domainName: string; readonly stage: string }): Delivery => {
+    const endpoint = managementEndpoint(context, setup.managementEndpoint);
+    let delivery = deliveries.get(endpoint);
+    if (delivery === undefined) {
+      delivery = new ApiGatewayDelivery({
+        client: managementClient(endpoint, clientConfig),
+        // The records of the connection that is gone, never the sender's.
+        onGone: async (goneConnectionId) => {
+          await connections.remove(goneConnectionId);
+        },
+      });
+      deliveries.set(endpoint, delivery);
+    }
+    return delivery;
+  };
+  return {
+    connections,
+    scan: connections,
+    deliveryFor,
+    broker: setup.broker,
+    authenticate: setup.authenticate ?? noCredentialStore(setup.broker.allowAnonymous),
+    allowBinary: setup.allowBinary ?? false,
+    log: setup.log,
+    metrics: setup.metrics ?? createMetrics(),
+    now: setup.now ?? Date.now,
+  };
+}
+
+/** The Lambda runtime, configured from the environment (validated once, at init). */
+export function runtimeFromEnv(env: Record<string, string | undefined> = process.env): RuntimeDeps {
+  const config = loadConfig(env);
+  const broker = parseBrokerConfig({
+    allowAnonymous: config.allowAnonymous,
+    ...(config.maxPacketSize !== undefined ? { maximumPacketSize: config.maxPacketSize } : {}),
+    ...(config.maxSessionExpiry !== undefined ? { maximumSessionExpiryInterval: config.maxSessionExpiry } : {}),
+  });
+  return createRuntime({
+    tables: config.tables,
+    dynamodbEndpoint: config.dynamodbEndpoint,
+    managementEndpoint: config.managementEndpoint,
+    broker,
+    log: createLogger({ level: config.logLevel }),
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * The three WebSocket route handlers, built from their dependencies. The Lambda entry points in
+ * functions/ and local mode both use these, so what runs locally is what runs on AWS:
+ *
+ *   event → decode (lib/gateway) → core decides (lib/broker) → effects carried out (./effects)
+ */
+import type { BrokerConfig } from '../broker';
+import { parseConnectEvent, parseDisconnectEvent, parseMessageEvent, type GatewayResult } from '../gateway/events';
+import { acceptConnect, refuseConnect, subprotocolOf } from '../gateway/subprotocol';
+import type { Delivery } from '../gateway/delivery';
+import type { ConnectionStore } from '../store/ports';
+import type { Logger } from './log';
+import type { Metrics } from './metrics';
+import type { Authenticator } from './auth';
+import { handleMessage } from './message';
+import { runDisconnectPath } from './disconnect-path';
+import type { ConnectionScan } from '../store/scan';
+
+/** API Gateway ends every connection after 2 hours; records outlive that by a margin. */
+export const CONNECTION_RECORD_TTL_SECONDS = 2 * 3600 + 600;
+
+export interface RuntimeDeps {
+  readonly connections: ConnectionStore;
+  /** Paged reading of every connection: the sweeper's only. */
+  readonly scan: ConnectionScan;
+  /** The delivery port for a management endpoint (`https://{domainName}/{stage}` or an override). */
+  readonly deliveryFor: (context: { readonly domainName: string; readonly stage: string }) => Delivery;
+  readonly broker: BrokerConfig;
+  readonly authenticate: Authenticator;
+  /** Accept binary frames (local lenient mode only; API Gateway refuses them). */
+  readonly allowBinary: boolean;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+}
+
+export interface RouteHandlers {
+  connect(event: unknown): Promise<GatewayResult>;
+  disconnect(event: unknown): Promise<GatewayResult>;
+  message(event: unknown): Promise<GatewayResult>;
+}
+
+const OK: GatewayResult = { statusCode: 200 };
+
+export function createHandlers(deps: RuntimeDeps): RouteHandlers {
+  return {
+    connect: (event) => instrument(deps, '$connect', () => onConnect(deps, event)),
+    disconnect: (event) => instrument(deps, '$disconnect', () => onDisconnect(deps, event)),
+    message: (event) => instrument(deps, '$default', () => handleMessage(deps, parseMessageEvent(event))),
+  };
+}
+
+/** `$connect`: choose the subprotocol, record the connection as 'open'. */
+async function onConnect(deps: RuntimeDeps, raw: unknown): Promise<GatewayResult> {
+  const event = parseConnectEvent(raw);
+  const { connectionId, requestTimeEpoch } = event.requestContext;
+  const protocol = subprotocolOf(event);
+  if (protocol === undefined) {
+    deps.log.info('handshake refused: no mqtt subprotocol offered', { connectionId });
+    return refuseConnect();
+  }
+  const now = deps.now();
+  await deps.connections.open({
+    connectionId,
+    mode: 'text',
+    connectedAt: event.requestContext.connectedAt,
+    requestTimeEpoch,
+    sourceIp: event.requestContext.identity.sourceIp,
+    expiresAt: Math.floor(now / 1000) + CONNECTION_RECORD_TTL_SECONDS,
+  });
+  deps.metrics.add('Connections');
+  return acceptConnect(protocol);
+}
+
+/** `$disconnect` (best effort: the sweeper covers the ones that never arrive). */
+async function onDisconnect(deps: RuntimeDeps, raw: unknown): Promise<GatewayResult> {
+  const event = parseDisconnectEvent(raw);
+  const { connectionId } = event.requestContext;
+  deps.log.debug('$disconnect', { connectionId, statusCode: event.requestContext.disconnectStatusCode });
+  await runDisconnectPath(deps, connectionId, 'client-closed');
+  return OK;
+}
+
+/** Logs a handler failure as one structured line and flushes metrics; never throws past the edge. */
+async function instrument(deps: RuntimeDeps, route: string, run: () => Promise<GatewayResult>): Promise<GatewayResult> {
+  try {
+    return await run();
+  } catch (err) {
+    deps.log.error('handler failed', { route, error: err });
+    return { statusCode: 500 };
+  } finally {
+    deps.metrics.flush();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Local mode: the same route handlers as Lambda, behind the local gateway, on DynamoDB Local (or
+ * an existing DynamoDB-compatible endpoint). `stratus dev` and the integration tests use this.
+ */
+import { parseBrokerConfig, type BrokerConfigInput } from '../broker';
+import type { GatewayResult } from '../gateway/events';
+import { resetManagementClients } from '../gateway/management-client';
+import { LocalGateway, type GatewayHandlers, type LocalGatewayOptions } from '../local/gateway';
+import { provideDynamoDb, type DynamoDbLocalOptions } from '../local/dynamodb-local';
+import { ensureTables } from '../store/dynamodb/tables';
+import { sharedDynamoDbClient } from '../store/dynamodb/client';
+import type { Meter } from '../store/meter';
+import { tableNamesForPrefix } from '../store/schema';
+import { createRuntime } from './deps';
+import { createHandlers, type RouteHandlers } from './handlers';
+import { sweep, type SweepReport } from './sweeper';
+import { createLogger, type Logger } from './log';
+import { createMetrics, type Metrics } from './metrics';
+
+export interface LocalBrokerOptions {
+  /** Gateway options: host, port (0 = any free port), strict mode, limits, jitter, drop rate. */
+  readonly gateway?: Omit<LocalGatewayOptions, 'log'>;
+  /** Use this DynamoDB endpoint instead of starting DynamoDB Local. */
+  readonly dynamodbEndpoint?: string;
+  /** Options of DynamoDB Local when it is started (e.g. `dataDir` to keep data). */
+  readonly dynamodb?: DynamoDbLocalOptions;
+  /** Prefix of the table names. @default 'stratus-local-' */
+  readonly tablePrefix?: string;
+  /** Broker configuration overrides. Local mode allows anonymous clients unless told otherwise. */
+  readonly broker?: BrokerConfigInput;
+  readonly log?: Logger;
+  /** Metrics sink. @default discards them: EMF lines mean something only to CloudWatch. */
+  readonly metrics?: Metrics;
+  readonly meter?: Meter;
+  /** Run the sweeper this often, as the deployed schedule does; 0 turns it off. @default 60000 */
+  readonly sweepIntervalMs?: number;
+}
+
+export interface LocalBroker {
+  /** e.g. ws://127.0.0.1:8083/mqtt */
+  readonly url: string;
+  readonly managementEndpoint: string;
+  readonly port: number;
+  readonly dynamodbEndpoint: string;
+  readonly tables: ReturnType<typeof tableNamesForPrefix>;
+  /** Runs the sweeper once now (it also runs every `sweepIntervalMs`). */
+  sweep(): Promise<SweepReport>;
+  /** Stops the gateway, then DynamoDB Local if this broker started it. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startLocalBroker(options: LocalBrokerOptions = {}): Promise<LocalBroker> {
+  const log = options.log ?? createLogger();
+  const explicit = options.dynamodbEndpoint;
+  const dynamo = explicit
+    ? { endpoint: explicit, stop: async () => undefined }
+    : await provideDynamoDb(options.dynamodb ?? {});
+  try {
+    const tables = tableNamesForPrefix(options.tablePrefix ?? 'stratus-local-');
+    await ensureTables(sharedDynamoDbClient({ endpoint: dynamo.endpoint }), tables);
+    const broker = parseBrokerConfig({ allowAnonymous: true, ...options.broker });
+    let handlers: RouteHandlers | undefined;
+    const gateway = new LocalGateway(lateBound(() => handlers), {
+      ...options.gateway,
+      log: (level, { msg, ...fields }) => log[level](msg, { component: 'local-gateway', ...fields }),
+    });
+    const address = await gateway.start();
+    const runtime = createRuntime({
+      tables,
+      dynamodbEndpoint: dynamo.endpoint,
+      managementEndpoint: address.managementEndpoint,
+      localManagement: true,
+      broker,
+      allowBinary: !(options.gateway?.strict ?? false),
+      log,
+      metrics: options.metrics ?? createMetrics(() => undefined),
+      meter: options.meter,
+    });
+    handlers = createHandlers(runtime);
+    const sweepNow = () => sweep(runtime);
+    const interval = options.sweepIntervalMs ?? 60_000;
+    const timer =
+      interval > 0
+        ? setInterval(() => sweepNow().catch((error: unknown) => log.error('sweep failed', { error })), interval)
+        : undefined;
+    timer?.unref();
+    let stopped: Promise<void> | undefined;
+    const stop = () =>
+      (stopped ??= (async () => {
+        if (timer) clearInterval(timer);
+        await gateway.stop();
+        resetManagementClients();
+        await dynamo.stop();
+      })());
+    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, sweep: sweepNow, stop };
+  } catch (error) {
+    await dynamo.stop();
+    throw error;
+  }
+}
+
+/** Gateway handlers that call the route handlers once they exist (they need the gateway's address). */
+function lateBound(get: () => RouteHandlers | undefined): GatewayHandlers {
+  const unavailable: GatewayResult = { statusCode: 503 };
+  return {
+    connect: async (event) => get()?.connect(event) ?? unavailable,
+    message: async (event) => get()?.message(event) ?? unavailable,
+    disconnect: async (event) => get()?.disconnect(event) ?? unavailable,
+  };
+}

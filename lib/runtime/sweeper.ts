@@ -1,0 +1,92 @@
+/**
+ * The sweeper: a scheduled function that finds connections whose `$disconnect` never arrived
+ * (API Gateway delivers it only on a best-effort basis) and runs the disconnect path for them.
+ *
+ * For each connection record it decides, cheapest proof first:
+ * - the record's TTL has passed (older than API Gateway's 2-hour limit): gone;
+ * - `@connections` GET answers 410: gone;
+ * - an MQTT connection silent for more than 1.5 × its Keep Alive (API Gateway's LastActiveAt):
+ *   the server closes it [MQTT-3.1.2-24];
+ * - a WebSocket that sent no CONNECT within `connectTimeoutMs`: closed (MQTT 5 section 3.1.4:
+ *   the server SHOULD close a connection that sends no CONNECT in a reasonable time).
+ *
+ * It reads the connections table with a paged Scan (never on the message path) and stops at its
+ * time budget; the next run goes on.
+ */
+import type { ConnectionRecord } from '../store/ports';
+import { isExpired } from '../store/clock';
+import { runDisconnectPath, type DisconnectCause } from './disconnect-path';
+import type { RuntimeDeps } from './handlers';
+
+export interface SweepOptions {
+  /** Stop starting new pages after this long. @default 50 s (the schedule runs every minute) */
+  readonly budgetMs?: number;
+  /** Close WebSockets that sent no CONNECT for this long. @default 120 s */
+  readonly connectTimeoutMs?: number;
+  /** Records per page. @default 100 */
+  readonly pageSize?: number;
+}
+
+export interface SweepReport {
+  checked: number;
+  closed: Record<DisconnectCause, number>;
+  /** True when the budget ran out before the last page. */
+  partial: boolean;
+}
+
+export async function sweep(deps: RuntimeDeps, options: SweepOptions = {}): Promise<SweepReport> {
+  const start = deps.now();
+  const budget = options.budgetMs ?? 50_000;
+  const report: SweepReport = {
+    checked: 0,
+    closed: { 'client-closed': 0, gone: 0, 'keep-alive-expired': 0, 'connect-timeout': 0, expired: 0 },
+    partial: false,
+  };
+  let cursor: string | undefined;
+  do {
+    if (deps.now() - start > budget) {
+      report.partial = true;
+      break;
+    }
+    const page = await deps.scan.page(cursor, options.pageSize ?? 100);
+    const verdicts = await Promise.all(page.records.map((record) => verdictFor(deps, record, options)));
+    for (const [i, verdict] of verdicts.entries()) {
+      report.checked++;
+      if (verdict === undefined) continue;
+      await closeDead(deps, page.records[i].connectionId, verdict);
+      report.closed[verdict]++;
+    }
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  deps.log.info('sweep done', { ...report, ms: deps.now() - start });
+  return report;
+}
+
+async function verdictFor(deps: RuntimeDeps, record: ConnectionRecord, options: SweepOptions): Promise<DisconnectCause | undefined> {
+  const now = deps.now();
+  if (isExpired(record.expiresAt, now)) return 'expired';
+  const info = await sweepDelivery(deps).info(record.connectionId);
+  if (info === undefined) return 'gone';
+  if (record.status === 'mqtt' && (record.keepAlive ?? 0) > 0) {
+    // [MQTT-3.1.2-24]: nothing received for one and a half times the Keep Alive.
+    const deadline = info.lastActiveAt.getTime() + 1500 * (record.keepAlive as number);
+    if (now > deadline) return 'keep-alive-expired';
+  }
+  if (record.status === 'open' && now - record.connectedAt > (options.connectTimeoutMs ?? 120_000)) {
+    return 'connect-timeout';
+  }
+  return undefined;
+}
+
+async function closeDead(deps: RuntimeDeps, connectionId: string, cause: DisconnectCause): Promise<void> {
+  if (cause === 'keep-alive-expired' || cause === 'connect-timeout') {
+    // Still connected at the gateway: close it. Its $disconnect may follow; the path is idempotent.
+    await sweepDelivery(deps).close(connectionId);
+  }
+  await runDisconnectPath(deps, connectionId, cause);
+}
+
+/** The sweeper has no event: the management endpoint comes from configuration. */
+function sweepDelivery(deps: RuntimeDeps) {
+  return deps.deliveryFor({ domainName: '', stage: '' });
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { DEV_DEFAULTS, parseDevOptions } from '../../../lib/cli/dev-options';
+
+describe('stratus dev options', () => {
+  it('defaults to ws://127.0.0.1:8083/mqtt, lenient, anonymous allowed', () => {
+    const options = parseDevOptions({});
+    expect(options).toMatchObject({ host: '127.0.0.1', port: 8083, stage: 'mqtt', strict: false, auth: false });
+    expect(DEV_DEFAULTS.port).toBe(8083);
+  });
+
+  it('turns commander strings into numbers', () => {
+    expect(parseDevOptions({ port: '0', jitterMs: '25', dropDisconnectRate: '0.5' })).toMatchObject({
+      port: 0,
+      jitterMs: 25,
+      dropDisconnectRate: 0.5,
+    });
+  });
+
+  it.each([
+    [{ port: '70000' }, /--port/],
+    [{ port: 'abc' }, /--port/],
+    [{ dropDisconnectRate: '2' }, /--drop-disconnect-rate/],
+    [{ stage: 'a/b' }, /--stage/],
+    [{ dynamodbEndpoint: 'not a url' }, /--dynamodb-endpoint/],
+  ])('names the bad option in one line: %o', (raw, pattern) => {
+    expect(() => parseDevOptions(raw)).toThrow(pattern);
+    try {
+      parseDevOptions(raw);
+    } catch (err) {
+      expect((err as Error).message).not.toContain('\n');
+    }
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * The sweeper on the in-memory adapters, with a clock the test moves: it runs the disconnect path
+ * for connections whose `$disconnect` never arrived, and closes silent ones.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseBrokerConfig } from '../../../lib/broker';
+import { MemoryDelivery } from '../../../lib/gateway/memory-delivery';
+import { noCredentialStore } from '../../../lib/runtime/auth';
+import type { RuntimeDeps } from '../../../lib/runtime/handlers';
+import { silentLogger } from '../../../lib/runtime/log';
+import { createMetrics } from '../../../lib/runtime/metrics';
+import { sweep } from '../../../lib/runtime/sweeper';
+import { MemoryConnectionStore } from '../../../lib/store/memory';
+
+const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
+
+function setup() {
+  let now = T0;
+  const clock = () => now;
+  const connections = new MemoryConnectionStore({ clock });
+  const delivery = new MemoryDelivery();
+  const deps: RuntimeDeps = {
+    connections,
+    scan: connections,
+    deliveryFor: () => delivery,
+    broker: parseBrokerConfig({ allowAnonymous: true }),
+    authenticate: noCredentialStore(true),
+    allowBinary: false,
+    log: silentLogger,
+    metrics: createMetrics(() => undefined),
+    now: clock,
+  };
+  const open = async (connectionId: string, keepAlive?: number) => {
+    await connections.open({ connectionId, mode: 'text', connectedAt: now, expiresAt: Math.floor(now / 1000) + 7800 });
+    if (keepAlive !== undefined) {
+      await connections.markConnected(connectionId, {
+        clientId: `client-${connectionId}`, protocolVersion: 5, keepAlive, cleanStart: true, mqttConnectedAt: now,
+      });
+    }
+    delivery.open(connectionId, { connectedAt: new Date(now), lastActiveAt: new Date(now) });
+  };
+  return { deps, connections, delivery, open, advance: (ms: number) => (now += ms) };
+}
+
+describe('sweeper', () => {
+  it('runs the disconnect path for a connection @connections reports gone (410): $disconnect was lost', async () => {
+    const { deps, connections, delivery, open } = setup();
+    await open('alive', 60);
+    await open('lost', 60);
+    delivery.simulateGone('lost');
+    const report = await sweep(deps);
+    expect(report.closed.gone).toBe(1);
+    expect(await connections.get('lost')).toBeUndefined();
+    expect(await connections.get('alive')).toBeDefined();
+  });
+
+  it('closes a connection silent for more than 1.5 x its Keep Alive [MQTT-3.1.2-24]', async () => {
+    const { deps, connections, delivery, open, advance } = setup();
+    await open('quiet', 60);
+    advance(89_000);
+    expect((await sweep(deps)).closed['keep-alive-expired']).toBe(0);
+    advance(2_000);
+    const report = await sweep(deps);
+    expect(report.closed['keep-alive-expired']).toBe(1);
+    expect(delivery.closed).toEqual(['quiet']);
+    expect(await connections.get('quiet')).toBeUndefined();
+  });
+
+  it('leaves a connection with Keep Alive 0 alone however long it is silent', async () => {
+    const { deps, connections, open, advance } = setup();
+    await open('no-keepalive', 0);
+    advance(3_600_000);
+    await sweep(deps);
+    expect(await connections.get('no-keepalive')).toBeDefined();
+  });
+
+  it('closes a WebSocket that never sent CONNECT', async () => {
+    const { deps, delivery, open, advance } = setup();
+    await open('silent');
+    advance(121_000);
+    expect((await sweep(deps)).closed['connect-timeout']).toBe(1);
+    expect(delivery.closed).toEqual(['silent']);
+  });
+
+  it('reads every page', async () => {
+    const { deps, delivery, open } = setup();
+    for (let i = 0; i < 25; i++) {
+      await open(`c${i}`, 60);
+      delivery.simulateGone(`c${i}`);
+    }
+    const report = await sweep(deps, { pageSize: 10 });
+    expect(report.checked).toBe(25);
+    expect(report.closed.gone).toBe(25);
+  });
+});

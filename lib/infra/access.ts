@@ -1,0 +1,102 @@
+/**
+ * Who may do what: the explicit least-privilege table of the broker's Lambda functions.
+ *
+ * Each function gets only the DynamoDB actions listed for it, on the tables listed for it, and only
+ * the `@connections` methods it calls. A table added to lib/store/schema.ts by a later issue, and
+ * not yet listed here, gets the function's `unlistedTable` actions (read and write for the
+ * functions that route messages or clean up, nothing for $connect): list it explicitly once its
+ * access pattern is known.
+ */
+import type { TableId } from '../store/schema';
+
+export type FunctionId = 'connect' | 'disconnect' | 'message' | 'sweeper';
+
+/** DynamoDB item actions the runtime uses (TransactWriteItems needs the per-item actions). */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'Scan'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem';
+
+/** `@connections` HTTP methods: POST sends, GET reads the connection, DELETE disconnects it. */
+export type ConnectionMethod = 'POST' | 'GET' | 'DELETE';
+
+export interface FunctionSpec {
+  /** Entry file, relative to the package's functions/ directory */
+  readonly entry: string;
+  /** What the function does, for its description */
+  readonly description: string;
+  /** Explicit DynamoDB actions per table */
+  readonly tables: Readonly<Partial<Record<TableId, readonly TableAction[]>>>;
+  /** Actions on a table this spec does not list yet */
+  readonly unlistedTable: readonly TableAction[];
+  /** `@connections` methods on this API's stage */
+  readonly connections: readonly ConnectionMethod[];
+}
+
+const READ_WRITE: readonly TableAction[] = [
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'ConditionCheckItem',
+];
+
+export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
+  connect: {
+    entry: 'connect.ts',
+    description: 'Stratus $connect: negotiates the subprotocol and records the new connection',
+    tables: { connections: ['PutItem'] },
+    unlistedTable: [],
+    connections: [],
+  },
+  disconnect: {
+    entry: 'disconnect.ts',
+    description: 'Stratus $disconnect: removes the connection, fires its will, ends clean sessions',
+    tables: {
+      connections: ['GetItem', 'DeleteItem'],
+      sessions: ['GetItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+    },
+    unlistedTable: READ_WRITE,
+    connections: ['POST'],
+  },
+  message: {
+    entry: 'message.ts',
+    description: 'Stratus $default: decodes MQTT packets, routes them and delivers over @connections',
+    tables: {
+      connections: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+      sessions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+    },
+    unlistedTable: READ_WRITE,
+    connections: ['POST', 'GET', 'DELETE'],
+  },
+  sweeper: {
+    entry: 'sweeper.ts',
+    description: 'Stratus sweeper: finds dead connections, fires their wills, expires their sessions',
+    tables: {
+      connections: ['Scan', 'GetItem', 'UpdateItem', 'DeleteItem'],
+      sessions: ['GetItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+    },
+    unlistedTable: READ_WRITE,
+    connections: ['POST', 'GET', 'DELETE'],
+  },
+};
+
+export const FUNCTION_IDS = Object.keys(FUNCTION_SPECS) as FunctionId[];
+
+/** The DynamoDB actions one function has on one table (empty: no access). */
+export function tableActions(fn: FunctionId, table: TableId): readonly TableAction[] {
+  const spec = FUNCTION_SPECS[fn];
+  return spec.tables[table] ?? spec.unlistedTable;
+}
+
+/** Actions that read through an index as well as the base table. */
+export const INDEX_ACTIONS: readonly TableAction[] = ['Query', 'Scan'];

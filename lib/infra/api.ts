@@ -1,0 +1,124 @@
+/**
+ * The API Gateway WebSocket API: the three routes, a throttled stage with a JSON access log, the
+ * API Gateway account's logging role, and an optional custom domain mapped at `/{stageName}`.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
+import {
+  ApiMapping,
+  DomainName,
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketStage,
+  type WebSocketRoute,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Certificate, type ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
+import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { BrokerConfig, CustomDomainProps } from './props';
+
+/** One JSON object per access log line (only variables documented for WebSocket APIs). */
+export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    time: '$context.requestTimeEpoch',
+    eventType: '$context.eventType',
+    routeKey: '$context.routeKey',
+    connectionId: '$context.connectionId',
+    status: '$context.status',
+    sourceIp: '$context.identity.sourceIp',
+    integrationLatency: '$context.integrationLatency',
+    error: '$context.error.message',
+  }),
+);
+
+export interface BrokerApi {
+  readonly api: WebSocketApi;
+  readonly stage: WebSocketStage;
+  readonly accessLogs: LogGroup;
+  readonly domain?: DomainName;
+  readonly cloudWatchRole?: Role;
+}
+
+/**
+ * API Gateway writes REST and WebSocket logs through one role per account and Region, set in its
+ * account settings. Kept on stack deletion: other APIs in the account may rely on it.
+ */
+function createAccountLoggingRole(scope: Construct): { role: Role; account: CfnAccount } {
+  const role = new Role(scope, 'ApiGatewayCloudWatchRole', {
+    assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+    managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+    description: 'API Gateway account-wide role for writing CloudWatch Logs (set by Stratus)',
+  });
+  role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  const account = new CfnAccount(scope, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+  account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  return { role, account };
+}
+
+function certificateOf(scope: Construct, domain: CustomDomainProps): ICertificate {
+  if (domain.certificate) return domain.certificate;
+  return Certificate.fromCertificateArn(scope, 'Certificate', domain.certificateArn as string);
+}
+
+/** The API and its stage, without routes: functions need the API id before routes need them. */
+export function createWebSocketApi(scope: Construct, config: BrokerConfig): BrokerApi {
+  const api = new WebSocketApi(scope, 'WebSocketApi', {
+    description: 'Stratus MQTT broker: MQTT packets as base64 in WebSocket text frames',
+  });
+  const accessLogs = new LogGroup(scope, 'AccessLogs', {
+    retention: config.logRetention,
+    removalPolicy: config.removalPolicy,
+  });
+  const stage = new WebSocketStage(scope, 'Stage', {
+    webSocketApi: api,
+    stageName: config.stageName,
+    autoDeploy: true,
+    throttle: { rateLimit: config.throttle.rateLimit, burstLimit: config.throttle.burstLimit },
+    accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
+    description: 'MQTT over WebSocket',
+  });
+  let cloudWatchRole: Role | undefined;
+  if (config.apiGatewayCloudWatchRole) {
+    const logging = createAccountLoggingRole(scope);
+    stage.node.addDependency(logging.account);
+    cloudWatchRole = logging.role;
+  }
+  let domain: DomainName | undefined;
+  if (config.customDomain) {
+    domain = new DomainName(scope, 'DomainName', {
+      domainName: config.customDomain.domainName,
+      certificate: certificateOf(scope, config.customDomain),
+    });
+    new ApiMapping(scope, 'ApiMapping', { api, domainName: domain, stage, apiMappingKey: config.stageName });
+  }
+  return { api, stage, accessLogs, domain, cloudWatchRole };
+}
+
+export interface RouteFunctions {
+  readonly connect: IFunction;
+  readonly disconnect: IFunction;
+  readonly message: IFunction;
+}
+
+/**
+ * `$connect` returns its integration's response to the client (a route response), so the
+ * `Sec-WebSocket-Protocol: mqtt` header set by the function completes the upgrade.
+ */
+export function addRoutes(api: WebSocketApi, fns: RouteFunctions): Record<'connect' | 'disconnect' | 'default', WebSocketRoute> {
+  return {
+    connect: api.addRoute('$connect', {
+      integration: new WebSocketLambdaIntegration('ConnectIntegration', fns.connect),
+      returnResponse: true,
+    }),
+    disconnect: api.addRoute('$disconnect', {
+      integration: new WebSocketLambdaIntegration('DisconnectIntegration', fns.disconnect),
+    }),
+    default: api.addRoute('$default', {
+      integration: new WebSocketLambdaIntegration('DefaultIntegration', fns.message),
+    }),
+  };
+}

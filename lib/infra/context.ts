@@ -1,0 +1,115 @@
+/**
+ * The CDK context keys bin/app.ts reads (cdk.json, or `cdk deploy -c stratus:key=value`), validated
+ * with zod: a bad value fails with one line naming the key. Values given with `-c` arrive as strings,
+ * so booleans and numbers are accepted as strings too.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+import { MAX_PACKET_SIZE_LIMIT, MAX_QUEUE_LIMIT, MAX_SESSION_EXPIRY_SECONDS, MIN_PACKET_SIZE, type MqttBrokerProps } from './props';
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const int = (min: number, max: number) =>
+  z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().min(min).max(max));
+const RETENTION_DAYS = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number');
+
+/** Every context key, its schema and what it sets. */
+export const CONTEXT_KEYS = {
+  'stratus:stackName': z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name'),
+  'stratus:stageName': z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, - and _'),
+  'stratus:allowAnonymous': bool,
+  'stratus:alarmEmail': z.email(),
+  'stratus:domainName': z.string().min(1),
+  'stratus:certificateArn': z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'an ACM certificate ARN'),
+  'stratus:maxPacketSize': int(MIN_PACKET_SIZE, MAX_PACKET_SIZE_LIMIT),
+  'stratus:maxSessionExpirySeconds': int(0, MAX_SESSION_EXPIRY_SECONDS),
+  'stratus:maxQueuedMessages': int(0, MAX_QUEUE_LIMIT),
+  'stratus:memorySize': int(128, 10_240),
+  'stratus:architecture': z.enum(['arm64', 'x86_64']),
+  'stratus:logRetentionDays': int(1, 9999).refine((d) => RETENTION_DAYS.includes(d), `one of ${RETENTION_DAYS.join(', ')}`),
+  'stratus:logLevel': z.enum(['debug', 'info', 'warn', 'error']),
+  'stratus:removalPolicy': z.enum(['retain', 'destroy']),
+  'stratus:deletionProtection': bool,
+  'stratus:throttleRateLimit': int(1, 10_000),
+  'stratus:throttleBurstLimit': int(1, 5_000),
+  'stratus:sweeperIntervalMinutes': int(1, 1440),
+  'stratus:apiGatewayCloudWatchRole': bool,
+} as const;
+
+export type ContextKey = keyof typeof CONTEXT_KEYS;
+type ContextValues = { [K in ContextKey]?: z.output<(typeof CONTEXT_KEYS)[K]> };
+
+export class InvalidContextError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`invalid context ${key}: ${message}`);
+    this.name = 'InvalidContextError';
+  }
+}
+
+export interface AppContext {
+  readonly stackName: string;
+  readonly broker: MqttBrokerProps;
+}
+
+function parseKeys(get: (key: string) => unknown): ContextValues {
+  const values: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(CONTEXT_KEYS)) {
+    const raw = get(key);
+    if (raw === undefined || raw === null) continue;
+    const parsed = (schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) throw new InvalidContextError(key, `${parsed.error.issues[0]?.message ?? 'invalid'} (got ${JSON.stringify(raw)})`);
+    values[key] = parsed.data;
+  }
+  return values as ContextValues;
+}
+
+function customDomain(v: ContextValues): MqttBrokerProps['customDomain'] {
+  const domainName = v['stratus:domainName'];
+  const certificateArn = v['stratus:certificateArn'];
+  if (domainName === undefined && certificateArn === undefined) return undefined;
+  if (domainName === undefined) throw new InvalidContextError('stratus:domainName', 'required when stratus:certificateArn is set');
+  if (certificateArn === undefined) throw new InvalidContextError('stratus:certificateArn', 'required when stratus:domainName is set');
+  return { domainName, certificateArn };
+}
+
+function throttle(v: ContextValues): MqttBrokerProps['throttle'] {
+  const rateLimit = v['stratus:throttleRateLimit'];
+  const burstLimit = v['stratus:throttleBurstLimit'];
+  return rateLimit === undefined && burstLimit === undefined ? undefined : { rateLimit, burstLimit };
+}
+
+const seconds = (n: number | undefined) => (n === undefined ? undefined : Duration.seconds(n));
+const minutes = (n: number | undefined) => (n === undefined ? undefined : Duration.minutes(n));
+
+/** Reads and validates every `stratus:` context key; throws InvalidContextError naming the key. */
+export function readAppContext(get: (key: string) => unknown): AppContext {
+  const v = parseKeys(get);
+  const architecture = v['stratus:architecture'];
+  const removal = v['stratus:removalPolicy'];
+  const broker: MqttBrokerProps = {
+    stageName: v['stratus:stageName'],
+    customDomain: customDomain(v),
+    allowAnonymous: v['stratus:allowAnonymous'],
+    alarmEmail: v['stratus:alarmEmail'],
+    maxPacketSize: v['stratus:maxPacketSize'],
+    maxSessionExpiry: seconds(v['stratus:maxSessionExpirySeconds']),
+    maxQueuedMessages: v['stratus:maxQueuedMessages'],
+    memorySize: v['stratus:memorySize'],
+    architecture: architecture === undefined ? undefined : architecture === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64,
+    logRetention: v['stratus:logRetentionDays'] as RetentionDays | undefined,
+    logLevel: v['stratus:logLevel'],
+    removalPolicy: removal === undefined ? undefined : removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    deletionProtection: v['stratus:deletionProtection'],
+    throttle: throttle(v),
+    sweeperInterval: minutes(v['stratus:sweeperIntervalMinutes']),
+    apiGatewayCloudWatchRole: v['stratus:apiGatewayCloudWatchRole'],
+  };
+  if (broker.removalPolicy === RemovalPolicy.DESTROY && broker.deletionProtection === true) {
+    throw new InvalidContextError('stratus:deletionProtection', 'cannot be true with stratus:removalPolicy destroy');
+  }
+  return { stackName: v['stratus:stackName'] ?? 'Stratus', broker };
+}

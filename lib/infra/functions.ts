@@ -1,0 +1,107 @@
+/**
+ * The Lambda functions: one NodejsFunction per entry point in functions/, bundled locally by
+ * esbuild (no Docker), each with its own role, log group and JSON logging.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ApplicationLogLevel, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { FUNCTION_SPECS, type FunctionId } from './access';
+import type { BrokerConfig, StratusLogLevel } from './props';
+
+/** The package root: lib/infra/../.. (holds functions/ and the lockfile). */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const FUNCTIONS_DIR = join(PACKAGE_ROOT, 'functions');
+
+export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
+
+/** Timeouts: API Gateway waits at most 29 s for an integration; the sweeper must end before the next run. */
+const TIMEOUTS: Record<FunctionId, Duration> = {
+  connect: Duration.seconds(10),
+  disconnect: Duration.seconds(29),
+  message: Duration.seconds(29),
+  sweeper: Duration.seconds(50),
+};
+
+/**
+ * esbuild settings, measured in docs/PERFORMANCE.md ("Lambda bundles"): ESM output (our code is
+ * ESM; `.mjs` handler), the AWS SDK bundled (pinned versions, and a smaller cold import than the
+ * runtime's copy), minified, with an external source map without sources.
+ */
+export const BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: 'node22',
+  platform: 'node',
+  minify: true,
+  sourceMap: true,
+  sourceMapMode: SourceMapMode.DEFAULT,
+  sourcesContent: false,
+  bundleAwsSDK: true,
+  mainFields: ['module', 'main'],
+  // CommonJS dependencies call require() on Node built-ins; ESM bundles need it defined.
+  banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+  forceDockerBundling: false,
+};
+
+/**
+ * Lambda's own filter must let INFO through whatever STRATUS_LOG_LEVEL says: EMF metric lines carry
+ * no `level` and Lambda files them as INFO. The runtime filters its own lines by STRATUS_LOG_LEVEL.
+ */
+export function lambdaApplicationLogLevel(level: StratusLogLevel): ApplicationLogLevel {
+  return level === 'debug' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO;
+}
+
+export interface BrokerFunction {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+}
+
+export interface FunctionOptions {
+  readonly config: BrokerConfig;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+function lockFile(): string | undefined {
+  const path = join(PACKAGE_ROOT, 'package-lock.json');
+  return existsSync(path) ? path : undefined;
+}
+
+/** One function, its role (no managed policies: it may write its own log group, nothing else yet). */
+export function createBrokerFunction(scope: Construct, id: FunctionId, options: FunctionOptions): BrokerFunction {
+  const { config } = options;
+  const name = id.charAt(0).toUpperCase() + id.slice(1);
+  const logGroup = new LogGroup(scope, `${name}Logs`, {
+    retention: config.logRetention,
+    removalPolicy: config.removalPolicy,
+  });
+  const role = new Role(scope, `${name}Role`, {
+    assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    description: `Stratus ${id} function (${Stack.of(scope).stackName})`,
+  });
+  logGroup.grantWrite(role);
+  const fn = new NodejsFunction(scope, `${name}Function`, {
+    entry: join(FUNCTIONS_DIR, FUNCTION_SPECS[id].entry),
+    handler: 'handler',
+    description: FUNCTION_SPECS[id].description,
+    runtime: LAMBDA_RUNTIME,
+    architecture: config.architecture,
+    memorySize: config.memorySize,
+    timeout: TIMEOUTS[id],
+    role,
+    logGroup,
+    loggingFormat: LoggingFormat.JSON,
+    applicationLogLevelV2: lambdaApplicationLogLevel(config.logLevel),
+    systemLogLevelV2: SystemLogLevel.INFO,
+    environment: { ...options.environment },
+    projectRoot: PACKAGE_ROOT,
+    depsLockFilePath: lockFile(),
+    bundling: BUNDLING,
+  });
+  return { fn, role, logGroup };
+}

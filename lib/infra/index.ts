@@ -1,0 +1,15 @@
+export { MqttBroker, runtimeEnvironment } from './mqtt-broker';
+export { StratusStack, connectExample, type StratusStackProps } from './stratus-stack';
+export {
+  resolveBrokerConfig,
+  InvalidBrokerPropsError,
+  MAX_PACKET_SIZE_LIMIT,
+  type BrokerConfig,
+  type CustomDomainProps,
+  type MqttBrokerProps,
+  type StratusLogLevel,
+  type ThrottleProps,
+} from './props';
+export { FUNCTION_SPECS, FUNCTION_IDS, tableActions, type FunctionId, type TableAction } from './access';
+export { METRICS_NAMESPACE, METRIC_NAMES, ALL_METRIC_NAMES, type StratusMetricName } from './metrics';
+export { CONTEXT_KEYS, readAppContext, type AppContext } from './context';

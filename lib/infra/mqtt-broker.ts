@@ -1,0 +1,117 @@
+/**
+ * MqttBroker: the whole serverless broker as one construct, usable from any CDK app.
+ *
+ * API Gateway WebSocket API ($connect, $disconnect, $default) -> Lambda (connect, disconnect,
+ * message) -> DynamoDB tables from lib/store/schema.ts; a scheduled sweeper; least-privilege roles;
+ * alarms and a dashboard.
+ */
+import type { DomainName, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { Role } from 'aws-cdk-lib/aws-iam';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { TABLE_IDS, tableEnvVar, type TableId } from '../store/schema';
+import { FUNCTION_IDS, type FunctionId } from './access';
+import { addRoutes, createWebSocketApi } from './api';
+import { createBrokerFunction, type BrokerFunction } from './functions';
+import { grantFunctionAccess } from './grants';
+import { suppressBrokerFindings } from './nag';
+import { createObservability } from './observability';
+import { resolveBrokerConfig, type BrokerConfig, type MqttBrokerProps } from './props';
+import { createTables } from './tables';
+
+/** The runtime environment contract (lib/runtime/config.ts reads it). */
+export function runtimeEnvironment(
+  config: BrokerConfig,
+  tableNames: Readonly<Record<TableId, string>>,
+  managementEndpoint: string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const id of TABLE_IDS) env[tableEnvVar(id)] = tableNames[id];
+  return {
+    ...env,
+    STRATUS_MANAGEMENT_ENDPOINT: managementEndpoint,
+    STRATUS_ALLOW_ANONYMOUS: String(config.allowAnonymous),
+    STRATUS_MAX_PACKET_SIZE: String(config.maxPacketSize),
+    STRATUS_MAX_SESSION_EXPIRY: String(config.maxSessionExpirySeconds),
+    STRATUS_MAX_QUEUE: String(config.maxQueuedMessages),
+    STRATUS_LOG_LEVEL: config.logLevel,
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+}
+
+export class MqttBroker extends Construct {
+  /** The props with their defaults applied */
+  readonly config: BrokerConfig;
+  readonly api: WebSocketApi;
+  readonly stage: WebSocketStage;
+  readonly tables: Readonly<Record<TableId, Table>>;
+  readonly functions: Readonly<Record<FunctionId, NodejsFunction>>;
+  readonly sweeperSchedule: Rule;
+  readonly alarms: readonly Alarm[];
+  readonly dashboard: Dashboard;
+  /** Present when `alarmEmail` was given */
+  readonly alarmTopic?: Topic;
+  /** Present when `customDomain` was given */
+  readonly domainName?: DomainName;
+  /** `wss://…/{stage}`: on the custom domain if there is one */
+  readonly url: string;
+  /** `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: the `@connections` callback URL */
+  readonly managementEndpoint: string;
+
+  constructor(scope: Construct, id: string, props: MqttBrokerProps = {}) {
+    super(scope, id);
+    this.config = resolveBrokerConfig(props);
+    const config = this.config;
+
+    const tables = createTables(this, config);
+    const web = createWebSocketApi(this, config);
+    this.api = web.api;
+    this.stage = web.stage;
+    this.tables = tables;
+    this.domainName = web.domain;
+    this.managementEndpoint = web.stage.callbackUrl;
+    this.url = web.domain ? `wss://${config.customDomain?.domainName}/${config.stageName}` : web.stage.url;
+
+    const tableNames = Object.fromEntries(TABLE_IDS.map((t) => [t, tables[t].tableName])) as Record<TableId, string>;
+    const environment = runtimeEnvironment(config, tableNames, this.managementEndpoint);
+    const built = {} as Record<FunctionId, BrokerFunction>;
+    for (const fnId of FUNCTION_IDS) {
+      built[fnId] = createBrokerFunction(this, fnId, { config, environment });
+      grantFunctionAccess(fnId, { role: built[fnId].role, tables, apiId: this.api.apiId, stageName: config.stageName });
+    }
+    this.functions = Object.fromEntries(FUNCTION_IDS.map((f) => [f, built[f].fn])) as Record<FunctionId, NodejsFunction>;
+
+    const routes = addRoutes(this.api, { connect: built.connect.fn, disconnect: built.disconnect.fn, message: built.message.fn });
+    this.sweeperSchedule = new Rule(this, 'SweeperSchedule', {
+      schedule: Schedule.rate(config.sweeperInterval),
+      description: 'Runs the Stratus sweeper: dead connections, wills, expired sessions',
+      targets: [new LambdaFunction(built.sweeper.fn, { retryAttempts: 0 })],
+    });
+
+    const observed = createObservability(this, {
+      functions: this.functions,
+      tables,
+      apiId: this.api.apiId,
+      stageName: config.stageName,
+      alarmEmail: config.alarmEmail,
+    });
+    this.alarms = observed.alarms;
+    this.dashboard = observed.dashboard;
+    this.alarmTopic = observed.alarmTopic;
+
+    suppressBrokerFindings({
+      api: this.api,
+      stageName: config.stageName,
+      routes: Object.values(routes),
+      roles: Object.fromEntries(FUNCTION_IDS.map((f) => [f, built[f].role])) as Record<FunctionId, Role>,
+      functions: Object.values(this.functions),
+      cloudWatchRole: web.cloudWatchRole,
+      alarmTopic: this.alarmTopic,
+    });
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * cdk-nag (AwsSolutions) findings the broker accepts, each scoped to the resources concerned and
+ * carrying the reason it is accepted. Everything else must pass.
+ *
+ * cdk-nag 3 runs as a CDK policy-validation plugin, and findings are acknowledged with CDK's own
+ * `Validations.of(construct).acknowledge({ id, reason })` (v2's NagSuppressions is gone), so this
+ * module needs no cdk-nag import: apps that use the construct without cdk-nag are unaffected.
+ */
+import { Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib';
+import type { WebSocketApi, WebSocketRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { Role } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IConstruct } from 'constructs';
+import { FUNCTION_IDS, FUNCTION_SPECS, type ConnectionMethod, type FunctionId } from './access';
+
+export interface NagTargets {
+  readonly api: WebSocketApi;
+  readonly stageName: string;
+  readonly routes: readonly WebSocketRoute[];
+  readonly roles: Readonly<Record<FunctionId, Role>>;
+  readonly functions: readonly IFunction[];
+  readonly cloudWatchRole?: Role;
+  readonly alarmTopic?: Topic;
+}
+
+/** How cdk-nag renders a value in a finding id: a token as `<AWS::Region>`, a literal as is. */
+function rendered(value: string, pseudo: string): string {
+  return Token.isUnresolved(value) ? `<${pseudo}>` : value;
+}
+
+/** The IAM5 finding for one `@connections` method ARN of this API and stage (ids must match exactly). */
+export function connectionsFindingId(api: WebSocketApi, stageName: string, method: ConnectionMethod): string {
+  const stack = Stack.of(api);
+  const apiLogicalId = stack.resolve((api.node.defaultChild as CfnResource).logicalId) as string;
+  const arn = [
+    'arn',
+    rendered(stack.partition, 'AWS::Partition'),
+    'execute-api',
+    rendered(stack.region, 'AWS::Region'),
+    rendered(stack.account, 'AWS::AccountId'),
+    `<${apiLogicalId}>/${stageName}/${method}/@connections/*`,
+  ].join(':');
+  return `AwsSolutions-IAM5[Resource::${arn}]`;
+}
+
+const API_GATEWAY_LOGS_POLICY =
+  'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]';
+
+export const SUPPRESSION_REASONS = {
+  routeAuthorization:
+    'No API Gateway authorizer yet: the access-control issue adds a Lambda REQUEST authorizer on $connect. ' +
+    'Until then every client must present credentials in its MQTT CONNECT packet, checked by the $default function, ' +
+    'and anonymous clients are refused unless allowAnonymous is set. API Gateway allows authorizers on $connect only; ' +
+    '$disconnect and $default run on an already accepted connection.',
+  connectionsWildcard:
+    'execute-api:ManageConnections is scoped to this API, this stage and each HTTP method used; the trailing * ' +
+    'is the connection id, which is only known at run time.',
+  runtimeVersion:
+    'Node.js 22 is pinned on purpose: the bundles target node22 and the pinned AWS SDK versions are tested on it; ' +
+    'runtime upgrades are deliberate changes.',
+  accountLoggingRole:
+    'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-managed policy designed for the account-wide role API Gateway uses ' +
+    'for all REST and WebSocket API logs in this Region; it cannot be scoped to one API.',
+  topicEncryption:
+    'Alarm notifications carry alarm names and states only, no data. CloudWatch alarms cannot publish to a topic encrypted ' +
+    'with the AWS-managed aws/sns key, and a customer-managed key would add a fixed monthly cost to an idle broker.',
+} as const;
+
+function suppress(construct: IConstruct, id: string, reason: string): void {
+  Validations.of(construct).acknowledge({ id, reason });
+}
+
+export function suppressBrokerFindings(targets: NagTargets): void {
+  for (const route of targets.routes) suppress(route, 'AwsSolutions-APIG4', SUPPRESSION_REASONS.routeAuthorization);
+  for (const fn of FUNCTION_IDS) {
+    for (const method of FUNCTION_SPECS[fn].connections) {
+      suppress(targets.roles[fn], connectionsFindingId(targets.api, targets.stageName, method), SUPPRESSION_REASONS.connectionsWildcard);
+    }
+  }
+  for (const fn of targets.functions) suppress(fn, 'AwsSolutions-L1', SUPPRESSION_REASONS.runtimeVersion);
+  if (targets.cloudWatchRole) suppress(targets.cloudWatchRole, API_GATEWAY_LOGS_POLICY, SUPPRESSION_REASONS.accountLoggingRole);
+  if (targets.alarmTopic) suppress(targets.alarmTopic, 'AwsSolutions-SNS2', SUPPRESSION_REASONS.topicEncryption);
+}

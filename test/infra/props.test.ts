@@ -1,0 +1,214 @@
+/**
+ * Props defaults and validation, the access table and the context keys: pure, no synthesis.
+ */
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { FUNCTION_IDS, FUNCTION_SPECS, tableActions } from '../../lib/infra/access';
+import { InvalidContextError, readAppContext } from '../../lib/infra/context';
+import { MqttBroker } from '../../lib/infra/mqtt-broker';
+import {
+  InvalidBrokerPropsError,
+  MAX_PACKET_SIZE_LIMIT,
+  defaultDeletionProtection,
+  resolveBrokerConfig,
+  type MqttBrokerProps,
+} from '../../lib/infra/props';
+import { TABLE_IDS, type TableId } from '../../lib/store/schema';
+
+function propError(props: MqttBrokerProps): InvalidBrokerPropsError {
+  try {
+    resolveBrokerConfig(props);
+  } catch (error) {
+    if (error instanceof InvalidBrokerPropsError) return error;
+    throw error;
+  }
+  throw new Error('expected InvalidBrokerPropsError');
+}
+
+describe('MqttBroker props: defaults', () => {
+  it('applies the documented defaults', () => {
+    const config = resolveBrokerConfig();
+    expect(config).toMatchObject({
+      stageName: 'mqtt',
+      allowAnonymous: false,
+      maxPacketSize: 98_304,
+      maxSessionExpirySeconds: 7 * 24 * 3600,
+      maxQueuedMessages: 1000,
+      memorySize: 256,
+      architecture: Architecture.ARM_64,
+      logRetention: RetentionDays.ONE_MONTH,
+      logLevel: 'info',
+      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
+      throttle: { rateLimit: 1000, burstLimit: 500 },
+      apiGatewayCloudWatchRole: true,
+    });
+    expect(config.sweeperInterval.toSeconds()).toBe(60);
+    expect(config.customDomain).toBeUndefined();
+    expect(config.alarmEmail).toBeUndefined();
+  });
+
+  it('the packet limit is what one 128 KB API Gateway message of base64 carries', () => {
+    expect(MAX_PACKET_SIZE_LIMIT).toBe(((128 * 1024) / 4) * 3);
+  });
+
+  it('deletion protection follows the removal policy unless set', () => {
+    expect(defaultDeletionProtection(RemovalPolicy.RETAIN)).toBe(true);
+    expect(defaultDeletionProtection(RemovalPolicy.DESTROY)).toBe(false);
+    expect(resolveBrokerConfig({ removalPolicy: RemovalPolicy.DESTROY }).deletionProtection).toBe(false);
+    expect(resolveBrokerConfig({ deletionProtection: false }).deletionProtection).toBe(false);
+  });
+
+  it('merges a partial throttle with the defaults', () => {
+    expect(resolveBrokerConfig({ throttle: { rateLimit: 50 } }).throttle).toEqual({ rateLimit: 50, burstLimit: 500 });
+  });
+});
+
+describe('MqttBroker props: invalid combinations throw naming the prop', () => {
+  const cert = { certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' };
+  it.each<[string, MqttBrokerProps]>([
+    ['maxPacketSize', { maxPacketSize: 128 * 1024 }],
+    ['maxPacketSize', { maxPacketSize: MAX_PACKET_SIZE_LIMIT + 1 }],
+    ['maxPacketSize', { maxPacketSize: 64 }],
+    ['maxPacketSize', { maxPacketSize: 1000.5 }],
+    ['customDomain', { customDomain: { domainName: 'mqtt.example.com' } }],
+    ['customDomain', { customDomain: { domainName: 'mqtt.example.com', ...cert, certificate: {} as never } }],
+    ['customDomain.domainName', { customDomain: { domainName: 'not a domain', ...cert } }],
+    ['deletionProtection', { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: true }],
+    ['removalPolicy', { removalPolicy: RemovalPolicy.SNAPSHOT }],
+    ['stageName', { stageName: 'a/b' }],
+    ['stageName', { stageName: '' }],
+    ['alarmEmail', { alarmEmail: 'ops' }],
+    ['throttle.rateLimit', { throttle: { rateLimit: 0 } }],
+    ['throttle.burstLimit', { throttle: { burstLimit: 6000 } }],
+    ['sweeperInterval', { sweeperInterval: Duration.seconds(90) }],
+    ['sweeperInterval', { sweeperInterval: Duration.seconds(30) }],
+    ['memorySize', { memorySize: 64 }],
+    ['maxQueuedMessages', { maxQueuedMessages: -1 }],
+    ['maxSessionExpiry', { maxSessionExpiry: Duration.seconds(0x1_0000_0000) }],
+    ['logLevel', { logLevel: 'verbose' as never }],
+  ])('%s: %o', (prop, props) => {
+    expect(propError(props).prop).toBe(prop);
+  });
+
+  it('accepts a custom domain with exactly one certificate', () => {
+    expect(resolveBrokerConfig({ customDomain: { domainName: 'mqtt.example.com', ...cert } }).customDomain?.domainName).toBe('mqtt.example.com');
+    const stack = new Stack(new App(), 'S');
+    const certificate = Certificate.fromCertificateArn(stack, 'C', cert.certificateArn);
+    expect(() => resolveBrokerConfig({ customDomain: { domainName: 'mqtt.example.com', certificate } })).not.toThrow();
+  });
+
+  it('the constructor throws before creating any resource', () => {
+    const stack = new Stack(new App(), 'S');
+    expect(() => new MqttBroker(stack, 'Broker', { maxPacketSize: 200_000 })).toThrow(InvalidBrokerPropsError);
+    expect(() => new MqttBroker(stack, 'Broker2', { customDomain: { domainName: 'mqtt.example.com' } })).toThrow(/certificate/);
+    expect(() => new MqttBroker(stack, 'Broker3', { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: true })).toThrow(
+      InvalidBrokerPropsError,
+    );
+    const created = stack.node.findAll().filter((c) => c !== stack && c.node.children.length > 0);
+    expect(created).toEqual([]);
+  });
+});
+
+describe('access table', () => {
+  it('lists only real tables', () => {
+    for (const fn of FUNCTION_IDS) {
+      for (const table of Object.keys(FUNCTION_SPECS[fn].tables)) expect(TABLE_IDS).toContain(table);
+    }
+  });
+
+  it('$connect only puts the new connection record and never calls @connections', () => {
+    expect(TABLE_IDS.map((t) => [t, tableActions('connect', t)])).toEqual(TABLE_IDS.map((t) => [t, t === 'connections' ? ['PutItem'] : []]));
+    expect(FUNCTION_SPECS.connect.connections).toEqual([]);
+  });
+
+  it('a table added to the schema but not listed yet gets each function\'s fallback actions', () => {
+    const future = 'retained' as TableId;
+    expect(tableActions('connect', future)).toEqual([]);
+    expect(tableActions('message', future)).toContain('PutItem');
+    expect(tableActions('message', future)).not.toContain('Scan');
+  });
+
+  it('only the sweeper scans, and only the connections table', () => {
+    for (const fn of FUNCTION_IDS) {
+      for (const t of TABLE_IDS) expect(tableActions(fn, t).includes('Scan')).toBe(fn === 'sweeper' && t === 'connections');
+    }
+  });
+});
+
+describe('context keys', () => {
+  const read = (ctx: Record<string, unknown>) => readAppContext((key) => ctx[key]);
+  function contextError(ctx: Record<string, unknown>): InvalidContextError {
+    try {
+      read(ctx);
+    } catch (error) {
+      if (error instanceof InvalidContextError) return error;
+      throw error;
+    }
+    throw new Error('expected InvalidContextError');
+  }
+
+  it('no keys: stack "Stratus" and no overrides (the construct defaults apply)', () => {
+    const ctx = read({});
+    expect(ctx.stackName).toBe('Stratus');
+    expect(Object.values(ctx.broker).filter((v) => v !== undefined)).toEqual([]);
+  });
+
+  it('accepts JSON values (cdk.json) and strings (-c key=value)', () => {
+    const fromJson = read({
+      'stratus:allowAnonymous': true,
+      'stratus:maxPacketSize': 65536,
+      'stratus:architecture': 'x86_64',
+      'stratus:removalPolicy': 'destroy',
+      'stratus:logRetentionDays': 7,
+      'stratus:sweeperIntervalMinutes': 5,
+      'stratus:maxSessionExpirySeconds': 3600,
+    });
+    const fromCli = read({
+      'stratus:allowAnonymous': 'true',
+      'stratus:maxPacketSize': '65536',
+      'stratus:architecture': 'x86_64',
+      'stratus:removalPolicy': 'destroy',
+      'stratus:logRetentionDays': '7',
+      'stratus:sweeperIntervalMinutes': '5',
+      'stratus:maxSessionExpirySeconds': '3600',
+    });
+    for (const ctx of [fromJson, fromCli]) {
+      expect(ctx.broker).toMatchObject({
+        allowAnonymous: true,
+        maxPacketSize: 65536,
+        architecture: Architecture.X86_64,
+        removalPolicy: RemovalPolicy.DESTROY,
+        logRetention: RetentionDays.ONE_WEEK,
+      });
+      expect(ctx.broker.sweeperInterval?.toMinutes()).toBe(5);
+      expect(ctx.broker.maxSessionExpiry?.toSeconds()).toBe(3600);
+    }
+  });
+
+  it('builds a custom domain from domain name and certificate ARN', () => {
+    const ctx = read({ 'stratus:domainName': 'mqtt.example.com', 'stratus:certificateArn': 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' });
+    expect(ctx.broker.customDomain).toEqual({ domainName: 'mqtt.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' });
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['stratus:maxPacketSize', { 'stratus:maxPacketSize': '200000' }],
+    ['stratus:maxPacketSize', { 'stratus:maxPacketSize': 'big' }],
+    ['stratus:allowAnonymous', { 'stratus:allowAnonymous': 'yes' }],
+    ['stratus:alarmEmail', { 'stratus:alarmEmail': 'ops' }],
+    ['stratus:architecture', { 'stratus:architecture': 'arm' }],
+    ['stratus:logRetentionDays', { 'stratus:logRetentionDays': 31 }],
+    ['stratus:certificateArn', { 'stratus:domainName': 'mqtt.example.com' }],
+    ['stratus:domainName', { 'stratus:certificateArn': 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' }],
+    ['stratus:deletionProtection', { 'stratus:removalPolicy': 'destroy', 'stratus:deletionProtection': 'true' }],
+    ['stratus:stackName', { 'stratus:stackName': '1stack' }],
+  ])('rejects %s with one line naming the key', (key, ctx) => {
+    const error = contextError(ctx);
+    expect(error.key).toBe(key);
+    expect(error.message).toContain(key);
+    expect(error.message).not.toContain('\n');
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * A StratusStack with every prop changed from its default, in a concrete environment, synthesized
+ * once without bundling (bundling is covered by stack.test.ts) and checked by cdk-nag.
+ */
+import { Duration, RemovalPolicy, type CfnElement } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_IDS } from '../../lib/infra/access';
+import { TABLE_IDS } from '../../lib/store/schema';
+import { render } from './render';
+import { missingEntries, synthStratus, type Synthesized } from './synth';
+
+const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d';
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+
+describe.skipIf(missingEntries().length > 0)('StratusStack (every prop set, concrete environment)', () => {
+  let s: Synthesized;
+  const resources = (type: string) => Object.values(s.template.findResources(type)) as Resource[];
+  const logicalId = (c: { node: { defaultChild?: unknown } }) => s.stack.getLogicalId(c.node.defaultChild as CfnElement);
+
+  beforeAll(() => {
+    s = synthStratus(
+      {
+        env: { account: '123456789012', region: 'eu-west-1' },
+        broker: {
+          stageName: 'broker',
+          customDomain: { domainName: 'mqtt.example.com', certificateArn: CERT },
+          allowAnonymous: true,
+          maxPacketSize: 65_536,
+          maxSessionExpiry: Duration.hours(1),
+          maxQueuedMessages: 10,
+          memorySize: 512,
+          architecture: Architecture.X86_64,
+          logRetention: RetentionDays.ONE_WEEK,
+          logLevel: 'warn',
+          removalPolicy: RemovalPolicy.DESTROY,
+          throttle: { rateLimit: 50, burstLimit: 20 },
+          sweeperInterval: Duration.minutes(5),
+          apiGatewayCloudWatchRole: false,
+        },
+      },
+      { bundling: false, nag: true },
+    );
+  });
+  afterAll(() => s?.cleanup());
+
+  it('still passes cdk-nag (acknowledgements follow the stage name and the literal Region/account)', () => {
+    expect(s.synthError).toBeUndefined();
+    expect(s.violations).toEqual([]);
+  });
+
+  it('maps the custom domain at /{stageName} and prints its URL and DNS target', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'mqtt.example.com',
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: CERT, EndpointType: 'REGIONAL' })],
+    });
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', {
+      ApiMappingKey: 'broker',
+      ApiId: { Ref: logicalId(s.stack.broker.api) },
+      Stage: 'broker',
+    });
+    const outputs = s.template.findOutputs('*');
+    expect(outputs.WebSocketUrl.Value).toBe('wss://mqtt.example.com/broker');
+    expect(outputs.ConnectExample.Value).toBe("import { connect } from 'stratus-mqtt/client'; connect('wss://mqtt.example.com/broker')");
+    expect(render(outputs.CustomDomainTarget.Value)).toMatch(/RegionalDomainName/);
+  });
+
+  it('keeps the management endpoint on the execute-api domain and the stage name', () => {
+    const env = resources('AWS::Lambda::Function')[0].Properties.Environment.Variables;
+    expect(render(env.STRATUS_MANAGEMENT_ENDPOINT)).toBe(`https://\${${logicalId(s.stack.broker.api)}}.execute-api.eu-west-1.\${AWS::URLSuffix}/broker`);
+  });
+
+  it('carries the limits and switches into the environment; Lambda still lets INFO through for EMF', () => {
+    for (const fn of resources('AWS::Lambda::Function')) {
+      expect(fn.Properties).toMatchObject({
+        Architectures: ['x86_64'],
+        MemorySize: 512,
+        LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO' },
+        Environment: {
+          Variables: {
+            STRATUS_ALLOW_ANONYMOUS: 'true',
+            STRATUS_MAX_PACKET_SIZE: '65536',
+            STRATUS_MAX_SESSION_EXPIRY: '3600',
+            STRATUS_MAX_QUEUE: '10',
+            STRATUS_LOG_LEVEL: 'warn',
+          },
+        },
+      });
+    }
+    expect(resources('AWS::Lambda::Function')).toHaveLength(FUNCTION_IDS.length);
+  });
+
+  it('DESTROY: tables and log groups are deleted with the stack, without deletion protection', () => {
+    const tables = resources('AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(TABLE_IDS.length);
+    for (const t of tables) {
+      expect(t.DeletionPolicy).toBe('Delete');
+      expect(t.Properties.DeletionProtectionEnabled).toBe(false);
+    }
+    for (const g of resources('AWS::Logs::LogGroup')) {
+      expect(g.DeletionPolicy).toBe('Delete');
+      expect(g.Properties.RetentionInDays).toBe(7);
+    }
+  });
+
+  it('throttles the stage and schedules the sweeper as configured', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'broker',
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 },
+    });
+    s.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+  });
+
+  it('scopes @connections to the configured stage', () => {
+    const resourcesOf = resources('AWS::IAM::Policy').flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => [st.Action].flat().includes('execute-api:ManageConnections'))
+        .flatMap((st) => [st.Resource].flat().map(render)),
+    );
+    expect(resourcesOf.length).toBeGreaterThan(0);
+    for (const r of resourcesOf) expect(r).toMatch(/^arn:\$\{AWS::Partition\}:execute-api:eu-west-1:123456789012:\$\{\w+\}\/broker\/(POST|GET|DELETE)\/@connections\/\*$/);
+  });
+
+  it('without an alarm e-mail: no topic, alarms without actions; no account logging role when turned off', () => {
+    s.template.resourceCountIs('AWS::SNS::Topic', 0);
+    for (const alarm of resources('AWS::CloudWatch::Alarm')) expect(alarm.Properties.AlarmActions).toBeUndefined();
+    s.template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});

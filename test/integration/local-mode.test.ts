@@ -231,7 +231,7 @@ describe('local mode, strict, every $disconnect lost (as AWS allows)', () => {
     const clientId = `swept-${version}`;
     const client = await connectAsync(broker.url, { protocolVersion: version, clientId, reconnectPeriod: 0 });
     client.end(true);
-    await new Promise((resolve) => client.once('close', resolve));
+    await new Promise<void>((resolve) => client.once('close', () => resolve()));
     // No $disconnect: the record stays until the sweeper finds the connection gone (410).
     expect((await connectionRecords(broker)).has(clientId)).toBe(true);
     const report = await broker.sweep();

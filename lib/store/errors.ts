@@ -33,3 +33,24 @@ export class CorruptItemError extends StoreError {
     super(`corrupt item in ${table}: ${detail}`, options);
   }
 }
+
+/**
+ * A newer CONNECT (by gateway arrival time) owns the client id's session, so this claim lost the
+ * race; the runtime closes the losing connection [MQTT-3.1.4-3].
+ */
+export class SessionTakenOverError extends StoreError {
+  constructor(
+    readonly clientId: string,
+    readonly connectionId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`session ${clientId} is owned by a newer connection than ${connectionId}`, options);
+  }
+}
+
+/** A server-assigned client id is held by a live session, so it is not new [MQTT-3.2.2-16]. */
+export class ClientIdInUseError extends StoreError {
+  constructor(readonly clientId: string, options?: { cause?: unknown }) {
+    super(`client id ${clientId} is in use`, options);
+  }
+}

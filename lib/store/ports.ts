@@ -9,6 +9,9 @@
  * - races are settled by conditional writes and surface as the domain errors of ./errors.
  */
 import type { ProtocolVersion } from '../mqtt/types';
+import type { SessionStore } from './session-port';
+
+export type * from './session-port';
 
 /** How the WebSocket carries MQTT: base64 in text frames (API Gateway) or binary frames. */
 export type TransportMode = 'text' | 'binary';
@@ -95,4 +98,5 @@ export interface ConnectionStore {
 /** Every port, as the handlers receive them. New ports are added here and in both factories. */
 export interface Stores {
   connections: ConnectionStore;
+  sessions: SessionStore;
 }

@@ -37,6 +37,9 @@ export type TableId = 'connections' | 'sessions';
 
 export const TTL_ATTRIBUTE = 'expiresAt';
 
+/** The sessions index of deferred wills, by shard and due time. */
+export const SWEEP_INDEX = 'sweep';
+
 export const TABLE_SCHEMAS: Readonly<Record<TableId, TableSchema>> = {
   connections: {
     id: 'connections',
@@ -49,6 +52,16 @@ export const TABLE_SCHEMAS: Readonly<Record<TableId, TableSchema>> = {
     description: 'One item per MQTT client id: the owning connection, expiry and will.',
     partitionKey: { name: 'clientId', type: 'S' },
     ttlAttribute: TTL_ATTRIBUTE,
+    globalSecondaryIndexes: [
+      {
+        // Sparse: only offline sessions with a deferred will carry `sweepShard` and `willDueAt`,
+        // so the sweeper queries due wills per shard ('will#0'..'will#3') without a scan.
+        indexName: SWEEP_INDEX,
+        partitionKey: { name: 'sweepShard', type: 'S' },
+        sortKey: { name: 'willDueAt', type: 'N' },
+        projection: 'KEYS_ONLY',
+      },
+    ],
   },
 };
 

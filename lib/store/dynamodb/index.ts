@@ -9,8 +9,10 @@ import type { Stores } from '../ports';
 import type { TableId } from '../schema';
 import { DynamoConnectionStore } from './connection-store';
 import { MeteredDynamoDb, type CapacityReporting } from './metered';
+import { DynamoSessionStore } from './session-store';
 
 export { DynamoConnectionStore } from './connection-store';
+export { DynamoSessionStore } from './session-store';
 export { MeteredDynamoDb } from './metered';
 export { capacityReportingFor, createDynamoDbClient, sharedDynamoDbClient } from './client';
 export { ensureTables } from './tables';
@@ -30,5 +32,9 @@ export function dynamoStores(options: DynamoStoresOptions): Stores {
     meter: options.meter,
     capacityReporting: options.capacityReporting,
   });
-  return { connections: new DynamoConnectionStore(db, options.tables.connections, { clock: options.clock }) };
+  const clock = options.clock;
+  return {
+    connections: new DynamoConnectionStore(db, options.tables.connections, { clock }),
+    sessions: new DynamoSessionStore(db, options.tables.sessions, { clock }),
+  };
 }

@@ -1,0 +1,165 @@
+/**
+ * The SessionStore port: one item per MQTT client id (table `sessions`). It settles who owns a
+ * client id's session, whether a CONNECT finds a session [MQTT-3.2.2-2/-3], and the Will Message,
+ * which it hands out at most once.
+ *
+ * Ownership. A claim carries the gateway arrival time of its CONNECT (`requestTimeEpoch`); the
+ * session item keeps the (requestTimeEpoch, connectionId) of the CONNECT that last claimed it. A
+ * claim succeeds only if the item is missing, expired, or its owner's pair is not newer than the
+ * claim's (ties broken by connection id). So two racing CONNECTs leave the newer one owning the
+ * session whichever runs first; the older one gets SessionTakenOverError and the runtime closes it.
+ * The pair is kept while the session is offline, so a stale CONNECT cannot claim a session that a
+ * newer CONNECT claimed and then left.
+ *
+ * Session epoch. `sessionEpoch` is an opaque string, unique per session start (derived from the
+ * starting claim's requestTimeEpoch and connection id, zero-padded so it sorts in claim order). It
+ * changes whenever a new session starts (Clean Start 1 [MQTT-3.1.2-4], or no live session existed)
+ * and stays the same when a session is resumed. State kept elsewhere per client id (subscriptions,
+ * queued messages) records the epoch it was written under; a reader ignores (and may lazily delete)
+ * anything whose epoch differs from the session's, so a clean start never scans. The value stays
+ * unique even after TTL deleted the item, which a counter in the item could not guarantee.
+ *
+ * Expiry (`expiresAt`, epoch seconds, always present). Offline: disconnect time + Session Expiry
+ * Interval; 0 makes the session invisible at release (TTL removes the item later), 0xFFFFFFFF puts
+ * it ~136 years out. Online: claim time + a lease past API Gateway's 2-hour connection limit + the
+ * interval, so a session whose owner vanished without any release still ends eventually.
+ *
+ * Wills, as this store reads MQTT 5 [MQTT-3.1.2-8], [MQTT-3.1.3-9] and [MQTT-3.1.4-3]: a will is
+ * published once its connection has closed and either the Will Delay Interval has passed or the
+ * session has ended, whichever is first; it is not published if a new connection resumes the
+ * session before the delay has passed. Hence:
+ * - release with delay 0 (or v3/v4, or a session that ends now) → publish now;
+ *   with delay > 0 → kept with `willDueAt = now + min(delay, expiry)` for the sweeper;
+ * - takeover of an online session (claim): the old connection closes now. Its will is returned as
+ *   `previousWill` if the delay is 0 or the session ends (Clean Start 1, or a new session); with
+ *   Clean Start 0 and a delay > 0 the session is resumed before the delay passed: not published;
+ * - claim of an offline session with a deferred will: returned if already due or the session ends
+ *   (Clean Start 1 / expired), otherwise cancelled [MQTT-3.1.3-9];
+ * - a normal DISCONNECT discards it [MQTT-3.14.4-3]; DISCONNECT 0x04 keeps it for release.
+ * Every path that hands out a will removes it in the same conditional write, so it fires at most once.
+ */
+import type { ProtocolVersion, Will } from '../mqtt/types';
+
+export type { Will } from '../mqtt/types';
+
+/** One session item. Times are epoch ms except `expiresAt` (epoch seconds, TTL). */
+export interface SessionRecord {
+  clientId: string;
+  /** The owning connection; absent while the session is offline */
+  connectionId?: string;
+  /** The connection of the CONNECT that last claimed the session (kept while offline) */
+  ownerConnectionId: string;
+  /** Gateway arrival time of that CONNECT */
+  ownerRequestTimeEpoch: number;
+  protocolVersion: ProtocolVersion;
+  /** Seconds; 0xFFFFFFFF never expires */
+  sessionExpiryInterval: number;
+  /** Unique per session start; see the module comment */
+  sessionEpoch: string;
+  /** When this session (epoch) started */
+  createdAt: number;
+  /** While offline: when the owner went away */
+  disconnectedAt?: number;
+  will?: Will;
+  /** While offline with a deferred will: when it must be published */
+  willDueAt?: number;
+  expiresAt: number;
+}
+
+export interface ClaimRequest {
+  clientId: string;
+  connectionId: string;
+  cleanStart: boolean;
+  protocolVersion: ProtocolVersion;
+  sessionExpiryInterval: number;
+  /** Gateway arrival time of the CONNECT, epoch ms: the newer CONNECT wins */
+  requestTimeEpoch: number;
+  /** The CONNECT's will; replaces any stored will */
+  will?: Will;
+  /** The server assigned the id: claim only if no live session holds it [MQTT-3.2.2-16] */
+  assignedClientId?: boolean;
+  /**
+   * What a recent get() saw ('absent' or 'present'). It only picks which conditional write is tried
+   * first (saving a failed write for a first Clean Start 0 CONNECT); it never changes the outcome.
+   */
+  hint?: 'absent' | 'present';
+}
+
+export interface ClaimResult {
+  /** Clean Start 0 and a live session existed [MQTT-3.2.2-2]; false otherwise [MQTT-3.2.2-3] */
+  sessionPresent: boolean;
+  sessionEpoch: string;
+  /** Another connection owned the session: send it DISCONNECT 0x8E (v5) and close it [MQTT-3.1.4-3] */
+  previousConnectionId?: string;
+  /** A will of the previous owner that must be published now (taken: nobody else gets it) */
+  previousWill?: Will;
+}
+
+export interface OwnerRef {
+  clientId: string;
+  connectionId: string;
+}
+
+export interface ReleaseRequest extends OwnerRef {
+  /** Epoch ms; the store's clock if absent */
+  now?: number;
+}
+
+/** What the runtime does with the will after release. */
+export type WillDisposition =
+  | { readonly action: 'none' }
+  | { readonly action: 'publish'; readonly will: Will }
+  /** Stored with `dueAt`; the sweeper publishes it via dueWills/takeDueWill unless a resume cancels it */
+  | { readonly action: 'deferred'; readonly will: Will; readonly dueAt: number };
+
+export type ReleaseResult =
+  /** The connection does not own the session (stale release after a takeover): nothing changed */
+  | { readonly outcome: 'not-owner' }
+  | {
+      readonly outcome: 'released';
+      readonly will: WillDisposition;
+      /** The session ended at release (expiry 0): state keyed by its epoch can be dropped */
+      readonly sessionEnded: boolean;
+    };
+
+export type TakeWillResult =
+  | { readonly outcome: 'taken'; readonly will: Will }
+  | { readonly outcome: 'no-will' }
+  | { readonly outcome: 'not-owner' };
+
+export type OwnerUpdateResult = 'updated' | 'not-owner';
+
+export interface DueWill {
+  clientId: string;
+  willDueAt: number;
+}
+
+export interface SessionStore {
+  /** The live session (expired ones are invisible), strongly consistent. */
+  get(clientId: string): Promise<SessionRecord | undefined>;
+
+  /**
+   * Makes `connectionId` the owner; see the module comment for the rules.
+   * @throws SessionTakenOverError if a newer CONNECT owns the session
+   * @throws ClientIdInUseError for an assigned id that a live session holds
+   */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+
+  /** Connection closed: the session goes offline and its will is taken (published or deferred). */
+  release(request: ReleaseRequest): Promise<ReleaseResult>;
+
+  /** Takes the owner's will now, ignoring any delay (conditional; at most once). */
+  takeWill(owner: OwnerRef): Promise<TakeWillResult>;
+
+  /** Deletes the owner's will without publishing it [MQTT-3.14.4-3]. */
+  discardWill(owner: OwnerRef): Promise<OwnerUpdateResult>;
+
+  /** A v5 DISCONNECT changed the Session Expiry Interval. */
+  setExpiry(owner: OwnerRef & { sessionExpiryInterval: number }): Promise<OwnerUpdateResult>;
+
+  /** Offline sessions whose deferred will is due, oldest first; read from the sparse `sweep` index. */
+  dueWills(query: { now?: number; limit: number }): Promise<DueWill[]>;
+
+  /** Takes a due deferred will (conditional: one sweeper wins); undefined if gone, not due or resumed. */
+  takeDueWill(clientId: string, now?: number): Promise<Will | undefined>;
+}

@@ -56,13 +56,13 @@ export class MeteredDynamoDb {
 
   async getItem(input: GetItemCommandInput) {
     const out = await this.client.send(new GetItemCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' }));
-    this.report('GetItem', 'read', out.ConsumedCapacity);
+    this.reportRead('GetItem', out.ConsumedCapacity, input.ConsistentRead === true);
     return out;
   }
 
   async query(input: QueryCommandInput) {
     const out = await this.client.send(new QueryCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' }));
-    this.report('Query', 'read', out.ConsumedCapacity);
+    this.reportRead('Query', out.ConsumedCapacity, input.ConsistentRead === true);
     return out;
   }
 
@@ -133,6 +133,19 @@ export class MeteredDynamoDb {
       const [readUnits, writeUnits] = splitUnits(kind, c);
       this.meter.record({ operation, table: c.TableName ?? '', readUnits, writeUnits });
     }
+  }
+
+  /**
+   * AWS bills every read request at least 0.5 units (eventually consistent) or 1 (strongly
+   * consistent), even one that finds nothing. DynamoDB Local sometimes reports 0 (a keys-only
+   * index query that finds items), so a 0 becomes that minimum, marked as estimated.
+   */
+  private reportRead(operation: string, consumed: ConsumedCapacity | undefined, consistent: boolean): void {
+    if (consumed === undefined) return;
+    const reported = splitUnits('read', consumed)[0];
+    const minimum = consistent ? 1 : 0.5;
+    if (reported >= minimum) return this.report(operation, 'read', consumed);
+    this.meter.record({ operation, table: consumed.TableName ?? '', readUnits: minimum, writeUnits: 0, estimated: true });
   }
 
   private reportTransaction(

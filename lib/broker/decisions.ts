@@ -14,12 +14,31 @@ import type {
   PacketType,
   PingrespPacket,
   ProtocolVersion,
+  PubackPacket,
+  PubcompPacket,
+  PubrecPacket,
+  PubrelPacket,
+  SubackPacket,
+  UnsubackPacket,
   Will,
 } from '../mqtt/types';
+import type { RoutingIntent } from './intents';
 import type { ConnectionParams, ConnectionState, MqttConnectionState } from './state';
 
-/** Packets this slice of the core sends. Later slices widen the union. */
-export type OutboundPacket = ConnackPacket | PingrespPacket | DisconnectPacket;
+/**
+ * Packets the core answers with on the sender's own connection. Application messages to
+ * subscribers are not among them: they travel in `publish.deliver` and `retained.send` intents.
+ */
+export type OutboundPacket =
+  | ConnackPacket
+  | PingrespPacket
+  | DisconnectPacket
+  | SubackPacket
+  | UnsubackPacket
+  | PubackPacket
+  | PubrecPacket
+  | PubrelPacket
+  | PubcompPacket;
 
 /** Records to write, as typed intents. */
 export type Intent =
@@ -27,7 +46,8 @@ export type Intent =
   | SessionClaimIntent
   | SessionSetExpiryIntent
   | WillPublishIntent
-  | WillDiscardIntent;
+  | WillDiscardIntent
+  | RoutingIntent;
 
 /**
  * Record the connection as MQTT-connected. Should be conditional on the connection still being
@@ -129,8 +149,9 @@ export interface Decision {
 }
 
 /**
- * A packet of a type this slice of the core does not handle yet (PUBLISH, SUBSCRIBE, ...) on a
- * connected session. The runtime decides what to do; a later slice handles them.
+ * A PUBLISH, SUBSCRIBE or UNSUBSCRIBE on a connected session for which the runtime supplied no
+ * inputs (`ctx.publish`, `ctx.subscribe`, `ctx.unsubscribe`): the core cannot decide it, and the
+ * runtime answers as it sees fit. Transitional, while the runtime is wired to the new inputs.
  */
 export interface Unhandled {
   readonly kind: 'unhandled';

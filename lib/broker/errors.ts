@@ -42,14 +42,45 @@ export class BadAuthenticationMethodError extends MqttError {
   readonly reasonCode = 0x8c;
 }
 
-/** 0x9A: a retained Will Message while Retain Available is false [MQTT-3.2.2-13]. */
+/**
+ * 0x9A: RETAIN 1 while Retain Available is false: a retained Will Message in CONNECT
+ * [MQTT-3.2.2-13], or a retained PUBLISH after CONNACK said Retain Available 0 [MQTT-3.2.2-14].
+ */
 export class RetainNotSupportedError extends MqttError {
   readonly reasonCode = 0x9a;
 }
 
-/** 0x9B: a Will QoS above the server's Maximum QoS [MQTT-3.2.2-12]. */
+/**
+ * 0x9B: a QoS above the server's Maximum QoS: a Will QoS in CONNECT [MQTT-3.2.2-12], or a PUBLISH
+ * after CONNACK announced the Maximum QoS [MQTT-3.2.2-11].
+ */
 export class QoSNotSupportedError extends MqttError {
   readonly reasonCode = 0x9b;
+}
+
+/** 0x94, semantic layer: a Topic Alias of 0 or above the Topic Alias Maximum [MQTT-3.3.2-9]. */
+export class TopicAliasInvalidError extends MqttError {
+  readonly reasonCode = 0x94;
+}
+
+/** 0x99, semantic layer: Payload Format Indicator 1 on a payload that is not UTF-8 (3.3.2.3.2). */
+export class PayloadFormatInvalidError extends MqttError {
+  readonly reasonCode = 0x99;
+}
+
+/** 0x9E: a v5 SUBSCRIBE with a Shared Subscription after CONNACK said they are not available. */
+export class SharedSubscriptionsNotSupportedError extends MqttError {
+  readonly reasonCode = 0x9e;
+}
+
+/** 0xA1: a v5 SUBSCRIBE with a Subscription Identifier after CONNACK said they are not available. */
+export class SubscriptionIdentifiersNotSupportedError extends MqttError {
+  readonly reasonCode = 0xa1;
+}
+
+/** 0xA2: a v5 SUBSCRIBE with a wildcard filter after CONNACK said wildcards are not available. */
+export class WildcardSubscriptionsNotSupportedError extends MqttError {
+  readonly reasonCode = 0xa2;
 }
 
 /** The runtime called the core without an input it must provide. A programming error. */

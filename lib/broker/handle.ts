@@ -3,7 +3,12 @@
  *
  * State rules applied here: before CONNECT only CONNECT is allowed, and anything else closes
  * the connection without a reply [MQTT-3.1.0-1]; packets only a server sends are Protocol
- * Errors. Packet types this slice does not handle yet come back as `Unhandled`.
+ * Errors.
+ *
+ * Inputs: PUBLISH, SUBSCRIBE and UNSUBSCRIBE need what the runtime loads before the call
+ * (`ctx.publish`, `ctx.subscribe`, `ctx.unsubscribe`; see each module's header). Without it the
+ * packet comes back as `Unhandled`, so a runtime not yet wired to these inputs keeps its own
+ * answer. PUBACK, PUBREC, PUBREL and PUBCOMP need none (`ctx.ack` is optional).
  */
 
 import { MqttError } from '../mqtt/errors';
@@ -14,8 +19,15 @@ import type { Decision, Unhandled } from './decisions';
 import { handleDisconnect } from './disconnect';
 import { ConnectExpectedError, ProtocolStateError } from './errors';
 import { handlePingreq } from './pingreq';
+import { handlePuback } from './puback';
+import { handlePubcomp } from './pubcomp';
+import { handlePublish } from './publish';
+import { handlePubrec } from './pubrec';
+import { handlePubrel } from './pubrel';
 import { decideOnError } from './reaction';
 import type { BrokerContext, ConnectionState, MqttConnectionState } from './state';
+import { handleSubscribe } from './subscribe';
+import { handleUnsubscribe } from './unsubscribe';
 
 export function handlePacket(packet: Packet, state: ConnectionState, ctx: BrokerContext): Decision | Unhandled {
   try {
@@ -42,16 +54,26 @@ function route(packet: Packet, state: ConnectionState, ctx: BrokerContext): Deci
     case 'pingresp':
       throw new ProtocolStateError(`${packet.type} is sent by servers only`);
     case 'publish':
-    case 'puback':
-    case 'pubrec':
-    case 'pubrel':
-    case 'pubcomp':
+      return ctx.publish ? handlePublish(packet, connected, ctx, ctx.publish) : unhandled(packet, connected);
     case 'subscribe':
+      return ctx.subscribe ? handleSubscribe(packet, connected, ctx, ctx.subscribe) : unhandled(packet, connected);
     case 'unsubscribe':
-      return { kind: 'unhandled', packetType: packet.type, packet, state: connected };
+      return ctx.unsubscribe ? handleUnsubscribe(packet, connected, ctx, ctx.unsubscribe) : unhandled(packet, connected);
+    case 'puback':
+      return handlePuback(packet, connected, ctx);
+    case 'pubrec':
+      return handlePubrec(packet, connected, ctx);
+    case 'pubrel':
+      return handlePubrel(packet, connected, ctx);
+    case 'pubcomp':
+      return handlePubcomp(packet, connected, ctx);
     default:
       return assertNever(packet);
   }
+}
+
+function unhandled(packet: Packet, state: MqttConnectionState): Unhandled {
+  return { kind: 'unhandled', packetType: packet.type, packet, state };
 }
 
 /** Any packet but CONNECT needs an accepted CONNECT first [MQTT-3.1.0-1]. */

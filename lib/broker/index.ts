@@ -15,7 +15,31 @@ export type {
   WillDiscardIntent,
   WillPublishIntent,
 } from './decisions';
+export { planDelivery, outgoingPublish, remainingExpiry, retainedPublish } from './delivery';
+export type { Delivery, DeliveryOptions, Route } from './delivery';
+export { publishTopic } from './publish';
+export { mayDispatch, sendQuota, planResend, type InflightEntry } from './flow';
 export type {
+  AcceptedSubscription,
+  InflightAckIntent,
+  InflightCompleteIntent,
+  InflightReleasedIntent,
+  PublishDeliverIntent,
+  Qos2ReceiveIntent,
+  Qos2ReleaseIntent,
+  RetainedDeleteIntent,
+  RetainedMessage,
+  RetainedPutIntent,
+  RetainedSendIntent,
+  RoutingIntent,
+  SubscriptionsDeleteIntent,
+  SubscriptionsPutIntent,
+  TopicAliasSetIntent,
+} from './intents';
+export type {
+  AckInputs,
+  PublishInputs,
+  SubscriptionInputs,
   AuthVerdict,
   BrokerContext,
   ClientLimits,

@@ -5,6 +5,7 @@
 
 import type { ProtocolVersion, Will } from '../mqtt/types';
 import type { BrokerConfig } from './config';
+import type { Route } from './delivery';
 
 /** What the client told us about its own limits in a v5 CONNECT (spec defaults otherwise). */
 export interface ClientLimits {
@@ -42,6 +43,13 @@ export interface OpenConnectionState {
 /** A connection whose CONNECT was accepted (CONNACK 0 sent). */
 export interface MqttConnectionState extends ConnectionParams {
   readonly status: 'mqtt';
+  /**
+   * v5 inbound Topic Aliases of this network connection: alias -> topic name. Absent = none.
+   * Never carried over to another connection [MQTT-3.3.2-7]. The runtime loads them with the
+   * connection record (they are recorded by `topicAlias.set`); the core threads them through
+   * `Decision.state`, so several packets of one WebSocket message see each other's aliases.
+   */
+  readonly topicAliases?: ReadonlyMap<number, string>;
 }
 
 export type ConnectionState = OpenConnectionState | MqttConnectionState;
@@ -67,6 +75,43 @@ export interface ConnectInputs {
   readonly existingSession: SessionSummary | null;
 }
 
+/**
+ * Inputs for SUBSCRIBE and UNSUBSCRIBE: the filters of the client's current subscriptions, as
+ * the client sent them (`$share/{ShareName}/{filter}` included), compared character by
+ * character [MQTT-3.10.4-1]. SUBSCRIBE uses them for Retain Handling 1 [MQTT-3.3.1-10];
+ * UNSUBSCRIBE for the v5 reason codes 0x00 / 0x11.
+ */
+export interface SubscriptionInputs {
+  readonly existingFilters: ReadonlySet<string>;
+}
+
+/** Inputs for an inbound PUBLISH. */
+export interface PublishInputs {
+  /**
+   * Every subscription whose filter matches the PUBLISH's topic name (after Topic Alias
+   * resolution: see `publishTopic`), all clients, shared and non-shared, one entry per
+   * subscription. Empty when nothing matches.
+   */
+  readonly routes: readonly Route[];
+  /**
+   * QoS 2 only (required then): true when this client's Packet Identifier is already recorded
+   * as received and not yet released by PUBREL, i.e. this PUBLISH is a duplicate [MQTT-4.3.3-10].
+   */
+  readonly qos2AlreadyReceived?: boolean;
+  /** Picks the member of each shared group; default `ctx.requestTimeEpoch`. */
+  readonly shareSeed?: number;
+}
+
+/** Inputs for PUBREL (from the client) and PUBREC (from the client); both optional. */
+export interface AckInputs {
+  /**
+   * PUBREL: whether a QoS 2 receive record exists for the Packet Identifier. PUBREC: whether an
+   * outbound QoS 2 PUBLISH is in flight with it. False makes the v5 answer carry 0x92 Packet
+   * Identifier not found. Absent: treated as known.
+   */
+  readonly packetIdKnown: boolean;
+}
+
 /** The per-invocation context: configuration, time and identity of the invocation. */
 export interface BrokerContext {
   readonly config: BrokerConfig;
@@ -80,4 +125,12 @@ export interface BrokerContext {
   readonly assignClientId?: () => string;
   /** Required when the packet is a CONNECT on an 'open' connection. */
   readonly connect?: ConnectInputs;
+  /** For SUBSCRIBE. Absent: the packet comes back as `Unhandled` (runtime not wired yet). */
+  readonly subscribe?: SubscriptionInputs;
+  /** For UNSUBSCRIBE. Absent: `Unhandled`. */
+  readonly unsubscribe?: SubscriptionInputs;
+  /** For PUBLISH. Absent: `Unhandled`. */
+  readonly publish?: PublishInputs;
+  /** Optional for PUBREL and PUBREC. */
+  readonly ack?: AckInputs;
 }

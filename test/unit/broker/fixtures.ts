@@ -3,7 +3,15 @@
 import { expect } from 'vitest';
 import { parseBrokerConfig, type BrokerConfigInput } from '../../../lib/broker/config';
 import type { Decision, Unhandled } from '../../../lib/broker/decisions';
-import type { BrokerContext, ConnectInputs, MqttConnectionState } from '../../../lib/broker/state';
+import type { Route } from '../../../lib/broker/delivery';
+import type {
+  AckInputs,
+  BrokerContext,
+  ConnectInputs,
+  MqttConnectionState,
+  PublishInputs,
+  SubscriptionInputs,
+} from '../../../lib/broker/state';
 import type { ConnectPacket, ProtocolVersion, Will } from '../../../lib/mqtt/types';
 
 export const CONNECTION_ID = 'Kx3fYcN9IAMCJWw=';
@@ -14,6 +22,10 @@ export interface CtxOptions {
   config?: BrokerConfigInput;
   connect?: Partial<ConnectInputs> | null;
   assignClientId?: () => string;
+  subscribe?: SubscriptionInputs;
+  unsubscribe?: SubscriptionInputs;
+  publish?: PublishInputs;
+  ack?: AckInputs;
 }
 
 export function makeCtx(options: CtxOptions = {}): BrokerContext {
@@ -28,6 +40,10 @@ export function makeCtx(options: CtxOptions = {}): BrokerContext {
     requestTimeEpoch: REQUEST_TIME,
     assignClientId: options.assignClientId,
     connect,
+    subscribe: options.subscribe,
+    unsubscribe: options.unsubscribe,
+    publish: options.publish,
+    ack: options.ack,
   };
 }
 
@@ -93,3 +109,19 @@ export function intentOf<K extends Decision['intents'][number]['kind']>(
 ): Extract<Decision['intents'][number], { kind: K }> | undefined {
   return d.intents.find((i) => i.kind === kind) as Extract<Decision['intents'][number], { kind: K }> | undefined;
 }
+
+/** A route for `filter` to `clientId`, online on `conn-<clientId>`, v5, QoS 2 granted. */
+export function route(clientId: string, overrides: Partial<Route> = {}): Route {
+  return {
+    clientId,
+    connectionId: `conn-${clientId}`,
+    protocolVersion: 5,
+    filter: 'a/b',
+    grantedQos: 2,
+    noLocal: false,
+    retainAsPublished: false,
+    ...overrides,
+  };
+}
+
+export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);

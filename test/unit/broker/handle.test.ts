@@ -3,15 +3,21 @@ import { handlePacket } from '../../../lib/broker/handle';
 import type { Packet } from '../../../lib/mqtt/types';
 import { CONNECTION_ID, connectPacket, connectedState, decided, makeCtx, onlySent, will } from './fixtures';
 
-const NOT_YET_HANDLED: Packet[] = [
+/** Packets whose handler needs inputs the runtime loads (ctx.publish / subscribe / unsubscribe). */
+const NEEDS_INPUTS: Packet[] = [
   { type: 'publish', topic: 'a/b', payload: new Uint8Array(), qos: 0, retain: false, dup: false },
+  { type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'a/#', qos: 1 }] },
+  { type: 'unsubscribe', packetId: 1, topicFilters: ['a/#'] },
+];
+
+const ACKS: Packet[] = [
   { type: 'puback', packetId: 1 },
   { type: 'pubrec', packetId: 1 },
   { type: 'pubrel', packetId: 1 },
   { type: 'pubcomp', packetId: 1 },
-  { type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'a/#', qos: 1 }] },
-  { type: 'unsubscribe', packetId: 1, topicFilters: ['a/#'] },
 ];
+
+const NOT_CONNECT: Packet[] = [...NEEDS_INPUTS, ...ACKS];
 
 const SERVER_ONLY: Packet[] = [
   { type: 'connack', sessionPresent: false, reasonCode: 0 },
@@ -21,13 +27,23 @@ const SERVER_ONLY: Packet[] = [
 ];
 
 describe.each([4, 5] as const)('handlePacket, protocol %i', (v) => {
-  it.each(NOT_YET_HANDLED.map((p) => [p.type, p] as const))('returns %s as unhandled on a connected session', (type, packet) => {
+  it.each(NEEDS_INPUTS.map((p) => [p.type, p] as const))('returns %s as unhandled when the runtime gave no inputs', (type, packet) => {
     const state = connectedState(v);
     const result = handlePacket(packet, state, makeCtx());
     expect(result).toEqual({ kind: 'unhandled', packetType: type, packet, state });
   });
 
-  it.each(NOT_YET_HANDLED.map((p) => [p.type, p] as const))('closes on %s before CONNECT, sending nothing [MQTT-3.1.0-1]', (_type, packet) => {
+  it.each(NEEDS_INPUTS.map((p) => [p.type, p] as const))('decides %s when the runtime gave its inputs', (_type, packet) => {
+    const inputs = { existingFilters: new Set<string>() };
+    const ctx = makeCtx({ subscribe: inputs, unsubscribe: inputs, publish: { routes: [] } });
+    expect(handlePacket(packet, connectedState(v), ctx).kind).toBe('decision');
+  });
+
+  it.each(ACKS.map((p) => [p.type, p] as const))('decides %s without inputs', (_type, packet) => {
+    expect(handlePacket(packet, connectedState(v), makeCtx()).kind).toBe('decision');
+  });
+
+  it.each(NOT_CONNECT.map((p) => [p.type, p] as const))('closes on %s before CONNECT, sending nothing [MQTT-3.1.0-1]', (_type, packet) => {
     const d = decided(handlePacket(packet, { status: 'open' }, makeCtx()));
     expect(d.send).toEqual([]);
     expect(d.intents).toEqual([]);

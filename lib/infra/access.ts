@@ -83,7 +83,8 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
     description: 'Stratus sweeper: finds dead connections, fires their wills, expires their sessions',
     tables: {
       connections: ['Scan', 'GetItem', 'UpdateItem', 'DeleteItem'],
-      sessions: ['GetItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+      // Query: due delayed wills, through the sessions' sparse sweep index (no scan).
+      sessions: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
     },
     unlistedTable: READ_WRITE,
     connections: ['POST', 'GET', 'DELETE'],

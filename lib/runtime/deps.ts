@@ -8,6 +8,8 @@ import { ApiGatewayDelivery, type Delivery } from '../gateway/delivery';
 import { managementClient, managementEndpoint, type ManagementClientConfig } from '../gateway/management-client';
 import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
 import { DynamoConnectionStore } from '../store/dynamodb/connection-store';
+import { DynamoSessionStore } from '../store/dynamodb/session-store';
+import { runDisconnectPath } from './disconnect-path';
 import { MeteredDynamoDb } from '../store/dynamodb/metered';
 import type { Meter } from '../store/meter';
 import type { TableId } from '../store/schema';
@@ -41,6 +43,10 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
     capacityReporting: capacityReportingFor(setup.dynamodbEndpoint),
   });
   const connections = new DynamoConnectionStore(db, setup.tables.connections);
+  const sessions = new DynamoSessionStore(db, setup.tables.sessions);
+  const log = setup.log;
+  // Set once the deps exist: a 410 found while delivering runs the full disconnect path.
+  let self: RuntimeDeps | undefined;
   const clientConfig: ManagementClientConfig = setup.localManagement
     ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }
     : {};
@@ -53,24 +59,34 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
         client: managementClient(endpoint, clientConfig),
         // The records of the connection that is gone, never the sender's.
         onGone: async (goneConnectionId) => {
-          await connections.remove(goneConnectionId);
+          if (self) await runDisconnectPath(self, goneConnectionId, 'gone');
         },
       });
       deliveries.set(endpoint, delivery);
     }
     return delivery;
   };
-  return {
+  self = {
     connections,
     scan: connections,
+    sessions,
+    publishWill: async (will, clientId) => {
+      log.info('will due; publish/subscribe is not implemented yet, so it reaches no subscriber', {
+        clientId,
+        topic: will.topic,
+        qos: will.qos,
+        retain: will.retain,
+      });
+    },
     deliveryFor,
     broker: setup.broker,
     authenticate: setup.authenticate ?? noCredentialStore(setup.broker.allowAnonymous),
     allowBinary: setup.allowBinary ?? false,
-    log: setup.log,
+    log,
     metrics: setup.metrics ?? createMetrics(),
     now: setup.now ?? Date.now,
   };
+  return self;
 }
 
 /** The Lambda runtime, configured from the environment (validated once, at init). */

@@ -13,7 +13,13 @@ export async function runDisconnectPath(
   cause: DisconnectCause,
 ): Promise<ConnectionRecord | undefined> {
   const removed = await deps.connections.remove(connectionId);
-  // Sessions and wills (Broker core I) hook in here: release the session, fire or defer the will.
   deps.log.info('disconnected', { connectionId, clientId: removed?.clientId, cause });
+  if (removed?.clientId === undefined || removed.status !== 'mqtt') return removed;
+  // Release the session if this connection still owns it (a stale release after a takeover is a
+  // no-op), and take its will: published now, or deferred by its Will Delay to the sweeper.
+  const released = await deps.sessions.release({ clientId: removed.clientId, connectionId, now: deps.now() });
+  if (released.outcome === 'released' && released.will.action === 'publish') {
+    await deps.publishWill(released.will.will, removed.clientId);
+  }
   return removed;
 }

@@ -3,11 +3,24 @@
  * loses a race turns into the reaction the spec asks for, replacing the core's decision: the
  * packets the core wanted to send are then never sent.
  */
-import { decideOnError, type Decision, type Intent, type MarkConnectedIntent } from '../broker';
-import { ProtocolViolationError, type ConnectPacket, type Packet } from '../mqtt';
-import { AlreadyConnectedError, ConnectionNotFoundError } from '../store/errors';
+import {
+  decideOnError,
+  type ConnectionState,
+  type Decision,
+  type Intent,
+  type MarkConnectedIntent,
+  type SessionClaimIntent,
+} from '../broker';
+import {
+  ClientIdentifierNotValidError,
+  encode,
+  ProtocolViolationError,
+  type ConnackPacket,
+  type ConnectPacket,
+  type Packet,
+} from '../mqtt';
+import { AlreadyConnectedError, ClientIdInUseError, ConnectionNotFoundError, SessionTakenOverError } from '../store/errors';
 import type { ConnectionRecord, MqttConnectionFields, TransportMode } from '../store/ports';
-import type { ConnectionState } from '../broker';
 import type { RuntimeDeps } from './handlers';
 
 export interface EffectContext {
@@ -17,36 +30,112 @@ export interface EffectContext {
   readonly connectionId: string;
   /** The state the decision was taken from. */
   readonly state: ConnectionState;
+  /** Where this connection's `@connections` endpoint is. */
+  readonly gateway: { readonly domainName: string; readonly stage: string };
+  /** What the CONNECT's session read saw, to pick the claim's first write. */
+  readonly sessionHint?: 'absent' | 'present';
 }
 
 export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: EffectContext): Promise<Decision> {
+  let current = decision;
   for (const intent of decision.intents) {
-    const replaced = await carryOutOne(deps, intent, decision, ctx);
-    if (replaced !== undefined) return replaced;
+    const next = await carryOutOne(deps, intent, current, ctx);
+    if (next === undefined) continue;
+    if (next.replaced) return next.decision;
+    current = next.decision;
   }
-  return decision;
+  return current;
 }
 
-async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision, ctx: EffectContext): Promise<Decision | undefined> {
+/** undefined: nothing changes; replaced: the core's decision is dropped for this one. */
+type Outcome = { replaced: boolean; decision: Decision } | undefined;
+
+async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision, ctx: EffectContext): Promise<Outcome> {
   switch (intent.kind) {
+    case 'session.claim':
+      return claimSession(deps, intent, decision, ctx);
     case 'connection.markConnected':
       return markConnected(deps, intent, decision, ctx);
-    case 'session.claim':
-    case 'session.setExpiry':
-    case 'will.publish':
     case 'will.discard':
-      // Sessions and wills are stored by "Broker core I"; this slice keeps clean sessions only.
-      deps.log.debug('intent not carried out yet', { connectionId: ctx.connectionId, intent: intent.kind });
+      // A normal DISCONNECT: the will is deleted without being published [MQTT-3.14.4-3].
+      await deps.sessions.discardWill({ clientId: intent.clientId, connectionId: intent.connectionId });
+      return undefined;
+    case 'session.setExpiry':
+      await deps.sessions.setExpiry({
+        clientId: intent.clientId,
+        connectionId: intent.connectionId,
+        sessionExpiryInterval: intent.sessionExpiryInterval,
+      });
+      return undefined;
+    case 'will.publish':
+      // The connection closes right after this decision, and the disconnect path releases the
+      // session: that publishes the will, or defers it by its Will Delay Interval [MQTT-3.1.3-9].
       return undefined;
   }
 }
 
-async function markConnected(
-  deps: RuntimeDeps,
-  intent: MarkConnectedIntent,
-  decision: Decision,
-  ctx: EffectContext,
-): Promise<Decision | undefined> {
+/**
+ * Takes the session for this connection: one conditional write. A previous owner is told
+ * (v5 DISCONNECT 0x8E) and closed [MQTT-3.1.4-3]; a newer CONNECT that already owns the session
+ * wins, and this connection is closed without CONNACK.
+ */
+async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent, decision: Decision, ctx: EffectContext): Promise<Outcome> {
+  const will = decision.state.status === 'mqtt' ? (decision.state.will ?? undefined) : undefined;
+  try {
+    const result = await deps.sessions.claim({
+      clientId: intent.clientId,
+      connectionId: intent.connectionId,
+      cleanStart: intent.cleanStart,
+      protocolVersion: intent.protocolVersion,
+      sessionExpiryInterval: intent.sessionExpiryInterval,
+      requestTimeEpoch: intent.requestTimeEpoch,
+      will,
+      assignedClientId: intent.clientIdAssigned,
+      hint: ctx.sessionHint,
+    });
+    if (result.previousConnectionId !== undefined && result.previousConnectionId !== ctx.connectionId) {
+      await evict(deps, result.previousConnectionId, ctx);
+    }
+    if (result.previousWill !== undefined) await deps.publishWill(result.previousWill, intent.clientId);
+    return { replaced: false, decision: withSessionPresent(decision, result.sessionPresent, intent.protocolVersion) };
+  } catch (err) {
+    if (err instanceof SessionTakenOverError) {
+      deps.log.info('CONNECT lost to a newer CONNECT for the same client id', { connectionId: ctx.connectionId, clientId: intent.clientId });
+      return { replaced: true, decision: closeWithout(decision) };
+    }
+    if (err instanceof ClientIdInUseError) {
+      const error = new ClientIdentifierNotValidError('assigned client id is in use', { cause: err });
+      return { replaced: true, decision: decideOnError(error, ctx.state, ctx.connectionId, intent.protocolVersion) };
+    }
+    throw err;
+  }
+}
+
+/** Session taken over: v5 DISCONNECT 0x8E to the old connection, then close it [MQTT-3.1.4-3]. */
+async function evict(deps: RuntimeDeps, previousConnectionId: string, ctx: EffectContext): Promise<void> {
+  const delivery = deps.deliveryFor(ctx.gateway);
+  const previous = await deps.connections.get(previousConnectionId);
+  if (previous?.protocolVersion === 5) {
+    await delivery.send(previousConnectionId, encode({ type: 'disconnect', reasonCode: 0x8e }, 5), previous.mode);
+  }
+  await delivery.close(previousConnectionId);
+  deps.log.info('session taken over', { connectionId: ctx.connectionId, previousConnectionId });
+}
+
+/** The store's Session Present is authoritative (a session may have expired or appeared since the read). */
+function withSessionPresent(decision: Decision, sessionPresent: boolean, version: number): Decision {
+  if (version === 3) return decision; // 3.1 has no Session Present flag
+  const send = decision.send.map((p) =>
+    p.type === 'connack' && p.reasonCode === 0 && p.sessionPresent !== sessionPresent ? ({ ...p, sessionPresent } as ConnackPacket) : p,
+  );
+  return { ...decision, send };
+}
+
+function closeWithout(decision: Decision): Decision {
+  return { ...decision, state: { status: 'open' }, send: [], intents: [], close: { reason: 'server-disconnect', reasonCode: 0x8e } };
+}
+
+async function markConnected(deps: RuntimeDeps, intent: MarkConnectedIntent, decision: Decision, ctx: EffectContext): Promise<Outcome> {
   const connect = ctx.packet as ConnectPacket;
   try {
     if (ctx.mode !== ctx.record.mode) await deps.connections.setMode(ctx.connectionId, ctx.mode);
@@ -57,11 +146,11 @@ async function markConnected(
       // Two CONNECTs raced on one connection: the second is a protocol error [MQTT-3.1.0-2].
       // The winner has answered CONNACK, so the reaction is the after-CONNACK one.
       const error = new ProtocolViolationError('second CONNECT on one connection', { specRef: 'MQTT-3.1.0-2', cause: err });
-      return decideOnError(error, decision.state, ctx.connectionId, connect.protocolVersion);
+      return { replaced: true, decision: decideOnError(error, decision.state, ctx.connectionId, connect.protocolVersion) };
     }
     if (err instanceof ConnectionNotFoundError) {
       deps.log.info('connection gone before CONNECT was recorded', { connectionId: ctx.connectionId });
-      return { kind: 'decision', state: ctx.state, protocolVersion: connect.protocolVersion, send: [], intents: [], close: { reason: 'server-disconnect', reasonCode: 0 } };
+      return { replaced: true, decision: { ...closeWithout(decision), close: { reason: 'server-disconnect', reasonCode: 0 } } };
     }
     throw err;
   }
@@ -80,5 +169,6 @@ function connectionFields(intent: MarkConnectedIntent, cleanStart: boolean): Mqt
     receiveMaximum: c.clientLimits.receiveMaximum,
     maximumPacketSize: c.clientLimits.maximumPacketSize ?? undefined,
     topicAliasMaximum: c.clientLimits.topicAliasMaximum,
+    hasWill: c.will !== null,
   };
 }

@@ -15,6 +15,8 @@ import type { Authenticator } from './auth';
 import { handleMessage } from './message';
 import { runDisconnectPath } from './disconnect-path';
 import type { ConnectionScan } from '../store/scan';
+import type { SessionStore } from '../store/session-port';
+import type { Will } from '../mqtt/types';
 
 /** API Gateway ends every connection after 2 hours; records outlive that by a margin. */
 export const CONNECTION_RECORD_TTL_SECONDS = 2 * 3600 + 600;
@@ -23,6 +25,12 @@ export interface RuntimeDeps {
   readonly connections: ConnectionStore;
   /** Paged reading of every connection: the sweeper's only. */
   readonly scan: ConnectionScan;
+  readonly sessions: SessionStore;
+  /**
+   * Publishes a Will Message on behalf of `clientId`. Publish/subscribe ("Broker core II") fills
+   * this in; until then no subscription can exist, so a will reaches nobody and is logged.
+   */
+  readonly publishWill: (will: Will, clientId: string) => Promise<void>;
   /** The delivery port for a management endpoint (`https://{domainName}/{stage}` or an override). */
   readonly deliveryFor: (context: { readonly domainName: string; readonly stage: string }) => Delivery;
   readonly broker: BrokerConfig;

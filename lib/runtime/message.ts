@@ -9,6 +9,8 @@
 import {
   decideOnError,
   handlePacket,
+  SESSION_NEVER_EXPIRES,
+  type SessionSummary,
   type ConnectionState,
   type Decision,
   type MqttConnectionState,
@@ -26,8 +28,10 @@ import {
   type ConnectPacket,
   type Packet,
   type ProtocolVersion,
+  type Will,
 } from '../mqtt';
 import type { ConnectionRecord, TransportMode } from '../store/ports';
+import type { SessionRecord } from '../store/session-port';
 import { carryOut } from './effects';
 import type { RuntimeDeps } from './handlers';
 
@@ -92,20 +96,23 @@ async function runPackets(
   const { connectionId, requestTimeEpoch } = event.requestContext;
   for (const packet of packets) {
     deps.metrics.add('MessagesIn');
-    const ctx = {
-      config: deps.broker,
-      now: deps.now(),
-      connectionId,
-      requestTimeEpoch,
-      connect: packet.type === 'connect' && state.status === 'open' ? await connectInputs(deps, packet) : undefined,
-    };
+    const inputs = packet.type === 'connect' && state.status === 'open' ? await connectInputs(deps, packet) : undefined;
+    const ctx = { config: deps.broker, now: deps.now(), connectionId, requestTimeEpoch, connect: inputs?.core };
     const result = handlePacket(packet, state, ctx);
     let decision: Decision;
     if (result.kind === 'unhandled') {
       decision = notYetSupported(result.state, result.packetType, connectionId);
       deps.log.warn('packet type not supported yet', { connectionId, packetType: result.packetType });
     } else {
-      decision = await carryOut(deps, result, { record, mode, packet, connectionId, state });
+      decision = await carryOut(deps, result, {
+        record,
+        mode,
+        packet,
+        connectionId,
+        state,
+        gateway: event.requestContext,
+        sessionHint: inputs?.sessionHint,
+      });
     }
     queue(outbox, decision);
     state = decision.state;
@@ -113,11 +120,26 @@ async function runPackets(
   }
 }
 
+/**
+ * What the core needs to decide a CONNECT: the authenticator's verdict and, for a Clean Start 0
+ * CONNECT with a client-chosen id, the stored session (one strongly consistent read). A clean
+ * CONNECT needs no read: its Session Present is 0 whatever is stored [MQTT-3.2.2-2].
+ */
 async function connectInputs(deps: RuntimeDeps, packet: ConnectPacket) {
   const auth = await deps.authenticate(packet);
   if (!auth.ok) deps.metrics.add('AuthFailures');
-  // Persistent sessions arrive with the session store (Broker core I); until then none exists.
-  return { auth, existingSession: null };
+  if (packet.clean || packet.clientId === '') return { core: { auth, existingSession: null } };
+  const session = await deps.sessions.get(packet.clientId);
+  const sessionHint: 'absent' | 'present' = session === undefined ? 'absent' : 'present';
+  return { core: { auth, existingSession: session === undefined ? null : sessionSummary(session) }, sessionHint };
+}
+
+/** Online sessions and sessions that never expire have no expiry time for the core. */
+function sessionSummary(session: SessionRecord): SessionSummary {
+  if (session.connectionId !== undefined || session.sessionExpiryInterval === SESSION_NEVER_EXPIRES) {
+    return { expiresAt: null };
+  }
+  return { expiresAt: session.expiresAt * 1000 };
 }
 
 /**
@@ -167,6 +189,9 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Stands for the will kept in the session store: its content is never used from here. */
+const WILL_IN_SESSION_STORE: Will = Object.freeze({ topic: '(in session store)', payload: new Uint8Array(0), qos: 0, retain: false });
+
 /** The core's view of a stored connection. */
 export function toBrokerState(record: ConnectionRecord): ConnectionState {
   if (record.status !== 'mqtt' || record.clientId === undefined || record.protocolVersion === undefined) {
@@ -179,7 +204,9 @@ export function toBrokerState(record: ConnectionRecord): ConnectionState {
     clientIdAssigned: false,
     keepAlive: record.keepAlive ?? 0,
     sessionExpiryInterval: record.sessionExpiryInterval ?? 0,
-    will: null,
+    // The core only needs to know whether a will exists (to discard or publish it); the will
+    // itself is in the session item, where the disconnect path takes it.
+    will: record.hasWill ? WILL_IN_SESSION_STORE : null,
     username: record.username ?? null,
     principal: null,
     clientLimits: {

@@ -37,6 +37,8 @@ export interface MqttConnectionFields {
   maximumPacketSize?: number;
   /** v5 Topic Alias Maximum of the client */
   topicAliasMaximum?: number;
+  /** The CONNECT carried a will. The will itself lives in the session item, not read per message. */
+  hasWill?: boolean;
   /** A new deadline for the record, epoch seconds; unchanged if absent */
   expiresAt?: number;
 }

@@ -206,6 +206,13 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
       expect(statements.flatMap((st) => st.resources).sort()).toEqual(expected.sort());
     });
 
+    it('the sweeper may Query the sessions sweep index, to find due wills without a scan', () => {
+      const onIndex = statementsOf('sweeper').filter((st) =>
+        st.resources.includes(`\${${tableId('sessions')}.Arn}/index/sweep`),
+      );
+      expect(onIndex.flatMap((st) => st.actions)).toContain('dynamodb:Query');
+    });
+
     it('connect may not call @connections at all', () => {
       expect(statementsOf('connect').some((st) => st.actions.some((a) => a.startsWith('execute-api:')))).toBe(false);
     });

@@ -38,6 +38,7 @@ export const connectionCodec = recordCodec<ConnectionRecord>('connections', {
   receiveMaximum: optional(num),
   maximumPacketSize: optional(num),
   topicAliasMaximum: optional(num),
+  hasWill: optional(bool),
   expiresAt: required(num),
 });
 

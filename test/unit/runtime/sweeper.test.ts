@@ -10,7 +10,8 @@ import type { RuntimeDeps } from '../../../lib/runtime/handlers';
 import { silentLogger } from '../../../lib/runtime/log';
 import { createMetrics } from '../../../lib/runtime/metrics';
 import { sweep } from '../../../lib/runtime/sweeper';
-import { MemoryConnectionStore } from '../../../lib/store/memory';
+import { MemoryConnectionStore, MemorySessionStore } from '../../../lib/store/memory';
+import type { Will } from '../../../lib/mqtt';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 
@@ -19,9 +20,15 @@ function setup() {
   const clock = () => now;
   const connections = new MemoryConnectionStore({ clock });
   const delivery = new MemoryDelivery();
+  const sessions = new MemorySessionStore({ clock });
+  const published: { will: Will; clientId: string }[] = [];
   const deps: RuntimeDeps = {
     connections,
     scan: connections,
+    sessions,
+    publishWill: async (will, clientId) => {
+      published.push({ will, clientId });
+    },
     deliveryFor: () => delivery,
     broker: parseBrokerConfig({ allowAnonymous: true }),
     authenticate: noCredentialStore(true),
@@ -39,7 +46,7 @@ function setup() {
     }
     delivery.open(connectionId, { connectedAt: new Date(now), lastActiveAt: new Date(now) });
   };
-  return { deps, connections, delivery, open, advance: (ms: number) => (now += ms) };
+  return { deps, connections, sessions, published, delivery, open, advance: (ms: number) => (now += ms) };
 }
 
 describe('sweeper', () => {
@@ -91,5 +98,30 @@ describe('sweeper', () => {
     const report = await sweep(deps, { pageSize: 10 });
     expect(report.checked).toBe(25);
     expect(report.closed.gone).toBe(25);
+  });
+
+  it('publishes a delayed will once its Will Delay Interval has passed, exactly once [MQTT-3.1.3-9]', async () => {
+    const { deps, sessions, published, open, advance } = setup();
+    await open('c-will', 60);
+    const will: Will = { topic: 'plant/press-7/status', payload: new TextEncoder().encode('offline'), qos: 1, retain: true, properties: { willDelayInterval: 30 } };
+    await sessions.claim({ clientId: 'client-c-will', connectionId: 'c-will', cleanStart: true, protocolVersion: 5, sessionExpiryInterval: 3600, requestTimeEpoch: T0, will });
+    // The connection vanished without $disconnect; the sweeper finds it gone and defers the will.
+    await deps.deliveryFor({ domainName: '', stage: '' }).close('c-will');
+    await sweep(deps);
+    expect(published).toEqual([]);
+    advance(31_000);
+    expect((await sweep(deps)).willsPublished).toBe(1);
+    expect(published).toEqual([{ will, clientId: 'client-c-will' }]);
+    expect((await sweep(deps)).willsPublished).toBe(0);
+  });
+
+  it('publishes a will without delay as soon as the lost connection is found', async () => {
+    const { deps, sessions, published, open } = setup();
+    await open('c-now', 60);
+    const will: Will = { topic: 'plant/press-8/status', payload: new TextEncoder().encode('offline'), qos: 0, retain: false };
+    await sessions.claim({ clientId: 'client-c-now', connectionId: 'c-now', cleanStart: true, protocolVersion: 4, sessionExpiryInterval: 0, requestTimeEpoch: T0, will });
+    await deps.deliveryFor({ domainName: '', stage: '' }).close('c-now');
+    await sweep(deps);
+    expect(published).toEqual([{ will, clientId: 'client-c-now' }]);
   });
 });

@@ -33,9 +33,12 @@ export interface TableSchema {
   readonly globalSecondaryIndexes?: readonly IndexSchema[];
 }
 
-export type TableId = 'connections' | 'sessions';
+export type TableId = 'connections' | 'sessions' | 'subscriptions' | 'retained' | 'messages';
 
 export const TTL_ATTRIBUTE = 'expiresAt';
+
+/** The subscriptions table's index of a client's own subscriptions. */
+export const BY_CLIENT_INDEX = 'byClient';
 
 /** The sessions index of deferred wills, by shard and due time. */
 export const SWEEP_INDEX = 'sweep';
@@ -62,6 +65,42 @@ export const TABLE_SCHEMAS: Readonly<Record<TableId, TableSchema>> = {
         projection: 'KEYS_ONLY',
       },
     ],
+  },
+  subscriptions: {
+    id: 'subscriptions',
+    description:
+      'One item per (client, filter). Partitioned by the filter\'s first level (or + / #), so a publish ' +
+      'finds every candidate with one Query per candidate key (three in all), never a scan.',
+    partitionKey: { name: 'routeKey', type: 'S' },
+    sortKey: { name: 'subKey', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
+    globalSecondaryIndexes: [
+      {
+        // A client's own subscriptions: SUBSCRIBE/UNSUBSCRIBE bookkeeping, reconnects, session end.
+        indexName: BY_CLIENT_INDEX,
+        partitionKey: { name: 'clientId', type: 'S' },
+        sortKey: { name: 'filter', type: 'S' },
+        projection: 'ALL',
+      },
+    ],
+  },
+  retained: {
+    id: 'retained',
+    description:
+      'One item per retained topic, partitioned by the topic\'s first level, sorted by topic: a filter ' +
+      'with a literal prefix reads only the topics under that prefix.',
+    partitionKey: { name: 'routeKey', type: 'S' },
+    sortKey: { name: 'topic', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
+  },
+  messages: {
+    id: 'messages',
+    description:
+      'Per-client message state: the packet id counter, outbound QoS 1/2 in flight, the offline queue ' +
+      'and inbound QoS 2 receipts, all under the client id.',
+    partitionKey: { name: 'clientId', type: 'S' },
+    sortKey: { name: 'itemKey', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
   },
 };
 

@@ -8,6 +8,10 @@
  * - an item whose `expiresAt` has passed is invisible to every read, because TTL deletes late;
  * - races are settled by conditional writes and surface as the domain errors of ./errors.
  */
+import type { ConnectionScan } from './scan';
+import type { SubscriptionStore } from './subscription-port';
+import type { RetainedStore } from './retained-port';
+import type { MessageStore } from './message-port';
 import type { ProtocolVersion } from '../mqtt/types';
 import type { SessionStore } from './session-port';
 
@@ -39,6 +43,8 @@ export interface MqttConnectionFields {
   topicAliasMaximum?: number;
   /** The CONNECT carried a will. The will itself lives in the session item, not read per message. */
   hasWill?: boolean;
+  /** The session epoch the CONNECT claimed (lib/store/session-port.ts) */
+  sessionEpoch?: string;
   /** A new deadline for the record, epoch seconds; unchanged if absent */
   expiresAt?: number;
 }
@@ -99,6 +105,9 @@ export interface ConnectionStore {
 
 /** Every port, as the handlers receive them. New ports are added here and in both factories. */
 export interface Stores {
-  connections: ConnectionStore;
+  connections: ConnectionStore & ConnectionScan;
   sessions: SessionStore;
+  subscriptions: SubscriptionStore;
+  retained: RetainedStore;
+  messages: MessageStore;
 }

@@ -10,6 +10,9 @@ import type { TableId } from '../schema';
 import { DynamoConnectionStore } from './connection-store';
 import { MeteredDynamoDb, type CapacityReporting } from './metered';
 import { DynamoSessionStore } from './session-store';
+import { DynamoSubscriptionStore } from './subscription-store';
+import { DynamoRetainedStore } from './retained-store';
+import { DynamoMessageStore } from './message-store';
 
 export { DynamoConnectionStore } from './connection-store';
 export { DynamoSessionStore } from './session-store';
@@ -36,5 +39,8 @@ export function dynamoStores(options: DynamoStoresOptions): Stores {
   return {
     connections: new DynamoConnectionStore(db, options.tables.connections, { clock }),
     sessions: new DynamoSessionStore(db, options.tables.sessions, { clock }),
+    subscriptions: new DynamoSubscriptionStore(db, options.tables.subscriptions, { clock }),
+    retained: new DynamoRetainedStore(db, options.tables.retained, { clock }),
+    messages: new DynamoMessageStore(db, options.tables.messages, { clock }),
   };
 }

@@ -1,0 +1,196 @@
+/**
+ * In-memory MessageStore for unit tests: the same contract as the DynamoDB adapter, each operation
+ * atomic (one turn of the event loop, as one conditional write is one request). State per client:
+ * a counter (epoch, outstanding packet ids, sequences, queue count), in-flight messages, the queue
+ * and inbound QoS 2 receipts, each entry stamped with its epoch and TTL like the DynamoDB items.
+ */
+import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
+import type { InflightMessage, MessageStore, OutboundMessage, QueuedMessage, Reservation } from '../message-port';
+import type { MemoryStoreOptions } from './connection-store';
+
+const DEFAULT_TTL_SECONDS = 7 * 24 * 3600 + 3600;
+
+export interface MemoryMessageStoreOptions extends MemoryStoreOptions {
+  /** TTL of every entry, seconds from its write; default 7 days + 1 hour */
+  ttlSeconds?: number;
+  /** The first packet id of a new counter; default 1 */
+  firstPacketId?: number;
+}
+
+interface Stamp {
+  epoch: string;
+  expiresAt: number;
+}
+
+interface Counter extends Stamp {
+  /** The last packet id handed out */
+  next: number;
+  ids: Set<number>;
+  sequence: number;
+  queued: number;
+  queueTail: number;
+}
+
+interface ClientState {
+  counter?: Counter;
+  inflight: Map<number, InflightMessage & Stamp>;
+  queue: Map<number, QueuedMessage & Stamp>;
+  receipts: Map<number, Stamp>;
+}
+
+export class MemoryMessageStore implements MessageStore {
+  private readonly clients = new Map<string, ClientState>();
+  private readonly clock: Clock;
+  private readonly ttlSeconds: number;
+  private readonly firstPacketId: number;
+
+  constructor(options: MemoryMessageStoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.firstPacketId = options.firstPacketId ?? 1;
+  }
+
+  async reserve(clientId: string, sessionEpoch: string, receiveMaximum: number): Promise<Reservation> {
+    const counter = this.counter(clientId, sessionEpoch);
+    if (counter === undefined || counter.ids.size >= receiveMaximum) return { outcome: 'window-full' };
+    const packetId = nextFreePacketId(counter.next, counter.ids);
+    counter.next = packetId;
+    counter.ids.add(packetId);
+    counter.sequence += 1;
+    counter.expiresAt = this.expiresAt();
+    return { outcome: 'reserved', packetId, sequence: counter.sequence };
+  }
+
+  async putInflight(clientId: string, sessionEpoch: string, message: InflightMessage): Promise<void> {
+    const stored = { ...stripped(message), packetId: message.packetId, stage: message.stage, sequence: message.sequence };
+    const existing = this.state(clientId).inflight.get(message.packetId);
+    if (existing !== undefined && existing.epoch > sessionEpoch) return; // a newer session owns the id
+    this.state(clientId).inflight.set(message.packetId, { ...stored, epoch: sessionEpoch, expiresAt: this.expiresAt() });
+  }
+
+  async complete(clientId: string, sessionEpoch: string, packetId: number): Promise<void> {
+    const state = this.state(clientId);
+    if (state.counter?.epoch !== sessionEpoch || !state.counter.ids.delete(packetId)) return;
+    state.inflight.delete(packetId);
+  }
+
+  async released(clientId: string, sessionEpoch: string, packetId: number): Promise<void> {
+    const message = this.state(clientId).inflight.get(packetId);
+    if (message?.epoch === sessionEpoch) message.stage = 'pubrel';
+  }
+
+  async inflight(clientId: string, sessionEpoch: string): Promise<InflightMessage[]> {
+    const state = this.state(clientId);
+    const counter = state.counter;
+    if (counter === undefined || !this.isCurrent(counter, sessionEpoch)) return [];
+    return [...state.inflight.values()]
+      .filter((m) => this.isCurrent(m, sessionEpoch) && counter.ids.has(m.packetId))
+      .sort((a, b) => a.sequence - b.sequence)
+      .map(({ epoch: _e, expiresAt: _x, ...message }) => structuredClone(message));
+  }
+
+  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<'queued' | 'full'> {
+    const counter = this.counter(clientId, sessionEpoch);
+    if (counter === undefined || counter.queued >= maxQueued) return 'full';
+    counter.queued += 1;
+    counter.queueTail += 1;
+    counter.expiresAt = this.expiresAt();
+    const sequence = counter.queueTail;
+    this.state(clientId).queue.set(sequence, { ...stripped(message), sequence, epoch: sessionEpoch, expiresAt: this.expiresAt() });
+    return 'queued';
+  }
+
+  async takeQueued(clientId: string, sessionEpoch: string, limit: number): Promise<QueuedMessage[]> {
+    const state = this.state(clientId);
+    const now = this.clock();
+    const taken: QueuedMessage[] = [];
+    const keys = [...state.queue.keys()].sort((a, b) => a - b);
+    for (const key of keys) {
+      if (taken.length >= limit) break;
+      const { epoch, expiresAt, ...message } = state.queue.get(key) as QueuedMessage & Stamp;
+      if (epoch > sessionEpoch) continue; // a newer session's: the caller is stale
+      state.queue.delete(key);
+      if (epoch !== sessionEpoch) continue;
+      if (state.counter?.epoch === sessionEpoch) state.counter.queued -= 1;
+      const dropped = isExpired(expiresAt, now) || (message.messageExpiresAt !== null && message.messageExpiresAt <= now);
+      if (!dropped) taken.push(structuredClone(message));
+    }
+    return taken;
+  }
+
+  async receiveQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'new' | 'duplicate'> {
+    const receipts = this.state(clientId).receipts;
+    const receipt = receipts.get(packetId);
+    const live = receipt !== undefined && !isExpired(receipt.expiresAt, this.clock());
+    if (live && receipt.epoch >= sessionEpoch) return 'duplicate'; // recorded, or a newer session's
+    receipts.set(packetId, { epoch: sessionEpoch, expiresAt: this.expiresAt() });
+    return 'new';
+  }
+
+  async releaseQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'released' | 'unknown'> {
+    const receipts = this.state(clientId).receipts;
+    const receipt = receipts.get(packetId);
+    if (receipt?.epoch !== sessionEpoch) return 'unknown';
+    receipts.delete(packetId);
+    return this.isCurrent(receipt, sessionEpoch) ? 'released' : 'unknown';
+  }
+
+  async deleteAll(clientId: string): Promise<void> {
+    this.clients.delete(clientId);
+  }
+
+  private state(clientId: string): ClientState {
+    let state = this.clients.get(clientId);
+    if (state === undefined) {
+      state = { inflight: new Map(), queue: new Map(), receipts: new Map() };
+      this.clients.set(clientId, state);
+    }
+    return state;
+  }
+
+  /**
+   * The client's counter of this epoch; one of an older epoch (or expired) starts over. Undefined
+   * when a live counter of a newer epoch exists (epochs sort in claim order): the caller is stale.
+   */
+  private counter(clientId: string, sessionEpoch: string): Counter | undefined {
+    const state = this.state(clientId);
+    const old = state.counter;
+    if (old !== undefined && old.epoch > sessionEpoch && !isExpired(old.expiresAt, this.clock())) return undefined;
+    if (old === undefined || !this.isCurrent(old, sessionEpoch)) {
+      state.counter = {
+        epoch: sessionEpoch,
+        expiresAt: this.expiresAt(),
+        next: state.counter === undefined ? this.firstPacketId - 1 : 0,
+        ids: new Set(),
+        sequence: 0,
+        queued: 0,
+        queueTail: 0,
+      };
+    }
+    return state.counter;
+  }
+
+  private isCurrent(stamp: Stamp, sessionEpoch: string): boolean {
+    return stamp.epoch === sessionEpoch && !isExpired(stamp.expiresAt, this.clock());
+  }
+
+  private expiresAt(): number {
+    return epochSeconds(this.clock()) + this.ttlSeconds;
+  }
+}
+
+/** A copy as stored: the PUBLISH without packet id, DUP 0. */
+function stripped(message: OutboundMessage): OutboundMessage {
+  const { packetId: _id, ...packet } = message.packet;
+  return { packet: structuredClone({ ...packet, dup: false }), messageExpiresAt: message.messageExpiresAt };
+}
+
+/** The packet id after `last` that is not outstanding: 1..65535, wrapping, never 0 [MQTT-2.2.1-3]. */
+function nextFreePacketId(last: number, outstanding: ReadonlySet<number>): number {
+  let id = last;
+  for (let i = 0; i < 65535; i++) {
+    id = (id % 65535) + 1;
+    if (!outstanding.has(id)) return id;
+  }
+  throw new RangeError('every packet id is in flight');
+}

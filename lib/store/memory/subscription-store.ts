@@ -1,0 +1,88 @@
+/**
+ * In-memory SubscriptionStore for unit tests: the same contract as the DynamoDB adapter. Records
+ * are keyed by (clientId, filter as sent), so a shared and a non-shared subscription to one topic
+ * filter are two records; `routesFor` returns the records whose route key
+ * (`filterKey(topicFilter, 1)`) is a candidate of the topic, exactly what the DynamoDB Queries
+ * return, and expired records are invisible to every read.
+ */
+import { candidateFilterKeys, filterKey } from '../../mqtt/topic';
+import { isExpired, systemClock, type Clock } from '../clock';
+import type { MemoryStoreOptions } from './connection-store';
+import type { SubscriberConnection, SubscriptionRecord, SubscriptionStore } from '../subscription-port';
+
+export class MemorySubscriptionStore implements SubscriptionStore {
+  /** key: clientId + NUL + filter (NUL never occurs in an MQTT string [MQTT-1.5.4-2]) */
+  private readonly items = new Map<string, SubscriptionRecord>();
+  private readonly clock: Clock;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async routesFor(topic: string): Promise<SubscriptionRecord[]> {
+    const candidates = new Set(candidateFilterKeys(topic, 1));
+    return this.live()
+      .filter((record) => candidates.has(filterKey(record.topicFilter, 1)))
+      .map((record) => structuredClone(record));
+  }
+
+  async listByClient(clientId: string): Promise<SubscriptionRecord[]> {
+    return this.live()
+      .filter((record) => record.clientId === clientId)
+      .sort((a, b) => (a.filter < b.filter ? -1 : a.filter > b.filter ? 1 : 0))
+      .map((record) => structuredClone(record));
+  }
+
+  async put(records: readonly SubscriptionRecord[]): Promise<void> {
+    for (const record of records) {
+      this.items.set(keyOf(record.clientId, record.filter), normalized(record));
+    }
+  }
+
+  async delete(clientId: string, filters: readonly string[]): Promise<void> {
+    for (const filter of filters) this.items.delete(keyOf(clientId, filter));
+  }
+
+  async attach(
+    clientId: string,
+    sessionEpoch: string,
+    connection: SubscriberConnection | null,
+    expiresAt: number,
+  ): Promise<void> {
+    for (const record of await this.listByClient(clientId)) {
+      const key = keyOf(clientId, record.filter);
+      if (record.sessionEpoch !== sessionEpoch) {
+        this.items.delete(key);
+        continue;
+      }
+      const { connection: _old, ...rest } = record;
+      const updated: SubscriptionRecord = connection === null ? rest : { ...rest, connection: withoutUndefined(connection) };
+      this.items.set(key, { ...updated, expiresAt });
+    }
+  }
+
+  async deleteAll(clientId: string): Promise<void> {
+    for (const [key, record] of this.items) if (record.clientId === clientId) this.items.delete(key);
+  }
+
+  private live(): SubscriptionRecord[] {
+    const now = this.clock();
+    return [...this.items.values()].filter((record) => !isExpired(record.expiresAt, now));
+  }
+}
+
+function keyOf(clientId: string, filter: string): string {
+  return `${clientId}\u0000${filter}`;
+}
+
+/** A deep copy without undefined optional fields, the way a record comes back from DynamoDB. */
+function normalized(record: SubscriptionRecord): SubscriptionRecord {
+  const copy = structuredClone(withoutUndefined(record));
+  if (record.connection !== undefined) copy.connection = withoutUndefined(copy.connection as SubscriberConnection);
+  return copy;
+}
+
+/** Optional fields that are undefined are absent, as they are after a DynamoDB round trip. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

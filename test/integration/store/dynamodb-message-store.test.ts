@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoMessageStore } from '../../../lib/store/dynamodb/message-store';
+import { useDynamoTables } from '../../helpers/dynamodb';
+import { message, messageStoreContract } from '../../unit/store/message-store.contract';
+
+const db = await useDynamoTables({ tables: ['messages'] });
+const table = db.names.messages;
+
+messageStoreContract('dynamodb', (clock, options) => new DynamoMessageStore(db.metered, table, { clock, ...options }));
+
+const EPOCH = '000001700000000/conn-a';
+
+describe('DynamoMessageStore packet ids across instances', () => {
+  it('proposes another id when the proposed one is in flight (two Lambda containers)', async () => {
+    const client = `client-${randomUUID()}`;
+    const a = new DynamoMessageStore(db.metered, table, { firstPacketId: 7 });
+    const b = new DynamoMessageStore(db.metered, table, { firstPacketId: 7 });
+    expect(await a.reserve(client, EPOCH, 10)).toMatchObject({ outcome: 'reserved', packetId: 7, sequence: 1 });
+    expect(await b.reserve(client, EPOCH, 10)).toMatchObject({ outcome: 'reserved', packetId: 8, sequence: 2 });
+    // a proposes 8 next (its last + 1), which b holds: it gets 9
+    expect(await a.reserve(client, EPOCH, 10)).toMatchObject({ outcome: 'reserved', packetId: 9, sequence: 3 });
+  });
+
+  it('skips ids still in flight on wrap-around', async () => {
+    const client = `client-${randomUUID()}`;
+    const held = new DynamoMessageStore(db.metered, table, { firstPacketId: 1 });
+    await held.reserve(client, EPOCH, 10); // id 1 stays in flight
+    const store = new DynamoMessageStore(db.metered, table, { firstPacketId: 65535 });
+    expect(await store.reserve(client, EPOCH, 10)).toMatchObject({ packetId: 65535 });
+    expect(await store.reserve(client, EPOCH, 10)).toMatchObject({ packetId: 2 });
+  });
+});
+
+describe('DynamoMessageStore metering', () => {
+  const store = new DynamoMessageStore(db.metered, table);
+  let client: string;
+  const ops = () => db.meter.take().entries.map((e) => [e.operation, e.readUnits, e.writeUnits]);
+
+  beforeEach(() => {
+    client = `client-${randomUUID()}`;
+    db.meter.reset();
+  });
+
+  it('reserve: 1 UpdateItem, 1 write unit; window-full: 1 failed UpdateItem', async () => {
+    const r = await store.reserve(client, EPOCH, 1);
+    expect(ops()).toEqual([['UpdateItem', 0, 1]]);
+    expect(await store.reserve(client, EPOCH, 1)).toEqual({ outcome: 'window-full' });
+    expect(db.meter.take().entries).toEqual([{ operation: 'UpdateItem', table, readUnits: 0, writeUnits: 1, estimated: true }]);
+    expect(r.outcome).toBe('reserved');
+  });
+
+  it('putInflight: 1 PutItem; released: 1 UpdateItem; complete: UpdateItem + DeleteItem; a duplicate: 1 failed UpdateItem', async () => {
+    const r = await store.reserve(client, EPOCH, 1);
+    if (r.outcome !== 'reserved') throw new Error('not reserved');
+    db.meter.reset();
+    await store.putInflight(client, EPOCH, { ...message('m'), packetId: r.packetId, sequence: r.sequence, stage: 'publish' });
+    expect(ops()).toEqual([['PutItem', 0, 1]]);
+    await store.released(client, EPOCH, r.packetId);
+    expect(ops()).toEqual([['UpdateItem', 0, 1]]);
+    await store.complete(client, EPOCH, r.packetId);
+    expect(ops()).toEqual([
+      ['UpdateItem', 0, 1],
+      ['DeleteItem', 0, 1],
+    ]);
+    await store.complete(client, EPOCH, r.packetId);
+    expect(ops()).toEqual([['UpdateItem', 0, 1]]);
+  });
+
+  it('inflight: 1 Query (strongly consistent)', async () => {
+    await store.reserve(client, EPOCH, 1);
+    db.meter.reset();
+    await store.inflight(client, EPOCH);
+    expect(ops()).toEqual([['Query', 1, 0]]);
+  });
+
+  it('receiveQos2: 1 PutItem; releaseQos2: 1 DeleteItem', async () => {
+    await store.receiveQos2(client, EPOCH, 1);
+    expect(ops()).toEqual([['PutItem', 0, 1]]);
+    await store.receiveQos2(client, EPOCH, 1);
+    expect(ops()).toEqual([['PutItem', 0, 1]]);
+    await store.releaseQos2(client, EPOCH, 1);
+    expect(ops()).toEqual([['DeleteItem', 0, 1]]);
+  });
+
+  it('enqueue: UpdateItem + PutItem; takeQueued(n): Query + n DeleteItem + 1 UpdateItem', async () => {
+    await store.enqueue(client, EPOCH, message('a'), 10);
+    expect(ops()).toEqual([
+      ['UpdateItem', 0, 1],
+      ['PutItem', 0, 1],
+    ]);
+    await store.enqueue(client, EPOCH, message('b'), 10);
+    db.meter.reset();
+    await store.takeQueued(client, EPOCH, 10);
+    expect(ops()).toEqual([
+      ['Query', 1, 0],
+      ['DeleteItem', 0, 1],
+      ['DeleteItem', 0, 1],
+      ['UpdateItem', 0, 1],
+    ]);
+  });
+
+  it('deleteAll: 1 Query + 1 BatchWriteItem per 25 items', async () => {
+    for (let i = 0; i < 26; i++) await store.receiveQos2(client, EPOCH, i + 1);
+    db.meter.reset();
+    await store.deleteAll(client);
+    const snapshot = db.meter.take();
+    expect(snapshot.byOperation.Query?.requests).toBe(1);
+    expect(snapshot.byOperation.BatchWriteItem).toEqual({ requests: 2, readUnits: 0, writeUnits: 26 });
+  });
+});

@@ -1,0 +1,125 @@
+import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { candidateFilterKeys } from '../../../lib/mqtt/topic';
+import { MeteredDynamoDb } from '../../../lib/store/dynamodb/metered';
+import { DynamoSubscriptionStore } from '../../../lib/store/dynamodb/subscription-store';
+import { CountingMeter } from '../../../lib/store/meter';
+import type { SubscriptionRecord } from '../../../lib/store/subscription-port';
+import { useDynamoTables } from '../../helpers/dynamodb';
+import { subscriptionStoreContract } from '../../unit/store/subscription-store.contract';
+
+const db = await useDynamoTables({ tables: ['subscriptions'] });
+const table = db.names.subscriptions;
+
+subscriptionStoreContract('dynamodb', (clock) => new DynamoSubscriptionStore(db.metered, table, { clock }));
+
+const subscription = (clientId: string, filter: string): SubscriptionRecord => ({
+  clientId,
+  filter,
+  topicFilter: filter,
+  qos: 1,
+  noLocal: false,
+  retainAsPublished: false,
+  retainHandling: 0,
+  sessionEpoch: 'epoch-1',
+  persistent: true,
+  expiresAt: Math.floor(Date.now() / 1000) + 3600,
+});
+
+/**
+ * The real client, watched: counts the requests in flight at once (several in flight at once is
+ * one round trip) and can force small Query pages, to exercise LastEvaluatedKey without 1 MB.
+ */
+function watchedClient(client: DynamoDBClient, options: { queryLimit?: number } = {}) {
+  const stats = { inFlight: 0, peak: 0 };
+  const watched = {
+    send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+      if (options.queryLimit !== undefined && command instanceof QueryCommand) command.input.Limit = options.queryLimit;
+      stats.inFlight++;
+      stats.peak = Math.max(stats.peak, stats.inFlight);
+      try {
+        return await client.send(command);
+      } finally {
+        stats.inFlight--;
+      }
+    },
+  } as unknown as DynamoDBClient;
+  return { client: watched, stats };
+}
+
+describe('DynamoSubscriptionStore requests and units', () => {
+  const store = new DynamoSubscriptionStore(db.metered, table);
+  const ops = () => db.meter.take().entries.map((e) => [e.operation, e.readUnits, e.writeUnits]);
+
+  beforeEach(() => db.meter.reset());
+
+  it('routesFor: one eventually consistent Query per candidate key, all in one round trip', async () => {
+    const c = `client-${randomUUID()}`;
+    await store.put([subscription(c, 'plant/+'), subscription(c, '+/7'), subscription(c, '#')]);
+    const meter = new CountingMeter();
+    const { client, stats } = watchedClient(db.client);
+    const watchedStore = new DynamoSubscriptionStore(new MeteredDynamoDb(client, { meter }), table);
+    const routes = (await watchedStore.routesFor('plant/7')).filter((r) => r.clientId === c);
+    expect(routes).toHaveLength(3);
+    const entries = meter.take().entries;
+    expect(candidateFilterKeys('plant/7', 1)).toHaveLength(3);
+    expect(entries.map((e) => [e.operation, e.table, e.readUnits, e.writeUnits])).toEqual([
+      ['Query', table, 0.5, 0],
+      ['Query', table, 0.5, 0],
+      ['Query', table, 0.5, 0],
+    ]);
+    expect(stats.peak).toBe(3);
+  });
+
+  it('routesFor a $ topic: one Query (no wildcard keys) [MQTT-4.7.2-1]', async () => {
+    await store.routesFor('$SYS/broker/load');
+    expect(ops()).toEqual([['Query', 0.5, 0]]);
+  });
+
+  it('routesFor follows LastEvaluatedKey across pages', async () => {
+    const c = `client-${randomUUID()}`;
+    const filters = ['paged/1', 'paged/2', 'paged/3', 'paged/4', 'paged/5'];
+    await store.put(filters.map((f) => subscription(c, f)));
+    const meter = new CountingMeter();
+    const { client } = watchedClient(db.client, { queryLimit: 2 });
+    const pagedStore = new DynamoSubscriptionStore(new MeteredDynamoDb(client, { meter }), table);
+    const routes = (await pagedStore.routesFor('paged/3')).filter((r) => r.clientId === c);
+    expect(routes.map((r) => r.filter).sort()).toEqual(filters);
+    expect(meter.take().byOperation.Query.requests).toBeGreaterThan(3);
+  });
+
+  // Every write costs 2 WRU: the table and the byClient index (projection ALL).
+  it('put: one PutItem per record; delete: one DeleteItem per filter; listByClient: one Query', async () => {
+    const c = `client-${randomUUID()}`;
+    await store.put([subscription(c, 'a'), subscription(c, 'b')]);
+    expect(ops()).toEqual([
+      ['PutItem', 0, 2],
+      ['PutItem', 0, 2],
+    ]);
+    await store.listByClient(c);
+    expect(ops()).toEqual([['Query', 0.5, 0]]);
+    await store.delete(c, ['a', 'b']);
+    expect(ops()).toEqual([
+      ['DeleteItem', 0, 2],
+      ['DeleteItem', 0, 2],
+    ]);
+  });
+
+  it('attach: the index Query, then one write per record; deleteAll: the Query, then one DeleteItem per record', async () => {
+    const c = `client-${randomUUID()}`;
+    await store.put([subscription(c, 'a'), { ...subscription(c, 'b'), sessionEpoch: 'epoch-0' }]);
+    db.meter.reset();
+    await store.attach(c, 'epoch-1', { connectionId: 'conn-1', protocolVersion: 5, mode: 'text' }, Math.floor(Date.now() / 1000) + 60);
+    expect(ops().sort()).toEqual([
+      ['DeleteItem', 0, 2],
+      ['Query', 0.5, 0],
+      ['UpdateItem', 0, 2],
+    ]);
+    await store.deleteAll(c);
+    expect(ops()).toEqual([
+      ['Query', 0.5, 0],
+      ['DeleteItem', 0, 2],
+    ]);
+  });
+});

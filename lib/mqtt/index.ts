@@ -52,3 +52,4 @@ export {
 export { encode, encodedLength } from './encoder';
 export { MAX_VBI } from './bytes';
 export * from './topic';
+export { peekPublishTopic } from './peek';

@@ -5,7 +5,7 @@
  * | variable | meaning |
  * |---|---|
  * | STRATUS_TABLE_<ID> | physical name of each table in lib/store/schema.ts |
- * | STRATUS_MANAGEMENT_ENDPOINT | `@connections` callback URL; default `https://{domainName}/{stage}` of the event |
+ * | STRATUS_MANAGEMENT_ENDPOINT | `@connections` callback URL (required: wills and the sweeper have no event to derive it from) |
  * | STRATUS_ALLOW_ANONYMOUS | 'true' lets clients connect without credentials (default 'false') |
  * | STRATUS_MAX_PACKET_SIZE | largest packet accepted, bytes (at most 98304: one 128 KB base64 message) |
  * | STRATUS_MAX_SESSION_EXPIRY | longest session expiry granted, seconds |
@@ -28,7 +28,7 @@ const tableShape = Object.fromEntries(TABLE_IDS.map((id) => [tableEnvVar(id), z.
 
 const EnvSchema = z.object({
   ...tableShape,
-  STRATUS_MANAGEMENT_ENDPOINT: z.url().optional(),
+  STRATUS_MANAGEMENT_ENDPOINT: z.url(),
   STRATUS_ALLOW_ANONYMOUS: booleanString.default(false),
   STRATUS_MAX_PACKET_SIZE: z.coerce.number().int().min(128).max(MAX_PACKET_SIZE_LIMIT).optional(),
   STRATUS_MAX_SESSION_EXPIRY: z.coerce.number().int().min(0).max(0xffffffff).optional(),
@@ -39,7 +39,7 @@ const EnvSchema = z.object({
 
 export interface RuntimeConfig {
   tables: Record<TableId, string>;
-  managementEndpoint?: string;
+  managementEndpoint: string;
   allowAnonymous: boolean;
   maxPacketSize?: number;
   maxSessionExpiry?: number;

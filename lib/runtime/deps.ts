@@ -7,10 +7,9 @@ import { parseBrokerConfig, type BrokerConfig } from '../broker';
 import { ApiGatewayDelivery, type Delivery } from '../gateway/delivery';
 import { managementClient, managementEndpoint, type ManagementClientConfig } from '../gateway/management-client';
 import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
-import { DynamoConnectionStore } from '../store/dynamodb/connection-store';
-import { DynamoSessionStore } from '../store/dynamodb/session-store';
+import { dynamoStores } from '../store/dynamodb';
 import { runDisconnectPath } from './disconnect-path';
-import { MeteredDynamoDb } from '../store/dynamodb/metered';
+import { publishWill } from './pubsub';
 import type { Meter } from '../store/meter';
 import type { TableId } from '../store/schema';
 import { noCredentialStore, type Authenticator } from './auth';
@@ -34,16 +33,18 @@ export interface RuntimeSetup {
   readonly metrics?: Metrics;
   readonly meter?: Meter;
   readonly now?: () => number;
+  /** Most messages queued per offline session. @default 1000 */
+  readonly maxQueued?: number;
 }
 
 export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
-  const client = sharedDynamoDbClient({ endpoint: setup.dynamodbEndpoint });
-  const db = new MeteredDynamoDb(client, {
+  const stores = dynamoStores({
+    client: sharedDynamoDbClient({ endpoint: setup.dynamodbEndpoint }),
+    tables: setup.tables,
     meter: setup.meter,
     capacityReporting: capacityReportingFor(setup.dynamodbEndpoint),
   });
-  const connections = new DynamoConnectionStore(db, setup.tables.connections);
-  const sessions = new DynamoSessionStore(db, setup.tables.sessions);
+  const { connections } = stores;
   const log = setup.log;
   // Set once the deps exist: a 410 found while delivering runs the full disconnect path.
   let self: RuntimeDeps | undefined;
@@ -67,17 +68,11 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
     return delivery;
   };
   self = {
-    connections,
+    ...stores,
     scan: connections,
-    sessions,
-    publishWill: async (will, clientId) => {
-      log.info('will due; publish/subscribe is not implemented yet, so it reaches no subscriber', {
-        clientId,
-        topic: will.topic,
-        qos: will.qos,
-        retain: will.retain,
-      });
-    },
+    maxQueued: setup.maxQueued ?? 1000,
+    // Wills have no event of their own: they go out through the configured endpoint.
+    publishWill: (will, clientId) => publishWill(self as RuntimeDeps, will, clientId, { domainName: '', stage: '' }),
     deliveryFor,
     broker: setup.broker,
     authenticate: setup.authenticate ?? noCredentialStore(setup.broker.allowAnonymous),
@@ -102,6 +97,7 @@ export function runtimeFromEnv(env: Record<string, string | undefined> = process
     dynamodbEndpoint: config.dynamodbEndpoint,
     managementEndpoint: config.managementEndpoint,
     broker,
+    maxQueued: config.maxQueue,
     log: createLogger({ level: config.logLevel }),
   });
 }

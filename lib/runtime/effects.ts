@@ -22,9 +22,12 @@ import {
 import { AlreadyConnectedError, ClientIdInUseError, ConnectionNotFoundError, SessionTakenOverError } from '../store/errors';
 import type { ConnectionRecord, MqttConnectionFields, TransportMode } from '../store/ports';
 import type { RuntimeDeps } from './handlers';
+import type { SubscriptionRecord } from '../store/subscription-port';
+import { carryOutPubSub } from './pubsub';
 
 export interface EffectContext {
-  readonly record: ConnectionRecord;
+  /** The connection record; replaced by the updated one once a CONNECT is recorded. */
+  record: ConnectionRecord;
   readonly mode: TransportMode;
   readonly packet: Packet;
   readonly connectionId: string;
@@ -34,11 +37,22 @@ export interface EffectContext {
   readonly gateway: { readonly domainName: string; readonly stage: string };
   /** What the CONNECT's session read saw, to pick the claim's first write. */
   readonly sessionHint?: 'absent' | 'present';
+  /** Set by a successful session claim. */
+  claimed?: { readonly sessionEpoch: string; readonly sessionPresent: boolean };
+  /** The subscriptions behind the routes the core was given, by client id (PUBLISH). */
+  readonly targets: ReadonlyMap<string, SubscriptionRecord>;
+  /** Bytes for this connection that follow the decision's packets. */
+  readonly after: Uint8Array[];
 }
 
 export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: EffectContext): Promise<Decision> {
   let current = decision;
   for (const intent of decision.intents) {
+    if (!CONNECT_INTENTS.has(intent.kind)) {
+      const pubsub = { record: ctx.record, gateway: ctx.gateway, targets: ctx.targets, after: ctx.after };
+      if ((await carryOutPubSub(deps, intent, pubsub)) === 'skip-rest') return current;
+      continue;
+    }
     const next = await carryOutOne(deps, intent, current, ctx);
     if (next === undefined) continue;
     if (next.replaced) return next.decision;
@@ -46,6 +60,14 @@ export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: Effec
   }
   return current;
 }
+
+const CONNECT_INTENTS = new Set<Intent['kind']>([
+  'session.claim',
+  'connection.markConnected',
+  'will.discard',
+  'session.setExpiry',
+  'will.publish',
+]);
 
 /** undefined: nothing changes; replaced: the core's decision is dropped for this one. */
 type Outcome = { replaced: boolean; decision: Decision } | undefined;
@@ -70,6 +92,8 @@ async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision
     case 'will.publish':
       // The connection closes right after this decision, and the disconnect path releases the
       // session: that publishes the will, or defers it by its Will Delay Interval [MQTT-3.1.3-9].
+      return undefined;
+    default:
       return undefined;
   }
 }
@@ -97,6 +121,12 @@ async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent, decis
       await evict(deps, result.previousConnectionId, ctx);
     }
     if (result.previousWill !== undefined) await deps.publishWill(result.previousWill, intent.clientId);
+    ctx.claimed = { sessionEpoch: result.sessionEpoch, sessionPresent: result.sessionPresent };
+    if (!result.sessionPresent) {
+      // A new session: whatever an earlier session of this client id left is discarded [MQTT-3.1.2-4].
+      await deps.subscriptions.deleteAll(intent.clientId);
+      await deps.messages.deleteAll(intent.clientId);
+    }
     return { replaced: false, decision: withSessionPresent(decision, result.sessionPresent, intent.protocolVersion) };
   } catch (err) {
     if (err instanceof SessionTakenOverError) {
@@ -139,7 +169,8 @@ async function markConnected(deps: RuntimeDeps, intent: MarkConnectedIntent, dec
   const connect = ctx.packet as ConnectPacket;
   try {
     if (ctx.mode !== ctx.record.mode) await deps.connections.setMode(ctx.connectionId, ctx.mode);
-    await deps.connections.markConnected(ctx.connectionId, connectionFields(intent, connect.clean));
+    const fields = { ...connectionFields(intent, connect.clean), sessionEpoch: ctx.claimed?.sessionEpoch };
+    ctx.record = await deps.connections.markConnected(ctx.connectionId, fields);
     return undefined;
   } catch (err) {
     if (err instanceof AlreadyConnectedError) {

@@ -16,6 +16,9 @@ import { handleMessage } from './message';
 import { runDisconnectPath } from './disconnect-path';
 import type { ConnectionScan } from '../store/scan';
 import type { SessionStore } from '../store/session-port';
+import type { SubscriptionStore } from '../store/subscription-port';
+import type { RetainedStore } from '../store/retained-port';
+import type { MessageStore } from '../store/message-port';
 import type { Will } from '../mqtt/types';
 
 /** API Gateway ends every connection after 2 hours; records outlive that by a margin. */
@@ -26,10 +29,12 @@ export interface RuntimeDeps {
   /** Paged reading of every connection: the sweeper's only. */
   readonly scan: ConnectionScan;
   readonly sessions: SessionStore;
-  /**
-   * Publishes a Will Message on behalf of `clientId`. Publish/subscribe ("Broker core II") fills
-   * this in; until then no subscription can exist, so a will reaches nobody and is logged.
-   */
+  readonly subscriptions: SubscriptionStore;
+  readonly retained: RetainedStore;
+  readonly messages: MessageStore;
+  /** Most messages queued per offline session; beyond it new ones are dropped and counted. */
+  readonly maxQueued: number;
+  /** Publishes a Will Message on behalf of `clientId` (lib/runtime/pubsub.ts publishWill). */
   readonly publishWill: (will: Will, clientId: string) => Promise<void>;
   /** The delivery port for a management endpoint (`https://{domainName}/{stage}` or an override). */
   readonly deliveryFor: (context: { readonly domainName: string; readonly stage: string }) => Delivery;
@@ -84,9 +89,28 @@ async function onConnect(deps: RuntimeDeps, raw: unknown): Promise<GatewayResult
 async function onDisconnect(deps: RuntimeDeps, raw: unknown): Promise<GatewayResult> {
   const event = parseDisconnectEvent(raw);
   const { connectionId } = event.requestContext;
-  deps.log.debug('$disconnect', { connectionId, statusCode: event.requestContext.disconnectStatusCode });
+  const statusCode = event.requestContext.disconnectStatusCode;
+  deps.log.debug('$disconnect', { connectionId, statusCode });
+  if (statusCode !== undefined && CLEAN_CLOSE_CODES.has(statusCode)) await graceForDisconnect(deps, connectionId);
   await runDisconnectPath(deps, connectionId, 'client-closed');
   return OK;
+}
+
+/** WebSocket close codes of a clean close: what a client sends after its MQTT DISCONNECT. */
+const CLEAN_CLOSE_CODES = new Set([1000, 1005]);
+
+/**
+ * How long `$disconnect` waits, after a clean close of a connection with a will, before it releases
+ * the session. A client sends DISCONNECT and closes at once, and API Gateway does not order the two
+ * invocations: without the wait, a `$disconnect` that overtakes the DISCONNECT would publish a will
+ * the client had cancelled [MQTT-3.14.4-3]. Costs about $5 per million such closes (docs/COST.md).
+ */
+export const DISCONNECT_GRACE_MS = 1500;
+
+async function graceForDisconnect(deps: RuntimeDeps, connectionId: string): Promise<void> {
+  const record = await deps.connections.get(connectionId);
+  if (record?.hasWill !== true) return;
+  await new Promise((resolve) => setTimeout(resolve, DISCONNECT_GRACE_MS));
 }
 
 /** Logs a handler failure as one structured line and flushes metrics; never throws past the edge. */

@@ -24,6 +24,7 @@ import {
   encode,
   MalformedPacketError,
   MqttError,
+  peekPublishTopic,
   ProtocolViolationError,
   type ConnectPacket,
   type Packet,
@@ -32,7 +33,9 @@ import {
 } from '../mqtt';
 import type { ConnectionRecord, TransportMode } from '../store/ports';
 import type { SessionRecord } from '../store/session-port';
-import { carryOut } from './effects';
+import { carryOut, type EffectContext } from './effects';
+import { inputsFor, RouteLookup } from './inputs';
+import { drainQueue, resumeSession } from './pubsub';
 import type { RuntimeDeps } from './handlers';
 
 const OK: GatewayResult = { statusCode: 200 };
@@ -41,12 +44,19 @@ const OK: GatewayResult = { statusCode: 200 };
 interface Outbox {
   chunks: Uint8Array[];
   close: boolean;
+  /** A session resumed in this message: its queue drains after the replies are sent. */
+  resumed: ConnectionRecord | undefined;
 }
 
 export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Promise<GatewayResult> {
   const { connectionId } = event.requestContext;
   const mode: TransportMode = event.isBase64Encoded ? 'binary' : 'text';
-  const outbox: Outbox = { chunks: [], close: false };
+  const outbox: Outbox = { chunks: [], close: false, resumed: undefined };
+  const body = readBody(deps, event);
+  // A PUBLISH's routes are looked up while the connection record is read: one round trip.
+  const routes = new RouteLookup(deps);
+  const topic = body instanceof Uint8Array ? peekPublishTopic(body) : undefined;
+  if (topic !== undefined) routes.prefetch(topic);
   const record = await deps.connections.get(connectionId);
   if (record === undefined) {
     // No live record: the connection is gone or was never accepted. Nothing to answer.
@@ -55,27 +65,45 @@ export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Pro
     return OK;
   }
   const state = toBrokerState(record);
-  const packets = decodeMessage(deps, event, state, outbox);
-  if (packets !== undefined) await runPackets(deps, event, record, mode, state, packets, outbox);
+  const packets = decodeMessage(deps, body, event, state, outbox);
+  if (packets !== undefined) await runPackets(deps, event, { record, mode, routes }, state, packets, outbox);
   await flush(deps, event, mode, outbox);
+  // Queued messages of a resumed session follow its CONNACK and resent messages.
+  if (outbox.resumed !== undefined && !outbox.close) await drainQueue(deps, outbox.resumed, event.requestContext, deps.maxQueued);
   return OK;
 }
 
-/** Decodes the message's packets; on bad input queues the specified reaction and returns undefined. */
-function decodeMessage(deps: RuntimeDeps, event: MessageEvent, state: ConnectionState, outbox: Outbox): Packet[] | undefined {
-  const version = state.status === 'mqtt' ? state.protocolVersion : undefined;
+/** The message's bytes, or the framing error to answer with once the connection is known. */
+function readBody(deps: RuntimeDeps, event: MessageEvent): Uint8Array | FramingError {
   try {
     const bytes = decodeBody(event, { allowBinary: deps.allowBinary });
     deps.metrics.add('BytesIn', bytes.byteLength);
+    return bytes;
+  } catch (err) {
+    if (err instanceof FramingError) return err;
+    throw err;
+  }
+}
+
+/** Decodes the message's packets; on bad input queues the specified reaction and returns undefined. */
+function decodeMessage(
+  deps: RuntimeDeps,
+  body: Uint8Array | FramingError,
+  event: MessageEvent,
+  state: ConnectionState,
+  outbox: Outbox,
+): Packet[] | undefined {
+  const version = state.status === 'mqtt' ? state.protocolVersion : undefined;
+  try {
+    if (body instanceof FramingError) throw new MalformedPacketError('message body is not base64', { cause: body });
     const decoder = createDecoder({ protocolVersion: version, maxPacketSize: deps.broker.maximumPacketSize });
-    const { packets, state: decoderState } = decode(decoder, bytes);
+    const { packets, state: decoderState } = decode(decoder, body);
     if (decoderState.pending !== null) {
       // A client message carries whole packets (docs/TRANSPORT.md); a cut one cannot be completed.
       throw new MalformedPacketError('message ends inside a packet', { specRef: 'MQTT-1.5.5-1' });
     }
     return packets;
-  } catch (err) {
-    const error = err instanceof FramingError ? new MalformedPacketError('message body is not base64', { cause: err }) : err;
+  } catch (error) {
     if (!(error instanceof MqttError)) throw error;
     deps.log.info('bad input', { connectionId: event.requestContext.connectionId, error });
     queue(outbox, decideOnError(error, state, event.requestContext.connectionId, version));
@@ -83,11 +111,16 @@ function decodeMessage(deps: RuntimeDeps, event: MessageEvent, state: Connection
   }
 }
 
+interface Invocation {
+  record: ConnectionRecord;
+  readonly mode: TransportMode;
+  readonly routes: RouteLookup;
+}
+
 async function runPackets(
   deps: RuntimeDeps,
   event: MessageEvent,
-  record: ConnectionRecord,
-  mode: TransportMode,
+  invocation: Invocation,
   initial: ConnectionState,
   packets: Packet[],
   outbox: Outbox,
@@ -96,55 +129,42 @@ async function runPackets(
   const { connectionId, requestTimeEpoch } = event.requestContext;
   for (const packet of packets) {
     deps.metrics.add('MessagesIn');
-    const inputs = packet.type === 'connect' && state.status === 'open' ? await connectInputs(deps, packet) : undefined;
-    const ctx = { config: deps.broker, now: deps.now(), connectionId, requestTimeEpoch, connect: inputs?.core };
+    const inputs = await inputsFor(deps, packet, state, invocation);
+    const ctx = { config: deps.broker, now: deps.now(), connectionId, requestTimeEpoch, ...inputs.core };
     const result = handlePacket(packet, state, ctx);
-    let decision: Decision;
     if (result.kind === 'unhandled') {
-      decision = notYetSupported(result.state, result.packetType, connectionId);
-      deps.log.warn('packet type not supported yet', { connectionId, packetType: result.packetType });
-    } else {
-      decision = await carryOut(deps, result, {
-        record,
-        mode,
-        packet,
-        connectionId,
-        state,
-        gateway: event.requestContext,
-        sessionHint: inputs?.sessionHint,
-      });
+      deps.log.warn('packet type not supported', { connectionId, packetType: result.packetType });
+      queue(outbox, notYetSupported(result.state, result.packetType, connectionId));
+      return;
     }
+    const effects: EffectContext = {
+      record: invocation.record,
+      mode: invocation.mode,
+      packet,
+      connectionId,
+      state,
+      gateway: event.requestContext,
+      sessionHint: inputs.sessionHint,
+      targets: inputs.targets,
+      after: [],
+    };
+    const decision = await carryOut(deps, result, effects);
+    invocation.record = effects.record;
     queue(outbox, decision);
+    outbox.chunks.push(...effects.after);
+    if (effects.claimed?.sessionPresent && decision.close === null) {
+      outbox.chunks.push(...(await resumeSession(deps, invocation.record, event.requestContext)));
+      outbox.resumed = invocation.record;
+    }
     state = decision.state;
     if (decision.close !== null) return;
   }
 }
 
 /**
- * What the core needs to decide a CONNECT: the authenticator's verdict and, for a Clean Start 0
- * CONNECT with a client-chosen id, the stored session (one strongly consistent read). A clean
- * CONNECT needs no read: its Session Present is 0 whatever is stored [MQTT-3.2.2-2].
- */
-async function connectInputs(deps: RuntimeDeps, packet: ConnectPacket) {
-  const auth = await deps.authenticate(packet);
-  if (!auth.ok) deps.metrics.add('AuthFailures');
-  if (packet.clean || packet.clientId === '') return { core: { auth, existingSession: null } };
-  const session = await deps.sessions.get(packet.clientId);
-  const sessionHint: 'absent' | 'present' = session === undefined ? 'absent' : 'present';
-  return { core: { auth, existingSession: session === undefined ? null : sessionSummary(session) }, sessionHint };
-}
-
-/** Online sessions and sessions that never expire have no expiry time for the core. */
-function sessionSummary(session: SessionRecord): SessionSummary {
-  if (session.connectionId !== undefined || session.sessionExpiryInterval === SESSION_NEVER_EXPIRES) {
-    return { expiresAt: null };
-  }
-  return { expiresAt: session.expiresAt * 1000 };
-}
-
-/**
- * PUBLISH, SUBSCRIBE and the acknowledgements come with "Broker core II". Until then a client
- * that sends one is told plainly: v5 DISCONNECT 0x83 (Implementation specific error), or a close.
+ * A packet the core returned undecided because an input was missing: a runtime defect, never the
+ * client's fault. The client is told plainly: v5 DISCONNECT 0x83 (Implementation specific
+ * error), or a close; the session and its messages stay intact.
  */
 function notYetSupported(state: MqttConnectionState, packetType: string, connectionId: string): Decision {
   const error = new ProtocolViolationError(`${packetType} is not supported yet`);

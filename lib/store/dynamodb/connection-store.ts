@@ -39,6 +39,7 @@ export const connectionCodec = recordCodec<ConnectionRecord>('connections', {
   maximumPacketSize: optional(num),
   topicAliasMaximum: optional(num),
   hasWill: optional(bool),
+  sessionEpoch: optional(str),
   expiresAt: required(num),
 });
 

@@ -6,7 +6,10 @@ import { createMetrics } from '../../../lib/runtime/metrics';
 import { TABLE_IDS, tableEnvVar } from '../../../lib/store/schema';
 import type { ConnectPacket } from '../../../lib/mqtt';
 
-const tablesEnv = Object.fromEntries(TABLE_IDS.map((id) => [tableEnvVar(id), `t-${id}`]));
+const tablesEnv = {
+  ...Object.fromEntries(TABLE_IDS.map((id) => [tableEnvVar(id), `t-${id}`])),
+  STRATUS_MANAGEMENT_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/mqtt',
+};
 
 describe('loadConfig', () => {
   it('reads every table name and defaults to refusing anonymous clients', () => {
@@ -24,6 +27,10 @@ describe('loadConfig', () => {
 
   it('refuses a maximum packet size above what one API Gateway message carries', () => {
     expect(() => loadConfig({ ...tablesEnv, STRATUS_MAX_PACKET_SIZE: '131072' })).toThrow(/STRATUS_MAX_PACKET_SIZE/);
+  });
+
+  it('requires the @connections endpoint: wills and the sweeper have no event to derive it from', () => {
+    expect(() => loadConfig({ ...tablesEnv, STRATUS_MANAGEMENT_ENDPOINT: undefined })).toThrow(/STRATUS_MANAGEMENT_ENDPOINT/);
   });
 
   it('refuses a malformed boolean', () => {

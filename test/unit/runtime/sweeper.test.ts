@@ -10,7 +10,7 @@ import type { RuntimeDeps } from '../../../lib/runtime/handlers';
 import { silentLogger } from '../../../lib/runtime/log';
 import { createMetrics } from '../../../lib/runtime/metrics';
 import { sweep } from '../../../lib/runtime/sweeper';
-import { MemoryConnectionStore, MemorySessionStore } from '../../../lib/store/memory';
+import { MemoryConnectionStore, MemoryMessageStore, MemoryRetainedStore, MemorySessionStore, MemorySubscriptionStore } from '../../../lib/store/memory';
 import type { Will } from '../../../lib/mqtt';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -26,6 +26,10 @@ function setup() {
     connections,
     scan: connections,
     sessions,
+    subscriptions: new MemorySubscriptionStore({ clock }),
+    retained: new MemoryRetainedStore({ clock }),
+    messages: new MemoryMessageStore({ clock }),
+    maxQueued: 100,
     publishWill: async (will, clientId) => {
       published.push({ will, clientId });
     },

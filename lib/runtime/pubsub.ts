@@ -112,10 +112,13 @@ export async function carryOutPubSub(deps: RuntimeDeps, intent: Intent, ctx: Pub
       await fanOut(deps, intent.deliveries, ctx.targets, ctx.gateway);
       return undefined;
     case 'inflight.ack':
-    case 'inflight.complete':
-      await deps.messages.complete(clientId, epoch, intent.packetId);
-      await drainQueue(deps, ctx.record, ctx.gateway, 1);
+    case 'inflight.complete': {
+      // A clean session keeps no in-flight copy; a queue is drained only if something waits.
+      const stored = (ctx.record.sessionExpiryInterval ?? 0) > 0;
+      const { queued } = await deps.messages.complete(clientId, epoch, intent.packetId, { stored });
+      if (queued > 0) await drainQueue(deps, ctx.record, ctx.gateway, 1);
       return undefined;
+    }
     case 'inflight.released':
       await deps.messages.released(clientId, epoch, intent.packetId);
       return undefined;
@@ -321,7 +324,7 @@ export async function drainQueue(
     if (reservation.outcome === 'window-full') break;
     const [queued] = await deps.messages.takeQueued(clientId, epoch, 1);
     if (queued === undefined) {
-      await deps.messages.complete(clientId, epoch, reservation.packetId);
+      await deps.messages.complete(clientId, epoch, reservation.packetId, { stored: false });
       break;
     }
     const packet: PublishPacket = { ...queued.packet, packetId: reservation.packetId };

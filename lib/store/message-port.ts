@@ -46,8 +46,13 @@ export interface MessageStore {
   reserve(clientId: string, sessionEpoch: string, receiveMaximum: number): Promise<Reservation>;
   /** Records a sent QoS 1/2 message until it is acknowledged (persistent sessions only). */
   putInflight(clientId: string, sessionEpoch: string, message: InflightMessage): Promise<void>;
-  /** PUBACK, or PUBCOMP: the message is done and its window slot is free; idempotent. */
-  complete(clientId: string, sessionEpoch: string, packetId: number): Promise<void>;
+  /**
+   * PUBACK, or PUBCOMP: the message is done and its window slot is free; idempotent (a duplicate
+   * ack frees nothing). `stored: false` (a clean session, which keeps no in-flight copy) saves
+   * the delete of the in-flight item. Returns how many messages wait in the queue, so that the
+   * caller drains only when there is something to drain (0 after a duplicate ack).
+   */
+  complete(clientId: string, sessionEpoch: string, packetId: number, options?: { stored?: boolean }): Promise<{ queued: number }>;
   /** PUBREC: the message moves to the PUBREL stage (it keeps its window slot). */
   released(clientId: string, sessionEpoch: string, packetId: number): Promise<void>;
   /** Messages in flight, by sequence: resent on reconnect. */

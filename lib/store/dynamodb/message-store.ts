@@ -157,23 +157,35 @@ export class DynamoMessageStore implements MessageStore {
     }
   }
 
-  async complete(clientId: string, sessionEpoch: string, packetId: number): Promise<void> {
+  async complete(
+    clientId: string,
+    sessionEpoch: string,
+    packetId: number,
+    options: { stored?: boolean } = {},
+  ): Promise<{ queued: number }> {
     const x = new ExpressionBuilder();
     const id = x.value({ N: String(packetId) });
+    let queued: number;
     try {
-      await this.db.updateItem({
+      const { Attributes } = await this.db.updateItem({
         TableName: this.tableName,
         Key: itemKeyOf(clientId, COUNTER_KEY),
         UpdateExpression:
           `ADD ${x.name('inflight')} ${x.value({ N: '-1' })} ` + `DELETE ${x.name('ids')} ${x.value({ NS: [String(packetId)] })}`,
         ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND contains(${x.name('ids')}, ${id})`,
         ...x.attributes(),
+        // The counter as it is now, queue count included: it costs nothing more than the update.
+        ReturnValues: 'ALL_NEW',
       });
+      queued = Number(Attributes?.queued?.N ?? '0');
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return; // already completed, or another epoch
+      if (error instanceof ConditionalCheckFailedException) return { queued: 0 }; // already completed, or another epoch
       throw error;
     }
-    await this.db.deleteItem({ TableName: this.tableName, Key: itemKeyOf(clientId, inflightKey(packetId)) });
+    if (options.stored !== false) {
+      await this.db.deleteItem({ TableName: this.tableName, Key: itemKeyOf(clientId, inflightKey(packetId)) });
+    }
+    return { queued };
   }
 
   async released(clientId: string, sessionEpoch: string, packetId: number): Promise<void> {

@@ -68,10 +68,11 @@ export class MemoryMessageStore implements MessageStore {
     this.state(clientId).inflight.set(message.packetId, { ...stored, epoch: sessionEpoch, expiresAt: this.expiresAt() });
   }
 
-  async complete(clientId: string, sessionEpoch: string, packetId: number): Promise<void> {
+  async complete(clientId: string, sessionEpoch: string, packetId: number, _options: { stored?: boolean } = {}): Promise<{ queued: number }> {
     const state = this.state(clientId);
-    if (state.counter?.epoch !== sessionEpoch || !state.counter.ids.delete(packetId)) return;
+    if (state.counter?.epoch !== sessionEpoch || !state.counter.ids.delete(packetId)) return { queued: 0 };
     state.inflight.delete(packetId);
+    return { queued: [...state.queue.values()].filter((m) => m.epoch === sessionEpoch).length };
   }
 
   async released(clientId: string, sessionEpoch: string, packetId: number): Promise<void> {

@@ -88,6 +88,14 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect(await store.reserve(client, EPOCH, 3)).toEqual({ outcome: 'window-full' });
       });
 
+      it('complete() reports how many messages are queued, and 0 for a duplicate', async () => {
+        const a = reserved(await store.reserve(client, EPOCH, 1));
+        expect(await store.enqueue(client, EPOCH, message('t/1'), 10)).toBe('queued');
+        expect(await store.enqueue(client, EPOCH, message('t/2'), 10)).toBe('queued');
+        expect(await store.complete(client, EPOCH, a.packetId, { stored: false })).toEqual({ queued: 2 });
+        expect(await store.complete(client, EPOCH, a.packetId, { stored: false })).toEqual({ queued: 0 });
+      });
+
       it('frees one slot only for a duplicate complete()', async () => {
         const a = reserved(await store.reserve(client, EPOCH, 2));
         reserved(await store.reserve(client, EPOCH, 2));

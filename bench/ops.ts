@@ -1,78 +1,204 @@
 /**
- * `npm run bench:ops`: what each MQTT operation costs on Stratus, measured on local mode in
- * strict mode (the very handlers Lambda runs, on DynamoDB Local), beside Aedes in the same run.
+ * `npm run bench:ops`: what each MQTT operation costs on Stratus, measured on local strict mode
+ * (the very handlers Lambda runs, on DynamoDB Local), beside Aedes in the same run.
  *
  * For each operation it prints the DynamoDB requests and capacity units the store adapters
- * reported (ReturnConsumedCapacity), and the median latency of Stratus and of Aedes (in memory,
- * over a binary WebSocket on loopback). The latency is local-mode latency, DynamoDB Local
- * included: read it as a relative figure, not as Lambda latency. The requests and units are what
- * users pay for on AWS (docs/COST.md).
+ * reported (ReturnConsumedCapacity), the PostToConnection calls, and the median latency of
+ * Stratus and of Aedes (in memory, binary WebSocket on loopback). The latency is local-mode
+ * latency, DynamoDB Local included: a relative figure, not Lambda latency. Requests, units and
+ * posts are what users pay for on AWS (docs/COST.md). Everything runs MQTT 3.1.1, which Aedes
+ * speaks too; the counts are the same for MQTT 5.
  *
- * Options: --json (one JSON object per row), --rounds N (default 30).
+ * Options: --json (one JSON object per row), --rounds N (default 12; the 100-subscriber rows use
+ * a third of it).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { connectAsync } from '../lib/client';
+import type { Delivery } from '../lib/gateway/delivery';
 import { startLocalBroker } from '../lib/runtime/local-broker';
 import { silentLogger } from '../lib/runtime/log';
-import { CountingMeter, type MeterSnapshot } from '../lib/store/meter';
+import { CountingMeter } from '../lib/store/meter';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const rounds = Number(args[args.indexOf('--rounds') + 1]) || 30;
+const rounds = Number(args[args.indexOf('--rounds') + 1]) || 12;
+
+type Open = (options: IClientOptions) => Promise<MqttClient>;
 
 interface Sample {
   ms: number;
-  usage: MeterSnapshot;
-}
-
-interface Row {
-  operation: string;
-  dynamoRequests: number;
+  requests: number;
   readUnits: number;
   writeUnits: number;
-  requestsByOperation: Record<string, number>;
-  stratusMedianMs: number;
-  referenceMedianMs: number;
+  posts: number;
+  byApi: Record<string, number>;
+}
+
+interface Scenario {
+  readonly name: string;
+  readonly rounds: number;
+  /** Prepares, then returns the step to measure (it resolves when the operation is complete). */
+  setup(open: Open, round: number): Promise<{ step: () => Promise<unknown>; cleanup: () => Promise<void> }>;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+let unique = 0;
+const id = (p: string) => `${p}-${process.pid}-${unique++}`;
 
-async function until(check: () => boolean, limitMs = 5000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
+function received(clients: MqttClient[], count = 1): Promise<void> {
+  return Promise.all(
+    clients.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          let n = 0;
+          const on = () => {
+            if (++n < count) return;
+            c.off('message', on);
+            resolve();
+          };
+          c.on('message', on);
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+async function subscribers(open: Open, n: number, topic: string, options: IClientOptions = {}): Promise<MqttClient[]> {
+  const clients: MqttClient[] = [];
+  for (let i = 0; i < n; i += 25) {
+    const batch = await Promise.all(Array.from({ length: Math.min(25, n - i) }, () => open({ clientId: id('sub'), ...options })));
+    for (const c of batch) await c.subscribeAsync(topic, { qos: 2 });
+    clients.push(...batch);
   }
+  return clients;
 }
 
-function pingOnce(client: MqttClient): Promise<void> {
-  return new Promise((resolve) => {
-    const onPacket = (p: { cmd: string }) => {
-      if (p.cmd !== 'pingresp') return;
-      client.off('packetreceive', onPacket);
-      resolve();
-    };
-    client.on('packetreceive', onPacket);
-    (client as unknown as { _sendPacket(p: object): void })._sendPacket({ cmd: 'pingreq' });
-  });
+const endAll = async (clients: MqttClient[]) => {
+  await Promise.all(clients.map((c) => c.endAsync()));
+};
+
+function publishTo(n: number, qos: 0 | 1 | 2): Scenario {
+  return {
+    name: `PUBLISH QoS ${qos} to ${n} online subscriber${n > 1 ? 's' : ''}`,
+    rounds: n > 1 ? Math.max(3, Math.floor(rounds / 3)) : rounds,
+    async setup(open) {
+      const topic = `plant/${id('line')}/telemetry`;
+      const subs = await subscribers(open, n, topic);
+      const pub = await open({ clientId: id('pub') });
+      return {
+        step: async () => {
+          const all = received(subs);
+          await pub.publishAsync(topic, 'x'.repeat(64), { qos });
+          await all;
+        },
+        cleanup: () => endAll([...subs, pub]),
+      };
+    },
+  };
 }
 
-/** One round of connect, ping, disconnect; `measure` wraps each step. */
-async function round(
-  open: () => Promise<MqttClient>,
-  measure: <T>(step: () => Promise<T>, settled?: (u: MeterSnapshot) => boolean) => Promise<[T, Sample]>,
-): Promise<Record<string, Sample>> {
-  const [client, connect] = await measure(open);
-  const [, ping] = await measure(() => pingOnce(client));
-  const [, disconnect] = await measure(
-    () => client.endAsync(),
-    (u) => (u.byOperation.DeleteItem?.requests ?? 0) > 0,
-  );
-  return { 'CONNECT (clean) + CONNACK': connect, 'PINGREQ + PINGRESP': ping, 'DISCONNECT + $disconnect': disconnect };
+const scenarios: Scenario[] = [
+  {
+    name: 'CONNECT (clean) + CONNACK',
+    rounds,
+    async setup(open) {
+      let client: MqttClient | undefined;
+      return { step: async () => (client = await open({ clientId: id('c') })), cleanup: async () => void (await client?.endAsync()) };
+    },
+  },
+  {
+    name: 'CONNECT (persistent, resumed) + CONNACK',
+    rounds,
+    async setup(open) {
+      const clientId = id('p');
+      await (await open({ clientId, clean: false })).endAsync();
+      let client: MqttClient | undefined;
+      return { step: async () => (client = await open({ clientId, clean: false })), cleanup: async () => void (await client?.endAsync()) };
+    },
+  },
+  {
+    name: 'PINGREQ + PINGRESP',
+    rounds,
+    async setup(open) {
+      const client = await open({ clientId: id('ping') });
+      const ping = () =>
+        new Promise<void>((resolve) => {
+          const on = (p: { cmd: string }) => {
+            if (p.cmd !== 'pingresp') return;
+            client.off('packetreceive', on);
+            resolve();
+          };
+          client.on('packetreceive', on);
+          (client as unknown as { _sendPacket(p: object): void })._sendPacket({ cmd: 'pingreq' });
+        });
+      return { step: ping, cleanup: () => client.endAsync().then(() => undefined) };
+    },
+  },
+  {
+    name: 'SUBSCRIBE, no retained match',
+    rounds,
+    async setup(open) {
+      const client = await open({ clientId: id('s') });
+      return { step: () => client.subscribeAsync(`plant/${id('x')}/+`, { qos: 1 }), cleanup: () => client.endAsync().then(() => undefined) };
+    },
+  },
+  {
+    name: 'SUBSCRIBE, 1 retained match',
+    rounds,
+    async setup(open) {
+      const topic = `plant/${id('r')}/setpoint`;
+      const pub = await open({ clientId: id('rp') });
+      await pub.publishAsync(topic, '42', { qos: 1, retain: true });
+      const client = await open({ clientId: id('s') });
+      return {
+        step: async () => {
+          const got = received([client]);
+          await client.subscribeAsync(topic, { qos: 1 });
+          await got;
+        },
+        cleanup: () => endAll([client, pub]),
+      };
+    },
+  },
+  publishTo(1, 0),
+  publishTo(1, 1),
+  publishTo(1, 2),
+  publishTo(100, 0),
+  publishTo(100, 1),
+  publishTo(100, 2),
+  {
+    name: 'PUBLISH QoS 1 to 1 offline persistent session',
+    rounds,
+    async setup(open) {
+      const topic = `plant/${id('o')}/cmd`;
+      const [sub] = await subscribers(open, 1, topic, { clean: false });
+      await sub.endAsync();
+      const pub = await open({ clientId: id('op') });
+      return { step: () => pub.publishAsync(topic, 'queued', { qos: 1 }), cleanup: () => pub.endAsync().then(() => undefined) };
+    },
+  },
+  {
+    name: 'DISCONNECT + $disconnect',
+    rounds,
+    async setup(open) {
+      const client = await open({ clientId: id('d') });
+      return { step: () => client.endAsync(), cleanup: async () => undefined };
+    },
+  },
+];
+
+/** Waits until no DynamoDB request and no post happened for a while: the operation's aftermath is done. */
+async function quiet(meter: CountingMeter, posts: () => number): Promise<void> {
+  let last = -1;
+  for (let stable = 0; stable < 6; ) {
+    const now = meter.snapshot().requests + posts();
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function startAedes(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -94,70 +220,84 @@ async function startAedes(): Promise<{ url: string; stop(): Promise<void> }> {
 
 async function main(): Promise<void> {
   const meter = new CountingMeter();
-  const broker = await startLocalBroker({ gateway: { port: 0, strict: true }, log: silentLogger, meter, sweepIntervalMs: 0 });
+  let posts = 0;
+  const countPosts = (delivery: Delivery): Delivery => ({
+    send: async (...a) => {
+      const outcome = await delivery.send(...a);
+      posts += outcome.posted;
+      return outcome;
+    },
+    close: (connectionId) => delivery.close(connectionId),
+    info: (connectionId) => delivery.info(connectionId),
+  });
+  const broker = await startLocalBroker({ gateway: { port: 0, strict: true }, log: silentLogger, meter, sweepIntervalMs: 0, wrapDelivery: countPosts });
   const aedes = await startAedes();
-  const stratus: Record<string, Sample[]> = {};
-  const reference: Record<string, number[]> = {};
+  const stratusOpen: Open = (o) => connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, ...o });
+  const aedesOpen: Open = (o) => mqtt.connectAsync(aedes.url, { protocolVersion: 4, reconnectPeriod: 0, ...o });
+  const rows = [];
   try {
-    for (let i = 0; i < rounds + 3; i++) {
-      const warm = i < 3;
-      const s = await round(
-        () => connectAsync(broker.url, { protocolVersion: 4, clientId: `bench-${i}`, reconnectPeriod: 0 }),
-        async (step, settled) => {
-          meter.reset();
-          const t = performance.now();
-          const value = await step();
-          const ms = performance.now() - t;
-          if (settled) await until(() => settled(meter.snapshot()));
-          return [value, { ms, usage: meter.take() }];
-        },
-      );
-      const a = await round(
-        () => mqtt.connectAsync(aedes.url, { protocolVersion: 4, clientId: `ref-${i}`, reconnectPeriod: 0 }),
-        async (step) => {
-          const t = performance.now();
-          const value = await step();
-          return [value, { ms: performance.now() - t, usage: meter.snapshot() }];
-        },
-      );
-      if (warm) continue;
-      for (const [op, sample] of Object.entries(s)) (stratus[op] ??= []).push(sample);
-      for (const [op, sample] of Object.entries(a)) (reference[op] ??= []).push(sample.ms);
+    for (const scenario of scenarios) {
+      const samples: Sample[] = [];
+      const reference: number[] = [];
+      for (let i = 0; i < scenario.rounds + 1; i++) {
+        const s = await scenario.setup(stratusOpen, i);
+        await quiet(meter, () => posts);
+        meter.reset();
+        posts = 0;
+        const t = performance.now();
+        await s.step();
+        const ms = performance.now() - t;
+        await quiet(meter, () => posts);
+        const usage = meter.take();
+        const byApi = Object.fromEntries(Object.entries(usage.byOperation).map(([k, v]) => [k, v.requests]));
+        if (i > 0) samples.push({ ms, requests: usage.requests, readUnits: usage.readUnits, writeUnits: usage.writeUnits, posts, byApi });
+        await s.cleanup();
+        const a = await scenario.setup(aedesOpen, i);
+        const ta = performance.now();
+        await a.step();
+        if (i > 0) reference.push(performance.now() - ta);
+        await a.cleanup();
+      }
+      rows.push(summarize(scenario.name, samples, reference));
+      if (!json) process.stderr.write(`  ${scenario.name}: done\n`);
     }
   } finally {
     await aedes.stop();
     await broker.stop();
   }
-  const rows: Row[] = Object.entries(stratus).map(([operation, samples]) => {
-    const mean = (f: (u: MeterSnapshot) => number) => samples.reduce((n, s) => n + f(s.usage), 0) / samples.length;
-    const byOp: Record<string, number> = {};
-    for (const s of samples) for (const [op, t] of Object.entries(s.usage.byOperation)) byOp[op] = (byOp[op] ?? 0) + t.requests / samples.length;
-    return {
-      operation,
-      dynamoRequests: mean((u) => u.requests),
-      readUnits: mean((u) => u.readUnits),
-      writeUnits: mean((u) => u.writeUnits),
-      requestsByOperation: byOp,
-      stratusMedianMs: median(samples.map((s) => s.ms)),
-      referenceMedianMs: median(reference[operation]),
-    };
-  });
   print(rows);
 }
 
-function print(rows: Row[]): void {
+function summarize(operation: string, samples: Sample[], reference: number[]) {
+  const mean = (f: (s: Sample) => number) => samples.reduce((n, s) => n + f(s), 0) / samples.length;
+  const byApi: Record<string, number> = {};
+  for (const s of samples) for (const [k, v] of Object.entries(s.byApi)) byApi[k] = (byApi[k] ?? 0) + v / samples.length;
+  return {
+    operation,
+    dynamoRequests: mean((s) => s.requests),
+    readUnits: mean((s) => s.readUnits),
+    writeUnits: mean((s) => s.writeUnits),
+    posts: mean((s) => s.posts),
+    requestsByApi: byApi,
+    stratusMedianMs: median(samples.map((s) => s.ms)),
+    referenceMedianMs: median(reference),
+  };
+}
+
+function print(rows: ReturnType<typeof summarize>[]): void {
   if (json) {
     for (const row of rows) process.stdout.write(JSON.stringify(row) + '\n');
     return;
   }
+  const f = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
   const lines = [
-    `Node ${process.version}, ${rounds} rounds, MQTT 3.1.1 (Aedes has no MQTT 5) via the Stratus transport (strict local mode) vs Aedes (in memory)`,
-    '| Operation | DynamoDB requests | Read units | Write units | Requests by API | Stratus median ms | Aedes median ms |',
-    '|---|--:|--:|--:|---|--:|--:|',
+    `Node ${process.version}, MQTT 3.1.1 via the Stratus transport (strict local mode) vs Aedes (in memory)`,
+    '| Operation | DynamoDB requests | RRU | WRU | Posts | Requests by API | Stratus median ms | Aedes median ms |',
+    '|---|--:|--:|--:|--:|---|--:|--:|',
     ...rows.map(
       (r) =>
-        `| ${r.operation} | ${r.dynamoRequests.toFixed(2)} | ${r.readUnits.toFixed(2)} | ${r.writeUnits.toFixed(2)} | ${Object.entries(r.requestsByOperation)
-          .map(([op, n]) => `${op} ${n.toFixed(2)}`)
+        `| ${r.operation} | ${f(r.dynamoRequests)} | ${f(r.readUnits)} | ${f(r.writeUnits)} | ${f(r.posts)} | ${Object.entries(r.requestsByApi)
+          .map(([k, v]) => `${k} ${f(v)}`)
           .join(', ')} | ${r.stratusMedianMs.toFixed(1)} | ${r.referenceMedianMs.toFixed(1)} |`,
     ),
   ];

@@ -35,6 +35,8 @@ export interface RuntimeSetup {
   readonly now?: () => number;
   /** Most messages queued per offline session. @default 1000 */
   readonly maxQueued?: number;
+  /** Wraps each delivery adapter (benchmarks count posts with it). */
+  readonly wrapDelivery?: (delivery: Delivery) => Delivery;
 }
 
 export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
@@ -63,6 +65,7 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
           if (self) await runDisconnectPath(self, goneConnectionId, 'gone');
         },
       });
+      if (setup.wrapDelivery) delivery = setup.wrapDelivery(delivery);
       deliveries.set(endpoint, delivery);
     }
     return delivery;

@@ -4,6 +4,7 @@
  */
 import { parseBrokerConfig, type BrokerConfigInput } from '../broker';
 import type { GatewayResult } from '../gateway/events';
+import type { Delivery } from '../gateway/delivery';
 import { resetManagementClients } from '../gateway/management-client';
 import { LocalGateway, type GatewayHandlers, type LocalGatewayOptions } from '../local/gateway';
 import { provideDynamoDb, type DynamoDbLocalOptions } from '../local/dynamodb-local';
@@ -32,6 +33,8 @@ export interface LocalBrokerOptions {
   /** Metrics sink. @default discards them: EMF lines mean something only to CloudWatch. */
   readonly metrics?: Metrics;
   readonly meter?: Meter;
+  /** Wraps the delivery adapter (benchmarks count posts with it). */
+  readonly wrapDelivery?: (delivery: Delivery) => Delivery;
   /** Run the sweeper this often, as the deployed schedule does; 0 turns it off. @default 60000 */
   readonly sweepIntervalMs?: number;
 }
@@ -75,6 +78,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       log,
       metrics: options.metrics ?? createMetrics(() => undefined),
       meter: options.meter,
+      wrapDelivery: options.wrapDelivery,
     });
     handlers = createHandlers(runtime);
     const sweepNow = () => sweep(runtime);

@@ -15,6 +15,7 @@ import { silentLogger } from '../../lib/runtime/log';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';
 import { dynamoDbEndpoint } from '../helpers/dynamodb';
+import { eventually } from '../helpers/eventually';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 
@@ -39,15 +40,6 @@ async function connectionRecords(broker: LocalBroker): Promise<Map<string, strin
   } finally {
     client.destroy();
   }
-}
-
-/** Waits for a condition the system reaches asynchronously (bounded; not a timing assertion). */
-async function eventually(check: () => Promise<boolean>, attempts = 100): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not reached');
 }
 
 function nextPacket(client: MqttClient, cmd: string): Promise<unknown> {

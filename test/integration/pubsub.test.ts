@@ -12,6 +12,7 @@ import { silentLogger } from '../../lib/runtime/log';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';
 import { dynamoDbEndpoint } from '../helpers/dynamodb';
+import { eventually } from '../helpers/eventually';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 let broker: LocalBroker;
@@ -46,14 +47,6 @@ async function client(version: ProtocolVersion, options: IClientOptions = {}) {
     c.once('error', reject);
   });
   return { c, received };
-}
-
-async function eventually(check: () => boolean, attempts = 100): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not reached');
 }
 
 /** Lets in-flight deliveries land before asserting that something did NOT arrive. */

@@ -14,6 +14,7 @@ import { silentLogger } from '../../lib/runtime/log';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';
 import { dynamoDbEndpoint } from '../helpers/dynamodb';
+import { eventually } from '../helpers/eventually';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 /** The operator's longest session: short, so that expiry can be seen in a test. */
@@ -63,14 +64,6 @@ async function liveConnectionsOf(clientId: string): Promise<number> {
   } finally {
     db.destroy();
   }
-}
-
-async function eventually(check: () => Promise<boolean>, attempts = 100): Promise<void> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not reached');
 }
 
 describe.each(VERSIONS)('sessions, protocol %i', (version) => {

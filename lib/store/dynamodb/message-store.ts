@@ -435,20 +435,9 @@ export class DynamoMessageStore implements MessageStore {
     }
   }
 
-  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.db.query({
-        TableName: this.tableName,
-        ...input,
-        ConsistentRead: true,
-        ...(startKey && { ExclusiveStartKey: startKey }),
-      });
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return items;
+  /** Strongly consistent, every page: in-flight state must not be read stale. */
+  private queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
+    return this.db.queryAll({ TableName: this.tableName, ...input, ConsistentRead: true });
   }
 
   private expiresAt(nowMs: number): number {

@@ -11,6 +11,7 @@ import {
   TransactGetItemsCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
+  type AttributeValue,
   type ConsumedCapacity,
   type DeleteItemCommandInput,
   type DynamoDBClient,
@@ -64,6 +65,18 @@ export class MeteredDynamoDb {
     const out = await this.client.send(new QueryCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' }));
     this.reportRead('Query', out.ConsumedCapacity, input.ConsistentRead === true);
     return out;
+  }
+
+  /** Every item of a Query, following LastEvaluatedKey past the 1 MB page limit (one request per page). */
+  async queryAll(input: QueryCommandInput): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.query({ ...input, ExclusiveStartKey: start });
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
   }
 
   async putItem(input: PutItemCommandInput) {

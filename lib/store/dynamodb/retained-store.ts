@@ -64,12 +64,12 @@ export class DynamoRetainedStore implements RetainedStore {
     } else if (wildcard === -1) {
       items = await this.queryTopic(topicFilter);
     } else if (wildcard === 1) {
-      items = await this.queryAll(this.partition(topicFilter));
+      items = await this.db.queryAll(this.partition(topicFilter));
     } else {
       const prefix = levels.slice(0, wildcard).join('/');
       const exact = topicFilter === `${prefix}/#`;
       const pages = await Promise.all([
-        this.queryAll(this.partition(topicFilter, `${prefix}/`)),
+        this.db.queryAll(this.partition(topicFilter, `${prefix}/`)),
         ...(exact ? [this.queryTopic(prefix)] : []),
       ]);
       items = pages.flat();
@@ -118,18 +118,6 @@ export class DynamoRetainedStore implements RetainedStore {
       ...x.attributes(),
     });
     return Items ?? [];
-  }
-
-  /** Every item of a Query, following LastEvaluatedKey past the 1 MB page limit. */
-  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.db.query({ ...input, ExclusiveStartKey: start });
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
   }
 
   /**

@@ -53,7 +53,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     const pages = await Promise.all(
       candidateFilterKeys(topic, 1).map((key) => {
         const x = new ExpressionBuilder();
-        return this.queryAll({
+        return this.db.queryAll({
           TableName: this.tableName,
           KeyConditionExpression: `${x.name(ROUTE_KEY)} = ${x.value({ S: storedRouteKey(key) })}`,
           ...x.attributes(),
@@ -65,7 +65,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
 
   async listByClient(clientId: string): Promise<SubscriptionRecord[]> {
     const x = new ExpressionBuilder();
-    const items = await this.queryAll({
+    const items = await this.db.queryAll({
       TableName: this.tableName,
       IndexName: BY_CLIENT_INDEX,
       KeyConditionExpression: `${x.name('clientId')} = ${x.value({ S: clientId })}`,
@@ -158,18 +158,6 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-  }
-
-  /** Every item of a Query, following LastEvaluatedKey past the 1 MB page limit. */
-  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.db.query({ ...input, ExclusiveStartKey: start });
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
   }
 
   /** TTL deletes late: expired items are filtered on every read. */

@@ -47,10 +47,19 @@ export interface EffectContext {
 
 export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: EffectContext): Promise<Decision> {
   let current = decision;
+  let receipt: number | undefined;
   for (const intent of decision.intents) {
     if (!CONNECT_INTENTS.has(intent.kind)) {
       const pubsub = { record: ctx.record, gateway: ctx.gateway, targets: ctx.targets, after: ctx.after };
-      if ((await carryOutPubSub(deps, intent, pubsub)) === 'skip-rest') return current;
+      try {
+        if ((await carryOutPubSub(deps, intent, pubsub)) === 'skip-rest') return current;
+      } catch (error) {
+        // A QoS 2 PUBLISH that could not be routed must not stay recorded as received: the
+        // client's resend (no PUBREC came) would be taken for a duplicate and the message lost.
+        if (receipt !== undefined) await deps.messages.releaseQos2(ctx.record.clientId as string, ctx.record.sessionEpoch ?? '', receipt);
+        throw error;
+      }
+      if (intent.kind === 'qos2.receive') receipt = intent.packetId;
       continue;
     }
     const next = await carryOutOne(deps, intent, current, ctx);

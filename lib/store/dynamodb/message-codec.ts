@@ -136,6 +136,20 @@ export function counterFrom(item: Item | undefined): Counter | undefined {
 }
 
 /** The packet id after `last` that is not outstanding: 1..65535, wrapping, never 0 [MQTT-2.2.1-3]. */
+/**
+ * A random packet id not in `outstanding`. Concurrent reservations for one client (separate
+ * invocations fanning out to it) then propose different ids, and all pass the same conditional
+ * write; proposing "the next one" made them collide round after round. Ids need not be
+ * sequential: the send order is the counter's `sequence`.
+ */
+export function randomFreePacketId(outstanding: ReadonlySet<number>, random: () => number = Math.random): number {
+  for (let i = 0; i < 16; i++) {
+    const id = 1 + Math.floor(random() * 65535);
+    if (!outstanding.has(id)) return id;
+  }
+  return nextFreePacketId(1 + Math.floor(random() * 65535), outstanding);
+}
+
 export function nextFreePacketId(last: number, outstanding: ReadonlySet<number>): number {
   let id = last;
   for (let i = 0; i < 65535; i++) {

@@ -38,6 +38,7 @@ import {
   inflightKey,
   itemKeyOf,
   nextFreePacketId,
+  randomFreePacketId,
   queueKey,
   queuedCodec,
   receiptKey,
@@ -57,7 +58,10 @@ const BATCH_SIZE = 25;
 export interface DynamoMessageStoreOptions extends DynamoStoreOptions {
   /** TTL of every item written, seconds from the write; default 7 days + 1 hour */
   ttlSeconds?: number;
-  /** Id proposed first for a client this instance has not served; default random in 1..65535 */
+  /**
+   * Makes ids sequential from this one (tests of the wrap-around). Default: each reservation
+   * proposes a random free id, so concurrent reservations do not collide.
+   */
   firstPacketId?: number;
 }
 
@@ -75,6 +79,8 @@ export class DynamoMessageStore implements MessageStore {
   private readonly clock: Clock;
   private readonly ttlSeconds: number;
   private readonly firstPacketId: () => number;
+  /** Ids follow each other (only when `firstPacketId` fixes the sequence, for tests). */
+  private readonly sequentialIds: boolean;
   /** The last packet id this instance handed out per client: the next proposal is the one after */
   private readonly lastIds = new Map<string, number>();
 
@@ -86,12 +92,12 @@ export class DynamoMessageStore implements MessageStore {
     this.clock = options.clock ?? systemClock;
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_MESSAGE_TTL_SECONDS;
     const first = options.firstPacketId;
+    this.sequentialIds = first !== undefined;
     this.firstPacketId = first !== undefined ? () => first : () => 1 + Math.floor(Math.random() * 65535);
   }
 
   async reserve(clientId: string, sessionEpoch: string, receiveMaximum: number): Promise<Reservation> {
-    const last = this.lastIds.get(clientId);
-    let packetId = last === undefined ? this.firstPacketId() : nextFreePacketId(last, new Set());
+    let packetId = this.proposeId(clientId, new Set());
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.clock();
       const x = new ExpressionBuilder();
@@ -126,10 +132,20 @@ export class DynamoMessageStore implements MessageStore {
           continue;
         }
         if (old.inflight >= receiveMaximum) return { outcome: 'window-full' };
-        packetId = nextFreePacketId(old.next, old.ids);
+        packetId = this.proposeId(clientId, old.ids, old.next);
       }
     }
     throw new MessageStoreRetryError(clientId, 'reserve');
+  }
+
+  /**
+   * The id to propose: random and free (see randomFreePacketId), or, when the `firstPacketId`
+   * option fixes the sequence (tests of the wrap-around), the next free one after the last.
+   */
+  private proposeId(clientId: string, outstanding: ReadonlySet<number>, storedNext?: number): number {
+    if (!this.sequentialIds) return randomFreePacketId(outstanding);
+    const last = storedNext ?? this.lastIds.get(clientId);
+    return last === undefined ? this.firstPacketId() : nextFreePacketId(last, outstanding);
   }
 
   async putInflight(clientId: string, sessionEpoch: string, message: InflightMessage): Promise<void> {

@@ -22,6 +22,17 @@ describe('DynamoMessageStore packet ids across instances', () => {
     expect(await a.reserve(client, EPOCH, 10)).toMatchObject({ outcome: 'reserved', packetId: 9, sequence: 3 });
   });
 
+  it('lets many concurrent reservations for one client all succeed, with distinct ids (fan-out from many invocations)', async () => {
+    const client = `client-${randomUUID()}`;
+    const containers = [new DynamoMessageStore(db.metered, table), new DynamoMessageStore(db.metered, table)];
+    // Each container has served the client once: the state in which proposals used to collide.
+    for (const c of containers) await c.reserve(client, EPOCH, 100);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => containers[i % 2].reserve(client, EPOCH, 100)));
+    const ids = results.map((r) => (r.outcome === 'reserved' ? r.packetId : 0));
+    expect(ids.every((id) => id > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(40);
+  });
+
   it('skips ids still in flight on wrap-around', async () => {
     const client = `client-${randomUUID()}`;
     const held = new DynamoMessageStore(db.metered, table, { firstPacketId: 1 });

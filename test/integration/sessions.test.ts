@@ -8,7 +8,7 @@ import type { IConnackPacket, IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect } from '../../lib/client';
-import { createDecoder, decode, encode, type Packet, type ProtocolVersion } from '../../lib/mqtt';
+import { createDecoder, decode, encode, type ConnectPacket, type Packet, type ProtocolVersion } from '../../lib/mqtt';
 import { startLocalBroker, type LocalBroker } from '../../lib/runtime/local-broker';
 import { silentLogger } from '../../lib/runtime/log';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
@@ -123,7 +123,7 @@ describe.each(VERSIONS)('sessions, protocol %i', (version) => {
   });
 });
 
-function connectPacket(version: ProtocolVersion, clientId: string): Packet {
+function connectPacket(version: ProtocolVersion, clientId: string): ConnectPacket {
   return {
     type: 'connect',
     protocolName: 'MQTT',
@@ -144,3 +144,78 @@ async function rawSocket(version: ProtocolVersion): Promise<{ ws: WebSocket; clo
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   return state;
 }
+
+describe.each(VERSIONS)('CONNECT checks, protocol %i', (version) => {
+  it('an unsupported protocol level gets CONNACK return code 1, then a close [MQTT-3.1.2-2]', async () => {
+    // Level 6 does not exist. A client that speaks it cannot be expected to read a v5 CONNACK,
+    // so the answer is the 3.1.1 form every version can read: return code 1.
+    const raw = await rawSocket(4);
+    const bytes = Buffer.from(encode(connectPacket(version, `level-${version}`), version));
+    bytes[8] = 6; // fixed header (2 bytes) + protocol name (6 bytes): the protocol level byte
+    raw.ws.send(bytes.toString('base64'));
+    await eventually(() => raw.closed);
+    expect(raw.packets[0]).toMatchObject({ type: 'connack', reasonCode: 1 });
+  });
+
+  it('an empty client id with clean start gets an assigned id [MQTT-3.1.3-6]', async () => {
+    const { client, connack } = await open(version, '', { clean: true });
+    expect(connack.returnCode ?? connack.reasonCode).toBe(0);
+    if (version === 5) expect(connack.properties?.assignedClientIdentifier).toMatch(/.+/);
+    await client.endAsync();
+  });
+
+  it('an empty client id without clean session is refused with return code 2 in 3.1.1 [MQTT-3.1.3-8]', async () => {
+    if (version !== 4) return; // v5 allows it and assigns an id
+    const raw = await rawSocket(version);
+    raw.ws.send(Buffer.from(encode({ ...connectPacket(version, ''), clean: false }, version)).toString('base64'));
+    await eventually(() => raw.closed);
+    expect(raw.packets[0]).toMatchObject({ type: 'connack', reasonCode: 2 });
+  });
+});
+
+describe('Will Delay Interval (v5)', () => {
+  async function watch(topic: string) {
+    const { client } = await open(5, `watch-${randomUUID().slice(0, 6)}`);
+    const got: string[] = [];
+    client.on('message', (_t, payload) => got.push(payload.toString()));
+    await client.subscribeAsync(topic, { qos: 1 });
+    return { client, got };
+  }
+  const willOptions = (topic: string, clientId: string): IClientOptions => ({
+    clientId,
+    clean: false,
+    properties: { sessionExpiryInterval: 60 },
+    will: { topic, payload: Buffer.from('gone'), qos: 1, retain: false, properties: { willDelayInterval: 1 } },
+  });
+
+  it('publishes the will once its delay has passed, not before [MQTT-3.1.3-9]', async () => {
+    const topic = `plant/${randomUUID().slice(0, 8)}/status`;
+    const watcher = await watch(topic);
+    const { client } = await open(5, `delay-${randomUUID().slice(0, 6)}`, willOptions(topic, `delay-${randomUUID().slice(0, 6)}`));
+    client.stream.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await broker.sweep();
+    expect(watcher.got).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await broker.sweep();
+    await eventually(async () => watcher.got.length === 1);
+    expect(watcher.got).toEqual(['gone']);
+    await watcher.client.endAsync();
+  });
+
+  it('cancels the will when the session reconnects within the delay [MQTT-3.1.3-9]', async () => {
+    const topic = `plant/${randomUUID().slice(0, 8)}/status`;
+    const watcher = await watch(topic);
+    const clientId = `back-${randomUUID().slice(0, 6)}`;
+    const first = await open(5, clientId, willOptions(topic, clientId));
+    first.client.stream.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const again = await open(5, clientId, willOptions(topic, clientId));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await broker.sweep();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(watcher.got).toEqual([]);
+    await again.client.endAsync();
+    await watcher.client.endAsync();
+  });
+});

@@ -119,7 +119,7 @@ async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise
   if (dataDir !== null) mkdirSync(dataDir, { recursive: true });
   // sharedDb: one database whatever the credentials and region, so every tool sees the same tables.
   const child = spawnDynamoDbLocal({ port, path: dataDir, sharedDb: true, stdio: 'pipe' });
-  const jvm = new Jvm(child);
+  const jvm = new Jvm(child, dataDir === null);
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await jvm.started;
@@ -183,7 +183,11 @@ class Jvm {
   private output = '';
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(
+    private readonly child: ChildProcess,
+    /** No data directory: the JVM holds nothing that a kill could lose. */
+    readonly inMemory: boolean,
+  ) {
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
     };
@@ -253,7 +257,9 @@ class Jvm {
   private async kill(): Promise<void> {
     if (this.hasExited || this.child.pid === undefined) return;
     this.setRef(true); // keep the event loop alive until the exit is observed
-    this.child.kill('SIGTERM');
+    // In memory there is nothing to flush: SIGKILL ends it at once (a loaded JVM can take seconds
+    // over SIGTERM, and Ctrl-C must stop local mode within 2 s). With --data, shut down gracefully.
+    this.child.kill(this.inMemory ? 'SIGKILL' : 'SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_GRACE_MS);
     await this.exited;
     clearTimeout(timer);
@@ -277,7 +283,7 @@ function onExit(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  for (const jvm of live) jvm.killNow('SIGTERM');
+  for (const jvm of live) jvm.killNow(jvm.inMemory ? 'SIGKILL' : 'SIGTERM');
   // If nobody else handles the signal, do what Node would have done without our listener.
   if (process.listenerCount(signal) === 1) {
     uninstallHooks();

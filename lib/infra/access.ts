@@ -50,6 +50,18 @@ const READ_WRITE: readonly TableAction[] = [
   'ConditionCheckItem',
 ];
 
+/**
+ * The publish/subscribe tables, as every function that routes messages uses them: `$default`
+ * (publishes, subscriptions, acks), `$disconnect` and the sweeper (which end sessions and publish
+ * wills). Query covers the `byClient` index; Scan on retained serves a subscription whose filter
+ * starts with a wildcard; BatchWriteItem deletes an ended session's message state.
+ */
+const PUBSUB_TABLES = {
+  subscriptions: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+  retained: ['Query', 'Scan', 'PutItem'],
+  messages: ['Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+} as const satisfies Partial<Record<TableId, readonly TableAction[]>>;
+
 export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
   connect: {
     entry: 'connect.ts',
@@ -64,6 +76,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
     tables: {
       connections: ['GetItem', 'DeleteItem'],
       sessions: ['GetItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+      ...PUBSUB_TABLES,
     },
     unlistedTable: READ_WRITE,
     connections: ['POST'],
@@ -74,6 +87,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
     tables: {
       connections: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
       sessions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+      ...PUBSUB_TABLES,
     },
     unlistedTable: READ_WRITE,
     connections: ['POST', 'GET', 'DELETE'],
@@ -85,6 +99,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
       connections: ['Scan', 'GetItem', 'UpdateItem', 'DeleteItem'],
       // Query: due delayed wills, through the sessions' sparse sweep index (no scan).
       sessions: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
+      ...PUBSUB_TABLES,
     },
     unlistedTable: READ_WRITE,
     connections: ['POST', 'GET', 'DELETE'],

@@ -33,6 +33,8 @@ export interface LocalBrokerOptions {
   /** Metrics sink. @default discards them: EMF lines mean something only to CloudWatch. */
   readonly metrics?: Metrics;
   readonly meter?: Meter;
+  /** Most messages queued per offline session. @default 1000 */
+  readonly maxQueued?: number;
   /** Wraps the delivery adapter (benchmarks count posts with it). */
   readonly wrapDelivery?: (delivery: Delivery) => Delivery;
   /** Run the sweeper this often, as the deployed schedule does; 0 turns it off. @default 60000 */
@@ -79,6 +81,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       metrics: options.metrics ?? createMetrics(() => undefined),
       meter: options.meter,
       wrapDelivery: options.wrapDelivery,
+      maxQueued: options.maxQueued,
     });
     handlers = createHandlers(runtime);
     const sweepNow = () => sweep(runtime);

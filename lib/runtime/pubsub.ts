@@ -327,7 +327,7 @@ export async function drainQueue(
       await deps.messages.complete(clientId, epoch, reservation.packetId, { stored: false });
       break;
     }
-    const packet: PublishPacket = { ...queued.packet, packetId: reservation.packetId };
+    const packet: PublishPacket = { ...withRemainingExpiry(queued.packet, queued.messageExpiresAt, deps.now()), packetId: reservation.packetId };
     if (persistent) {
       await deps.messages.putInflight(clientId, epoch, {
         packet: queued.packet,
@@ -355,7 +355,17 @@ export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord,
   const entries: InflightEntry[] = inflight.map((m) =>
     m.stage === 'pubrel'
       ? { kind: 'pubrel', sequence: m.sequence, packetId: m.packetId }
-      : { kind: 'publish', sequence: m.sequence, packet: { ...m.packet, packetId: m.packetId } },
+      : { kind: 'publish', sequence: m.sequence, packet: { ...withRemainingExpiry(m.packet, m.messageExpiresAt, deps.now()), packetId: m.packetId } },
   );
   return planResend(entries).map((p) => encode(p, record.protocolVersion ?? 4));
+}
+
+/**
+ * A stored message as it leaves now: its Message Expiry Interval is what remains of it, not what
+ * it arrived with [MQTT-3.3.2-6] (whole seconds, at least 1 while it has not expired).
+ */
+export function withRemainingExpiry(packet: PublishPacket, messageExpiresAt: number | null, now: number): PublishPacket {
+  if (messageExpiresAt === null || packet.properties?.messageExpiryInterval === undefined) return packet;
+  const remaining = Math.max(1, Math.ceil((messageExpiresAt - now) / 1000));
+  return { ...packet, properties: { ...packet.properties, messageExpiryInterval: remaining } };
 }

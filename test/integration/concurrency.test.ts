@@ -31,6 +31,8 @@ const RETAINED_ROUNDS = 16;
 const FAN_OUT = 1_000;
 /** Clients opened at once while building the fan-out population. */
 const OPEN_CONCURRENCY = 50;
+/** Connections opened at once for the fan-out population. */
+const POPULATION_CONCURRENCY = 20;
 
 let broker: LocalBroker;
 const clients: MqttClient[] = [];
@@ -300,13 +302,15 @@ describe(`fan-out to ${FAN_OUT} subscribers (half on 3.1.1, half on 5)`, () => {
   const population: Subscriber[] = [];
 
   beforeAll(async () => {
-    const opened = await bounded(FAN_OUT, OPEN_CONCURRENCY, async (i) => {
-      const s = await client(i % 2 === 0 ? 4 : 5);
+    // Opened a few at a time, with a generous CONNACK timeout: on 2 shared cores, with other test
+    // files running, 50 CONNECTs at once through DynamoDB Local took over MQTT.js's default 30 s.
+    const opened = await bounded(FAN_OUT, POPULATION_CONCURRENCY, async (i) => {
+      const s = await client(i % 2 === 0 ? 4 : 5, { connectTimeout: 120_000 });
       await s.c.subscribeAsync(t, { qos: 1 });
       return s;
     });
     population.push(...opened);
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     // Each close is a $disconnect invocation; let them run before the broker stops.

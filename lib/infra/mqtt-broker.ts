@@ -39,6 +39,7 @@ export function runtimeEnvironment(
     STRATUS_MAX_PACKET_SIZE: String(config.maxPacketSize),
     STRATUS_MAX_SESSION_EXPIRY: String(config.maxSessionExpirySeconds),
     STRATUS_MAX_QUEUE: String(config.maxQueuedMessages),
+    STRATUS_CAPABILITIES: JSON.stringify(config.capabilities),
     STRATUS_LOG_LEVEL: config.logLevel,
     NODE_OPTIONS: '--enable-source-maps',
   };

@@ -69,6 +69,14 @@ export interface MqttBrokerProps {
    */
   readonly allowAnonymous?: boolean;
   /**
+   * The MQTT capabilities advertised in a v5 CONNACK and enforced for every client (Receive
+   * Maximum, Server Keep Alive, Topic Alias Maximum, Retain / Wildcard / Shared Subscription /
+   * Subscription Identifiers Available, Maximum QoS). Validated here and again at cold start.
+   * @default the broker's defaults: Receive Maximum 64, Server Keep Alive 540 s, Topic Alias
+   * Maximum 0, everything available, Maximum QoS 2
+   */
+  readonly capabilities?: MqttCapabilities;
+  /**
    * Largest MQTT packet accepted, bytes; advertised as Maximum Packet Size in a v5 CONNACK.
    * At most 98304: one 128 KB API Gateway message of base64.
    * @default 98304
@@ -138,11 +146,35 @@ export interface MqttBrokerProps {
   readonly apiGatewayCloudWatchRole?: boolean;
 }
 
+/** MQTT capabilities a deployment may change (see MqttBrokerProps.capabilities). */
+export interface MqttCapabilities {
+  /** QoS 1/2 publishes a client may have in flight to the broker, 1..65535. @default 64 */
+  readonly receiveMaximum?: number;
+  /** Keep Alive imposed on v5 clients, seconds, 1..65535; null: none. @default 540 */
+  readonly serverKeepAlive?: number | null;
+  /**
+   * Inbound Topic Aliases accepted, 0..65535. An alias works only within one WebSocket message,
+   * because API Gateway does not order a connection's messages. @default 0
+   */
+  readonly topicAliasMaximum?: number;
+  /** @default true */
+  readonly retainAvailable?: boolean;
+  /** @default true */
+  readonly wildcardSubscriptionAvailable?: boolean;
+  /** @default true */
+  readonly sharedSubscriptionAvailable?: boolean;
+  /** @default true */
+  readonly subscriptionIdentifiersAvailable?: boolean;
+  /** @default 2 */
+  readonly maximumQoS?: 0 | 1 | 2;
+}
+
 /** Every prop with its default applied, validated. */
 export interface BrokerConfig {
   readonly stageName: string;
   readonly customDomain?: CustomDomainProps;
   readonly allowAnonymous: boolean;
+  readonly capabilities: MqttCapabilities;
   readonly maxPacketSize: number;
   readonly maxSessionExpirySeconds: number;
   readonly maxQueuedMessages: number;
@@ -223,6 +255,7 @@ export function resolveBrokerConfig(props: MqttBrokerProps = {}): BrokerConfig {
     stageName: props.stageName ?? defaultStageName(),
     customDomain: props.customDomain,
     allowAnonymous: props.allowAnonymous ?? false,
+    capabilities: props.capabilities ?? {},
     maxPacketSize: props.maxPacketSize ?? defaultMaxPacketSize(),
     maxSessionExpirySeconds: (props.maxSessionExpiry ?? defaultMaxSessionExpiry()).toSeconds(),
     maxQueuedMessages: props.maxQueuedMessages ?? defaultMaxQueuedMessages(),
@@ -245,6 +278,7 @@ export function resolveBrokerConfig(props: MqttBrokerProps = {}): BrokerConfig {
     `at most ${MAX_PACKET_SIZE_LIMIT} bytes: API Gateway messages are at most ${API_GATEWAY_MAX_MESSAGE_BYTES} bytes of base64`,
   );
   checkInt(config.maxPacketSize, 'maxPacketSize', MIN_PACKET_SIZE, MAX_PACKET_SIZE_LIMIT);
+  checkCapabilities(config.capabilities);
   checkInt(config.maxSessionExpirySeconds, 'maxSessionExpiry', 0, MAX_SESSION_EXPIRY_SECONDS);
   checkInt(config.maxQueuedMessages, 'maxQueuedMessages', 0, MAX_QUEUE_LIMIT);
   checkInt(config.memorySize, 'memorySize', 128, 10_240);
@@ -255,4 +289,12 @@ export function resolveBrokerConfig(props: MqttBrokerProps = {}): BrokerConfig {
   const sweepMinutes = config.sweeperInterval.toSeconds() / 60;
   check(Number.isInteger(sweepMinutes) && sweepMinutes >= 1, 'sweeperInterval', 'must be a whole number of minutes, at least one');
   return config;
+}
+
+function checkCapabilities(c: MqttCapabilities): void {
+  const at = (name: keyof MqttCapabilities) => `capabilities.${name}`;
+  if (c.receiveMaximum !== undefined) checkInt(c.receiveMaximum, at('receiveMaximum'), 1, 65_535);
+  if (c.serverKeepAlive !== undefined && c.serverKeepAlive !== null) checkInt(c.serverKeepAlive, at('serverKeepAlive'), 1, 65_535);
+  if (c.topicAliasMaximum !== undefined) checkInt(c.topicAliasMaximum, at('topicAliasMaximum'), 0, 65_535);
+  if (c.maximumQoS !== undefined) check([0, 1, 2].includes(c.maximumQoS), at('maximumQoS'), `must be 0, 1 or 2, got ${c.maximumQoS}`);
 }

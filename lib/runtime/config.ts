@@ -10,6 +10,7 @@
  * | STRATUS_MAX_PACKET_SIZE | largest packet accepted, bytes (at most 98304: one 128 KB base64 message) |
  * | STRATUS_MAX_SESSION_EXPIRY | longest session expiry granted, seconds |
  * | STRATUS_MAX_QUEUE | most messages queued per offline session |
+ * | STRATUS_CAPABILITIES | JSON object of CONNACK capabilities (receiveMaximum, serverKeepAlive, ...), validated by the broker config |
  * | STRATUS_LOG_LEVEL | debug, info, warn or error (default info) |
  * | DYNAMODB_ENDPOINT | a DynamoDB-compatible endpoint (local mode only) |
  */
@@ -33,6 +34,20 @@ const EnvSchema = z.object({
   STRATUS_MAX_PACKET_SIZE: z.coerce.number().int().min(128).max(MAX_PACKET_SIZE_LIMIT).optional(),
   STRATUS_MAX_SESSION_EXPIRY: z.coerce.number().int().min(0).max(0xffffffff).optional(),
   STRATUS_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).optional(),
+  STRATUS_CAPABILITIES: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text === '') return {};
+      try {
+        const value: unknown = JSON.parse(text);
+        if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return z.NEVER;
+    }),
   STRATUS_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   DYNAMODB_ENDPOINT: z.url().optional(),
 });
@@ -44,6 +59,8 @@ export interface RuntimeConfig {
   maxPacketSize?: number;
   maxSessionExpiry?: number;
   maxQueue?: number;
+  /** CONNACK capabilities; checked by parseBrokerConfig */
+  capabilities: Record<string, unknown>;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   dynamodbEndpoint?: string;
 }
@@ -72,6 +89,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxPacketSize: e.STRATUS_MAX_PACKET_SIZE,
     maxSessionExpiry: e.STRATUS_MAX_SESSION_EXPIRY,
     maxQueue: e.STRATUS_MAX_QUEUE,
+    capabilities: e.STRATUS_CAPABILITIES,
     logLevel: e.STRATUS_LOG_LEVEL,
     dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
   };

@@ -3,7 +3,7 @@
  * `@connections`, the broker configuration, logs and metrics. Lambda builds them once per
  * container from the environment (`runtimeFromEnv`); local mode and tests build them explicitly.
  */
-import { parseBrokerConfig, type BrokerConfig } from '../broker';
+import { parseBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '../broker';
 import { ApiGatewayDelivery, type Delivery } from '../gateway/delivery';
 import { managementClient, managementEndpoint, type ManagementClientConfig } from '../gateway/management-client';
 import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
@@ -91,6 +91,7 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
 export function runtimeFromEnv(env: Record<string, string | undefined> = process.env): RuntimeDeps {
   const config = loadConfig(env);
   const broker = parseBrokerConfig({
+    ...(config.capabilities as BrokerConfigInput),
     allowAnonymous: config.allowAnonymous,
     ...(config.maxPacketSize !== undefined ? { maximumPacketSize: config.maxPacketSize } : {}),
     ...(config.maxSessionExpiry !== undefined ? { maximumSessionExpiryInterval: config.maxSessionExpiry } : {}),

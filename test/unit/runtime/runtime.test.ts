@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { noCredentialStore } from '../../../lib/runtime/auth';
 import { ConfigurationError, loadConfig } from '../../../lib/runtime/config';
+import { runtimeFromEnv } from '../../../lib/runtime/deps';
+import { InvalidBrokerConfigError } from '../../../lib/broker';
 import { createLogger } from '../../../lib/runtime/log';
 import { createMetrics } from '../../../lib/runtime/metrics';
 import { TABLE_IDS, tableEnvVar } from '../../../lib/store/schema';
@@ -31,6 +33,20 @@ describe('loadConfig', () => {
 
   it('requires the @connections endpoint: wills and the sweeper have no event to derive it from', () => {
     expect(() => loadConfig({ ...tablesEnv, STRATUS_MANAGEMENT_ENDPOINT: undefined })).toThrow(/STRATUS_MANAGEMENT_ENDPOINT/);
+  });
+
+  it('reads the CONNACK capabilities as a JSON object, and names the variable when it is not one', () => {
+    expect(loadConfig({ ...tablesEnv, STRATUS_CAPABILITIES: '{"receiveMaximum":10}' }).capabilities).toEqual({ receiveMaximum: 10 });
+    expect(loadConfig(tablesEnv).capabilities).toEqual({});
+    expect(() => loadConfig({ ...tablesEnv, STRATUS_CAPABILITIES: '[1]' })).toThrow(/STRATUS_CAPABILITIES/);
+    expect(() => loadConfig({ ...tablesEnv, STRATUS_CAPABILITIES: '{oops' })).toThrow(/STRATUS_CAPABILITIES/);
+  });
+
+  it('applies the capabilities to the broker config and refuses unknown or out-of-range ones at cold start', () => {
+    const deps = runtimeFromEnv({ ...tablesEnv, STRATUS_CAPABILITIES: '{"receiveMaximum":10,"maximumQoS":1}' });
+    expect(deps.broker).toMatchObject({ receiveMaximum: 10, maximumQoS: 1 });
+    expect(() => runtimeFromEnv({ ...tablesEnv, STRATUS_CAPABILITIES: '{"receiveMaximun":10}' })).toThrow(InvalidBrokerConfigError);
+    expect(() => runtimeFromEnv({ ...tablesEnv, STRATUS_CAPABILITIES: '{"receiveMaximum":0}' })).toThrow(InvalidBrokerConfigError);
   });
 
   it('refuses a malformed boolean', () => {

@@ -4,8 +4,9 @@
 
 import { Reader } from './bytes';
 import { checkReasonCode, REASON_CODE_SPEC } from './checks';
+import type { ReasonCodePacketType } from './reason-codes';
 import { decodeProperties } from './properties';
-import type { AuthPacket, DisconnectPacket, ProtocolVersion } from './types';
+import type { AuthPacket, DisconnectPacket, Properties, ProtocolVersion } from './types';
 
 const CTX_DISCONNECT = 14;
 const CTX_AUTH = 15;
@@ -29,10 +30,14 @@ export function decodeAuth(r: Reader): AuthPacket {
   return packet;
 }
 
-function readReasonAndProperties(
+/**
+ * The v5 tail shared by acks, DISCONNECT and AUTH: an optional reason code (0 when omitted), then
+ * optional properties.
+ */
+export function readReasonAndProperties(
   r: Reader,
-  packet: DisconnectPacket | AuthPacket,
-  type: 'disconnect' | 'auth',
+  packet: { reasonCode?: number; properties?: Properties },
+  type: ReasonCodePacketType,
   context: number,
 ): void {
   let reasonCode = 0;

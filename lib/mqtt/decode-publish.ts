@@ -3,9 +3,10 @@
  */
 
 import { Reader } from './bytes';
-import { checkPacketId, checkReasonCode, REASON_CODE_SPEC } from './checks';
+import { checkPacketId } from './checks';
 import { MalformedPacketError } from './errors';
 import { decodeProperties } from './properties';
+import { readReasonAndProperties } from './decode-control';
 import type { AckPacket, ProtocolVersion, PublishPacket, QoS } from './types';
 
 const CTX_PUBLISH = 3;
@@ -47,18 +48,7 @@ export function decodeAck<T extends AckType>(r: Reader, type: T, context: number
   const packetId = r.u16();
   checkPacketId(packetId); // [MQTT-2.2.1-3]
   const packet: AckPacket<T> = { type, packetId };
-  if (version === 5) {
-    let reasonCode = 0;
-    if (r.remaining() > 0) {
-      reasonCode = r.u8();
-      checkReasonCode(type, reasonCode, REASON_CODE_SPEC[type]);
-    }
-    packet.reasonCode = reasonCode;
-    if (r.remaining() > 0) {
-      const properties = decodeProperties(r, context);
-      if (properties !== undefined) packet.properties = properties;
-    }
-  }
+  if (version === 5) readReasonAndProperties(r, packet, type, context);
   r.done();
   return packet;
 }

@@ -8,35 +8,21 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createDecoder, decode, encode, type ConnectPacket, type Packet, type ProtocolVersion, type PublishPacket } from '../../lib/mqtt';
-import { startLocalBroker, type LocalBroker } from '../../lib/runtime/local-broker';
-import { silentLogger } from '../../lib/runtime/log';
-import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
-import { deleteTables } from '../../lib/store/dynamodb/tables';
-import { dynamoDbEndpoint } from '../helpers/dynamodb';
+import { startTestBroker, type TestBroker } from '../helpers/local-broker';
 import { eventually } from '../helpers/eventually';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 const MAX_QUEUED = 2;
-let broker: LocalBroker;
+let broker: TestBroker;
 const sockets: WebSocket[] = [];
 
 beforeAll(async () => {
-  broker = await startLocalBroker({
-    gateway: { port: 0, strict: true },
-    dynamodbEndpoint: dynamoDbEndpoint(),
-    tablePrefix: `t-${randomUUID().slice(0, 12)}-`,
-    sweepIntervalMs: 0,
-    maxQueued: MAX_QUEUED,
-    log: silentLogger,
-  });
+  broker = await startTestBroker({ maxQueued: MAX_QUEUED });
 });
 
 afterAll(async () => {
   for (const ws of sockets) ws.terminate();
-  await broker?.stop();
-  const client = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
-  await deleteTables(client, broker.tables);
-  client.destroy();
+  await broker?.dispose();
 });
 
 /** A client speaking the Stratus framing with our codec: it acknowledges only when told to. */

@@ -7,33 +7,20 @@ import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../lib/client';
 import type { ProtocolVersion } from '../../lib/mqtt';
-import { startLocalBroker, type LocalBroker } from '../../lib/runtime/local-broker';
-import { silentLogger } from '../../lib/runtime/log';
-import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
-import { deleteTables } from '../../lib/store/dynamodb/tables';
-import { dynamoDbEndpoint } from '../helpers/dynamodb';
+import { startTestBroker, type TestBroker } from '../helpers/local-broker';
 import { eventually } from '../helpers/eventually';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
-let broker: LocalBroker;
+let broker: TestBroker;
 const open: MqttClient[] = [];
 
 beforeAll(async () => {
-  broker = await startLocalBroker({
-    gateway: { port: 0, strict: true },
-    dynamodbEndpoint: dynamoDbEndpoint(),
-    tablePrefix: `t-${randomUUID().slice(0, 12)}-`,
-    sweepIntervalMs: 0,
-    log: silentLogger,
-  });
+  broker = await startTestBroker();
 });
 
 afterAll(async () => {
   for (const c of open) c.end(true);
-  await broker?.stop();
-  const client = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
-  await deleteTables(client, broker.tables);
-  client.destroy();
+  await broker?.dispose();
 });
 
 /** A connected client that records the messages it receives. */

@@ -9,35 +9,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect } from '../../lib/client';
 import { createDecoder, decode, encode, type ConnectPacket, type Packet, type ProtocolVersion } from '../../lib/mqtt';
-import { startLocalBroker, type LocalBroker } from '../../lib/runtime/local-broker';
-import { silentLogger } from '../../lib/runtime/log';
+import { startTestBroker, type TestBroker } from '../helpers/local-broker';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
-import { deleteTables } from '../../lib/store/dynamodb/tables';
-import { dynamoDbEndpoint } from '../helpers/dynamodb';
 import { eventually } from '../helpers/eventually';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 /** The operator's longest session: short, so that expiry can be seen in a test. */
 const MAX_SESSION_EXPIRY = 2;
 
-let broker: LocalBroker;
+let broker: TestBroker;
 
 beforeAll(async () => {
-  broker = await startLocalBroker({
-    gateway: { port: 0, strict: true },
-    dynamodbEndpoint: dynamoDbEndpoint(),
-    tablePrefix: `t-${randomUUID().slice(0, 12)}-`,
-    broker: { maximumSessionExpiryInterval: MAX_SESSION_EXPIRY },
-    sweepIntervalMs: 0,
-    log: silentLogger,
-  });
+  broker = await startTestBroker({ broker: { maximumSessionExpiryInterval: MAX_SESSION_EXPIRY } });
 });
 
 afterAll(async () => {
-  await broker?.stop();
-  const client = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
-  await deleteTables(client, broker.tables);
-  client.destroy();
+  await broker?.dispose();
 });
 
 /** Connects and resolves with the client and its CONNACK. */

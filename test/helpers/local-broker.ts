@@ -1,0 +1,38 @@
+/**
+ * A local broker for one integration test file: strict mode (behaves like API Gateway) on a free
+ * port, on this run's DynamoDB Local with the file's own table prefix, no sweeper timer, silent.
+ * `dispose()` stops it and deletes its tables; call it in afterAll.
+ */
+import { randomUUID } from 'node:crypto';
+import { startLocalBroker, type LocalBroker, type LocalBrokerOptions } from '../../lib/runtime/local-broker';
+import { silentLogger } from '../../lib/runtime/log';
+import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
+import { deleteTables } from '../../lib/store/dynamodb/tables';
+import { dynamoDbEndpoint } from './dynamodb';
+
+export interface TestBroker extends LocalBroker {
+  dispose(): Promise<void>;
+}
+
+export async function startTestBroker(options: LocalBrokerOptions = {}): Promise<TestBroker> {
+  const broker = await startLocalBroker({
+    dynamodbEndpoint: dynamoDbEndpoint(),
+    tablePrefix: `t-${randomUUID().slice(0, 12)}-`,
+    sweepIntervalMs: 0,
+    log: silentLogger,
+    ...options,
+    gateway: { port: 0, strict: true, ...options.gateway },
+  });
+  return {
+    ...broker,
+    dispose: async () => {
+      await broker.stop();
+      const client = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
+      try {
+        await deleteTables(client, broker.tables);
+      } finally {
+        client.destroy();
+      }
+    },
+  };
+}

@@ -153,8 +153,9 @@ export interface MqttCapabilities {
   /** Keep Alive imposed on v5 clients, seconds, 1..65535; null: none. @default 540 */
   readonly serverKeepAlive?: number | null;
   /**
-   * Inbound Topic Aliases accepted, 0..65535. An alias works only within one WebSocket message,
-   * because API Gateway does not order a connection's messages. @default 0
+   * Inbound Topic Aliases accepted. Only 0 is allowed: API Gateway does not order a
+   * connection's messages, so an alias could be used before the message defining it is handled.
+   * @default 0
    */
   readonly topicAliasMaximum?: number;
   /** @default true */
@@ -295,6 +296,7 @@ function checkCapabilities(c: MqttCapabilities): void {
   const at = (name: keyof MqttCapabilities) => `capabilities.${name}`;
   if (c.receiveMaximum !== undefined) checkInt(c.receiveMaximum, at('receiveMaximum'), 1, 65_535);
   if (c.serverKeepAlive !== undefined && c.serverKeepAlive !== null) checkInt(c.serverKeepAlive, at('serverKeepAlive'), 1, 65_535);
-  if (c.topicAliasMaximum !== undefined) checkInt(c.topicAliasMaximum, at('topicAliasMaximum'), 0, 65_535);
+  // API Gateway does not order a connection's messages, so an alias could be used before it is defined.
+  if (c.topicAliasMaximum !== undefined) checkInt(c.topicAliasMaximum, at('topicAliasMaximum'), 0, 0);
   if (c.maximumQoS !== undefined) check([0, 1, 2].includes(c.maximumQoS), at('maximumQoS'), `must be 0, 1 or 2, got ${c.maximumQoS}`);
 }

@@ -13,7 +13,7 @@ import { publishWill } from './pubsub';
 import type { Meter } from '../store/meter';
 import type { TableId } from '../store/schema';
 import { noCredentialStore, type Authenticator } from './auth';
-import { loadConfig } from './config';
+import { ConfigurationError, loadConfig } from './config';
 import type { RuntimeDeps } from './handlers';
 import { createLogger, type Logger } from './log';
 import { createMetrics, type Metrics } from './metrics';
@@ -96,6 +96,11 @@ export function runtimeFromEnv(env: Record<string, string | undefined> = process
     ...(config.maxPacketSize !== undefined ? { maximumPacketSize: config.maxPacketSize } : {}),
     ...(config.maxSessionExpiry !== undefined ? { maximumSessionExpiryInterval: config.maxSessionExpiry } : {}),
   });
+  if (broker.topicAliasMaximum > 0) {
+    // An alias defined in one WebSocket message may be used before that message is processed:
+    // API Gateway does not order a connection's messages.
+    throw new ConfigurationError('invalid environment: STRATUS_CAPABILITIES: topicAliasMaximum must be 0 on API Gateway');
+  }
   return createRuntime({
     tables: config.tables,
     dynamodbEndpoint: config.dynamodbEndpoint,

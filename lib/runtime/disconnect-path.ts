@@ -1,6 +1,11 @@
 /**
- * The one disconnect path, shared by `$disconnect` and the sweeper (which runs it for the
- * `$disconnect` events that never arrive). Idempotent: running it twice for a connection is safe.
+ * The one disconnect path, shared by `$disconnect`, the sweeper (for the `$disconnect` events that
+ * never arrive) and deliveries that find a connection gone. Idempotent: running it twice for a
+ * connection is safe.
+ *
+ * Order matters: the session is released (and its subscriptions detached, its will taken) before
+ * the connection record is deleted. If a step fails, the record is still there, and the next
+ * attempt (another `$disconnect`, the sweeper) finishes the job instead of finding nothing.
  */
 import type { ConnectionRecord } from '../store/ports';
 import type { RuntimeDeps } from './handlers';
@@ -12,23 +17,36 @@ export async function runDisconnectPath(
   deps: RuntimeDeps,
   connectionId: string,
   cause: DisconnectCause,
+  /** The record when the caller has it already (the sweeper's page, expired records included). */
+  known?: ConnectionRecord,
+  /** When the connection closed, epoch ms: the session's expiry counts from then. Default: now. */
+  closedAt?: number,
 ): Promise<ConnectionRecord | undefined> {
-  const removed = await deps.connections.remove(connectionId);
-  deps.log.info('disconnected', { connectionId, clientId: removed?.clientId, cause });
-  if (removed?.clientId === undefined || removed.status !== 'mqtt') return removed;
-  // Release the session if this connection still owns it (a stale release after a takeover is a
-  // no-op), and take its will: published now, or deferred by its Will Delay to the sweeper.
-  const released = await deps.sessions.release({ clientId: removed.clientId, connectionId, now: deps.now() });
-  if (released.outcome !== 'released') return removed;
+  const record = known ?? (await deps.connections.get(connectionId));
+  if (record?.clientId !== undefined && record.status === 'mqtt') await releaseSession(deps, record, closedAt ?? deps.now());
+  await deps.connections.remove(connectionId);
+  deps.log.info('disconnected', { connectionId, clientId: record?.clientId, cause });
+  return record;
+}
+
+/**
+ * Releases the session if this connection still owns it (a stale release after a takeover is a
+ * no-op), and takes its will: published now, or deferred by its Will Delay to the sweeper.
+ */
+async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, closedAt: number): Promise<void> {
+  const clientId = record.clientId as string;
+  const connectionId = record.connectionId;
+  const released = await deps.sessions.release({ clientId, connectionId, now: closedAt });
+  if (released.outcome !== 'released') return;
   if (released.sessionEnded) {
     // The session is over: its subscriptions and message state go with it.
-    await deps.subscriptions.deleteAll(removed.clientId);
-    await deps.messages.deleteAll(removed.clientId);
+    await deps.subscriptions.deleteAll(clientId);
+    await deps.messages.deleteAll(clientId);
   } else {
-    // Offline: subscriptions stop pointing at this connection; QoS 1/2 copies queue instead.
-    const ttl = subscriptionTtl(deps, Math.floor(deps.now() / 1000), removed.sessionExpiryInterval ?? 0);
-    await deps.subscriptions.attach(removed.clientId, removed.sessionEpoch ?? '', null, ttl);
+    // Offline: subscriptions stop pointing at this connection (not at a newer one that already
+    // resumed the session); QoS 1/2 copies queue instead.
+    const ttl = subscriptionTtl(deps, Math.floor(closedAt / 1000), record.sessionExpiryInterval ?? 0);
+    await deps.subscriptions.attach(clientId, record.sessionEpoch ?? '', null, ttl, { onlyIfConnectionId: connectionId });
   }
-  if (released.will.action === 'publish') await deps.publishWill(released.will.will, removed.clientId);
-  return removed;
+  if (released.will.action === 'publish') await deps.publishWill(released.will.will, clientId);
 }

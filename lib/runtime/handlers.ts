@@ -91,8 +91,9 @@ async function onDisconnect(deps: RuntimeDeps, raw: unknown): Promise<GatewayRes
   const { connectionId } = event.requestContext;
   const statusCode = event.requestContext.disconnectStatusCode;
   deps.log.debug('$disconnect', { connectionId, statusCode });
+  const closedAt = deps.now();
   if (statusCode !== undefined && CLEAN_CLOSE_CODES.has(statusCode)) await graceForDisconnect(deps, connectionId);
-  await runDisconnectPath(deps, connectionId, 'client-closed');
+  await runDisconnectPath(deps, connectionId, 'client-closed', undefined, closedAt);
   return OK;
 }
 
@@ -109,7 +110,10 @@ export const DISCONNECT_GRACE_MS = 1500;
 
 async function graceForDisconnect(deps: RuntimeDeps, connectionId: string): Promise<void> {
   const record = await deps.connections.get(connectionId);
-  if (record?.hasWill !== true) return;
+  // What a DISCONNECT still in flight could change: discard the will, or (v5) set the session
+  // expiry. Without either there is nothing to wait for.
+  const v5Session = record?.protocolVersion === 5 && (record.sessionExpiryInterval ?? 0) > 0;
+  if (record?.hasWill !== true && !v5Session) return;
   await new Promise((resolve) => setTimeout(resolve, DISCONNECT_GRACE_MS));
 }
 

@@ -9,8 +9,6 @@
 import {
   decideOnError,
   handlePacket,
-  SESSION_NEVER_EXPIRES,
-  type SessionSummary,
   type ConnectionState,
   type Decision,
   type MqttConnectionState,
@@ -26,13 +24,11 @@ import {
   MqttError,
   peekPublishTopic,
   ProtocolViolationError,
-  type ConnectPacket,
   type Packet,
   type ProtocolVersion,
   type Will,
 } from '../mqtt';
 import type { ConnectionRecord, TransportMode } from '../store/ports';
-import type { SessionRecord } from '../store/session-port';
 import { carryOut, type EffectContext } from './effects';
 import { inputsFor, RouteLookup } from './inputs';
 import { drainQueue, resumeSession } from './pubsub';
@@ -66,7 +62,17 @@ export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Pro
   }
   const state = toBrokerState(record);
   const packets = decodeMessage(deps, body, event, state, outbox);
-  if (packets !== undefined) await runPackets(deps, event, { record, mode, routes }, state, packets, outbox);
+  if (packets !== undefined) {
+    try {
+      await runPackets(deps, event, { record, mode, routes }, state, packets, outbox);
+    } catch (error) {
+      // A later packet failed: the replies already decided (a CONNACK, PUBACKs of routed
+      // messages) still go out, then the connection closes (v5: DISCONNECT 0x83).
+      deps.log.error('packet failed', { connectionId, error });
+      if (record.protocolVersion === 5) outbox.chunks.push(encode({ type: 'disconnect', reasonCode: 0x83 }, 5));
+      outbox.close = true;
+    }
+  }
   await flush(deps, event, mode, outbox);
   // Queued messages of a resumed session follow its CONNACK and resent messages.
   if (outbox.resumed !== undefined && !outbox.close) await drainQueue(deps, outbox.resumed, event.requestContext, deps.maxQueued);

@@ -227,7 +227,17 @@ async function fanOut(
   const worker = async () => {
     while (next < deliveries.length) {
       const delivery = deliveries[next++];
-      await deliverOne(deps, delivery, targets, gateway);
+      try {
+        await deliverOne(deps, delivery, targets, gateway);
+      } catch (error) {
+        // One subscriber's failure must not fail the publisher's acknowledgement (its retry would
+        // duplicate every other copy). The subscriber is closed instead: the disconnect path ends
+        // a clean session, and a persistent one resends its in-flight copy on resume.
+        deps.metrics.add('DeliveryErrors');
+        deps.log.error('delivery failed', { clientId: delivery.clientId, connectionId: delivery.connectionId, error });
+        const connectionId = targets.get(delivery.clientId)?.connection?.connectionId;
+        if (connectionId !== undefined) await deps.deliveryFor(gateway).close(connectionId).catch(() => undefined);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(FAN_OUT_CONCURRENCY, deliveries.length) }, worker));
@@ -250,8 +260,30 @@ async function deliverOne(
     return;
   }
   const packet = await prepare(deps, target, delivery.packet, delivery.expiresAt, delivery.receiveMaximum);
-  if (packet === undefined) return;
+  if (packet === undefined) {
+    // Queued because the window was full. An ack may have freed a slot between the failed
+    // reservation and the enqueue, and found nothing to drain: try once, so the copy cannot wait
+    // for an ack that never comes.
+    await drainQueue(deps, subscriberRecord(subscription, connection), gateway, 1);
+    return;
+  }
   await post(deps, gateway, connection.connectionId, connection.mode, encode(packet, connection.protocolVersion));
+}
+
+/** The connection view drainQueue needs, from a subscription's copy of its subscriber's connection. */
+function subscriberRecord(subscription: SubscriptionRecord, connection: SubscriberConnection): ConnectionRecord {
+  return {
+    connectionId: connection.connectionId,
+    mode: connection.mode,
+    status: 'mqtt',
+    connectedAt: 0,
+    expiresAt: subscription.expiresAt,
+    clientId: subscription.clientId,
+    protocolVersion: connection.protocolVersion,
+    receiveMaximum: connection.receiveMaximum,
+    sessionEpoch: subscription.sessionEpoch,
+    sessionExpiryInterval: subscription.persistent ? 1 : 0,
+  };
 }
 
 /**
@@ -298,11 +330,18 @@ async function post(
   mode: TransportMode,
   bytes: Uint8Array,
 ): Promise<void> {
-  const outcome = await deps.deliveryFor(gateway).send(connectionId, bytes, mode);
+  const delivery = deps.deliveryFor(gateway);
+  const outcome = await delivery.send(connectionId, bytes, mode);
   deps.metrics.add('MessagesOut');
   deps.metrics.add('BytesOut', bytes.byteLength);
   if (outcome.status === 'gone') deps.metrics.add('Gone410');
-  if (outcome.status === 'throttled') deps.metrics.add('DeliveryErrors');
+  if (outcome.status === 'throttled') {
+    // Still throttled after the retries: the copy did not (or only partly) reach the client, and
+    // no ack will free its slot. Close the connection; the disconnect path settles the session.
+    deps.metrics.add('DeliveryErrors');
+    deps.log.warn('delivery throttled: closing the connection', { connectionId, posted: outcome.posted });
+    await delivery.close(connectionId);
+  }
 }
 
 /**

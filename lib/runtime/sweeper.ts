@@ -52,13 +52,20 @@ export async function sweep(deps: RuntimeDeps, options: SweepOptions = {}): Prom
       break;
     }
     const page = await deps.scan.page(cursor, options.pageSize ?? 100);
-    const verdicts = await Promise.all(page.records.map((record) => verdictFor(deps, record, options)));
-    for (const [i, verdict] of verdicts.entries()) {
-      report.checked++;
-      if (verdict === undefined) continue;
-      await closeDead(deps, page.records[i].connectionId, verdict);
-      report.closed[verdict]++;
-    }
+    // One bad record (a failed GET, a failing disconnect path) must not stop the sweep.
+    await Promise.all(
+      page.records.map(async (record) => {
+        report.checked++;
+        try {
+          const verdict = await verdictFor(deps, record, options);
+          if (verdict === undefined) return;
+          await closeDead(deps, record, verdict);
+          report.closed[verdict]++;
+        } catch (error) {
+          deps.log.error('sweep failed for a connection', { connectionId: record.connectionId, error });
+        }
+      }),
+    );
     cursor = page.cursor;
   } while (cursor !== undefined);
   report.willsPublished = await publishDueWills(deps);
@@ -82,12 +89,12 @@ async function verdictFor(deps: RuntimeDeps, record: ConnectionRecord, options: 
   return undefined;
 }
 
-async function closeDead(deps: RuntimeDeps, connectionId: string, cause: DisconnectCause): Promise<void> {
+async function closeDead(deps: RuntimeDeps, record: ConnectionRecord, cause: DisconnectCause): Promise<void> {
   if (cause === 'keep-alive-expired' || cause === 'connect-timeout') {
     // Still connected at the gateway: close it. Its $disconnect may follow; the path is idempotent.
-    await sweepDelivery(deps).close(connectionId);
+    await sweepDelivery(deps).close(record.connectionId);
   }
-  await runDisconnectPath(deps, connectionId, cause);
+  await runDisconnectPath(deps, record.connectionId, cause, record);
 }
 
 /** The sweeper has no event: the management endpoint comes from configuration. */
@@ -101,15 +108,20 @@ function sweepDelivery(deps: RuntimeDeps) {
  */
 async function publishDueWills(deps: RuntimeDeps): Promise<number> {
   let published = 0;
-  for (;;) {
+  // A few rounds at most: the index is eventually consistent, and the next run goes on.
+  for (let round = 0; round < 10; round++) {
     const due = await deps.sessions.dueWills({ now: deps.now(), limit: 100 });
-    if (due.length === 0) return published;
     for (const { clientId } of due) {
-      const will = await deps.sessions.takeDueWill(clientId, deps.now());
-      if (will === undefined) continue;
-      await deps.publishWill(will, clientId);
-      published++;
+      try {
+        const will = await deps.sessions.takeDueWill(clientId, deps.now());
+        if (will === undefined) continue;
+        await deps.publishWill(will, clientId);
+        published++;
+      } catch (error) {
+        deps.log.error('delayed will failed', { clientId, error });
+      }
     }
-    if (due.length < 100) return published;
+    if (due.length < 100) break;
   }
+  return published;
 }

@@ -48,6 +48,14 @@ export interface SubscriptionRecord {
   expiresAt: number;
 }
 
+export interface AttachOptions {
+  /**
+   * Touch only records that still point at this connection: a closing connection clears its own
+   * records, never those a resumed session has already pointed at its new connection.
+   */
+  onlyIfConnectionId?: string;
+}
+
 export interface SubscriptionStore {
   /** Every live subscription whose route key is a candidate for `topic`: one round trip. */
   routesFor(topic: string): Promise<SubscriptionRecord[]>;
@@ -62,7 +70,13 @@ export interface SubscriptionStore {
    * and moves their TTL. Only records of `sessionEpoch` are touched; records of another epoch are
    * deleted on the way (left over from an ended session).
    */
-  attach(clientId: string, sessionEpoch: string, connection: SubscriberConnection | null, expiresAt: number): Promise<void>;
+  attach(
+    clientId: string,
+    sessionEpoch: string,
+    connection: SubscriberConnection | null,
+    expiresAt: number,
+    options?: AttachOptions,
+  ): Promise<void>;
   /** Deletes all the client's subscriptions (session ended, or clean start). */
   deleteAll(clientId: string): Promise<void>;
 }

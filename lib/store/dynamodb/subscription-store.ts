@@ -22,7 +22,7 @@ import { ConditionalCheckFailedException, type QueryCommandInput } from '@aws-sd
 import { candidateFilterKeys } from '../../mqtt/topic';
 import { isExpired, systemClock, type Clock } from '../clock';
 import { BY_CLIENT_INDEX, TTL_ATTRIBUTE } from '../schema';
-import type { SubscriberConnection, SubscriptionRecord, SubscriptionStore } from '../subscription-port';
+import type { AttachOptions, SubscriberConnection, SubscriptionRecord, SubscriptionStore } from '../subscription-port';
 import type { DynamoStoreOptions } from './connection-store';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
@@ -95,12 +95,13 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     sessionEpoch: string,
     connection: SubscriberConnection | null,
     expiresAt: number,
+    options: AttachOptions = {},
   ): Promise<void> {
     const records = await this.listByClient(clientId);
     await Promise.all(
       records.map((record) =>
         record.sessionEpoch === sessionEpoch
-          ? this.setConnection(record, connection, expiresAt)
+          ? this.setConnection(record, connection, expiresAt, options.onlyIfConnectionId)
           : this.deleteOfEpoch(record),
       ),
     );
@@ -116,8 +117,13 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     record: SubscriptionRecord,
     connection: SubscriberConnection | null,
     expiresAt: number,
+    onlyIfConnectionId?: string,
   ): Promise<void> {
     const x = new ExpressionBuilder();
+    const owner =
+      onlyIfConnectionId === undefined
+        ? ''
+        : ` AND ${x.name('connection')}.${x.name('connectionId')} = ${x.value({ S: onlyIfConnectionId })}`;
     const ttl = `${x.name(TTL_ATTRIBUTE)} = ${x.value({ N: String(expiresAt) })}`;
     const update =
       connection === null
@@ -128,7 +134,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
         TableName: this.tableName,
         Key: recordKey(record),
         UpdateExpression: update,
-        ConditionExpression: this.epochCondition(x, record.sessionEpoch),
+        ConditionExpression: this.epochCondition(x, record.sessionEpoch) + owner,
         ...x.attributes(),
       }),
     );

@@ -8,7 +8,7 @@
 import { candidateFilterKeys, filterKey } from '../../mqtt/topic';
 import { isExpired, systemClock, type Clock } from '../clock';
 import type { MemoryStoreOptions } from './connection-store';
-import type { SubscriberConnection, SubscriptionRecord, SubscriptionStore } from '../subscription-port';
+import type { AttachOptions, SubscriberConnection, SubscriptionRecord, SubscriptionStore } from '../subscription-port';
 
 export class MemorySubscriptionStore implements SubscriptionStore {
   /** key: clientId + NUL + filter (NUL never occurs in an MQTT string [MQTT-1.5.4-2]) */
@@ -48,6 +48,7 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     sessionEpoch: string,
     connection: SubscriberConnection | null,
     expiresAt: number,
+    options: AttachOptions = {},
   ): Promise<void> {
     for (const record of await this.listByClient(clientId)) {
       const key = keyOf(clientId, record.filter);
@@ -55,6 +56,7 @@ export class MemorySubscriptionStore implements SubscriptionStore {
         this.items.delete(key);
         continue;
       }
+      if (options.onlyIfConnectionId !== undefined && record.connection?.connectionId !== options.onlyIfConnectionId) continue;
       const { connection: _old, ...rest } = record;
       const updated: SubscriptionRecord = connection === null ? rest : { ...rest, connection: withoutUndefined(connection) };
       this.items.set(key, { ...updated, expiresAt });

@@ -128,4 +128,40 @@ describe('sweeper', () => {
     await sweep(deps);
     expect(published).toEqual([{ will, clientId: 'client-c-now' }]);
   });
+
+  it('goes on past a connection whose check fails', async () => {
+    const { deps, connections, delivery, open } = setup();
+    await open('broken', 60);
+    await open('lost', 60);
+    delivery.simulateGone('lost');
+    const info = delivery.info.bind(delivery);
+    delivery.info = async (id) => {
+      if (id === 'broken') throw new Error('GET failed');
+      return info(id);
+    };
+    const report = await sweep(deps);
+    expect(report.closed.gone).toBe(1);
+    expect(await connections.get('lost')).toBeUndefined();
+  });
+
+  it('keeps the connection record when releasing the session fails, so a retry finishes the job', async () => {
+    const { deps, connections, sessions, delivery, open } = setup();
+    await open('flaky', 60);
+    await sessions.claim({ clientId: 'client-flaky', connectionId: 'flaky', cleanStart: true, protocolVersion: 5, sessionExpiryInterval: 60, requestTimeEpoch: T0 });
+    delivery.simulateGone('flaky');
+    const release = sessions.release.bind(sessions);
+    let fail = true;
+    sessions.release = async (request) => {
+      if (fail) {
+        fail = false;
+        throw new Error('DynamoDB unavailable');
+      }
+      return release(request);
+    };
+    await sweep(deps);
+    expect(await connections.get('flaky')).toBeDefined();
+    await sweep(deps);
+    expect(await connections.get('flaky')).toBeUndefined();
+    expect((await sessions.get('client-flaky'))?.connectionId).toBeUndefined();
+  });
 });

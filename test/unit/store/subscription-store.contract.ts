@@ -247,6 +247,17 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
         expect(record.expiresAt).toBe(expiresAt);
       });
 
+      it('with onlyIfConnectionId, leaves alone the records a newer connection already took', async () => {
+        const c = clientId();
+        const mine = connection({ connectionId: 'closing' });
+        const newer = connection({ connectionId: 'resumed' });
+        await store.put([subscription(c, 'a', { connection: mine }), subscription(c, 'b', { connection: newer })]);
+        await store.attach(c, 'epoch-1', null, nowSeconds() + HOUR, { onlyIfConnectionId: 'closing' });
+        const byFilter = new Map((await store.listByClient(c)).map((r) => [r.filter, r]));
+        expect(byFilter.get('a')).not.toHaveProperty('connection');
+        expect(byFilter.get('b')?.connection).toEqual(newer);
+      });
+
       it('deletes the records of another epoch on the way', async () => {
         const c = clientId();
         const current = subscription(c, 'a', { sessionEpoch: 'epoch-2' });

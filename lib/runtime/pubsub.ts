@@ -227,16 +227,19 @@ async function fanOut(
   const worker = async () => {
     while (next < deliveries.length) {
       const delivery = deliveries[next++];
+      // One subscriber's failure must not fail the publisher's acknowledgement: its retry would
+      // duplicate every other copy. A transient failure gets one more try; a second failure is
+      // counted and logged, and the other copies go on.
       try {
         await deliverOne(deps, delivery, targets, gateway);
-      } catch (error) {
-        // One subscriber's failure must not fail the publisher's acknowledgement (its retry would
-        // duplicate every other copy). The subscriber is closed instead: the disconnect path ends
-        // a clean session, and a persistent one resends its in-flight copy on resume.
-        deps.metrics.add('DeliveryErrors');
-        deps.log.error('delivery failed', { clientId: delivery.clientId, connectionId: delivery.connectionId, error });
-        const connectionId = targets.get(delivery.clientId)?.connection?.connectionId;
-        if (connectionId !== undefined) await deps.deliveryFor(gateway).close(connectionId).catch(() => undefined);
+      } catch (first) {
+        deps.log.warn('delivery failed, retrying once', { clientId: delivery.clientId, error: first });
+        try {
+          await deliverOne(deps, delivery, targets, gateway);
+        } catch (error) {
+          deps.metrics.add('DeliveryErrors');
+          deps.log.error('delivery failed', { clientId: delivery.clientId, connectionId: delivery.connectionId, error });
+        }
       }
     }
   };

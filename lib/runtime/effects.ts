@@ -9,6 +9,7 @@ import {
   type Decision,
   type Intent,
   type MarkConnectedIntent,
+  type RoutingIntent,
   type SessionClaimIntent,
 } from '../broker';
 import {
@@ -23,7 +24,7 @@ import { AlreadyConnectedError, ClientIdInUseError, ConnectionNotFoundError, Ses
 import type { ConnectionRecord, MqttConnectionFields, TransportMode } from '../store/ports';
 import type { RuntimeDeps } from './handlers';
 import type { SubscriptionRecord } from '../store/subscription-port';
-import { carryOutPubSub } from './pubsub';
+import { carryOutPubSub, unknownIntent } from './pubsub';
 
 export interface EffectContext {
   /** The connection record; replaced by the updated one once a CONNECT is recorded. */
@@ -49,7 +50,7 @@ export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: Effec
   let current = decision;
   let receipt: number | undefined;
   for (const intent of decision.intents) {
-    if (!CONNECT_INTENTS.has(intent.kind)) {
+    if (!isConnectIntent(intent)) {
       const pubsub = { record: ctx.record, gateway: ctx.gateway, targets: ctx.targets, after: ctx.after };
       try {
         if ((await carryOutPubSub(deps, intent, pubsub)) === 'skip-rest') return current;
@@ -70,18 +71,26 @@ export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: Effec
   return current;
 }
 
-const CONNECT_INTENTS = new Set<Intent['kind']>([
-  'session.claim',
-  'connection.markConnected',
-  'will.discard',
-  'session.setExpiry',
-  'will.publish',
-]);
+/** The intents of CONNECT and DISCONNECT; every other kind is a RoutingIntent (./pubsub). */
+type ConnectIntent = Exclude<Intent, RoutingIntent>;
+
+/** Keyed by kind, so a new connect intent kind is a compile error until it is listed here. */
+const CONNECT_INTENT_KINDS: Record<ConnectIntent['kind'], true> = {
+  'session.claim': true,
+  'connection.markConnected': true,
+  'will.discard': true,
+  'session.setExpiry': true,
+  'will.publish': true,
+};
+
+function isConnectIntent(intent: Intent): intent is ConnectIntent {
+  return Object.prototype.hasOwnProperty.call(CONNECT_INTENT_KINDS, intent.kind);
+}
 
 /** undefined: nothing changes; replaced: the core's decision is dropped for this one. */
 type Outcome = { replaced: boolean; decision: Decision } | undefined;
 
-async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision, ctx: EffectContext): Promise<Outcome> {
+async function carryOutOne(deps: RuntimeDeps, intent: ConnectIntent, decision: Decision, ctx: EffectContext): Promise<Outcome> {
   switch (intent.kind) {
     case 'session.claim':
       return claimSession(deps, intent, decision, ctx);
@@ -103,7 +112,7 @@ async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision
       // session: that publishes the will, or defers it by its Will Delay Interval [MQTT-3.1.3-9].
       return undefined;
     default:
-      return undefined;
+      return unknownIntent(intent);
   }
 }
 

@@ -8,7 +8,7 @@ import type { BrokerConfig } from '../broker';
 import { parseConnectEvent, parseDisconnectEvent, parseMessageEvent, type GatewayResult } from '../gateway/events';
 import { acceptConnect, refuseConnect, subprotocolOf } from '../gateway/subprotocol';
 import type { Delivery } from '../gateway/delivery';
-import type { ConnectionStore } from '../store/ports';
+import type { ConnectionRecord, ConnectionStore } from '../store/ports';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import type { Authenticator } from './auth';
@@ -92,8 +92,10 @@ async function onDisconnect(deps: RuntimeDeps, raw: unknown): Promise<GatewayRes
   const statusCode = event.requestContext.disconnectStatusCode;
   deps.log.debug('$disconnect', { connectionId, statusCode });
   const closedAt = deps.now();
-  if (statusCode !== undefined && CLEAN_CLOSE_CODES.has(statusCode)) await graceForDisconnect(deps, connectionId);
-  await runDisconnectPath(deps, connectionId, 'client-closed', undefined, closedAt);
+  // After a clean close the grace check has read the record already: the path reuses it.
+  const record =
+    statusCode !== undefined && CLEAN_CLOSE_CODES.has(statusCode) ? await graceForDisconnect(deps, connectionId) : undefined;
+  await runDisconnectPath(deps, connectionId, 'client-closed', record, closedAt);
   return OK;
 }
 
@@ -108,13 +110,17 @@ const CLEAN_CLOSE_CODES = new Set([1000, 1005]);
  */
 export const DISCONNECT_GRACE_MS = 1500;
 
-async function graceForDisconnect(deps: RuntimeDeps, connectionId: string): Promise<void> {
+/**
+ * Waits when a DISCONNECT still in flight could matter, and returns the connection record it read
+ * (a DISCONNECT changes the session item, never this record, so it stays valid after the wait).
+ */
+async function graceForDisconnect(deps: RuntimeDeps, connectionId: string): Promise<ConnectionRecord | undefined> {
   const record = await deps.connections.get(connectionId);
   // What a DISCONNECT still in flight could change: discard the will, or (v5) set the session
   // expiry. Without either there is nothing to wait for.
   const v5Session = record?.protocolVersion === 5 && (record.sessionExpiryInterval ?? 0) > 0;
-  if (record?.hasWill !== true && !v5Session) return;
-  await new Promise((resolve) => setTimeout(resolve, DISCONNECT_GRACE_MS));
+  if (record?.hasWill === true || v5Session) await new Promise((resolve) => setTimeout(resolve, DISCONNECT_GRACE_MS));
+  return record;
 }
 
 /** Logs a handler failure as one structured line and flushes metrics; never throws past the edge. */

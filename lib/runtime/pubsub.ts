@@ -15,7 +15,7 @@ import {
   retainedPublish,
   type Delivery,
   type InflightEntry,
-  type Intent,
+  type RoutingIntent,
   type RetainedSendIntent,
   type Route,
 } from '../broker';
@@ -75,7 +75,7 @@ export function subscriberConnection(record: ConnectionRecord): SubscriberConnec
 }
 
 /** Carries out one pub/sub intent. Returns 'skip-rest' when a QoS 2 duplicate must not be routed. */
-export async function carryOutPubSub(deps: RuntimeDeps, intent: Intent, ctx: PubSubContext): Promise<'skip-rest' | undefined> {
+export async function carryOutPubSub(deps: RuntimeDeps, intent: RoutingIntent, ctx: PubSubContext): Promise<'skip-rest' | undefined> {
   const clientId = ctx.record.clientId as string;
   const epoch = ctx.record.sessionEpoch ?? '';
   switch (intent.kind) {
@@ -127,7 +127,7 @@ export async function carryOutPubSub(deps: RuntimeDeps, intent: Intent, ctx: Pub
       // connection's messages, so the broker advertises Topic Alias Maximum 0 by default.
       return undefined;
     default:
-      return undefined;
+      return unknownIntent(intent);
   }
 }
 
@@ -410,4 +410,9 @@ export function withRemainingExpiry(packet: PublishPacket, messageExpiresAt: num
   if (messageExpiresAt === null || packet.properties?.messageExpiryInterval === undefined) return packet;
   const remaining = Math.max(1, Math.ceil((messageExpiresAt - now) / 1000));
   return { ...packet, properties: { ...packet.properties, messageExpiryInterval: remaining } };
+}
+
+/** A compile error when an intent kind is not handled; at run time (a newer core) it fails loudly. */
+export function unknownIntent(intent: never): never {
+  throw new Error(`intent kind not carried out: ${(intent as { kind: string }).kind}`);
 }

@@ -31,7 +31,7 @@ import {
 import type { ConnectionRecord, TransportMode } from '../store/ports';
 import { carryOut, type EffectContext } from './effects';
 import { inputsFor, RouteLookup } from './inputs';
-import { drainQueue, resumeSession } from './pubsub';
+import { drainQueue, drainTargetOf, resumeSession } from './pubsub';
 import type { RuntimeDeps } from './handlers';
 
 const OK: GatewayResult = { statusCode: 200 };
@@ -75,7 +75,7 @@ export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Pro
   }
   await flush(deps, event, mode, outbox);
   // Queued messages of a resumed session follow its CONNACK and resent messages.
-  if (outbox.resumed !== undefined && !outbox.close) await drainQueue(deps, outbox.resumed, event.requestContext, deps.maxQueued);
+  if (outbox.resumed !== undefined && !outbox.close) await drainQueue(deps, drainTargetOf(outbox.resumed), event.requestContext, deps.maxQueued);
   return OK;
 }
 

@@ -116,7 +116,7 @@ export async function carryOutPubSub(deps: RuntimeDeps, intent: RoutingIntent, c
       // A clean session keeps no in-flight copy; a queue is drained only if something waits.
       const stored = (ctx.record.sessionExpiryInterval ?? 0) > 0;
       const { queued } = await deps.messages.complete(clientId, epoch, intent.packetId, { stored });
-      if (queued > 0) await drainQueue(deps, ctx.record, ctx.gateway, 1);
+      if (queued > 0) await drainQueue(deps, drainTargetOf(ctx.record), ctx.gateway, 1);
       return undefined;
     }
     case 'inflight.released':
@@ -163,10 +163,10 @@ export function subscriptionTtl(deps: RuntimeDeps, connectionExpiresAt: number, 
 /** Retained messages for a new subscription, after the SUBACK, in this connection's outbox. */
 async function sendRetained(deps: RuntimeDeps, intent: RetainedSendIntent, ctx: PubSubContext): Promise<void> {
   const now = deps.now();
+  const target = drainTargetOf(ctx.record);
   for (const message of await deps.retained.matching(intent.topicFilter, now)) {
     const packet = retainedPublish({ ...message, expiresAt: message.messageExpiresAt }, intent, now);
     if (packet === undefined) continue;
-    const target = { clientId: intent.clientId, sessionEpoch: ctx.record.sessionEpoch ?? '', persistent: (ctx.record.sessionExpiryInterval ?? 0) > 0 };
     const bytes = await prepare(deps, target, packet, message.messageExpiresAt, ctx.record.receiveMaximum);
     if (bytes !== undefined) ctx.after.push(encode(bytes, intent.protocolVersion));
   }
@@ -267,26 +267,10 @@ async function deliverOne(
     // Queued because the window was full. An ack may have freed a slot between the failed
     // reservation and the enqueue, and found nothing to drain: try once, so the copy cannot wait
     // for an ack that never comes.
-    await drainQueue(deps, subscriberRecord(subscription, connection), gateway, 1);
+    await drainQueue(deps, { ...target, connection }, gateway, 1);
     return;
   }
   await post(deps, gateway, connection.connectionId, connection.mode, encode(packet, connection.protocolVersion));
-}
-
-/** The connection view drainQueue needs, from a subscription's copy of its subscriber's connection. */
-function subscriberRecord(subscription: SubscriptionRecord, connection: SubscriberConnection): ConnectionRecord {
-  return {
-    connectionId: connection.connectionId,
-    mode: connection.mode,
-    status: 'mqtt',
-    connectedAt: 0,
-    expiresAt: subscription.expiresAt,
-    clientId: subscription.clientId,
-    protocolVersion: connection.protocolVersion,
-    receiveMaximum: connection.receiveMaximum,
-    sessionEpoch: subscription.sessionEpoch,
-    sessionExpiryInterval: subscription.persistent ? 1 : 0,
-  };
 }
 
 /**
@@ -351,18 +335,35 @@ async function post(
  * Sends queued messages while the Receive Maximum window has room, up to `limit`. Each message
  * is taken from the queue once, after its slot was reserved.
  */
+/** Who a queue drain sends to: the session's identity and its current connection. */
+export interface DrainTarget {
+  readonly clientId: string;
+  readonly sessionEpoch: string;
+  /** The session outlives its connection: sent copies are kept in flight until acknowledged */
+  readonly persistent: boolean;
+  readonly connection: SubscriberConnection;
+}
+
+/** The drain target of a connection record (after its CONNECT). */
+export function drainTargetOf(record: ConnectionRecord): DrainTarget {
+  return {
+    clientId: record.clientId as string,
+    sessionEpoch: record.sessionEpoch ?? '',
+    persistent: (record.sessionExpiryInterval ?? 0) > 0,
+    connection: subscriberConnection(record),
+  };
+}
+
 export async function drainQueue(
   deps: RuntimeDeps,
-  record: ConnectionRecord,
+  target: DrainTarget,
   gateway: PubSubContext['gateway'],
   limit: number,
 ): Promise<number> {
-  const clientId = record.clientId as string;
-  const epoch = record.sessionEpoch ?? '';
-  const persistent = (record.sessionExpiryInterval ?? 0) > 0;
+  const { clientId, sessionEpoch: epoch, persistent, connection } = target;
   let sent = 0;
   while (sent < limit) {
-    const reservation = await deps.messages.reserve(clientId, epoch, record.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM);
+    const reservation = await deps.messages.reserve(clientId, epoch, connection.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM);
     if (reservation.outcome === 'window-full') break;
     const [queued] = await deps.messages.takeQueued(clientId, epoch, 1);
     if (queued === undefined) {
@@ -379,7 +380,7 @@ export async function drainQueue(
         sequence: reservation.sequence,
       });
     }
-    await post(deps, gateway, record.connectionId, record.mode, encode(packet, record.protocolVersion ?? 4));
+    await post(deps, gateway, connection.connectionId, connection.mode, encode(packet, connection.protocolVersion));
     sent++;
   }
   return sent;

@@ -54,3 +54,17 @@ export class ClientIdInUseError extends StoreError {
     super(`client id ${clientId} is in use`, options);
   }
 }
+
+/** A user or group with this name already exists (auth table). */
+export class PrincipalExistsError extends StoreError {
+  constructor(readonly kind: 'user' | 'group', readonly principal: string, options?: { cause?: unknown }) {
+    super(`${kind} ${principal} already exists`, options);
+  }
+}
+
+/** No user or group with this name exists (auth table). */
+export class PrincipalNotFoundError extends StoreError {
+  constructor(readonly kind: 'user' | 'group', readonly principal: string, options?: { cause?: unknown }) {
+    super(`${kind} ${principal} does not exist`, options);
+  }
+}

@@ -33,7 +33,7 @@ export interface TableSchema {
   readonly globalSecondaryIndexes?: readonly IndexSchema[];
 }
 
-export type TableId = 'connections' | 'sessions' | 'subscriptions' | 'retained' | 'messages';
+export type TableId = 'connections' | 'sessions' | 'subscriptions' | 'retained' | 'messages' | 'auth';
 
 export const TTL_ATTRIBUTE = 'expiresAt';
 
@@ -100,6 +100,15 @@ export const TABLE_SCHEMAS: Readonly<Record<TableId, TableSchema>> = {
       'and inbound QoS 2 receipts, all under the client id.',
     partitionKey: { name: 'clientId', type: 'S' },
     sortKey: { name: 'itemKey', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
+  },
+  auth: {
+    id: 'auth',
+    description:
+      'Users, groups and topic ACL rules, each principal under one partition: `user#{name}` or ' +
+      '`group#{name}` holds a `profile` item and its `rule#{id}` items, so one Query loads a principal.',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
     ttlAttribute: TTL_ATTRIBUTE,
   },
 };

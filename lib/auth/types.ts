@@ -70,3 +70,29 @@ export interface CompiledRule {
   /** A valid topic filter, placeholders substituted. */
   readonly filter: string;
 }
+
+/**
+ * What an authenticator found out about a principal's access: its rules before substitution
+ * (its own, its groups', and a token's), and the default. The core compiles them into a
+ * ConnectionAcl once the client id is final (an assigned id is known only then).
+ */
+export interface PrincipalAccess {
+  readonly defaultEffect: AclEffect;
+  readonly rules: readonly AclRule[];
+}
+
+/** A principal established at `$connect` by the REQUEST authorizer (a token in the URL or a header). */
+export interface PreAuthenticated {
+  readonly username: string;
+  readonly groups: readonly string[];
+  /** Allow rules from the token's claims (lib/auth/jwt.ts). */
+  readonly rules: readonly AclRule[];
+}
+
+/** The verdict on a JWT. */
+export type TokenVerdict =
+  | ({ readonly ok: true } & PreAuthenticated)
+  | { readonly ok: false; readonly reason: 'expired' | 'audience' | 'issuer' | 'signature' | 'malformed' | 'claims' };
+
+/** Verifies a JWT (lib/auth/jwt.ts); never throws for a bad token, only for a misconfiguration. */
+export type TokenVerifier = (token: string) => Promise<TokenVerdict>;

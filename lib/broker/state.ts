@@ -6,6 +6,7 @@
 import type { ProtocolVersion, Will } from '../mqtt/types';
 import type { BrokerConfig } from './config';
 import type { Route } from './delivery';
+import type { PrincipalAccess } from '../auth/types';
 
 /** What the client told us about its own limits in a v5 CONNECT (spec defaults otherwise). */
 export interface ClientLimits {
@@ -65,7 +66,13 @@ export interface SessionSummary {
 
 /** The authenticator's verdict, produced by the runtime before calling the core. */
 export type AuthVerdict =
-  | { readonly ok: true; readonly principal?: string }
+  | {
+      readonly ok: true;
+      /** The authenticated username; absent for an anonymous client. */
+      readonly principal?: string;
+      /** The principal's rules; absent: unrestricted (no access control configured). */
+      readonly access?: PrincipalAccess;
+    }
   | { readonly ok: false; readonly reason: 'bad-credentials' | 'not-authorized' };
 
 /** Inputs the runtime must load before the core can decide a CONNECT. */

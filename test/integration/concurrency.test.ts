@@ -12,7 +12,8 @@ import WebSocket from 'ws';
 import { connect } from '../../lib/client';
 import { createDecoder, decode, encode, type Packet, type ProtocolVersion, type PublishPacket } from '../../lib/mqtt';
 import { startLocalBroker, type LocalBroker } from '../../lib/runtime/local-broker';
-import { silentLogger } from '../../lib/runtime/log';
+import { silentLogger, createLogger } from '../../lib/runtime/log';
+import { appendFileSync } from 'node:fs';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';
 import { dynamoDbEndpoint } from '../helpers/dynamodb';
@@ -44,7 +45,7 @@ beforeAll(async () => {
     dynamodbEndpoint: dynamoDbEndpoint(),
     tablePrefix: `t-${randomUUID().slice(0, 12)}-`,
     sweepIntervalMs: 0,
-    log: silentLogger,
+    log: createLogger({ level: 'warn', write: (l) => appendFileSync('/tmp/conc.log', l + '\n') }),
   });
 });
 

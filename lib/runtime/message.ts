@@ -13,6 +13,7 @@ import {
   type Decision,
   type MqttConnectionState,
 } from '../broker';
+import type { SendOutcome } from '../gateway/delivery';
 import type { MessageEvent, GatewayResult } from '../gateway/events';
 import { decodeBody } from '../gateway/framing';
 import { FramingError } from '../gateway/errors';
@@ -73,7 +74,7 @@ export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Pro
       outbox.close = true;
     }
   }
-  await flush(deps, event, mode, outbox);
+  if (!(await flushOrClose(deps, event, mode, outbox))) return OK;
   // Queued messages of a resumed session follow its CONNACK and resent messages.
   if (outbox.resumed !== undefined && !outbox.close) await drainQueue(deps, drainTargetOf(outbox.resumed), event.requestContext, deps.maxQueued);
   return OK;
@@ -184,18 +185,45 @@ function queue(outbox: Outbox, decision: Decision): void {
   if (decision.close !== null) outbox.close = true;
 }
 
-async function flush(deps: RuntimeDeps, event: MessageEvent, mode: TransportMode, outbox: Outbox): Promise<void> {
+/** Posts the replies, then closes if the core said so; answers how the post ended. */
+async function flush(deps: RuntimeDeps, event: MessageEvent, mode: TransportMode, outbox: Outbox): Promise<SendOutcome['status']> {
   const { connectionId } = event.requestContext;
   const delivery = deliveryOf(deps, event);
+  let status: SendOutcome['status'] = 'sent';
   if (outbox.chunks.length > 0) {
     const bytes = concat(outbox.chunks);
     const outcome = await delivery.send(connectionId, bytes, mode);
+    status = outcome.status;
     deps.metrics.add('MessagesOut', outbox.chunks.length);
     deps.metrics.add('BytesOut', bytes.byteLength);
     if (outcome.status === 'gone') deps.metrics.add('Gone410');
     if (outcome.status === 'throttled') deps.metrics.add('DeliveryErrors');
   }
-  if (outbox.close) await delivery.close(connectionId);
+  if (outbox.close && status !== 'gone') await delivery.close(connectionId);
+  return status;
+}
+
+/**
+ * Sends the replies; false when they could not be sent. A reply that never arrives (a CONNACK, a
+ * PUBACK) would leave the client waiting until its own timeout, and a throttled reply may have
+ * left half a packet on its stream; so the connection is closed instead, and the client
+ * reconnects and resends its unacknowledged QoS 1/2 messages [MQTT-4.4.0-1].
+ */
+async function flushOrClose(deps: RuntimeDeps, event: MessageEvent, mode: TransportMode, outbox: Outbox): Promise<boolean> {
+  const { connectionId } = event.requestContext;
+  try {
+    const outcome = await flush(deps, event, mode, outbox);
+    if (outcome !== 'throttled') return true;
+    deps.log.warn('replies throttled: closing the connection', { connectionId });
+  } catch (error) {
+    deps.log.error('replies not delivered: closing the connection', { connectionId, error });
+  }
+  try {
+    await deliveryOf(deps, event).close(connectionId);
+  } catch (error) {
+    deps.log.error('close after failed replies failed', { connectionId, error });
+  }
+  return false;
 }
 
 function deliveryOf(deps: RuntimeDeps, event: MessageEvent) {

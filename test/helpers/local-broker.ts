@@ -1,14 +1,14 @@
 /**
  * A local broker for one integration test file: strict mode (behaves like API Gateway) on a free
- * port, on this run's DynamoDB Local with the file's own table prefix, no sweeper timer, silent.
+ * port, on this run's DynamoDB Local with the file's own table prefix, no sweeper timer, logging errors only (test/helpers/log.ts).
  * `dispose()` stops it and deletes its tables; call it in afterAll.
  */
 import { randomUUID } from 'node:crypto';
 import { startLocalBroker, type LocalBroker, type LocalBrokerOptions } from '../../lib/runtime/local-broker';
-import { silentLogger } from '../../lib/runtime/log';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';
 import { dynamoDbEndpoint } from './dynamodb';
+import { testLogger } from './log';
 
 export interface TestBroker extends LocalBroker {
   dispose(): Promise<void>;
@@ -19,7 +19,7 @@ export async function startTestBroker(options: LocalBrokerOptions = {}): Promise
     dynamodbEndpoint: dynamoDbEndpoint(),
     tablePrefix: `t-${randomUUID().slice(0, 12)}-`,
     sweepIntervalMs: 0,
-    log: silentLogger,
+    log: testLogger,
     ...options,
     gateway: { port: 0, strict: true, ...options.gateway },
   });

@@ -12,11 +12,10 @@ import WebSocket from 'ws';
 import { connect } from '../../lib/client';
 import { createDecoder, decode, encode, type Packet, type ProtocolVersion, type PublishPacket } from '../../lib/mqtt';
 import { startLocalBroker, type LocalBroker } from '../../lib/runtime/local-broker';
-import { silentLogger, createLogger } from '../../lib/runtime/log';
-import { appendFileSync } from 'node:fs';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';
 import { dynamoDbEndpoint } from '../helpers/dynamodb';
+import { testLogger } from '../helpers/log';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 /** Each handler call waits a random time in [0, JITTER_MS): invocations overtake each other. */
@@ -45,7 +44,7 @@ beforeAll(async () => {
     dynamodbEndpoint: dynamoDbEndpoint(),
     tablePrefix: `t-${randomUUID().slice(0, 12)}-`,
     sweepIntervalMs: 0,
-    log: createLogger({ level: 'warn', write: (l) => appendFileSync('/tmp/conc.log', l + '\n') }),
+    log: testLogger,
   });
 });
 
@@ -86,6 +85,8 @@ async function client(version: ProtocolVersion, options: IClientOptions = {}): P
   await new Promise<void>((resolve, reject) => {
     c.once('connect', () => resolve());
     c.once('error', reject);
+    // Closed before CONNACK: fail now, naming it, rather than at the CONNACK timeout.
+    c.once('close', () => reject(new Error(`connection closed before CONNACK (protocol ${version})`)));
   });
   return s;
 }

@@ -1,0 +1,4 @@
+import { MemoryAuthStore } from '../../../lib/store/memory/auth-store';
+import { authStoreContract } from './auth-store.contract';
+
+authStoreContract('memory', () => new MemoryAuthStore());

@@ -11,6 +11,10 @@
  *   `requestContext.messageId`.
  * - `$disconnect` (eventType DISCONNECT): `requestContext.disconnectStatusCode` and
  *   `disconnectReason`; headers as AWS sends them.
+ * - The Lambda REQUEST authorizer of `$connect`: its event (`type: 'REQUEST'`, `methodArn`, the
+ *   upgrade's headers and query string), its result (principal, IAM policy, scalar context), and
+ *   how API Gateway evaluates that policy; an Allow's principal and context reach `$connect` in
+ *   `requestContext.authorizer`.
  */
 import { z } from 'zod';
 import { GatewayEventError } from './errors';
@@ -37,11 +41,20 @@ const requestContextBase = {
   identity: identitySchema,
 };
 
+/**
+ * What the `$connect` integration receives in `requestContext.authorizer` when a Lambda REQUEST
+ * authorizer allowed the request: `principalId`, the authorizer's `context` keys flattened beside
+ * it, and API Gateway's own `integrationLatency`. Values are scalars (the authorizer may not
+ * return objects or arrays there); lib/auth/authorizer.ts reads its own keys back.
+ */
+export const connectAuthorizerSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+
 export const connectEventSchema = z.object({
   requestContext: z.object({
     ...requestContextBase,
     routeKey: z.literal('$connect'),
     eventType: z.literal('CONNECT'),
+    authorizer: connectAuthorizerSchema.optional(),
   }),
   headers: stringMap.nullish(),
   multiValueHeaders: multiStringMap.nullish(),
@@ -74,6 +87,47 @@ export const disconnectEventSchema = z.object({
   isBase64Encoded: z.boolean().optional(),
 });
 
+/**
+ * The Lambda REQUEST authorizer's input on `$connect` (the only route that can have one): the
+ * upgrade request's headers and query string, `methodArn` =
+ * `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/$connect`, and the `$connect`
+ * request context. No body, no path parameters.
+ */
+export const authorizerEventSchema = z.object({
+  type: z.literal('REQUEST'),
+  methodArn: z.string().min(1),
+  headers: stringMap.nullish(),
+  multiValueHeaders: multiStringMap.nullish(),
+  queryStringParameters: stringMap.nullish(),
+  multiValueQueryStringParameters: multiStringMap.nullish(),
+  stageVariables: stringMap.nullish(),
+  requestContext: z.object({
+    ...requestContextBase,
+    routeKey: z.literal('$connect'),
+    eventType: z.literal('CONNECT'),
+  }),
+});
+
+const policyStatementSchema = z.object({
+  Action: z.union([z.string(), z.array(z.string())]),
+  Effect: z.enum(['Allow', 'Deny']),
+  Resource: z.union([z.string(), z.array(z.string())]),
+});
+
+/**
+ * The authorizer's answer: an IAM policy on `execute-api:Invoke`, the principal id, and an
+ * optional context of scalars (API Gateway refuses objects and arrays there; the whole result is
+ * at most 8 KB for WebSocket APIs).
+ */
+export const authorizerResultSchema = z.object({
+  principalId: z.string().min(1),
+  policyDocument: z.object({
+    Version: z.string(),
+    Statement: z.array(policyStatementSchema).min(1),
+  }),
+  context: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
 /** What an integration returns for any route; on `$connect` a non-2xx status refuses the upgrade. */
 export const gatewayResultSchema = z.object({
   statusCode: z.number().int().min(100).max(599),
@@ -86,6 +140,10 @@ export type MessageEvent = z.infer<typeof messageEventSchema>;
 export type DisconnectEvent = z.infer<typeof disconnectEventSchema>;
 export type WebSocketEvent = ConnectEvent | MessageEvent | DisconnectEvent;
 export type GatewayResult = z.infer<typeof gatewayResultSchema>;
+export type ConnectAuthorizer = z.infer<typeof connectAuthorizerSchema>;
+export type AuthorizerEvent = z.infer<typeof authorizerEventSchema>;
+export type AuthorizerResult = z.infer<typeof authorizerResultSchema>;
+export type PolicyStatement = z.infer<typeof policyStatementSchema>;
 export type RouteKey = WebSocketEvent['requestContext']['routeKey'];
 
 function parseWith<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
@@ -125,6 +183,51 @@ export function parseWebSocketEvent(raw: unknown): WebSocketEvent {
         `requestContext.eventType: expected CONNECT, MESSAGE or DISCONNECT`,
       ]);
   }
+}
+
+/** Validates a REQUEST authorizer event; throws GatewayEventError otherwise. */
+export function parseAuthorizerEvent(raw: unknown): AuthorizerEvent {
+  return parseWith(authorizerEventSchema, raw, 'REQUEST authorizer event');
+}
+
+/** Validates an authorizer's answer (a malformed one is a 500 on API Gateway). */
+export function parseAuthorizerResult(raw: unknown): AuthorizerResult {
+  return parseWith(authorizerResultSchema, raw, 'authorizer result');
+}
+
+/** The authorizer event API Gateway builds from a `$connect` request. */
+export function authorizerEventOf(event: ConnectEvent, methodArn: string): AuthorizerEvent {
+  const { authorizer: _authorizer, ...requestContext } = event.requestContext;
+  return {
+    type: 'REQUEST',
+    methodArn,
+    headers: event.headers,
+    multiValueHeaders: event.multiValueHeaders,
+    queryStringParameters: event.queryStringParameters,
+    multiValueQueryStringParameters: event.multiValueQueryStringParameters,
+    requestContext,
+  };
+}
+
+/** IAM's `*` / `?` wildcards in a policy's Action or Resource. */
+function wildcardMatches(pattern: string, value: string, flags = ''): boolean {
+  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`, flags).test(value);
+}
+
+function statementApplies(statement: PolicyStatement, methodArn: string): boolean {
+  const actions = [statement.Action].flat();
+  const resources = [statement.Resource].flat();
+  return (
+    // Action names are case-insensitive in IAM; ARNs are not.
+    actions.some((a) => wildcardMatches(a, 'execute-api:Invoke', 'i')) && resources.some((r) => wildcardMatches(r, methodArn))
+  );
+}
+
+/** IAM evaluation of the returned policy for `$connect`: an explicit Deny wins, then an Allow is needed. */
+export function policyAllows(result: AuthorizerResult, methodArn: string): boolean {
+  const applicable = result.policyDocument.Statement.filter((s) => statementApplies(s, methodArn));
+  return !applicable.some((s) => s.Effect === 'Deny') && applicable.some((s) => s.Effect === 'Allow');
 }
 
 /** Validates an integration result (the local gateway checks every handler's answer). */

@@ -9,7 +9,9 @@
  */
 import type { TableId } from '../store/schema';
 
-export type FunctionId = 'connect' | 'disconnect' | 'message' | 'sweeper';
+export type FunctionId = 'connect' | 'disconnect' | 'message' | 'sweeper' | 'authorizer';
+/** The functions every broker deploys; the authorizer exists only with token authentication (`jwt`). */
+export type CoreFunctionId = Exclude<FunctionId, 'authorizer'>;
 
 /** DynamoDB item actions the runtime uses (TransactWriteItems needs the per-item actions). */
 export type TableAction =
@@ -66,7 +68,8 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
   connect: {
     entry: 'connect.ts',
     description: 'Stratus $connect: negotiates the subprotocol and records the new connection',
-    tables: { connections: ['PutItem'] },
+    // The authorizer's principal arrives in the event; $connect reads no users or rules.
+    tables: { connections: ['PutItem'], auth: [] },
     unlistedTable: [],
     connections: [],
   },
@@ -77,6 +80,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
       connections: ['GetItem', 'DeleteItem'],
       sessions: ['GetItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
       ...PUBSUB_TABLES,
+      auth: [],
     },
     unlistedTable: READ_WRITE,
     connections: ['POST'],
@@ -88,6 +92,8 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
       connections: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
       sessions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
       ...PUBSUB_TABLES,
+      // CONNECT loads the user with its rules (one Query) and each of its groups' rules (one Query each).
+      auth: ['GetItem', 'Query'],
     },
     unlistedTable: READ_WRITE,
     connections: ['POST', 'GET', 'DELETE'],
@@ -100,13 +106,29 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
       // Query: due delayed wills, through the sessions' sparse sweep index (no scan).
       sessions: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
       ...PUBSUB_TABLES,
+      auth: [],
     },
     unlistedTable: READ_WRITE,
     connections: ['POST', 'GET', 'DELETE'],
   },
+  authorizer: {
+    entry: 'authorizer.ts',
+    description: 'Stratus $connect authorizer: verifies a JWT from the query string or the Authorization header',
+    // Verifies signatures against the issuer's JWKS (HTTPS); no table, no @connections.
+    tables: {},
+    unlistedTable: [],
+    connections: [],
+  },
 };
 
+/** Every function spec, deployed or not. */
 export const FUNCTION_IDS = Object.keys(FUNCTION_SPECS) as FunctionId[];
+export const CORE_FUNCTION_IDS: readonly CoreFunctionId[] = ['connect', 'disconnect', 'message', 'sweeper'];
+
+/** The functions a broker deploys: the core ones, plus the authorizer with token authentication. */
+export function deployedFunctionIds(tokenAuthentication: boolean): FunctionId[] {
+  return tokenAuthentication ? [...CORE_FUNCTION_IDS, 'authorizer'] : [...CORE_FUNCTION_IDS];
+}
 
 /** The DynamoDB actions one function has on one table (empty: no access). */
 export function tableActions(fn: FunctionId, table: TableId): readonly TableAction[] {

@@ -6,12 +6,14 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import {
   ApiMapping,
+  CfnAuthorizer,
   DomainName,
   LogGroupLogDestination,
   WebSocketApi,
   WebSocketStage,
   type WebSocketRoute,
 } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Certificate, type ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -102,6 +104,24 @@ export interface RouteFunctions {
   readonly connect: IFunction;
   readonly disconnect: IFunction;
   readonly message: IFunction;
+  /** The `$connect` REQUEST authorizer (token authentication only) */
+  readonly authorizer?: IFunction;
+}
+
+export const CONNECT_AUTHORIZER_ID = 'ConnectAuthorizer';
+
+/**
+ * A Lambda REQUEST authorizer with no identity source. API Gateway invokes an authorizer only when
+ * every configured identity source is present and non-empty (401 otherwise), but a token may come
+ * in a header or in the query string, and a client without one must still reach its CONNECT
+ * packet. Identity sources are optional for WebSocket REQUEST authorizers, so none is set: the
+ * authorizer runs on every `$connect` (see lib/auth/authorizer.ts). CDK's WebSocketLambdaAuthorizer
+ * wires the invoke permission but defaults to the Authorization header, so the property is cleared
+ * once the route has created the authorizer.
+ */
+function clearIdentitySource(api: WebSocketApi): void {
+  const authorizer = api.node.findChild(CONNECT_AUTHORIZER_ID);
+  (authorizer.node.defaultChild as CfnAuthorizer).identitySource = undefined;
 }
 
 /**
@@ -109,11 +129,14 @@ export interface RouteFunctions {
  * `Sec-WebSocket-Protocol: mqtt` header set by the function completes the upgrade.
  */
 export function addRoutes(api: WebSocketApi, fns: RouteFunctions): Record<'connect' | 'disconnect' | 'default', WebSocketRoute> {
+  const connect = api.addRoute('$connect', {
+    integration: new WebSocketLambdaIntegration('ConnectIntegration', fns.connect),
+    returnResponse: true,
+    authorizer: fns.authorizer ? new WebSocketLambdaAuthorizer(CONNECT_AUTHORIZER_ID, fns.authorizer) : undefined,
+  });
+  if (fns.authorizer) clearIdentitySource(api);
   return {
-    connect: api.addRoute('$connect', {
-      integration: new WebSocketLambdaIntegration('ConnectIntegration', fns.connect),
-      returnResponse: true,
-    }),
+    connect,
     disconnect: api.addRoute('$disconnect', {
       integration: new WebSocketLambdaIntegration('DisconnectIntegration', fns.disconnect),
     }),

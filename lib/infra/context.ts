@@ -35,6 +35,10 @@ export const CONTEXT_KEYS = {
   'stratus:throttleBurstLimit': int(1, 5_000),
   'stratus:sweeperIntervalMinutes': int(1, 1440),
   'stratus:apiGatewayCloudWatchRole': bool,
+  'stratus:jwtIssuer': z.string().min(1),
+  'stratus:jwtAudience': z.string().min(1),
+  'stratus:jwtJwksUrl': z.url({ protocol: /^https$/ }),
+  'stratus:jwtUsernameClaim': z.string().regex(/^[\x21-\x7e]{1,256}$/, 'a claim name without whitespace'),
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;
@@ -82,6 +86,19 @@ function throttle(v: ContextValues): MqttBrokerProps['throttle'] {
   return rateLimit === undefined && burstLimit === undefined ? undefined : { rateLimit, burstLimit };
 }
 
+/** Token authentication: issuer, audience and JWKS URL together, or none of them. */
+function jwt(v: ContextValues): MqttBrokerProps['jwt'] {
+  const issuer = v['stratus:jwtIssuer'];
+  const audience = v['stratus:jwtAudience'];
+  const jwksUrl = v['stratus:jwtJwksUrl'];
+  const usernameClaim = v['stratus:jwtUsernameClaim'];
+  if ([issuer, audience, jwksUrl, usernameClaim].every((x) => x === undefined)) return undefined;
+  if (issuer === undefined) throw new InvalidContextError('stratus:jwtIssuer', 'required for token authentication');
+  if (audience === undefined) throw new InvalidContextError('stratus:jwtAudience', 'required for token authentication');
+  if (jwksUrl === undefined) throw new InvalidContextError('stratus:jwtJwksUrl', 'required for token authentication');
+  return { issuer, audience, jwksUrl, usernameClaim };
+}
+
 const seconds = (n: number | undefined) => (n === undefined ? undefined : Duration.seconds(n));
 const minutes = (n: number | undefined) => (n === undefined ? undefined : Duration.minutes(n));
 
@@ -94,6 +111,7 @@ export function readAppContext(get: (key: string) => unknown): AppContext {
     stageName: v['stratus:stageName'],
     customDomain: customDomain(v),
     allowAnonymous: v['stratus:allowAnonymous'],
+    jwt: jwt(v),
     alarmEmail: v['stratus:alarmEmail'],
     maxPacketSize: v['stratus:maxPacketSize'],
     maxSessionExpiry: seconds(v['stratus:maxSessionExpirySeconds']),

@@ -26,6 +26,8 @@ const TIMEOUTS: Record<FunctionId, Duration> = {
   disconnect: Duration.seconds(29),
   message: Duration.seconds(29),
   sweeper: Duration.seconds(50),
+  // Holds the $connect upgrade: a JWKS fetch (5 s jose timeout) at most, then local crypto.
+  authorizer: Duration.seconds(10),
 };
 
 /**

@@ -3,7 +3,7 @@
  *
  * API Gateway WebSocket API ($connect, $disconnect, $default) -> Lambda (connect, disconnect,
  * message) -> DynamoDB tables from lib/store/schema.ts; a scheduled sweeper; least-privilege roles;
- * alarms and a dashboard.
+ * alarms and a dashboard; with `jwt`, a Lambda REQUEST authorizer on $connect.
  */
 import type { DomainName, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
@@ -15,7 +15,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { TABLE_IDS, tableEnvVar, type TableId } from '../store/schema';
-import { FUNCTION_IDS, type FunctionId } from './access';
+import { CORE_FUNCTION_IDS, deployedFunctionIds, type CoreFunctionId, type FunctionId } from './access';
 import { addRoutes, createWebSocketApi } from './api';
 import { createBrokerFunction, type BrokerFunction } from './functions';
 import { grantFunctionAccess } from './grants';
@@ -45,13 +45,39 @@ export function runtimeEnvironment(
   };
 }
 
+/** The JWT settings (lib/auth/jwt.ts jwtOptionsFromEnv reads them); empty without token authentication. */
+export function jwtEnvironment(config: BrokerConfig): Record<string, string> {
+  if (!config.jwt) return {};
+  return {
+    STRATUS_JWT_ISSUER: config.jwt.issuer,
+    STRATUS_JWT_AUDIENCE: config.jwt.audience,
+    STRATUS_JWT_JWKS_URL: config.jwt.jwksUrl,
+    STRATUS_JWT_USERNAME_CLAIM: config.jwt.usernameClaim,
+  };
+}
+
+/**
+ * Each function's environment: the runtime contract for the core functions, plus the JWT settings
+ * for the two that verify tokens (`$connect` reads the authorizer's principal, `$default` verifies
+ * a JWT sent as the CONNECT password); the authorizer gets the JWT settings and its log level only.
+ */
+export function functionEnvironment(fn: FunctionId, config: BrokerConfig, runtime: Record<string, string>): Record<string, string> {
+  if (fn === 'authorizer') {
+    return { ...jwtEnvironment(config), STRATUS_LOG_LEVEL: config.logLevel, NODE_OPTIONS: '--enable-source-maps' };
+  }
+  return fn === 'connect' || fn === 'message' ? { ...runtime, ...jwtEnvironment(config) } : runtime;
+}
+
+/** The broker's functions: the core ones always, the authorizer with token authentication. */
+export type BrokerFunctions = Readonly<Record<CoreFunctionId, NodejsFunction>> & { readonly authorizer?: NodejsFunction };
+
 export class MqttBroker extends Construct {
   /** The props with their defaults applied */
   readonly config: BrokerConfig;
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
   readonly tables: Readonly<Record<TableId, Table>>;
-  readonly functions: Readonly<Record<FunctionId, NodejsFunction>>;
+  readonly functions: BrokerFunctions;
   readonly sweeperSchedule: Rule;
   readonly alarms: readonly Alarm[];
   readonly dashboard: Dashboard;
@@ -80,18 +106,29 @@ export class MqttBroker extends Construct {
 
     const tableNames = Object.fromEntries(TABLE_IDS.map((t) => [t, tables[t].tableName])) as Record<TableId, string>;
     const environment = runtimeEnvironment(config, tableNames, this.managementEndpoint);
-    const built = {} as Record<FunctionId, BrokerFunction>;
-    for (const fnId of FUNCTION_IDS) {
-      built[fnId] = createBrokerFunction(this, fnId, { config, environment });
-      grantFunctionAccess(fnId, { role: built[fnId].role, tables, apiId: this.api.apiId, stageName: config.stageName });
+    const deployed = deployedFunctionIds(config.jwt !== undefined);
+    const built: Partial<Record<FunctionId, BrokerFunction>> = {};
+    for (const fnId of deployed) {
+      const fn = createBrokerFunction(this, fnId, { config, environment: functionEnvironment(fnId, config, environment) });
+      grantFunctionAccess(fnId, { role: fn.role, tables, apiId: this.api.apiId, stageName: config.stageName });
+      built[fnId] = fn;
     }
-    this.functions = Object.fromEntries(FUNCTION_IDS.map((f) => [f, built[f].fn])) as Record<FunctionId, NodejsFunction>;
+    const core = (id: CoreFunctionId): BrokerFunction => built[id] as BrokerFunction;
+    this.functions = {
+      ...(Object.fromEntries(CORE_FUNCTION_IDS.map((f) => [f, core(f).fn])) as Record<CoreFunctionId, NodejsFunction>),
+      ...(built.authorizer ? { authorizer: built.authorizer.fn } : {}),
+    };
 
-    const routes = addRoutes(this.api, { connect: built.connect.fn, disconnect: built.disconnect.fn, message: built.message.fn });
+    const routes = addRoutes(this.api, {
+      connect: core('connect').fn,
+      disconnect: core('disconnect').fn,
+      message: core('message').fn,
+      authorizer: built.authorizer?.fn,
+    });
     this.sweeperSchedule = new Rule(this, 'SweeperSchedule', {
       schedule: Schedule.rate(config.sweeperInterval),
       description: 'Runs the Stratus sweeper: dead connections, wills, expired sessions',
-      targets: [new LambdaFunction(built.sweeper.fn, { retryAttempts: 0 })],
+      targets: [new LambdaFunction(core('sweeper').fn, { retryAttempts: 0 })],
     });
 
     const observed = createObservability(this, {
@@ -109,7 +146,7 @@ export class MqttBroker extends Construct {
       api: this.api,
       stageName: config.stageName,
       routes: Object.values(routes),
-      roles: Object.fromEntries(FUNCTION_IDS.map((f) => [f, built[f].role])) as Record<FunctionId, Role>,
+      roles: Object.fromEntries(deployed.map((f) => [f, (built[f] as BrokerFunction).role])) as Partial<Record<FunctionId, Role>>,
       functions: Object.values(this.functions),
       cloudWatchRole: web.cloudWatchRole,
       alarmTopic: this.alarmTopic,

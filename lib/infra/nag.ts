@@ -18,7 +18,8 @@ export interface NagTargets {
   readonly api: WebSocketApi;
   readonly stageName: string;
   readonly routes: readonly WebSocketRoute[];
-  readonly roles: Readonly<Record<FunctionId, Role>>;
+  /** The roles of the deployed functions */
+  readonly roles: Readonly<Partial<Record<FunctionId, Role>>>;
   readonly functions: readonly IFunction[];
   readonly cloudWatchRole?: Role;
   readonly alarmTopic?: Topic;
@@ -49,10 +50,11 @@ const API_GATEWAY_LOGS_POLICY =
 
 export const SUPPRESSION_REASONS = {
   routeAuthorization:
-    'No API Gateway authorizer yet: the access-control issue adds a Lambda REQUEST authorizer on $connect. ' +
-    'Until then every client must present credentials in its MQTT CONNECT packet, checked by the $default function, ' +
-    'and anonymous clients are refused unless allowAnonymous is set. API Gateway allows authorizers on $connect only; ' +
-    '$disconnect and $default run on an already accepted connection.',
+    'API Gateway allows authorizers on $connect only; $disconnect and $default run on an already accepted connection. ' +
+    'With token authentication (jwt) $connect has a Lambda REQUEST authorizer that verifies a JWT from the query string ' +
+    'or the Authorization header. A client without a token authenticates in its MQTT CONNECT packet (username and ' +
+    'password, or a JWT as the password), checked by the $default function, and anonymous clients are refused unless ' +
+    'allowAnonymous is set.',
   connectionsWildcard:
     'execute-api:ManageConnections is scoped to this API, this stage and each HTTP method used; the trailing * ' +
     'is the connection id, which is only known at run time.',
@@ -74,8 +76,10 @@ function suppress(construct: IConstruct, id: string, reason: string): void {
 export function suppressBrokerFindings(targets: NagTargets): void {
   for (const route of targets.routes) suppress(route, 'AwsSolutions-APIG4', SUPPRESSION_REASONS.routeAuthorization);
   for (const fn of FUNCTION_IDS) {
+    const role = targets.roles[fn];
+    if (!role) continue;
     for (const method of FUNCTION_SPECS[fn].connections) {
-      suppress(targets.roles[fn], connectionsFindingId(targets.api, targets.stageName, method), SUPPRESSION_REASONS.connectionsWildcard);
+      suppress(role, connectionsFindingId(targets.api, targets.stageName, method), SUPPRESSION_REASONS.connectionsWildcard);
     }
   }
   for (const fn of targets.functions) suppress(fn, 'AwsSolutions-L1', SUPPRESSION_REASONS.runtimeVersion);

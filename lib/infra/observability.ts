@@ -31,7 +31,8 @@ export function stratusMetric(name: StratusMetricName): Metric {
 }
 
 export interface ObservabilityProps {
-  readonly functions: Readonly<Record<FunctionId, IFunction>>;
+  /** The deployed functions */
+  readonly functions: Readonly<Partial<Record<FunctionId, IFunction>>>;
   readonly tables: Readonly<Record<TableId, ITable>>;
   readonly apiId: string;
   readonly stageName: string;

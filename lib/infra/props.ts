@@ -2,7 +2,7 @@
  * The MqttBroker construct's props, their defaults (small pure functions) and the validation that
  * turns conflicting props into an error in the constructor, before any resource exists.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -50,6 +50,21 @@ export interface ThrottleProps {
   readonly burstLimit?: number;
 }
 
+/** Token authentication: JWTs from one issuer, verified against its JWKS. */
+export interface JwtProps {
+  /** The expected `iss` claim, e.g. `https://auth.example.com/` */
+  readonly issuer: string;
+  /** The expected `aud` claim (one of the token's audiences). */
+  readonly audience: string;
+  /** The issuer's JWKS endpoint, https. Fetched by the functions once per container, then cached. */
+  readonly jwksUrl: string;
+  /**
+   * The claim holding the MQTT username.
+   * @default 'sub'
+   */
+  readonly usernameClaim?: string;
+}
+
 export interface MqttBrokerProps {
   /**
    * The API Gateway stage name; also the URL path: `wss://{api}/{stageName}`, as local mode's
@@ -68,6 +83,13 @@ export interface MqttBrokerProps {
    * @default false
    */
   readonly allowAnonymous?: boolean;
+  /**
+   * Token authentication. Adds a Lambda REQUEST authorizer on `$connect` that verifies a JWT sent
+   * as `?token=` or `Authorization: Bearer` (a request without a token still connects, and its
+   * CONNECT packet authenticates it), and lets the CONNECT password be a JWT.
+   * @default - no token authentication: usernames and passwords from the auth table only
+   */
+  readonly jwt?: JwtProps;
   /**
    * The MQTT capabilities advertised in a v5 CONNACK and enforced for every client (Receive
    * Maximum, Server Keep Alive, Topic Alias Maximum, Retain / Wildcard / Shared Subscription /
@@ -175,6 +197,7 @@ export interface BrokerConfig {
   readonly stageName: string;
   readonly customDomain?: CustomDomainProps;
   readonly allowAnonymous: boolean;
+  readonly jwt?: Required<JwtProps>;
   readonly capabilities: MqttCapabilities;
   readonly maxPacketSize: number;
   readonly maxSessionExpirySeconds: number;
@@ -212,6 +235,7 @@ export const defaultLogRetention = (): RetentionDays => RetentionDays.ONE_MONTH;
 export const defaultRemovalPolicy = (): RemovalPolicy => RemovalPolicy.RETAIN;
 export const defaultThrottle = (): Required<ThrottleProps> => ({ rateLimit: 1000, burstLimit: 500 });
 export const defaultSweeperInterval = (): Duration => Duration.minutes(1);
+export const defaultUsernameClaim = (): string => 'sub';
 /** Deletion protection follows the removal policy unless set. */
 export const defaultDeletionProtection = (removalPolicy: RemovalPolicy): boolean =>
   removalPolicy !== RemovalPolicy.DESTROY;
@@ -235,6 +259,20 @@ function checkCustomDomain(domain: CustomDomainProps | undefined): void {
   check(given === 1, 'customDomain', 'a custom domain needs exactly one of certificate or certificateArn');
 }
 
+/** A JWT claim name: printable, no whitespace. */
+const CLAIM_NAME = /^[\x21-\x7e]{1,256}$/;
+
+function checkJwt(jwt: Required<JwtProps> | undefined): void {
+  if (!jwt) return;
+  const literal = (value: string) => !Token.isUnresolved(value);
+  check(typeof jwt.issuer === 'string' && jwt.issuer.length > 0, 'jwt.issuer', 'must be a non-empty string');
+  check(typeof jwt.audience === 'string' && jwt.audience.length > 0, 'jwt.audience', 'must be a non-empty string');
+  if (literal(jwt.jwksUrl)) {
+    check(URL.canParse(jwt.jwksUrl ?? '') && new URL(jwt.jwksUrl).protocol === 'https:', 'jwt.jwksUrl', `must be an https URL, got '${jwt.jwksUrl}'`);
+  }
+  check(CLAIM_NAME.test(jwt.usernameClaim), 'jwt.usernameClaim', `must be a claim name without whitespace, got '${jwt.usernameClaim}'`);
+}
+
 function checkThrottle(throttle: Required<ThrottleProps>): void {
   checkInt(throttle.rateLimit, 'throttle.rateLimit', 1, 10_000);
   checkInt(throttle.burstLimit, 'throttle.burstLimit', 1, 5_000);
@@ -256,6 +294,7 @@ export function resolveBrokerConfig(props: MqttBrokerProps = {}): BrokerConfig {
     stageName: props.stageName ?? defaultStageName(),
     customDomain: props.customDomain,
     allowAnonymous: props.allowAnonymous ?? false,
+    jwt: props.jwt ? { ...props.jwt, usernameClaim: props.jwt.usernameClaim ?? defaultUsernameClaim() } : undefined,
     capabilities: props.capabilities ?? {},
     maxPacketSize: props.maxPacketSize ?? defaultMaxPacketSize(),
     maxSessionExpirySeconds: (props.maxSessionExpiry ?? defaultMaxSessionExpiry()).toSeconds(),
@@ -273,6 +312,7 @@ export function resolveBrokerConfig(props: MqttBrokerProps = {}): BrokerConfig {
   };
   check(STAGE_NAME.test(config.stageName), 'stageName', `must match ${STAGE_NAME.source}, got '${config.stageName}'`);
   checkCustomDomain(config.customDomain);
+  checkJwt(config.jwt);
   check(
     config.maxPacketSize <= MAX_PACKET_SIZE_LIMIT,
     'maxPacketSize',

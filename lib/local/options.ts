@@ -3,6 +3,7 @@
  * limits (see /work/shared/AWS-FACTS.md), shortened by tests through the *Ms options.
  */
 import { z } from 'zod';
+import type { AuthorizerEvent, AuthorizerResult } from '../gateway/events';
 
 export type LogEntry = Record<string, unknown> & { readonly msg: string };
 export type Logger = (level: 'info' | 'warn' | 'error', entry: LogEntry) => void;
@@ -35,9 +36,23 @@ export const localGatewayOptionsSchema = z.object({
 
 export type LocalGatewayConfig = z.output<typeof localGatewayOptionsSchema>;
 
+/**
+ * A Lambda REQUEST authorizer for `$connect`, with API Gateway's event and result shapes
+ * (lib/gateway/events.ts). Throwing an Error whose message is `Unauthorized` is API Gateway's 401.
+ */
+export type LocalAuthorizer = (event: AuthorizerEvent) => Promise<AuthorizerResult>;
+
 export type LocalGatewayOptions = z.input<typeof localGatewayOptionsSchema> & {
   /** Structured log sink. @default one JSON line per entry on stderr */
   readonly log?: Logger;
+  /**
+   * Called before `$connect`, as API Gateway calls a REQUEST authorizer attached to the route
+   * (no identity sources: on every upgrade). Allow: `$connect` runs with `principalId`, the
+   * context keys and `integrationLatency` in `requestContext.authorizer`. Deny (or no matching
+   * Allow): the upgrade is refused with 403; thrown `Unauthorized`: 401; anything else: 500.
+   * @default - no authorizer: `requestContext.authorizer` is absent
+   */
+  readonly authorizer?: LocalAuthorizer;
 };
 
 /** Writes one JSON line per entry to stderr. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
+import { CORE_FUNCTION_IDS, FUNCTION_SPECS, tableActions, type CoreFunctionId } from '../../lib/infra/access';
 import { METRICS_NAMESPACE, METRIC_NAMES } from '../../lib/infra/metrics';
 import { TABLE_IDS, TABLE_SCHEMAS, tableEnvVar, type TableId } from '../../lib/store/schema';
 import { render, renderStatement, type RenderedStatement } from './render';
@@ -24,9 +24,9 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
   const resources = (type: string): Record<string, Resource> => s.template.findResources(type) as Record<string, Resource>;
   const tableId = (id: TableId) => logicalId(s.stack.broker.tables[id]);
   const apiId = () => logicalId(s.stack.broker.api);
-  const functionId = (id: FunctionId) => logicalId(s.stack.broker.functions[id]);
+  const functionId = (id: CoreFunctionId) => logicalId(s.stack.broker.functions[id]);
 
-  function statementsOf(fn: FunctionId): RenderedStatement[] {
+  function statementsOf(fn: CoreFunctionId): RenderedStatement[] {
     const roleId = logicalId(s.stack.broker.functions[fn].role as never);
     return Object.values(resources('AWS::IAM::Policy'))
       .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
@@ -65,6 +65,12 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
         RouteResponseKey: '$default',
         ApiId: { Ref: apiId() },
       });
+    });
+
+    it('has no authorizer without token authentication: $connect is open, the CONNECT packet authenticates', () => {
+      s.template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+      expect(s.stack.broker.functions.authorizer).toBeUndefined();
+      for (const r of Object.values(resources('AWS::ApiGatewayV2::Route'))) expect(r.Properties.AuthorizerId).toBeUndefined();
     });
 
     it('$disconnect and $default send no route response', () => {
@@ -136,7 +142,7 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
   describe('functions', () => {
     it('creates one function per entry point, Node.js 22 on arm64, JSON logs', () => {
       const fns = resources('AWS::Lambda::Function');
-      for (const id of FUNCTION_IDS) {
+      for (const id of CORE_FUNCTION_IDS) {
         expect(fns[functionId(id)].Properties).toMatchObject({
           Runtime: 'nodejs22.x',
           Architectures: ['arm64'],
@@ -145,10 +151,10 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
           LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO' },
         });
       }
-      expect(Object.keys(fns)).toHaveLength(FUNCTION_IDS.length);
+      expect(Object.keys(fns)).toHaveLength(CORE_FUNCTION_IDS.length);
     });
 
-    it.each(FUNCTION_IDS)('%s gets the runtime environment contract', (id) => {
+    it.each(CORE_FUNCTION_IDS)('%s gets the runtime environment contract', (id) => {
       const env = resources('AWS::Lambda::Function')[functionId(id)].Properties.Environment.Variables as Record<string, unknown>;
       for (const t of TABLE_IDS) expect(env[tableEnvVar(t)]).toEqual({ Ref: tableId(t) });
       expect(render(env.STRATUS_MANAGEMENT_ENDPOINT)).toBe(`https://\${${apiId()}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/mqtt`);
@@ -164,7 +170,7 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
 
     it('each function writes to its own log group, with retention, through its own role', () => {
       const groups = resources('AWS::Logs::LogGroup');
-      for (const id of FUNCTION_IDS) {
+      for (const id of CORE_FUNCTION_IDS) {
         const fn = resources('AWS::Lambda::Function')[functionId(id)];
         const groupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
         expect(groups[groupId].Properties.RetentionInDays).toBe(30);
@@ -172,7 +178,7 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
     });
 
     it('bundles each entry locally into a minified ESM file with a source map', () => {
-      for (const id of FUNCTION_IDS) {
+      for (const id of CORE_FUNCTION_IDS) {
         const assetPath = (s.stack.broker.functions[id].node.findChild('Code') as unknown as { assetPath?: string }).assetPath;
         const dir = assetPath ? join(s.outdir, assetPath) : '';
         expect(existsSync(join(dir, 'index.mjs')), `bundle of ${id}`).toBe(true);
@@ -186,7 +192,7 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
   });
 
   describe('IAM', () => {
-    it.each(FUNCTION_IDS)('%s: exactly its listed table actions, on those tables only', (fn) => {
+    it.each(CORE_FUNCTION_IDS)('%s: exactly its listed table actions, on those tables only', (fn) => {
       const statements = statementsOf(fn).filter((st) => st.actions.some((a) => a.startsWith('dynamodb:')));
       for (const t of TABLE_IDS) {
         const onTable = statements.filter((st) => st.resources.includes(`\${${tableId(t)}.Arn}`));
@@ -198,7 +204,7 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
       }
     });
 
-    it.each(FUNCTION_IDS)('%s: ManageConnections only on this API and stage, per method', (fn) => {
+    it.each(CORE_FUNCTION_IDS)('%s: ManageConnections only on this API and stage, per method', (fn) => {
       const statements = statementsOf(fn).filter((st) => st.actions.includes('execute-api:ManageConnections'));
       const expected = FUNCTION_SPECS[fn].connections.map(
         (m) => `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${${apiId()}}/mqtt/${m}/@connections/*`,
@@ -218,7 +224,7 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
     });
 
     it("function roles may write only their own log group's streams", () => {
-      for (const fn of FUNCTION_IDS) {
+      for (const fn of CORE_FUNCTION_IDS) {
         const logs = statementsOf(fn).filter((st) => st.actions.some((a) => a.startsWith('logs:')));
         const fnRes = resources('AWS::Lambda::Function')[functionId(fn)];
         expect(logs.flatMap((st) => st.resources)).toEqual([`\${${fnRes.Properties.LoggingConfig.LogGroup.Ref}.Arn}`]);
@@ -259,10 +265,10 @@ describe.skipIf(missing.length > 0)('StratusStack (default props, bundled, cdk-n
   describe('alarms and dashboard', () => {
     it('alarms on errors and throttles of every function and on delivery errors, all to the topic', () => {
       const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(FUNCTION_IDS.length * 2 + 1);
+      expect(alarms).toHaveLength(CORE_FUNCTION_IDS.length * 2 + 1);
       const topicId = logicalId(s.stack.broker.alarmTopic!);
       for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
-      for (const id of FUNCTION_IDS) {
+      for (const id of CORE_FUNCTION_IDS) {
         for (const metric of ['Errors', 'Throttles']) {
           s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
             Namespace: 'AWS/Lambda',

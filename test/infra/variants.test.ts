@@ -7,7 +7,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_IDS } from '../../lib/infra/access';
+import { CORE_FUNCTION_IDS } from '../../lib/infra/access';
 import { TABLE_IDS } from '../../lib/store/schema';
 import { render } from './render';
 import { missingEntries, synthStratus, type Synthesized } from './synth';
@@ -89,7 +89,7 @@ describe.skipIf(missingEntries().length > 0)('StratusStack (every prop set, conc
         },
       });
     }
-    expect(resources('AWS::Lambda::Function')).toHaveLength(FUNCTION_IDS.length);
+    expect(resources('AWS::Lambda::Function')).toHaveLength(CORE_FUNCTION_IDS.length);
   });
 
   it('DESTROY: tables and log groups are deleted with the stack, without deletion protection', () => {

@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayEventError } from '../../../lib/gateway/errors';
 import {
+  authorizerEventOf,
   headerValue,
+  parseAuthorizerEvent,
+  parseAuthorizerResult,
   parseConnectEvent,
   parseDisconnectEvent,
   parseGatewayResult,
   parseMessageEvent,
   parseWebSocketEvent,
+  policyAllows,
+  type AuthorizerResult,
 } from '../../../lib/gateway/events';
 
 const context = {
@@ -102,6 +107,64 @@ describe('API Gateway WebSocket events', () => {
     expect(headerValue(event, 'sec-websocket-protocol')).toBe('mqtt');
     expect(headerValue(event, 'x-forwarded-for')).toBe('203.0.113.7');
     expect(headerValue(event, 'authorization')).toBeUndefined();
+  });
+});
+
+describe('REQUEST authorizer shapes', () => {
+  const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/mqtt/$connect';
+  const authorizer = { principalId: 'alice', integrationLatency: 41, auth: 'jwt', username: 'alice', groups: '[]', verified: true };
+  const withAuthorizer = (value: unknown) => ({ ...connectEvent, requestContext: { ...connectEvent.requestContext, authorizer: value } });
+  const allow = (resource: string, action: string | string[] = 'execute-api:Invoke'): AuthorizerResult => ({
+    principalId: 'alice',
+    policyDocument: { Version: '2012-10-17', Statement: [{ Action: action, Effect: 'Allow', Resource: resource }] },
+  });
+
+  it('keeps requestContext.authorizer of a $connect event (principalId and the context keys)', () => {
+    expect(parseConnectEvent(withAuthorizer(authorizer)).requestContext.authorizer).toEqual(authorizer);
+    expect(parseConnectEvent(connectEvent).requestContext.authorizer).toBeUndefined();
+  });
+
+  it.each([
+    ['an object value', { principalId: 'a', nested: { x: 1 } }],
+    ['an array value', { principalId: 'a', list: ['x'] }],
+    ['a string', 'alice'],
+  ])('refuses a $connect authorizer with %s', (_name, value) => {
+    const error = catchError(() => parseConnectEvent(withAuthorizer(value)));
+    expect((error as GatewayEventError).issues.some((issue) => issue.startsWith('requestContext.authorizer'))).toBe(true);
+  });
+
+  it('still strips unknown requestContext keys as before', () => {
+    const event = { ...messageEvent, requestContext: { ...messageEvent.requestContext, somethingNew: 1 } };
+    expect(parseMessageEvent(event).requestContext).not.toHaveProperty('somethingNew');
+  });
+
+  it('builds the authorizer event API Gateway sends for a $connect request, and validates it', () => {
+    const event = authorizerEventOf(parseConnectEvent(withAuthorizer(authorizer)), methodArn);
+    expect(event).toMatchObject({ type: 'REQUEST', methodArn, queryStringParameters: { token: 'abc' }, headers: connectEvent.headers });
+    expect(event.requestContext).not.toHaveProperty('authorizer');
+    expect(parseAuthorizerEvent(event)).toEqual(event);
+    expect(() => parseAuthorizerEvent({ ...event, type: 'TOKEN' })).toThrow(GatewayEventError);
+    expect(() => parseAuthorizerEvent({ ...event, methodArn: undefined })).toThrow(GatewayEventError);
+  });
+
+  it('validates authorizer results: a policy, and a context of scalars only', () => {
+    expect(parseAuthorizerResult({ ...allow(methodArn), context: { a: 'x', b: 1, c: true } }).context).toEqual({ a: 'x', b: 1, c: true });
+    expect(() => parseAuthorizerResult({ ...allow(methodArn), context: { a: { b: 1 } } })).toThrow(GatewayEventError);
+    expect(() => parseAuthorizerResult({ ...allow(methodArn), context: { a: ['x'] } })).toThrow(GatewayEventError);
+    expect(() => parseAuthorizerResult({ principalId: 'a' })).toThrow(GatewayEventError);
+    expect(() => parseAuthorizerResult({ ...allow(methodArn), policyDocument: { Version: '2012-10-17', Statement: [] } })).toThrow(GatewayEventError);
+  });
+
+  it('evaluates the policy like IAM: wildcards, explicit Deny wins, nothing matching is a deny', () => {
+    expect(policyAllows(allow(methodArn), methodArn)).toBe(true);
+    expect(policyAllows(allow('arn:aws:execute-api:eu-west-1:123456789012:abc123/*'), methodArn)).toBe(true);
+    expect(policyAllows(allow(methodArn, ['execute-api:*']), methodArn)).toBe(true);
+    expect(policyAllows(allow(methodArn, 'EXECUTE-API:invoke'), methodArn)).toBe(true);
+    expect(policyAllows(allow('arn:aws:execute-api:eu-west-1:123456789012:other/*'), methodArn)).toBe(false);
+    expect(policyAllows(allow(methodArn, 's3:GetObject'), methodArn)).toBe(false);
+    const denied = allow('*');
+    denied.policyDocument.Statement.push({ Action: '*', Effect: 'Deny', Resource: methodArn });
+    expect(policyAllows(denied, methodArn)).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * CONNECT, as a pipeline of small named steps:
- *   first CONNECT? -> protocol -> client limits -> client id -> will -> authenticate
+ *   first CONNECT? -> protocol -> client limits -> client id -> will -> authenticate -> access
+ *   rules (compiled; the will topic must be allowed)
  *   -> session (clean start vs resume) -> keep alive -> CONNACK + intents.
  * Each step either returns what it established or throws a typed error; the dispatcher maps
  * errors to CONNACK / DISCONNECT / close through `reaction.ts`.
@@ -9,6 +10,8 @@
 import { ProtocolViolationError, UnsupportedProtocolVersionError, ClientIdentifierNotValidError } from '../mqtt/errors';
 import { validateTopicName } from '../mqtt/topic';
 import type { ConnectPacket, Will } from '../mqtt/types';
+import { canPublish, compileAcl } from '../auth/acl';
+import type { ConnectionAcl } from '../auth/types';
 import type { BrokerConfig } from './config';
 import { buildConnack, type ClientIdentity, type KeepAliveDecision, type SessionDecision } from './connack';
 import { reply, type Decision, type Intent } from './decisions';
@@ -43,6 +46,8 @@ export function handleConnect(packet: ConnectPacket, state: ConnectionState, ctx
   const identity = resolveClientId(packet, ctx);
   checkWill(packet.will, ctx.config);
   const principal = authenticate(packet, inputs.auth, ctx.config);
+  const acl = compileAccess(inputs.auth, principal, identity.clientId);
+  checkWillAllowed(packet.will, acl);
   const session = decideSession(packet, identity, inputs.existingSession, ctx);
   const keepAlive = decideKeepAlive(packet, ctx.config);
 
@@ -56,6 +61,7 @@ export function handleConnect(packet: ConnectPacket, state: ConnectionState, ctx
     username: packet.username ?? null,
     principal,
     clientLimits,
+    acl,
   };
   const next: MqttConnectionState = { status: 'mqtt', ...params };
   const connack = buildConnack(packet.protocolVersion, ctx.config, identity, session, keepAlive);
@@ -166,6 +172,28 @@ function authenticate(packet: ConnectPacket, auth: AuthVerdict, config: BrokerCo
     throw new NotAuthorizedError('Anonymous clients are not allowed');
   }
   return principal;
+}
+
+/**
+ * The connection's access rules, once the client id is final (an assigned id is known only now):
+ * `%u` and `%c` are substituted here. No `access` in the verdict, or allow-by-default with no
+ * rule: unrestricted (null).
+ */
+function compileAccess(auth: AuthVerdict, principal: string | null, clientId: string): ConnectionAcl | null {
+  if (!auth.ok || auth.access === undefined) return null;
+  // Allowed by default with no rule: unrestricted, and nothing to store with the connection.
+  if (auth.access.defaultEffect === 'allow' && auth.access.rules.length === 0) return null;
+  return compileAcl(auth.access, { username: principal, clientId });
+}
+
+/**
+ * The will is a PUBLISH the client asks for in advance: its topic must be one the client may
+ * publish to, or the CONNECT is refused with 0x87 Not authorized (3.1.1: return code 5).
+ */
+function checkWillAllowed(will: Will | undefined, acl: ConnectionAcl | null): void {
+  if (will !== undefined && !canPublish(acl, will.topic)) {
+    throw new NotAuthorizedError('Will topic not allowed by the access rules');
+  }
 }
 
 /**

@@ -151,6 +151,16 @@ export interface PublishDeliverIntent {
   readonly deliveries: readonly Delivery[];
 }
 
+/**
+ * A PUBLISH the connection's access rules do not allow was dropped: nothing to write; the
+ * runtime counts it (metric `PublishDenied`), as 3.1.1 clients are told nothing.
+ */
+export interface PublishDeniedIntent {
+  readonly kind: 'publish.denied';
+  readonly clientId: string;
+  readonly topic: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Acknowledgements
 // ---------------------------------------------------------------------------------------------
@@ -205,4 +215,5 @@ export type RoutingIntent =
   | InflightAckIntent
   | InflightReleasedIntent
   | InflightCompleteIntent
-  | Qos2ReleaseIntent;
+  | Qos2ReleaseIntent
+  | PublishDeniedIntent;

@@ -1,7 +1,8 @@
 /**
  * Inbound PUBLISH, as small named steps:
  *   QoS allowed? -> RETAIN allowed? -> no Subscription Identifier -> topic (Topic Alias, name)
- *   -> Response Topic -> payload format -> QoS 2 duplicate? -> retained -> delivery plan -> ack.
+ *   -> Response Topic -> payload format -> allowed by the access rules? -> QoS 2 duplicate?
+ *   -> retained -> delivery plan -> ack.
  *
  * Inputs the runtime loads first (`ctx.publish`, see `PublishInputs`):
  * - `routes`: the subscriptions matching the topic name. With Topic Aliases the topic is known
@@ -29,6 +30,7 @@
  * it gets DISCONNECT 0x99.
  */
 
+import { canPublish } from '../auth/acl';
 import { ProtocolViolationError } from '../mqtt/errors';
 import { ReasonCode } from '../mqtt/reason-codes';
 import { topicNameViolation, validateTopicName } from '../mqtt/topic';
@@ -63,6 +65,7 @@ export function handlePublish(
   const next = resolved.state;
   const intents: Intent[] = [...resolved.intents];
   if (!payloadFormatValid(packet)) return refusePayload(packet, next, intents);
+  if (!canPublish(state.acl ?? null, publish.topic)) return refuseByAcl(packet, next, intents);
   if (packet.qos === 2) {
     const duplicate = inputs.qos2AlreadyReceived;
     if (duplicate === undefined) throw new MissingBrokerInputError('QoS 2 PUBLISH needs ctx.publish.qos2AlreadyReceived');
@@ -185,6 +188,18 @@ function payloadFormatValid(packet: PublishPacket): boolean {
 function refusePayload(packet: PublishPacket, state: MqttConnectionState, intents: Intent[]): Decision {
   if (packet.qos === 0) throw new PayloadFormatInvalidError('Payload is not UTF-8 (Payload Format Indicator 1)');
   return reply(state, state.protocolVersion, [ack(packet, state, ReasonCode.PayloadFormatInvalid)], intents);
+}
+
+/**
+ * A PUBLISH the access rules do not allow is dropped: not delivered, not retained. v5 QoS 1/2
+ * get PUBACK/PUBREC 0x87 Not authorized (3.4.2.1, 3.5.2.1). 3.1.1 has no negative
+ * acknowledgement, so QoS 1/2 are acknowledged as usual (the client must not resend forever) and
+ * QoS 0 gets nothing; the `publish.denied` intent counts the drop.
+ */
+function refuseByAcl(packet: PublishPacket, state: MqttConnectionState, intents: Intent[]): Decision {
+  intents.push({ kind: 'publish.denied', clientId: state.clientId, topic: packet.topic });
+  const code = state.protocolVersion === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success;
+  return reply(state, state.protocolVersion, packet.qos === 0 ? [] : [ack(packet, state, code)], intents);
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { ProtocolVersion, Will } from '../mqtt/types';
 import type { BrokerConfig } from './config';
 import type { Route } from './delivery';
-import type { PrincipalAccess } from '../auth/types';
+import type { ConnectionAcl, PrincipalAccess } from '../auth/types';
 
 /** What the client told us about its own limits in a v5 CONNECT (spec defaults otherwise). */
 export interface ClientLimits {
@@ -34,6 +34,12 @@ export interface ConnectionParams {
   /** The identity the authenticator vouched for, if any. */
   readonly principal: string | null;
   readonly clientLimits: ClientLimits;
+  /**
+   * The connection's access rules, compiled at CONNECT (lib/auth/acl.ts) and stored with the
+   * connection record, so checking a PUBLISH or SUBSCRIBE costs no read. Absent or null:
+   * unrestricted (no access control configured).
+   */
+  readonly acl?: ConnectionAcl | null;
 }
 
 /** A WebSocket connection on which no CONNECT has been accepted yet. */

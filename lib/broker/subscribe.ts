@@ -1,7 +1,8 @@
 /**
  * SUBSCRIBE, as small named steps:
  *   Subscription Identifier available? -> for each filter, in order [MQTT-3.8.4-5]:
- *   shared? -> valid filter? -> capability (shared, wildcard) -> No Local on shared? -> granted QoS
+ *   shared? -> valid filter? -> capability (shared, wildcard) -> No Local on shared?
+ *   -> allowed by the access rules? -> granted QoS
  *   -> SUBACK (one code per filter, in order) + `subscriptions.put` + `retained.send`.
  *
  * Inputs the runtime loads first: `ctx.subscribe.existingFilters`, the filters (as sent,
@@ -18,6 +19,7 @@
  *   too (as common brokers do), since 3.1.1 topics cannot start with `$share` usefully.
  */
 
+import { canSubscribe } from '../auth/acl';
 import { MqttError } from '../mqtt/errors';
 import { ReasonCode } from '../mqtt/reason-codes';
 import { parseSharedSubscription, validateTopicFilter } from '../mqtt/topic';
@@ -88,6 +90,8 @@ function subscribeOne(
   }
   const refused = checkCapabilities(target, requested, config, v5);
   if (refused !== undefined) return { ok: false, code: refused };
+  // Access rules: 0x87 Not authorized (v5, 3.9.3), 0x80 in 3.1.1 [MQTT-3.9.3-2 of 3.1.1].
+  if (!canSubscribe(state.acl ?? null, filter)) return { ok: false, code: v5 ? ReasonCode.NotAuthorized : V4_FAILURE };
   const sub: AcceptedSubscription = {
     filter,
     topicFilter: target.topicFilter,

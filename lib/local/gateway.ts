@@ -2,8 +2,10 @@
  * The local gateway: a WebSocket server that behaves like an API Gateway WebSocket API, so the
  * same handlers run in-process in local mode and in tests.
  *
- * - Upgrade: builds the `$connect` event from the HTTP upgrade request and calls `connect`; the
- *   upgrade completes only when it returns. Non-2xx refuses the handshake with that status; 2xx
+ * - Upgrade: builds the `$connect` event from the HTTP upgrade request, runs the optional REQUEST
+ *   authorizer (a refusal answers 401/403/500 before `$connect`; an Allow puts its principal and
+ *   context in `requestContext.authorizer`), and calls `connect`; the upgrade completes only when
+ *   it returns. Non-2xx refuses the handshake with that status; 2xx
  *   completes it, echoing `Sec-WebSocket-Protocol` (and any other header) from the result.
  * - Each incoming message becomes a `$default` event (`requestTimeEpoch` = arrival). Handlers run
  *   concurrently with no per-connection ordering, as on AWS. Handler errors are logged, never
@@ -21,8 +23,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import type { ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from '../gateway/events';
-import { parseGatewayResult } from '../gateway/events';
+import type { ConnectAuthorizer, ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from '../gateway/events';
+import { authorizerEventOf, parseAuthorizerResult, parseGatewayResult, policyAllows } from '../gateway/events';
 import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../gateway/framing';
 import type { CloseStatus } from './connection';
 import { GOING_AWAY, LocalConnection } from './connection';
@@ -32,9 +34,9 @@ import { FrameMonitor } from './frame-monitor';
 import { connectionIdOf, handleManagementRequest, reply } from './management-api';
 import { closedOrTerminated, isWebSocketUpgrade, refuseUpgrade, sleep, toBuffer } from './sockets';
 import { errorFields, jsonLineLogger, localGatewayOptionsSchema } from './options';
-import type { LocalGatewayConfig, LocalGatewayOptions, Logger } from './options';
+import type { LocalAuthorizer, LocalGatewayConfig, LocalGatewayOptions, Logger } from './options';
 
-export type { LocalGatewayOptions, Logger, LogEntry } from './options';
+export type { LocalAuthorizer, LocalGatewayOptions, Logger, LogEntry } from './options';
 
 /** The integrations behind the three routes, with Lambda's event and result shapes. */
 export interface GatewayHandlers {
@@ -59,6 +61,7 @@ const LENIENT_MAX_MESSAGE_BYTES = 268_435_455 + 5;
 export class LocalGateway {
   private readonly config: LocalGatewayConfig;
   private readonly log: Logger;
+  private readonly authorizer: LocalAuthorizer | undefined;
   private readonly connections = new Map<string, LocalConnection>();
   private readonly sockets = new Set<WebSocket>();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -72,9 +75,10 @@ export class LocalGateway {
     private readonly handlers: GatewayHandlers,
     options: LocalGatewayOptions = {},
   ) {
-    const { log, ...rest } = options;
+    const { log, authorizer, ...rest } = options;
     this.config = localGatewayOptionsSchema.parse(rest);
     this.log = log ?? jsonLineLogger;
+    this.authorizer = authorizer;
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -83,7 +87,12 @@ export class LocalGateway {
       handleProtocols: (_offered, req) => this.echoedProtocol(req),
     });
     this.wss.on('headers', (headers, req) => this.addResultHeaders(headers, req));
+    // The handlers' SDK clients keep `@connections` sockets alive with no idle limit of their
+    // own (Node 20's agent ignores the server's Keep-Alive hint then), so a server that closes
+    // idle sockets after Node's default 5 s races their reuse: an occasional ECONNRESET on a
+    // post, which under load loses a reply. Idle sockets stay open; `stop()` closes them.
     this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server.keepAliveTimeout = 0;
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.onUpgrade(req, socket, head).catch((error: unknown) => {
         this.log('error', { msg: 'upgrade failed', ...errorFields(error) });
@@ -176,7 +185,13 @@ export class LocalGateway {
       sourceIp: sourceIpOf(req),
       userAgent: req.headers['user-agent'],
     };
-    const event = connectEvent(context, req, url, now);
+    const unauthorized = connectEvent(context, req, url, now);
+    const verdict = await this.track(this.authorize(unauthorized));
+    if (socket.destroyed || this.state !== 'running') return void socket.destroy();
+    if ('status' in verdict) return refuseUpgrade(socket, verdict.status);
+    const event = verdict.authorizer === undefined
+      ? unauthorized
+      : { ...unauthorized, requestContext: { ...unauthorized.requestContext, authorizer: verdict.authorizer } };
     const result = await this.dispatch('connect', context.connectionId, () => this.handlers.connect(event));
     if (socket.destroyed || this.state !== 'running') return void socket.destroy();
     if (result === undefined) return refuseUpgrade(socket, 500, 'Internal server error');
@@ -244,6 +259,29 @@ export class LocalGateway {
     connection.close(status);
   }
 
+  /** The optional REQUEST authorizer, as API Gateway runs it: what `$connect` receives, or the refusal. */
+  private async authorize(event: ConnectEvent): Promise<{ status: 401 | 403 | 500 } | { authorizer?: ConnectAuthorizer }> {
+    if (this.authorizer === undefined) return {};
+    const methodArn = `arn:aws:execute-api:local:000000000000:${this.config.apiId}/${this.config.stage}/$connect`;
+    const started = Date.now();
+    try {
+      const result = parseAuthorizerResult(await this.authorizer(authorizerEventOf(event, methodArn)));
+      if (!policyAllows(result, methodArn)) return { status: 403 };
+      return { authorizer: { ...result.context, principalId: result.principalId, integrationLatency: Date.now() - started } };
+    } catch (error) {
+      if (error instanceof Error && error.message === 'Unauthorized') return { status: 401 };
+      this.log('error', { msg: 'authorizer failed', connectionId: event.requestContext.connectionId, ...errorFields(error) });
+      return { status: 500 };
+    }
+  }
+
+  /** Tracks a promise so `stop()` waits for it. */
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise);
+    void promise.finally(() => this.inFlight.delete(promise)).catch(() => undefined);
+    return promise;
+  }
+
   /**
    * Calls a handler after the optional jitter; validates its result; logs and swallows its
    * failure (answering undefined). Tracked so `stop()` can wait for it.
@@ -261,9 +299,7 @@ export class LocalGateway {
       this.log('error', { msg: 'handler failed', route, connectionId, ...errorFields(error) });
       return undefined;
     });
-    this.inFlight.add(run);
-    void run.finally(() => this.inFlight.delete(run));
-    return run;
+    return this.track(run);
   }
 
   private echoedProtocol(req: IncomingMessage): string | false {

@@ -12,7 +12,10 @@ import { runDisconnectPath } from './disconnect-path';
 import { publishWill } from './pubsub';
 import type { Meter } from '../store/meter';
 import type { TableId } from '../store/schema';
-import { noCredentialStore, type Authenticator } from './auth';
+import type { Authenticator } from './auth';
+import { createAuthenticator } from '../auth/authenticator';
+import { createJwtVerifier, jwtOptionsFromEnv } from '../auth/jwt';
+import type { TokenVerifier } from '../auth/types';
 import { ConfigurationError, loadConfig } from './config';
 import type { RuntimeDeps } from './handlers';
 import { createLogger, type Logger } from './log';
@@ -28,7 +31,10 @@ export interface RuntimeSetup {
   readonly localManagement?: boolean;
   readonly broker: BrokerConfig;
   readonly allowBinary?: boolean;
+  /** Default: users, groups and rules from the auth table (lib/auth/authenticator.ts). */
   readonly authenticate?: Authenticator;
+  /** Verifies a JWT sent as the CONNECT password; absent: no token authentication. */
+  readonly verifyToken?: TokenVerifier;
   readonly log: Logger;
   readonly metrics?: Metrics;
   readonly meter?: Meter;
@@ -78,7 +84,9 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
     publishWill: (will, clientId) => publishWill(self as RuntimeDeps, will, clientId, { domainName: '', stage: '' }),
     deliveryFor,
     broker: setup.broker,
-    authenticate: setup.authenticate ?? noCredentialStore(setup.broker.allowAnonymous),
+    authenticate:
+      setup.authenticate ??
+      createAuthenticator({ store: stores.auth, allowAnonymous: setup.broker.allowAnonymous, verifyToken: setup.verifyToken, log }),
     allowBinary: setup.allowBinary ?? false,
     log,
     metrics: setup.metrics ?? createMetrics(),
@@ -101,7 +109,9 @@ export function runtimeFromEnv(env: Record<string, string | undefined> = process
     // API Gateway does not order a connection's messages.
     throw new ConfigurationError('invalid environment: STRATUS_CAPABILITIES: topicAliasMaximum must be 0 on API Gateway');
   }
+  const jwt = jwtOptionsFromEnv(env);
   return createRuntime({
+    verifyToken: jwt === undefined ? undefined : createJwtVerifier(jwt),
     tables: config.tables,
     dynamodbEndpoint: config.dynamodbEndpoint,
     managementEndpoint: config.managementEndpoint,

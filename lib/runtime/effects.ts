@@ -219,5 +219,7 @@ function connectionFields(intent: MarkConnectedIntent, cleanStart: boolean): Mqt
     maximumPacketSize: c.clientLimits.maximumPacketSize ?? undefined,
     topicAliasMaximum: c.clientLimits.topicAliasMaximum,
     hasWill: c.will !== null,
+    principal: c.principal ?? undefined,
+    acl: c.acl ?? undefined,
   };
 }

@@ -12,6 +12,7 @@ import type { ConnectionRecord, ConnectionStore } from '../store/ports';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import type { Authenticator } from './auth';
+import { preAuthFromAuthorizerContext } from '../auth/authorizer';
 import { handleMessage } from './message';
 import { runDisconnectPath } from './disconnect-path';
 import type { ConnectionScan } from '../store/scan';
@@ -73,12 +74,15 @@ async function onConnect(deps: RuntimeDeps, raw: unknown): Promise<GatewayResult
     return refuseConnect();
   }
   const now = deps.now();
+  // The principal the REQUEST authorizer verified from a token (API Gateway invoked it first).
+  const preAuth = preAuthFromAuthorizerContext(event.requestContext.authorizer);
   await deps.connections.open({
     connectionId,
     mode: 'text',
     connectedAt: event.requestContext.connectedAt,
     requestTimeEpoch,
     sourceIp: event.requestContext.identity.sourceIp,
+    ...(preAuth === undefined ? {} : { preAuth }),
     expiresAt: Math.floor(now / 1000) + CONNECTION_RECORD_TTL_SECONDS,
   });
   deps.metrics.add('Connections');

@@ -59,7 +59,7 @@ export async function inputsFor(
   state: ConnectionState,
   invocation: { readonly record: ConnectionRecord; readonly routes: RouteLookup },
 ): Promise<PacketInputs> {
-  if (packet.type === 'connect') return state.status === 'open' ? connectInputs(deps, packet) : NONE;
+  if (packet.type === 'connect') return state.status === 'open' ? connectInputs(deps, packet, invocation.record) : NONE;
   if (state.status !== 'mqtt') return NONE;
   switch (packet.type) {
     case 'publish': {
@@ -83,12 +83,14 @@ async function currentFilters(deps: RuntimeDeps, record: ConnectionRecord): Prom
 }
 
 /**
- * What the core needs to decide a CONNECT: the authenticator's verdict and, for a Clean Start 0
+ * What the core needs to decide a CONNECT: the authenticator's verdict (lib/auth/authenticator.ts:
+ * a Query for the user and one per group, only when credentials or a token name one) and, for a Clean Start 0
  * CONNECT with a client-chosen id, the stored session (one strongly consistent read). A clean
  * CONNECT needs no read: its Session Present is 0 whatever is stored [MQTT-3.2.2-1].
  */
-async function connectInputs(deps: RuntimeDeps, packet: ConnectPacket): Promise<PacketInputs> {
-  const auth = await deps.authenticate(packet);
+async function connectInputs(deps: RuntimeDeps, packet: ConnectPacket, record: ConnectionRecord): Promise<PacketInputs> {
+  // A token verified by the `$connect` authorizer was recorded with the connection.
+  const auth = await deps.authenticate(packet, { preAuth: record.preAuth });
   if (!auth.ok) deps.metrics.add('AuthFailures');
   if (packet.clean || packet.clientId === '') return { core: { connect: { auth, existingSession: null } }, targets: NONE.targets };
   const session = await deps.sessions.get(packet.clientId);

@@ -16,6 +16,8 @@ import { createRuntime } from './deps';
 import { createHandlers, type RouteHandlers } from './handlers';
 import { sweep, type SweepReport } from './sweeper';
 import { createLogger, type Logger } from './log';
+import { createAuthorizer } from '../auth/authorizer';
+import { createJwtVerifier, type JwtOptions } from '../auth/jwt';
 import { createMetrics, type Metrics } from './metrics';
 
 export interface LocalBrokerOptions {
@@ -39,6 +41,12 @@ export interface LocalBrokerOptions {
   readonly wrapDelivery?: (delivery: Delivery) => Delivery;
   /** Run the sweeper this often, as the deployed schedule does; 0 turns it off. @default 60000 */
   readonly sweepIntervalMs?: number;
+  /**
+   * Token authentication, as a deployed stack with the `jwt` prop: the REQUEST authorizer runs
+   * before `$connect` (a token in the `token` query parameter or an `Authorization: Bearer`
+   * header), and a JWT sent as the CONNECT password is verified too.
+   */
+  readonly jwt?: JwtOptions;
 }
 
 export interface LocalBroker {
@@ -65,8 +73,11 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     await ensureTables(sharedDynamoDbClient({ endpoint: dynamo.endpoint }), tables);
     const broker = parseBrokerConfig({ allowAnonymous: true, ...options.broker });
     let handlers: RouteHandlers | undefined;
+    const verifyToken = options.jwt === undefined ? undefined : createJwtVerifier(options.jwt);
+    const authorizer = verifyToken === undefined ? undefined : createAuthorizer({ verify: verifyToken, log: log.child({ component: 'authorizer' }) });
     const gateway = new LocalGateway(lateBound(() => handlers), {
       ...options.gateway,
+      ...(authorizer === undefined ? {} : { authorizer }),
       log: (level, { msg, ...fields }) => log[level](msg, { component: 'local-gateway', ...fields }),
     });
     const address = await gateway.start();
@@ -76,6 +87,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       managementEndpoint: address.managementEndpoint,
       localManagement: true,
       broker,
+      verifyToken,
       allowBinary: !(options.gateway?.strict ?? false),
       log,
       metrics: options.metrics ?? createMetrics(() => undefined),

@@ -51,11 +51,18 @@ export function redact(fields: LogFields | undefined): LogFields {
   return out;
 }
 
-/** Errors become { name, message, reasonCode }; bytes become their length. */
+/** Errors become { name, message, reasonCode, code, cause }; bytes become their length. */
 function jsonSafe(_key: string, value: unknown): unknown {
   if (value instanceof Error) {
-    const reasonCode = (value as { reasonCode?: unknown }).reasonCode;
-    return { name: value.name, message: value.message, ...(reasonCode !== undefined ? { reasonCode } : {}) };
+    const { reasonCode, code } = value as { reasonCode?: unknown; code?: unknown };
+    return {
+      name: value.name,
+      message: value.message,
+      ...(reasonCode !== undefined ? { reasonCode } : {}),
+      ...(typeof code === 'string' ? { code } : {}),
+      // What a wrapped error hides (a reset socket behind a DeliveryError, say); one level deep.
+      ...(value.cause instanceof Error ? { cause: { name: value.cause.name, message: value.cause.message } } : {}),
+    };
   }
   if (value instanceof Uint8Array) return { bytes: value.byteLength };
   if (typeof value === 'bigint') return value.toString();

@@ -76,7 +76,7 @@ export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Pro
   }
   if (!(await flushOrClose(deps, event, mode, outbox))) return OK;
   // Queued messages of a resumed session follow its CONNACK and resent messages.
-  if (outbox.resumed !== undefined && !outbox.close) await drainQueue(deps, drainTargetOf(outbox.resumed), event.requestContext, deps.maxQueued);
+  if (outbox.resumed !== undefined) await drainQueue(deps, drainTargetOf(outbox.resumed), event.requestContext, deps.maxQueued);
   return OK;
 }
 
@@ -185,45 +185,53 @@ function queue(outbox: Outbox, decision: Decision): void {
   if (decision.close !== null) outbox.close = true;
 }
 
-/** Posts the replies, then closes if the core said so; answers how the post ended. */
-async function flush(deps: RuntimeDeps, event: MessageEvent, mode: TransportMode, outbox: Outbox): Promise<SendOutcome['status']> {
-  const { connectionId } = event.requestContext;
-  const delivery = deliveryOf(deps, event);
-  let status: SendOutcome['status'] = 'sent';
-  if (outbox.chunks.length > 0) {
-    const bytes = concat(outbox.chunks);
-    const outcome = await delivery.send(connectionId, bytes, mode);
-    status = outcome.status;
-    deps.metrics.add('MessagesOut', outbox.chunks.length);
-    deps.metrics.add('BytesOut', bytes.byteLength);
-    if (outcome.status === 'gone') deps.metrics.add('Gone410');
-    if (outcome.status === 'throttled') deps.metrics.add('DeliveryErrors');
-  }
-  if (outbox.close && status !== 'gone') await delivery.close(connectionId);
-  return status;
-}
-
 /**
- * Sends the replies; false when they could not be sent. A reply that never arrives (a CONNACK, a
- * PUBACK) would leave the client waiting until its own timeout, and a throttled reply may have
- * left half a packet on its stream; so the connection is closed instead, and the client
- * reconnects and resends its unacknowledged QoS 1/2 messages [MQTT-4.4.0-1].
+ * Sends the replies, then closes if the core said so; false when the connection was closed. A
+ * reply that never arrives (a CONNACK, a PUBACK) would leave the client waiting until its own
+ * timeout, and a throttled reply may have left half a packet on its stream; so the connection is
+ * closed instead, and the client reconnects and resends its unacknowledged QoS 1/2 messages
+ * [MQTT-4.4.0-1].
  */
 async function flushOrClose(deps: RuntimeDeps, event: MessageEvent, mode: TransportMode, outbox: Outbox): Promise<boolean> {
   const { connectionId } = event.requestContext;
+  let status: SendOutcome['status'];
   try {
-    const outcome = await flush(deps, event, mode, outbox);
-    if (outcome !== 'throttled') return true;
-    deps.log.warn('replies throttled: closing the connection', { connectionId });
+    status = await sendReplies(deps, event, mode, outbox);
   } catch (error) {
     deps.log.error('replies not delivered: closing the connection', { connectionId, error });
+    await closeQuietly(deps, event);
+    return false;
   }
+  if (status === 'gone') return false;
+  if (status === 'throttled') {
+    deps.log.warn('replies throttled: closing the connection', { connectionId });
+    await closeQuietly(deps, event);
+    return false;
+  }
+  if (outbox.close) await closeQuietly(deps, event);
+  return !outbox.close;
+}
+
+/** Posts the replies, if any; answers how the post ended. */
+async function sendReplies(deps: RuntimeDeps, event: MessageEvent, mode: TransportMode, outbox: Outbox): Promise<SendOutcome['status']> {
+  if (outbox.chunks.length === 0) return 'sent';
+  const bytes = concat(outbox.chunks);
+  const outcome = await deliveryOf(deps, event).send(event.requestContext.connectionId, bytes, mode);
+  deps.metrics.add('MessagesOut', outbox.chunks.length);
+  deps.metrics.add('BytesOut', bytes.byteLength);
+  if (outcome.status === 'gone') deps.metrics.add('Gone410');
+  if (outcome.status === 'throttled') deps.metrics.add('DeliveryErrors');
+  return outcome.status;
+}
+
+/** Closes the connection; a failure is logged (the client's keep-alive or the gateway ends it). */
+async function closeQuietly(deps: RuntimeDeps, event: MessageEvent): Promise<void> {
+  const { connectionId } = event.requestContext;
   try {
     await deliveryOf(deps, event).close(connectionId);
   } catch (error) {
-    deps.log.error('close after failed replies failed', { connectionId, error });
+    deps.log.warn('closing the connection failed', { connectionId, error });
   }
-  return false;
 }
 
 function deliveryOf(deps: RuntimeDeps, event: MessageEvent) {
@@ -262,7 +270,8 @@ export function toBrokerState(record: ConnectionRecord): ConnectionState {
     // itself is in the session item, where the disconnect path takes it.
     will: record.hasWill ? WILL_IN_SESSION_STORE : null,
     username: record.username ?? null,
-    principal: null,
+    principal: record.principal ?? null,
+    acl: record.acl ?? null,
     clientLimits: {
       receiveMaximum: record.receiveMaximum ?? 65_535,
       maximumPacketSize: record.maximumPacketSize ?? null,

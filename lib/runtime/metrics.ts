@@ -13,6 +13,7 @@ export type MetricName =
   | 'BytesIn'
   | 'BytesOut'
   | 'AuthFailures'
+  | 'PublishDenied'
   | 'DeliveryErrors'
   | 'Gone410'
   | 'QueueOverflows';
@@ -24,6 +25,7 @@ const UNITS: Record<MetricName, 'Count' | 'Bytes'> = {
   BytesIn: 'Bytes',
   BytesOut: 'Bytes',
   AuthFailures: 'Count',
+  PublishDenied: 'Count',
   DeliveryErrors: 'Count',
   Gone410: 'Count',
   QueueOverflows: 'Count',

@@ -19,6 +19,7 @@ import {
   type RetainedSendIntent,
   type Route,
 } from '../broker';
+import { canSubscribe } from '../auth/acl';
 import { encode, type PublishPacket, type QoS, type Will } from '../mqtt';
 import type { ConnectionRecord, TransportMode } from '../store/ports';
 import type { SubscriberConnection, SubscriptionRecord } from '../store/subscription-port';
@@ -121,6 +122,10 @@ export async function carryOutPubSub(deps: RuntimeDeps, intent: RoutingIntent, c
     }
     case 'inflight.released':
       await deps.messages.released(clientId, epoch, intent.packetId);
+      return undefined;
+    case 'publish.denied':
+      deps.metrics.add('PublishDenied');
+      deps.log.info('publish denied by the access rules', { clientId: intent.clientId, topic: intent.topic });
       return undefined;
     case 'topicAlias.set':
       // Aliases live only within one WebSocket message: API Gateway does not keep the order of a
@@ -393,6 +398,7 @@ export async function drainQueue(
 export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord, gateway: PubSubContext['gateway']): Promise<Uint8Array[]> {
   const clientId = record.clientId as string;
   const epoch = record.sessionEpoch ?? '';
+  if (record.acl !== undefined) await dropDisallowedSubscriptions(deps, record, clientId, epoch);
   await deps.subscriptions.attach(clientId, epoch, subscriberConnection(record), subscriptionTtl(deps, record.expiresAt, record.sessionExpiryInterval ?? 0));
   const inflight = await deps.messages.inflight(clientId, epoch);
   const entries: InflightEntry[] = inflight.map((m) =>
@@ -401,6 +407,20 @@ export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord,
       : { kind: 'publish', sequence: m.sequence, packet: { ...withRemainingExpiry(m.packet, m.messageExpiresAt, deps.now()), packetId: m.packetId } },
   );
   return planResend(entries).map((p) => encode(p, record.protocolVersion ?? 4));
+}
+
+/**
+ * The rules may have narrowed since the session subscribed (docs/SECURITY.md): the resumed
+ * session keeps only the subscriptions its new rules still allow. One Query, paid only by
+ * connections with access rules.
+ */
+async function dropDisallowedSubscriptions(deps: RuntimeDeps, record: ConnectionRecord, clientId: string, epoch: string): Promise<void> {
+  const acl = record.acl ?? null;
+  const mine = await deps.subscriptions.listByClient(clientId);
+  const denied = mine.filter((s) => s.sessionEpoch === epoch && !canSubscribe(acl, s.filter)).map((s) => s.filter);
+  if (denied.length === 0) return;
+  deps.log.info('subscriptions no longer allowed dropped on resume', { clientId, filters: denied });
+  await deps.subscriptions.delete(clientId, denied);
 }
 
 /**

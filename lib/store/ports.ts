@@ -13,7 +13,9 @@ import type { SubscriptionStore } from './subscription-port';
 import type { RetainedStore } from './retained-port';
 import type { MessageStore } from './message-port';
 import type { ProtocolVersion } from '../mqtt/types';
+import type { ConnectionAcl, PreAuthenticated } from '../auth/types';
 import type { SessionStore } from './session-port';
+import type { AuthStore } from './auth-port';
 
 export type * from './session-port';
 
@@ -45,6 +47,10 @@ export interface MqttConnectionFields {
   hasWill?: boolean;
   /** The session epoch the CONNECT claimed (lib/store/session-port.ts) */
   sessionEpoch?: string;
+  /** The authenticated username (absent: anonymous) */
+  principal?: string;
+  /** The access rules compiled at CONNECT; absent: unrestricted (lib/auth/types.ts) */
+  acl?: ConnectionAcl;
   /** A new deadline for the record, epoch seconds; unchanged if absent */
   expiresAt?: number;
 }
@@ -58,6 +64,8 @@ export interface NewConnection {
   /** API Gateway `requestContext.requestTimeEpoch` of $connect, epoch ms */
   requestTimeEpoch?: number;
   sourceIp?: string;
+  /** The principal the `$connect` authorizer established from a token, if any */
+  preAuth?: PreAuthenticated;
   /** TTL, epoch seconds; the record is invisible once it has passed */
   expiresAt: number;
 }
@@ -110,4 +118,5 @@ export interface Stores {
   subscriptions: SubscriptionStore;
   retained: RetainedStore;
   messages: MessageStore;
+  auth: AuthStore;
 }

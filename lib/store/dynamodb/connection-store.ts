@@ -18,7 +18,8 @@ import type {
 import type { ConnectionPage, ConnectionScan } from '../scan';
 import { TABLE_SCHEMAS, TTL_ATTRIBUTE } from '../schema';
 import { ExpressionBuilder } from './expressions';
-import { bool, num, numOneOf, optional, recordCodec, required, str, strOneOf, type Item } from './marshal';
+import { bool, jsonOf, num, numOneOf, optional, recordCodec, required, str, strOneOf, type Item } from './marshal';
+import { connectionAclSchema, preAuthenticatedSchema } from '../../auth/codec';
 import type { MeteredDynamoDb } from './metered';
 
 export const connectionCodec = recordCodec<ConnectionRecord>('connections', {
@@ -40,6 +41,9 @@ export const connectionCodec = recordCodec<ConnectionRecord>('connections', {
   topicAliasMaximum: optional(num),
   hasWill: optional(bool),
   sessionEpoch: optional(str),
+  principal: optional(str),
+  acl: optional(jsonOf((v) => connectionAclSchema.safeParse(v).data)),
+  preAuth: optional(jsonOf((v) => preAuthenticatedSchema.safeParse(v).data)),
   expiresAt: required(num),
 });
 

@@ -13,9 +13,11 @@ import { DynamoSessionStore } from './session-store';
 import { DynamoSubscriptionStore } from './subscription-store';
 import { DynamoRetainedStore } from './retained-store';
 import { DynamoMessageStore } from './message-store';
+import { DynamoAuthStore } from './auth-store';
 
 export { DynamoConnectionStore } from './connection-store';
 export { DynamoSessionStore } from './session-store';
+export { DynamoAuthStore } from './auth-store';
 export { MeteredDynamoDb } from './metered';
 export { capacityReportingFor, createDynamoDbClient, sharedDynamoDbClient } from './client';
 export { ensureTables } from './tables';
@@ -42,5 +44,6 @@ export function dynamoStores(options: DynamoStoresOptions): Stores {
     subscriptions: new DynamoSubscriptionStore(db, options.tables.subscriptions, { clock }),
     retained: new DynamoRetainedStore(db, options.tables.retained, { clock }),
     messages: new DynamoMessageStore(db, options.tables.messages, { clock }),
+    auth: new DynamoAuthStore(db, options.tables.auth),
   };
 }

@@ -37,6 +37,21 @@ export const bytes: AttributeCodec<Uint8Array> = {
   decode: (a) => a.B,
 };
 
+/** A JSON document stored as S; decodes to undefined (a corrupt item) unless `parse` accepts it. */
+export function jsonOf<T>(parse: (value: unknown) => T | undefined): AttributeCodec<T> {
+  return {
+    encode: (value) => ({ S: JSON.stringify(value) }),
+    decode: (a) => {
+      if (a.S === undefined) return undefined;
+      try {
+        return parse(JSON.parse(a.S));
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
 /** One of a fixed set of strings, stored as S. */
 export function strOneOf<const V extends string>(values: readonly V[]): AttributeCodec<V> {
   return {

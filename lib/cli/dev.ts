@@ -5,6 +5,10 @@
  */
 import type { Command } from 'commander';
 import { startLocalBroker, type LocalBroker } from '../runtime/local-broker';
+import { clearLocalState, writeLocalState } from './admin/local-state';
+
+/** The table prefix of `stratus dev`; the admin commands default to it too. */
+const LOCAL_TABLE_PREFIX = 'stratus-local-';
 import { createLogger } from '../runtime/log';
 import { DEV_DEFAULTS, parseDevOptions, type DevOptions } from './dev-options';
 
@@ -43,13 +47,22 @@ export async function runDev(options: DevOptions): Promise<void> {
     },
     dynamodbEndpoint: options.dynamodbEndpoint,
     dynamodb: { dataDir: options.data },
+    tablePrefix: LOCAL_TABLE_PREFIX,
     broker: { allowAnonymous: !options.auth },
     log,
+  });
+  // Where `stratus user|acl|sessions|retained` find this broker (docs/SECURITY.md).
+  await writeLocalState({
+    dynamodbEndpoint: broker.dynamodbEndpoint,
+    tablePrefix: LOCAL_TABLE_PREFIX,
+    managementEndpoint: broker.managementEndpoint,
+    url: broker.url,
   });
   process.stdout.write(banner(broker, options));
   await untilSignal();
   process.stdout.write('stopping…\n');
   await broker.stop();
+  await clearLocalState();
 }
 
 function banner(broker: LocalBroker, options: DevOptions): string {

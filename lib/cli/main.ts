@@ -3,6 +3,7 @@
  * names the problem, and a non-zero exit code.
  */
 import { Command, CommanderError } from 'commander';
+import { registerAdminCommands } from './admin/index';
 import { registerDevCommand } from './dev';
 
 export class CliInputError extends Error {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .exitOverride();
   registerDevCommand(program);
+  registerAdminCommands(program);
   return program;
 }
 

@@ -31,6 +31,8 @@ export const DevOptionsSchema = z
     maxConnectionMs: millis.default(DEV_DEFAULTS.maxConnectionMs),
     dynamodbEndpoint: z.url().optional(),
     auth: z.boolean().default(false),
+    /** Also accept plain MQTT over TCP on this port (an in-process bridge); off by default. */
+    tcp: port.optional(),
   })
   .strict();
 

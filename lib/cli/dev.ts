@@ -4,12 +4,13 @@
  * stops everything cleanly on Ctrl-C.
  */
 import type { Command } from 'commander';
+import { BRIDGE_DEFAULTS, startBridge, type Bridge } from '../client/bridge';
 import { startLocalBroker, type LocalBroker } from '../runtime/local-broker';
 import { clearLocalState, writeLocalState } from './admin/local-state';
 
 /** The table prefix of `stratus dev`; the admin commands default to it too. */
 const LOCAL_TABLE_PREFIX = 'stratus-local-';
-import { createLogger } from '../runtime/log';
+import { createLogger, type Logger } from '../runtime/log';
 import { DEV_DEFAULTS, parseDevOptions, type DevOptions } from './dev-options';
 
 export function registerDevCommand(program: Command): void {
@@ -27,6 +28,7 @@ export function registerDevCommand(program: Command): void {
     .option('--idle-timeout-ms <ms>', 'close connections silent for this long', String(DEV_DEFAULTS.idleTimeoutMs))
     .option('--max-connection-ms <ms>', 'close connections this long after they open', String(DEV_DEFAULTS.maxConnectionMs))
     .option('--auth', 'refuse anonymous clients (local mode allows them by default)', false)
+    .option('--tcp <port>', 'also accept plain MQTT over TCP on this port, for stock clients (0 picks a free one)')
     .action(async (raw: Record<string, unknown>) => {
       await runDev(parseDevOptions(raw));
     });
@@ -51,6 +53,13 @@ export async function runDev(options: DevOptions): Promise<void> {
     broker: { allowAnonymous: !options.auth },
     log,
   });
+  let bridge: Bridge | undefined;
+  try {
+    bridge = options.tcp === undefined ? undefined : await startTcpBridge(broker, options, log);
+  } catch (error) {
+    await broker.stop();
+    throw error;
+  }
   // Where `stratus user|acl|sessions|retained` find this broker (docs/SECURITY.md).
   await writeLocalState({
     dynamodbEndpoint: broker.dynamodbEndpoint,
@@ -58,14 +67,42 @@ export async function runDev(options: DevOptions): Promise<void> {
     managementEndpoint: broker.managementEndpoint,
     url: broker.url,
   });
-  process.stdout.write(banner(broker, options));
+  process.stdout.write(banner(broker, options, bridge));
   await untilSignal();
   process.stdout.write('stopping…\n');
+  await bridge?.close();
   await broker.stop();
   await clearLocalState();
 }
 
-function banner(broker: LocalBroker, options: DevOptions): string {
+/**
+ * `--tcp`: an in-process edge bridge from plain MQTT over TCP to the local gateway's own URL,
+ * over the base64 text transport, so stock clients work even in strict mode.
+ */
+function startTcpBridge(broker: LocalBroker, options: DevOptions, log: Logger): Promise<Bridge> {
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return startBridge(
+    {
+      listen: [{ scheme: 'mqtt', host: options.host, port: options.tcp ?? 1883, tls: false }],
+      upstream: `ws://${loopbackFor(host)}:${broker.port}/${options.stage}`,
+      batchMs: 0,
+      batchBytes: BRIDGE_DEFAULTS.batchBytes,
+      connectTimeoutMs: BRIDGE_DEFAULTS.connectTimeoutMs,
+      check: false,
+      logLevel: 'info',
+    },
+    { log: log.child({ component: 'bridge' }) },
+  );
+}
+
+/** The gateway's own address as the bridge dials it: a wildcard listen address means loopback. */
+function loopbackFor(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '[::]') return '[::1]';
+  return host;
+}
+
+function banner(broker: LocalBroker, options: DevOptions, bridge?: Bridge): string {
   const lines = [
     '',
     `Stratus local broker listening on ${broker.url}${options.strict ? ' (strict: behaves like API Gateway)' : ''}`,
@@ -77,6 +114,14 @@ function banner(broker: LocalBroker, options: DevOptions): string {
     `  const client = connect('${broker.url}', { protocolVersion: 5 });`,
     '',
   ];
+  if (bridge) {
+    const tcp = new URL(bridge.listeners[0].url);
+    lines.push(
+      `Stock MQTT clients over TCP (bridged to the gateway): ${bridge.listeners[0].url}`,
+      `  mosquitto_sub -h ${tcp.hostname.replace(/^\[(.*)\]$/, '$1')} -p ${tcp.port} -t 'plant/#' -v`,
+      '',
+    );
+  }
   if (!options.strict) {
     lines.push(
       'Or with any stock MQTT-over-WebSocket client (binary frames, local lenient mode only):',
@@ -91,7 +136,8 @@ function banner(broker: LocalBroker, options: DevOptions): string {
   return lines.join('\n');
 }
 
-function untilSignal(): Promise<void> {
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       process.off('SIGINT', done);

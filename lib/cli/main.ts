@@ -3,6 +3,7 @@
  * names the problem, and a non-zero exit code.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBridgeCommand } from './bridge';
 import { registerAdminCommands } from './admin/index';
 import { registerDevCommand } from './dev';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false)
     .exitOverride();
   registerDevCommand(program);
+  registerBridgeCommand(program);
   registerAdminCommands(program);
   return program;
 }

@@ -8,6 +8,12 @@ describe('stratus dev options', () => {
     expect(DEV_DEFAULTS.port).toBe(8083);
   });
 
+  it('--tcp is off by default and takes a port (0 picks a free one)', () => {
+    expect(parseDevOptions({}).tcp).toBeUndefined();
+    expect(parseDevOptions({ tcp: '1883' }).tcp).toBe(1883);
+    expect(parseDevOptions({ tcp: '0' }).tcp).toBe(0);
+  });
+
   it('turns commander strings into numbers', () => {
     expect(parseDevOptions({ port: '0', jitterMs: '25', dropDisconnectRate: '0.5' })).toMatchObject({
       port: 0,
@@ -22,6 +28,7 @@ describe('stratus dev options', () => {
     [{ dropDisconnectRate: '2' }, /--drop-disconnect-rate/],
     [{ stage: 'a/b' }, /--stage/],
     [{ dynamodbEndpoint: 'not a url' }, /--dynamodb-endpoint/],
+    [{ tcp: '70000' }, /--tcp/],
   ])('names the bad option in one line: %o', (raw, pattern) => {
     expect(() => parseDevOptions(raw)).toThrow(pattern);
     try {

@@ -1,0 +1,260 @@
+/**
+ * One downstream MQTT connection relayed to one upstream Stratus connection. Packets are
+ * forwarded byte for byte, never decoded and re-encoded, so every MQTT feature works end to end.
+ *
+ * Phases:
+ * - `connect`: bytes are gathered until the first whole packet. It must be a CONNECT
+ *   [MQTT-3.1.0-1]; its protocol version picks the upstream subprotocol. Only then is the upstream
+ *   opened, so port scanners and health checks cost no API Gateway connection.
+ * - `opening`: the upstream handshake is under way; packets are held.
+ * - `handshake`: the message with the CONNECT is sent. Later packets are held until the server's
+ *   first bytes (its CONNACK, or AUTH) arrive, because API Gateway does not order a connection's
+ *   messages and nothing may overtake the CONNECT.
+ * - `open`: client packets go through the outbox (batching); server bytes go to the client as is.
+ * - `closed`: either side ended, and the other was closed.
+ */
+import type WebSocket from 'ws';
+import type { RawData } from 'ws';
+import { decodeBase64 } from '../base64';
+import { PacketScanner, type FixedHeader } from '../scanner';
+import type { Logger } from '../../runtime/log';
+import { PACKET_TOO_LARGE_DISCONNECT, peekConnect, serverUnavailableConnack, subprotocolFor, type ConnectSummary } from './connect-peek';
+import type { Downstream } from './downstream';
+import { MAX_MESSAGE_BYTES } from './options';
+import { Outbox, groupPackets, type OutboxOptions, type Timers } from './outbox';
+import type { BridgeStats } from './stats';
+import { describeFailure, openUpstream, sendMessage, type UpstreamTarget } from './upstream';
+
+/** Upstream bytes not yet written to the network above which the client is paused. */
+const HIGH_WATER_MARK = 1024 * 1024;
+
+export interface RelayContext {
+  readonly id: string;
+  readonly upstream: UpstreamTarget;
+  readonly batching: OutboxOptions;
+  readonly log: Logger;
+  readonly stats: BridgeStats;
+  readonly timers?: Timers;
+  /** Called once, when both sides are closed or closing. */
+  readonly onClosed: (relay: Relay) => void;
+}
+
+type Phase = 'connect' | 'opening' | 'handshake' | 'open' | 'closed';
+
+export class Relay {
+  private phase: Phase = 'connect';
+  private readonly scanner = new PacketScanner(MAX_MESSAGE_BYTES);
+  private readonly outbox: Outbox;
+  private readonly log: Logger;
+  /** Packets waiting for the upstream to open or to answer the CONNECT */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  private ws?: WebSocket;
+  private connect?: ConnectSummary;
+  private clientPaused = false;
+
+  constructor(
+    private readonly client: Downstream,
+    private readonly context: RelayContext,
+  ) {
+    this.log = context.log.child({ connection: context.id, transport: client.transport, remote: client.remote });
+    this.outbox = new Outbox(context.batching, (message, packets) => this.sendUpstream(message, packets), context.timers);
+    context.stats.connections++;
+    context.stats.open++;
+    client.start({
+      data: (bytes) => this.onClientData(bytes),
+      closed: (error) => this.onClientClosed(error),
+      drain: () => this.ws?.resume(),
+    });
+  }
+
+  /** Ends both sides (the bridge is shutting down). */
+  close(): void {
+    if (this.phase === 'closed') return;
+    this.log.info('connection closed by the bridge');
+    this.outbox.flush();
+    this.finish();
+  }
+
+  // Client to upstream
+
+  private onClientData(bytes: Uint8Array): void {
+    if (this.phase === 'closed') return;
+    const packets = this.scan(bytes);
+    if (packets === undefined || packets.length === 0) return;
+    if (this.phase === 'connect' && !this.begin(packets[0])) return;
+    if (this.phase === 'open') this.outbox.add(packets);
+    else this.hold(packets);
+  }
+
+  /** Whole packets completed by `bytes`; undefined when the connection had to be closed. */
+  private scan(bytes: Uint8Array): Uint8Array[] | undefined {
+    const packets: Uint8Array[] = [];
+    try {
+      for (const result of this.scanner.push(bytes)) {
+        if (result.kind === 'oversize') {
+          this.refuseOversize(result.header);
+          return undefined;
+        }
+        packets.push(result.bytes);
+      }
+    } catch (error) {
+      this.log.warn('malformed packet from the client; closing', { error });
+      this.finish();
+      return undefined;
+    }
+    return packets;
+  }
+
+  /** The first packet: a CONNECT [MQTT-3.1.0-1], else the connection is closed. */
+  private begin(first: Uint8Array): boolean {
+    const connect = peekConnect(first);
+    if (connect === undefined) {
+      this.log.warn('first packet is not a CONNECT; closing', { packetType: first[0] >> 4 });
+      this.finish();
+      return false;
+    }
+    this.connect = connect;
+    this.log.info('client connected', { clientId: connect.clientId, protocolLevel: connect.level });
+    this.phase = 'opening';
+    this.openUpstream(connect);
+    return true;
+  }
+
+  private hold(packets: Uint8Array[]): void {
+    for (const packet of packets) {
+      this.held.push(packet);
+      this.heldBytes += packet.length;
+    }
+    if (this.heldBytes > HIGH_WATER_MARK) this.pauseClient();
+  }
+
+  private sendUpstream(message: Uint8Array, packets: number): void {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== ws.OPEN) return;
+    const chars = sendMessage(ws, message, (error) => this.onSent(error));
+    this.context.stats.recordUpstream(chars, packets);
+    if (ws.bufferedAmount > HIGH_WATER_MARK) this.pauseClient();
+  }
+
+  private onSent(error?: Error): void {
+    if (error) {
+      if (this.phase !== 'closed') this.log.warn('upstream send failed', { error });
+      return;
+    }
+    if (this.clientPaused && this.heldBytes <= HIGH_WATER_MARK && (this.ws?.bufferedAmount ?? 0) <= HIGH_WATER_MARK / 2) {
+      this.clientPaused = false;
+      this.client.resume();
+    }
+  }
+
+  private pauseClient(): void {
+    if (this.clientPaused) return;
+    this.clientPaused = true;
+    this.client.pause();
+  }
+
+  /** A packet bigger than one upstream message: v5 gets DISCONNECT 0x95, then both sides close. */
+  private refuseOversize(header: FixedHeader): void {
+    this.log.warn('packet too large for API Gateway; closing', {
+      packetType: header.type,
+      packetSize: header.packetSize,
+      limit: MAX_MESSAGE_BYTES,
+    });
+    if (this.connect?.level === 5) this.client.write(PACKET_TOO_LARGE_DISCONNECT);
+    this.finish();
+  }
+
+  private onClientClosed(error?: Error): void {
+    if (this.phase === 'closed') return;
+    if (error) this.log.info('client connection failed', { error });
+    else this.log.info('client disconnected');
+    // What the client sent last (its DISCONNECT, say) still goes upstream before the close.
+    if (this.phase === 'open') this.outbox.flush();
+    else if (this.phase === 'handshake' && this.held.length > 0) this.releaseHeld();
+    this.finish();
+  }
+
+  // Upstream
+
+  private openUpstream(connect: ConnectSummary): void {
+    const ws = openUpstream(this.context.upstream, subprotocolFor(connect));
+    this.ws = ws;
+    ws.on('open', () => this.onUpstreamOpen());
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onUpstreamMessage(data, isBinary));
+    ws.on('error', (error: Error) => this.onUpstreamError(error));
+    ws.on('close', (code: number, reason: Buffer) => this.onUpstreamClose(code, reason.toString()));
+  }
+
+  /** Sends the message holding the CONNECT (and what fits beside it); the rest waits for CONNACK. */
+  private onUpstreamOpen(): void {
+    if (this.phase !== 'opening') return;
+    this.phase = 'handshake';
+    this.log.debug('upstream open');
+    const [first, ...rest] = groupPackets(this.held, this.context.batching.batchBytes);
+    this.held = rest.flat();
+    this.heldBytes = this.held.reduce((sum, packet) => sum + packet.length, 0);
+    this.outbox.add(first);
+    this.outbox.flush();
+  }
+
+  private onUpstreamMessage(data: RawData, isBinary: boolean): void {
+    if (this.phase === 'closed') return;
+    const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    // Text is base64 of a chunk of the server's byte stream; a lenient local gateway may send binary.
+    const bytes = isBinary ? raw : decodeBase64(raw.toString('latin1'));
+    if (bytes === undefined) {
+      this.log.warn('upstream sent a text message that is not padded base64; closing');
+      this.finish();
+      return;
+    }
+    if (this.phase === 'handshake') {
+      this.phase = 'open';
+      this.releaseHeld();
+    }
+    this.context.stats.messagesDown++;
+    if (bytes.length > 0 && !this.client.write(bytes)) this.ws?.pause();
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    this.outbox.add(held);
+  }
+
+  private onUpstreamError(error: Error): void {
+    if (this.phase === 'closed') return;
+    if (this.phase === 'opening') {
+      // The broker is unreachable: tell the client so, in its protocol version [MQTT-3.2.2-5].
+      this.log.warn('upstream unreachable; refusing the client', { detail: describeFailure(this.context.upstream, error) });
+      this.context.stats.upstreamFailures++;
+      this.client.write(serverUnavailableConnack(this.connect?.level ?? 4));
+    } else {
+      this.log.warn('upstream error', { error });
+    }
+    this.finish();
+  }
+
+  private onUpstreamClose(code: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    this.log.info('upstream closed; closing the client', { code, reason });
+    this.finish();
+  }
+
+  /** Closes both sides once; the client's own reconnect and session take over. */
+  private finish(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.outbox.discard();
+    this.held = [];
+    this.client.end();
+    const ws = this.ws;
+    if (ws !== undefined) {
+      if (ws.readyState === ws.CONNECTING) ws.terminate();
+      else if (ws.readyState === ws.OPEN) ws.close(1000);
+    }
+    this.context.stats.open--;
+    this.context.onClosed(this);
+  }
+}

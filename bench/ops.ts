@@ -22,6 +22,10 @@ import type { Delivery } from '../lib/gateway/delivery';
 import { startLocalBroker } from '../lib/runtime/local-broker';
 import { silentLogger } from '../lib/runtime/log';
 import { CountingMeter } from '../lib/store/meter';
+import { hashPassword } from '../lib/auth/password';
+import { DynamoAuthStore } from '../lib/store/dynamodb/auth-store';
+import { createDynamoDbClient } from '../lib/store/dynamodb/client';
+import { MeteredDynamoDb } from '../lib/store/dynamodb/metered';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -100,6 +104,17 @@ function publishTo(n: number, qos: 0 | 1 | 2): Scenario {
   };
 }
 
+/** The broker's auth table, set by main(): users for the CONNECT-with-password and ACL rows. */
+let auth: DynamoAuthStore | undefined;
+const BENCH_GROUP = 'bench';
+
+/** A user with a password, member of BENCH_GROUP (allowed everything by one rule). */
+async function benchUser(): Promise<IClientOptions> {
+  const name = id('user');
+  await auth!.createUser({ name, passwordHash: await hashPassword('bench-pw'), groups: [BENCH_GROUP], createdAt: Date.now() });
+  return { username: name, password: 'bench-pw' };
+}
+
 const scenarios: Scenario[] = [
   {
     name: 'CONNECT (clean) + CONNACK',
@@ -117,6 +132,32 @@ const scenarios: Scenario[] = [
       await (await open({ clientId, clean: false })).endAsync();
       let client: MqttClient | undefined;
       return { step: async () => (client = await open({ clientId, clean: false })), cleanup: async () => void (await client?.endAsync()) };
+    },
+  },
+  {
+    name: 'CONNECT with username and password (user in 1 group) + CONNACK',
+    rounds,
+    async setup(open) {
+      const credentials = await benchUser();
+      let client: MqttClient | undefined;
+      return { step: async () => (client = await open({ clientId: id('u'), ...credentials })), cleanup: async () => void (await client?.endAsync()) };
+    },
+  },
+  {
+    name: 'PUBLISH QoS 1 to 1 online subscriber, publisher checked by ACL rules',
+    rounds,
+    async setup(open) {
+      const topic = `plant/${id('line')}/telemetry`;
+      const subs = await subscribers(open, 1, topic);
+      const pub = await open({ clientId: id('pub'), ...(await benchUser()) });
+      return {
+        step: async () => {
+          const all = received(subs);
+          await pub.publishAsync(topic, 'x'.repeat(64), { qos: 1 });
+          await all;
+        },
+        cleanup: () => endAll([...subs, pub]),
+      };
     },
   },
   {
@@ -231,6 +272,9 @@ async function main(): Promise<void> {
     info: (connectionId) => delivery.info(connectionId),
   });
   const broker = await startLocalBroker({ gateway: { port: 0, strict: true }, log: silentLogger, meter, sweepIntervalMs: 0, wrapDelivery: countPosts });
+  auth = new DynamoAuthStore(new MeteredDynamoDb(createDynamoDbClient({ endpoint: broker.dynamodbEndpoint })), broker.tables.auth);
+  await auth.createGroup({ name: BENCH_GROUP, createdAt: Date.now() });
+  await auth.addRule({ kind: 'group', name: BENCH_GROUP }, { id: 'all', effect: 'allow', actions: ['publish', 'subscribe'], pattern: '#' });
   const aedes = await startAedes();
   const stratusOpen: Open = (o) => connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, ...o });
   const aedesOpen: Open = (o) => mqtt.connectAsync(aedes.url, { protocolVersion: 4, reconnectPeriod: 0, ...o });

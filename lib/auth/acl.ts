@@ -22,7 +22,8 @@
  *   subscription could deliver a denied topic); else allowed if an allow rule covers it (matches
  *   every topic it matches); else the default, which for anonymous clients is allow.
  * Topics starting with `$` are not matched by filters starting with a wildcard [MQTT-4.7.2-1],
- * so `#` neither intersects nor covers `$SYS/x`.
+ * so an allow `#` does not cover `$SYS/x`; a deny rule, though, fences `$` topics off too: a
+ * deny `#` denies `$SYS/x` (see `forDeny`).
  */
 import { isValidTopicFilter, matches, topicFilterViolation, topicLevels } from '../mqtt/topic';
 import type { AclAction, AclRule, CompiledRule, ConnectionAcl, PrincipalAccess } from './types';
@@ -177,9 +178,12 @@ export function canPublish(acl: ConnectionAcl | null, topic: string): boolean {
   if (acl === null) return true;
   let allowed = false;
   for (const rule of acl.rules) {
-    if (!rule.publish || !matches(rule.filter, topic)) continue;
-    if (rule.effect === 'deny') return false;
-    allowed = true;
+    if (!rule.publish) continue;
+    if (rule.effect === 'deny') {
+      if (matches(rule.filter, forDeny(rule.filter, topic))) return false;
+    } else if (matches(rule.filter, topic)) {
+      allowed = true;
+    }
   }
   return allowed || acl.defaultEffect === 'allow';
 }
@@ -196,12 +200,22 @@ export function canSubscribe(acl: ConnectionAcl | null, filter: string): boolean
   for (const rule of acl.rules) {
     if (!rule.subscribe) continue;
     if (rule.effect === 'deny') {
-      if (filterIntersects(rule.filter, target)) return false;
+      if (filterIntersects(rule.filter, forDeny(rule.filter, target))) return false;
     } else if (!allowed && filterCovers(rule.filter, target)) {
       allowed = true;
     }
   }
   return allowed || acl.defaultEffect === 'allow';
+}
+
+/**
+ * [MQTT-4.7.2-1] keeps a wildcard-first filter from *delivering* `$` topics; it must not keep a
+ * deny rule from *fencing them off*: `deny #` also denies `$x/y`. For a deny rule whose first
+ * level is a wildcard, a leading `$` is read as an ordinary character.
+ */
+function forDeny(ruleFilter: string, topicOrFilter: string): string {
+  const wildFirst = ruleFilter.startsWith('+') || ruleFilter.startsWith('#');
+  return wildFirst && topicOrFilter.startsWith('$') ? `_${topicOrFilter.slice(1)}` : topicOrFilter;
 }
 
 /** The filter a subscription matches with: the part after `$share/{name}/`, or the filter itself. */

@@ -23,6 +23,7 @@ import type { AuthVerdict } from '../broker/state';
 import type { ConnectPacket } from '../mqtt/types';
 import type { Logger } from '../runtime/log';
 import type { AuthStore } from '../store/auth-port';
+import { looksLikeJwt } from './jwt';
 import { dummyVerify, verifyPassword } from './password';
 import { ANONYMOUS_GROUP, type AclRule, type PreAuthenticated, type TokenVerifier } from './types';
 
@@ -45,14 +46,16 @@ export type StoreAuthenticator = (connect: ConnectPacket, context?: AuthContext)
 
 const BAD_CREDENTIALS: AuthVerdict = { ok: false, reason: 'bad-credentials' };
 const NOT_AUTHORIZED: AuthVerdict = { ok: false, reason: 'not-authorized' };
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export function createAuthenticator(options: AuthenticatorOptions): StoreAuthenticator {
   const { store, allowAnonymous, verifyToken, log } = options;
 
   /** Accepts a verified token principal: its rules, its stored user's, and all their groups'. */
   const tokenPrincipal = async (principal: PreAuthenticated): Promise<AuthVerdict> => {
-    const user = await store.getUser(principal.username);
+    // Only a token-only user (no password) lends a token its stored rules and groups: a token
+    // naming a password user (through a claim its holder could choose) gains nothing from it.
+    const stored = await store.getUser(principal.username);
+    const user = stored?.record.passwordHash === null ? stored : undefined;
     const groups = [...principal.groups, ...(user?.record.groups ?? [])];
     const rules = [...principal.rules, ...(user?.rules ?? []), ...(await rulesOfGroups(store, groups))];
     return { ok: true, principal: principal.username, access: { defaultEffect: 'deny', rules } };
@@ -111,7 +114,7 @@ function asToken(password: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
-  return JWT_SHAPE.test(text) ? text : undefined;
+  return looksLikeJwt(text) ? text : undefined;
 }
 
 /** The rules of every named group that exists, fetched in parallel (one Query each). */

@@ -69,13 +69,15 @@ export async function hashPassword(password: string | Uint8Array): Promise<strin
 /**
  * Whether the password matches a stored hash, compared in constant time. A malformed stored
  * string, parameters beyond the bounds of the module comment, or a password outside the policy
- * give false; this never throws.
+ * give false after the same scrypt work (a known user is not told apart by timing); this never
+ * throws.
  */
 export async function verifyPassword(password: string | Uint8Array, encoded: string): Promise<boolean> {
   try {
     const parsed = parseHash(encoded);
     const bytes = passwordBytes(password);
-    if (parsed === undefined || !withinPolicy(bytes)) return false;
+    // The same scrypt work as a real check, so the reply's timing tells nothing either.
+    if (parsed === undefined || !withinPolicy(bytes)) return dummyVerify(withinPolicy(bytes) ? bytes : new Uint8Array(1));
     const candidate = await derive(bytes, parsed.salt, parsed.hash.length, parsed);
     return timingSafeEqual(candidate, parsed.hash);
   } catch {

@@ -48,6 +48,7 @@ export function handleConnect(packet: ConnectPacket, state: ConnectionState, ctx
   const principal = authenticate(packet, inputs.auth, ctx.config);
   const acl = compileAccess(inputs.auth, principal, identity.clientId);
   checkWillAllowed(packet.will, acl);
+  checkSessionOwner(identity, inputs.existingSession, principal, ctx.now);
   const session = decideSession(packet, identity, inputs.existingSession, ctx);
   const keepAlive = decideKeepAlive(packet, ctx.config);
 
@@ -193,6 +194,19 @@ function compileAccess(auth: AuthVerdict, principal: string | null, clientId: st
 function checkWillAllowed(will: Will | undefined, acl: ConnectionAcl | null): void {
   if (will !== undefined && !canPublish(acl, will.topic)) {
     throw new NotAuthorizedError('Will topic not allowed by the access rules');
+  }
+}
+
+/**
+ * A client id whose live session another principal claimed is refused with 0x87 Not authorized
+ * (3.1.1: return code 5), Clean Start or not: taking it over would hand that principal's queued
+ * and in-flight messages to this one, and let any user disconnect any device by its client id.
+ */
+function checkSessionOwner(identity: ClientIdentity, existing: SessionSummary | null, principal: string | null, now: number): void {
+  if (identity.assigned || existing === null || existing.principal === undefined) return;
+  const live = existing.expiresAt === null || existing.expiresAt > now;
+  if (live && existing.principal !== principal) {
+    throw new NotAuthorizedError('Client identifier in use by another principal');
   }
 }
 

@@ -68,6 +68,11 @@ export interface SessionSummary {
    * it never expires. TTL deletes late, so the core treats `expiresAt <= now` as no session.
    */
   readonly expiresAt: number | null;
+  /**
+   * The principal that claimed it (null: anonymous); absent when unknown (access control off).
+   * A live session of another principal is not taken over (lib/broker/connect.ts).
+   */
+  readonly principal?: string | null;
 }
 
 /** The authenticator's verdict, produced by the runtime before calling the core. */

@@ -93,7 +93,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
       sessions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
       ...PUBSUB_TABLES,
       // CONNECT loads the user with its rules (one Query) and each of its groups' rules (one Query each).
-      auth: ['GetItem', 'Query'],
+      auth: ['Query'],
     },
     unlistedTable: READ_WRITE,
     connections: ['POST', 'GET', 'DELETE'],

@@ -132,6 +132,7 @@ async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent, decis
       sessionExpiryInterval: intent.sessionExpiryInterval,
       requestTimeEpoch: intent.requestTimeEpoch,
       will,
+      principal: decision.state.status === 'mqtt' ? (decision.state.principal ?? undefined) : undefined,
       assignedClientId: intent.clientIdAssigned,
       hint: ctx.sessionHint,
     });

@@ -92,7 +92,10 @@ async function connectInputs(deps: RuntimeDeps, packet: ConnectPacket, record: C
   // A token verified by the `$connect` authorizer was recorded with the connection.
   const auth = await deps.authenticate(packet, { preAuth: record.preAuth });
   if (!auth.ok) deps.metrics.add('AuthFailures');
-  if (packet.clean || packet.clientId === '') return { core: { connect: { auth, existingSession: null } }, targets: NONE.targets };
+  // With access control the session is read for Clean Start 1 too: its owner decides whether
+  // this principal may take the client id over (lib/broker/connect.ts checkSessionOwner).
+  const ownerCheck = auth.ok && auth.access !== undefined;
+  if ((packet.clean && !ownerCheck) || packet.clientId === '') return { core: { connect: { auth, existingSession: null } }, targets: NONE.targets };
   const session = await deps.sessions.get(packet.clientId);
   return {
     core: { connect: { auth, existingSession: session === undefined ? null : sessionSummary(session) } },
@@ -103,8 +106,9 @@ async function connectInputs(deps: RuntimeDeps, packet: ConnectPacket, record: C
 
 /** Online sessions and sessions that never expire have no expiry time for the core. */
 function sessionSummary(session: SessionRecord): SessionSummary {
+  const principal = { principal: session.principal ?? null };
   if (session.connectionId !== undefined || session.sessionExpiryInterval === SESSION_NEVER_EXPIRES) {
-    return { expiresAt: null };
+    return { expiresAt: null, ...principal };
   }
-  return { expiresAt: session.expiresAt * 1000 };
+  return { expiresAt: session.expiresAt * 1000, ...principal };
 }

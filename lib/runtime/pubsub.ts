@@ -125,7 +125,7 @@ export async function carryOutPubSub(deps: RuntimeDeps, intent: RoutingIntent, c
       return undefined;
     case 'publish.denied':
       deps.metrics.add('PublishDenied');
-      deps.log.info('publish denied by the access rules', { clientId: intent.clientId, topic: intent.topic });
+      deps.log.debug('publish denied by the access rules', { clientId: intent.clientId, topic: intent.topic });
       return undefined;
     case 'topicAlias.set':
       // Aliases live only within one WebSocket message: API Gateway does not keep the order of a

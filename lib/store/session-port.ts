@@ -51,6 +51,8 @@ export interface SessionRecord {
   ownerConnectionId: string;
   /** Gateway arrival time of that CONNECT */
   ownerRequestTimeEpoch: number;
+  /** The authenticated principal of that CONNECT; absent: anonymous */
+  principal?: string;
   protocolVersion: ProtocolVersion;
   /** Seconds; 0xFFFFFFFF never expires */
   sessionExpiryInterval: number;
@@ -74,6 +76,8 @@ export interface ClaimRequest {
   sessionExpiryInterval: number;
   /** Gateway arrival time of the CONNECT, epoch ms: the newer CONNECT wins */
   requestTimeEpoch: number;
+  /** The CONNECT's authenticated principal; absent: anonymous */
+  principal?: string;
   /** The CONNECT's will; replaces any stored will */
   will?: Will;
   /** The server assigned the id: claim only if no live session holds it [MQTT-3.2.2-16] */

@@ -122,14 +122,14 @@ describe.skipIf(missingEntries().length > 0)('StratusStack with token authentica
     expect(TABLE_IDS.every((t) => tableActions('authorizer', t).length === 0)).toBe(true);
   });
 
-  it('only $default reads the auth table, with GetItem and Query', () => {
+  it('only $default reads the auth table, with Query alone (the store reads a principal as one partition)', () => {
     const authArn = `\${${logicalId(s.stack.broker.tables.auth)}.Arn}`;
     for (const id of [...CORE_FUNCTION_IDS, 'authorizer'] as const) {
       const granted = statementsOf(id)
         .filter((st) => st.resources.includes(authArn))
         .flatMap((st) => st.actions)
         .sort();
-      expect(granted, id).toEqual(id === 'message' ? ['dynamodb:GetItem', 'dynamodb:Query'] : []);
+      expect(granted, id).toEqual(id === 'message' ? ['dynamodb:Query'] : []);
     }
   });
 });

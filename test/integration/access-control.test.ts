@@ -263,3 +263,19 @@ describe.each([4, 5] as const)('rules that narrow while a session is offline (pr
     await again.c.endAsync();
   });
 });
+
+describe.each([4, 5] as const)('client ids and principals (protocol %i)', (version) => {
+  it.each([true, false])(
+    'a client id whose live session another user holds is refused with 0x87 / 5 (Clean Start %s), and its owner stays connected',
+    async (clean) => {
+      const clientId = `plc-${version}-${clean}-${randomUUID().slice(0, 6)}`;
+      const owner = await open(version, alice({ clientId, clean: false, ...(version === 5 ? { properties: { sessionExpiryInterval: 600 } } : {}) }));
+      expect(await refusal(version, ops({ clientId, clean }))).toBe(version === 5 ? 0x87 : 5);
+      expect(owner.c.connected).toBe(true);
+      // The same user may take its own client id over [MQTT-3.1.4-3].
+      const again = await open(version, alice({ clientId, clean }));
+      await again.c.endAsync();
+      owner.c.end(true);
+    },
+  );
+});

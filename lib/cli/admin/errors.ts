@@ -58,7 +58,15 @@ export function describeFailure(error: unknown, endpoint?: string): FailureRepor
 
 /** Collapses whitespace and newlines, so that any message fits one line. */
 export function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return withoutOptionValues(text.replace(/\s+/g, ' ').trim());
+}
+
+/**
+ * commander quotes an unknown option as typed: `--password=hunter2` would print the password to
+ * stderr (and a CI log). The value after `=` is dropped from quoted options.
+ */
+export function withoutOptionValues(text: string): string {
+  return text.replace(/'(--?[A-Za-z0-9-]+)=[^']*'/g, "'$1=…'");
 }
 
 /** ECONNREFUSED anywhere in the error's cause chain (the SDK wraps the socket error). */

@@ -46,6 +46,7 @@ export async function startBridge(config: BridgeConfig, options: BridgeRuntimeOp
     ca: config.upstreamCa === undefined ? undefined : readOption('--upstream-ca', config.upstreamCa),
   };
   const tls = tlsFiles(config);
+  warnSharedToken(config, log);
   if (config.check) await probeUpstream(upstream);
 
   const stats = new BridgeStats();
@@ -99,5 +100,21 @@ function readOption(option: string, path: string): Buffer {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     throw new BridgeConfigError(`cannot read ${option} ${path}: ${typeof code === 'string' ? code : String(error)}`, { cause: error });
+  }
+}
+
+/**
+ * A token in the upstream URL authenticates every upstream connection as its principal, and the
+ * broker then ignores the CONNECT's own credentials (docs/SECURITY.md): any device that reaches a
+ * plain listener beyond this host would act as that principal. Said loudly at start.
+ */
+function warnSharedToken(config: BridgeConfig, log: Logger): void {
+  const url = new URL(config.upstream);
+  const token = url.searchParams.has('token');
+  const exposed = config.listen.filter((t) => !t.tls && !['127.0.0.1', 'localhost', '::1', '[::1]'].includes(t.host));
+  if (token && exposed.length > 0) {
+    log.warn('the upstream token authenticates every client of a plain listener open beyond this host', {
+      listeners: exposed.map((t) => `${t.scheme}://${t.host}:${t.port}`),
+    });
   }
 }

@@ -31,6 +31,7 @@ export function claimWrite(request: ClaimRequest, mode: ClaimMode, nowMs: number
     connectionId: request.connectionId,
     ownerConnectionId: request.connectionId,
     ownerRequestTimeEpoch: request.requestTimeEpoch,
+    principal: request.principal,
     protocolVersion: request.protocolVersion,
     sessionExpiryInterval: request.sessionExpiryInterval,
     expiresAt: onlineExpiresAt(nowMs, request.sessionExpiryInterval),
@@ -40,7 +41,7 @@ export function claimWrite(request: ClaimRequest, mode: ClaimMode, nowMs: number
     fields.sessionEpoch = sessionEpochOf(request.requestTimeEpoch, request.connectionId);
     fields.createdAt = nowMs;
   }
-  const removed = ['disconnectedAt', 'willDueAt', 'sweepShard', ...(request.will ? [] : ['will'])];
+  const removed = ['disconnectedAt', 'willDueAt', 'sweepShard', ...(request.will ? [] : ['will']), ...(request.principal === undefined ? ['principal'] : [])];
   const update = `${x.set(sessionCodec.toAttributes(fields))} REMOVE ${removed.map((n) => x.name(n)).join(', ')}`;
   return { UpdateExpression: update, ConditionExpression: claimCondition(x, request, mode, nowMs), ...x.attributes() };
 }

@@ -62,6 +62,7 @@ export const sessionCodec = recordCodec<SessionItem>('sessions', {
   connectionId: optional(str),
   ownerConnectionId: required(str),
   ownerRequestTimeEpoch: required(num),
+  principal: optional(str),
   protocolVersion: required(numOneOf([3, 4, 5])),
   sessionExpiryInterval: required(num),
   sessionEpoch: required(str),

@@ -58,6 +58,7 @@ export class MemorySessionStore implements SessionStore {
       connectionId: request.connectionId,
       ownerConnectionId: request.connectionId,
       ownerRequestTimeEpoch: request.requestTimeEpoch,
+      principal: request.principal,
       protocolVersion: request.protocolVersion,
       sessionExpiryInterval: request.sessionExpiryInterval,
       sessionEpoch: resume ? old.sessionEpoch : sessionEpochOf(request.requestTimeEpoch, request.connectionId),

@@ -172,9 +172,12 @@ describe('canPublish', () => {
     expect(canPublish(acl, '$SYS/x')).toBe(false);
   });
 
-  it('does not match $ topics with a rule starting with a wildcard [MQTT-4.7.2-1]', () => {
+  it('an allow rule starting with a wildcard does not reach $ topics [MQTT-4.7.2-1]; a deny rule does', () => {
     expect(canPublish(compiled([allow('#')]), '$SYS/x')).toBe(false);
-    expect(canPublish(compiled([deny('+/x')], 'allow'), '$a/x')).toBe(true);
+    // A deny fences $ topics off too: an anonymous client fenced by `deny #` gets nothing.
+    expect(canPublish(compiled([deny('+/x')], 'allow'), '$a/x')).toBe(false);
+    expect(canPublish(compiled([deny('#')], 'allow'), '$x/y')).toBe(false);
+    expect(canPublish(compiled([deny('+/x')], 'allow'), '$a/y')).toBe(true);
   });
 });
 
@@ -225,12 +228,13 @@ describe('canSubscribe', () => {
     expect(canSubscribe(compiled([], 'allow'), '$share//a')).toBe(false);
   });
 
-  it('lets # neither reach nor be blocked by $ topics [MQTT-4.7.2-1]', () => {
+  it('an allow # does not cover $ topics [MQTT-4.7.2-1]; a deny # fences them off', () => {
     expect(canSubscribe(compiled([allow('#')]), '$SYS/#')).toBe(false);
     expect(canSubscribe(compiled([allow('+/x')]), '$a/x')).toBe(false);
     expect(canSubscribe(compiled([deny('$SYS/#')], 'allow'), '#')).toBe(true);
     expect(canSubscribe(compiled([deny('$SYS/#')], 'allow'), '$SYS/x')).toBe(false);
-    expect(canSubscribe(compiled([deny('#')], 'allow'), '$SYS/x')).toBe(true);
+    expect(canSubscribe(compiled([deny('#')], 'allow'), '$SYS/x')).toBe(false);
+    expect(canSubscribe(compiled([deny('#')], 'allow'), '$share/g/$SYS/x')).toBe(false);
   });
 });
 

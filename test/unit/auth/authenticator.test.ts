@@ -157,6 +157,12 @@ describe.each([4, 5] as ProtocolVersion[])('createAuthenticator, protocol %i', (
       });
     });
 
+    it('a token naming a password user gets none of its stored rules or groups (claims are not a password)', async () => {
+      const preAuth = { username: 'alice', groups: [], rules: [tokenRule] };
+      const verdict = await authenticator()(connect(), { preAuth });
+      expect(verdict).toEqual({ ok: true, principal: 'alice', access: { defaultEffect: 'deny', rules: [tokenRule] } });
+    });
+
     it('accepts a $connect principal that has no stored user: the token rules and groups only', async () => {
       const preAuth = { username: 'device-9', groups: ['fleet'], rules: [] };
       const verdict = await authenticator()(connect(), { preAuth });

@@ -107,3 +107,24 @@ describe.each([4, 5] as const)('access rules in the core, protocol %i', (v) => {
     expect(put?.subscriptions.map((s) => s.filter)).toEqual(['plant/a/line1/#', '$share/g/plant/a/line2']);
   });
 });
+
+describe.each([4, 5] as const)('session owners, protocol %i', (v) => {
+  const ctxWith = (existing: { expiresAt: number | null; principal?: string | null } | null, principal: string | null) =>
+    makeCtx({ connect: { auth: principal === null ? { ok: true, access: { defaultEffect: 'allow', rules: [] } } : { ok: true, principal, access: ACCESS }, existingSession: existing } });
+
+  it.each([true, false])('a live session of another principal refuses the CONNECT with 0x87 / 5 (clean %s)', (clean) => {
+    const d = decided(handlePacket(connectPacket(v, { clean }), OPEN, ctxWith({ expiresAt: null, principal: 'bob' }, 'alice')));
+    expect(onlySent(d, 'connack').reasonCode).toBe(v === 5 ? 0x87 : 5);
+  });
+
+  it('an anonymous client cannot take over a user\'s session, nor a user an anonymous one', () => {
+    expect(onlySent(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: null, principal: 'bob' }, null))), 'connack').reasonCode).toBe(v === 5 ? 0x87 : 5);
+    expect(onlySent(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: null, principal: null }, 'alice'))), 'connack').reasonCode).toBe(v === 5 ? 0x87 : 5);
+  });
+
+  it('the same principal, an expired session, or an unknown owner: accepted', () => {
+    expect(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: null, principal: 'alice' }, 'alice'))).close).toBeNull();
+    expect(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: 1, principal: 'bob' }, 'alice'))).close).toBeNull();
+    expect(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: null }, 'alice'))).close).toBeNull();
+  });
+});

@@ -23,6 +23,14 @@ describe('stratus user', () => {
     expect(list.stdout).not.toContain('scrypt');
   });
 
+  it('a password typed as an unknown option is not echoed in the error line', async () => {
+    const h = harness();
+    const out = await h.run(['user', 'add', 'alice', '--password=hunter2']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(ONE_ERROR_LINE);
+    expect(out.stderr).not.toContain('hunter2');
+  });
+
   it('add prompts twice on a terminal, with echo off', async () => {
     const h = harness();
     const out = await h.run(['user', 'add', 'bob'], { tty: true, stdin: 'pw1\rpw1\r' });

@@ -61,12 +61,18 @@ export async function runDev(options: DevOptions): Promise<void> {
     throw error;
   }
   // Where `stratus user|acl|sessions|retained` find this broker (docs/SECURITY.md).
-  await writeLocalState({
-    dynamodbEndpoint: broker.dynamodbEndpoint,
-    tablePrefix: LOCAL_TABLE_PREFIX,
-    managementEndpoint: broker.managementEndpoint,
-    url: broker.url,
-  });
+  try {
+    await writeLocalState({
+      dynamodbEndpoint: broker.dynamodbEndpoint,
+      tablePrefix: LOCAL_TABLE_PREFIX,
+      managementEndpoint: broker.managementEndpoint,
+      url: broker.url,
+    });
+  } catch (error) {
+    await bridge?.close();
+    await broker.stop();
+    throw error;
+  }
   process.stdout.write(banner(broker, options, bridge));
   await untilSignal();
   process.stdout.write('stopping…\n');

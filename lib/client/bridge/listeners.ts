@@ -23,8 +23,12 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** Largest MQTT packet a WebSocket client may send: 256 MB plus the fixed header. */
-const MAX_MQTT_PACKET = 268_435_455 + 5;
+/**
+ * Largest WebSocket message a client may send: several whole packets, each at most what one
+ * upstream message carries (the relay refuses bigger packets anyway). Bounds the memory one
+ * client can make the bridge hold.
+ */
+const MAX_CLIENT_MESSAGE = 1024 * 1024;
 
 export async function startListener(
   target: ListenTarget,
@@ -78,7 +82,7 @@ function createServerFor(
       const wss = new WebSocketServer({
         server: http,
         perMessageDeflate: false,
-        maxPayload: MAX_MQTT_PACKET,
+        maxPayload: MAX_CLIENT_MESSAGE,
         handleProtocols: chooseSubprotocol,
       });
       wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {

@@ -72,6 +72,10 @@ const upstreamUrl = z.string().transform((text, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must be a wss:// URL, got ${url.protocol}//` });
     return z.NEVER;
   }
+  if (url.hash !== '') {
+    ctx.addIssue({ code: 'custom', message: 'must not have a #fragment' });
+    return z.NEVER;
+  }
   return url.href;
 });
 

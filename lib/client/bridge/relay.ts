@@ -27,6 +27,14 @@ import { describeFailure, openUpstream, sendMessage, type UpstreamTarget } from 
 
 /** Upstream bytes not yet written to the network above which the client is paused. */
 const HIGH_WATER_MARK = 1024 * 1024;
+/** A client that sends no CONNECT within this time is closed (it holds a socket and a buffer). */
+const CONNECT_TIMEOUT_MS = 30_000;
+/**
+ * A client that closes before its CONNACK: how long the relay waits for the CONNACK, so that
+ * what the client sent after its CONNECT (a DISCONNECT, say) follows it instead of overtaking
+ * it or being lost.
+ */
+const HANDSHAKE_GRACE_MS = 10_000;
 
 export interface RelayContext {
   readonly id: string;
@@ -52,6 +60,9 @@ export class Relay {
   private ws?: WebSocket;
   private connect?: ConnectSummary;
   private clientPaused = false;
+  /** The client closed while the upstream handshake was still running. */
+  private clientGone = false;
+  private timer?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly client: Downstream,
@@ -66,6 +77,7 @@ export class Relay {
       closed: (error) => this.onClientClosed(error),
       drain: () => this.ws?.resume(),
     });
+    this.startTimer(CONNECT_TIMEOUT_MS, 'no CONNECT from the client in time; closing');
   }
 
   /** Ends both sides (the bridge is shutting down). */
@@ -115,6 +127,7 @@ export class Relay {
       return false;
     }
     this.connect = connect;
+    this.stopTimer();
     this.log.info('client connected', { clientId: connect.clientId, protocolLevel: connect.level });
     this.phase = 'opening';
     this.openUpstream(connect);
@@ -171,14 +184,27 @@ export class Relay {
     else this.log.info('client disconnected');
     // What the client sent last (its DISCONNECT, say) still goes upstream before the close.
     if (this.phase === 'open') this.outbox.flush();
-    else if (this.phase === 'handshake' && this.held.length > 0) this.releaseHeld();
+    if ((this.phase === 'opening' || this.phase === 'handshake') && this.held.length > 0) {
+      // Sent now, it could overtake the CONNECT (API Gateway does not order messages): it goes
+      // after the CONNACK instead, and the upstream closes then.
+      this.clientGone = true;
+      this.startTimer(HANDSHAKE_GRACE_MS, 'no CONNACK in time after the client left; closing');
+      return;
+    }
     this.finish();
   }
 
   // Upstream
 
   private openUpstream(connect: ConnectSummary): void {
-    const ws = openUpstream(this.context.upstream, subprotocolFor(connect));
+    let ws: WebSocket;
+    try {
+      ws = openUpstream(this.context.upstream, subprotocolFor(connect));
+    } catch (error) {
+      // ws throws at once for some URLs and TLS options: the same answer as an unreachable broker.
+      this.onUpstreamError(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     this.ws = ws;
     ws.on('open', () => this.onUpstreamOpen());
     ws.on('message', (data: RawData, isBinary: boolean) => this.onUpstreamMessage(data, isBinary));
@@ -208,9 +234,16 @@ export class Relay {
       this.finish();
       return;
     }
+    // An empty message carries no bytes, so it is not the CONNACK (docs/TRANSPORT.md).
+    if (bytes.length === 0) return;
     if (this.phase === 'handshake') {
       this.phase = 'open';
       this.releaseHeld();
+      if (this.clientGone) {
+        this.outbox.flush();
+        this.finish();
+        return;
+      }
     }
     this.context.stats.messagesDown++;
     if (bytes.length > 0 && !this.client.write(bytes)) this.ws?.pause();
@@ -246,6 +279,7 @@ export class Relay {
   private finish(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.stopTimer();
     this.outbox.discard();
     this.held = [];
     this.client.end();
@@ -256,5 +290,19 @@ export class Relay {
     }
     this.context.stats.open--;
     this.context.onClosed(this);
+  }
+
+  private startTimer(ms: number, reason: string): void {
+    this.stopTimer();
+    this.timer = setTimeout(() => {
+      this.log.info(reason);
+      this.finish();
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

@@ -10,6 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type IDisconnectPacket, type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
+import { encode } from '../../../lib/mqtt';
+import { createDynamoDbClient } from '../../../lib/store/dynamodb/client';
+import { MeteredDynamoDb } from '../../../lib/store/dynamodb/metered';
+import { DynamoSessionStore } from '../../../lib/store/dynamodb/session-store';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../../helpers/local-broker';
 import { endClients, startTestBridge, stratusClient, text, topic, uid, until, type TestBridge } from './helpers';
@@ -112,6 +116,41 @@ describe('connection edge cases', () => {
     await new Promise((resolve) => socket.once('close', resolve));
     expect(bridge.stats.messagesUp).toBe(before);
   });
+
+  it.each([4, 5] as const)(
+    'a client that sends CONNECT, DISCONNECT and closes at once: the DISCONNECT follows the CONNACK, so no will (protocol %i) [MQTT-3.14.4-3]',
+    async (version) => {
+      const willTopic = topic('will');
+      const { c: watcher, received } = await stratusClient(broker.url, version);
+      await watcher.subscribeAsync(willTopic, { qos: 1 });
+      const clientId = uid('gone');
+      const connect = encode({ type: 'connect', protocolName: 'MQTT', protocolVersion: version, clean: true, keepAlive: 60, clientId, will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false } }, version);
+      const disconnect = encode({ type: 'disconnect' }, version);
+      const socket = netConnect(bridge.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(connect);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // a second read: held until CONNACK
+      socket.end(disconnect);
+      // Once its session is gone, a will would have been published: a marker sent then arrives
+      // alone.
+      await until(() => bridge.stats.open === 0);
+      const db = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
+      const sessions = new DynamoSessionStore(new MeteredDynamoDb(db), broker.tables.sessions);
+      let gone = false;
+      for (let i = 0; i < 300 && !gone; i++) {
+        gone = (await sessions.get(clientId)) === undefined;
+        if (!gone) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      db.destroy();
+      expect(gone).toBe(true);
+      const marker = topic('marker');
+      await watcher.subscribeAsync(marker, { qos: 1 });
+      await watcher.publishAsync(marker, 'marker', { qos: 1 });
+      await until(() => received.some((p) => text(p) === 'marker'));
+      expect(received.map(text)).toEqual(['marker']);
+    },
+  );
 
   it.each([4, 5] as const)('an unreachable upstream gets the client a CONNACK "Server unavailable", protocol %i', async (version) => {
     const dead = await startTestBridge('ws://127.0.0.1:9/mqtt', { check: false });

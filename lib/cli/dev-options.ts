@@ -33,8 +33,20 @@ export const DevOptionsSchema = z
     auth: z.boolean().default(false),
     /** Also accept plain MQTT over TCP on this port (an in-process bridge); off by default. */
     tcp: port.optional(),
+    /** Token authentication, as the deployed `jwt` prop: issuer, audience and JWKS URL together. */
+    jwtIssuer: z.string().min(1).optional(),
+    jwtAudience: z.string().min(1).optional(),
+    jwtJwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    jwtUsernameClaim: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    const given = [o.jwtIssuer, o.jwtAudience, o.jwtJwksUrl].filter((v) => v !== undefined).length;
+    if (given === 0 && o.jwtUsernameClaim === undefined) return;
+    for (const key of ['jwtIssuer', 'jwtAudience', 'jwtJwksUrl'] as const) {
+      if (o[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required for token authentication (with --jwt-issuer, --jwt-audience and --jwt-jwks-url)' });
+    }
+  });
 
 export type DevOptions = z.infer<typeof DevOptionsSchema>;
 

@@ -29,6 +29,10 @@ export function registerDevCommand(program: Command): void {
     .option('--max-connection-ms <ms>', 'close connections this long after they open', String(DEV_DEFAULTS.maxConnectionMs))
     .option('--auth', 'refuse anonymous clients (local mode allows them by default)', false)
     .option('--tcp <port>', 'also accept plain MQTT over TCP on this port, for stock clients (0 picks a free one)')
+    .option('--jwt-issuer <iss>', 'token authentication: the JWT issuer (with --jwt-audience and --jwt-jwks-url)')
+    .option('--jwt-audience <aud>', 'token authentication: the JWT audience')
+    .option('--jwt-jwks-url <url>', 'token authentication: where the signing keys (JWKS) are')
+    .option('--jwt-username-claim <claim>', 'token authentication: the claim holding the username (default sub)')
     .action(async (raw: Record<string, unknown>) => {
       await runDev(parseDevOptions(raw));
     });
@@ -51,6 +55,16 @@ export async function runDev(options: DevOptions): Promise<void> {
     dynamodb: { dataDir: options.data },
     tablePrefix: LOCAL_TABLE_PREFIX,
     broker: { allowAnonymous: !options.auth },
+    ...(options.jwtIssuer === undefined || options.jwtAudience === undefined || options.jwtJwksUrl === undefined
+      ? {}
+      : {
+          jwt: {
+            issuer: options.jwtIssuer,
+            audience: options.jwtAudience,
+            jwksUrl: options.jwtJwksUrl,
+            ...(options.jwtUsernameClaim === undefined ? {} : { usernameClaim: options.jwtUsernameClaim }),
+          },
+        }),
     log,
   });
   let bridge: Bridge | undefined;

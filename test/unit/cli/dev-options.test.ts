@@ -29,6 +29,9 @@ describe('stratus dev options', () => {
     [{ stage: 'a/b' }, /--stage/],
     [{ dynamodbEndpoint: 'not a url' }, /--dynamodb-endpoint/],
     [{ tcp: '70000' }, /--tcp/],
+    [{ jwtIssuer: 'https://login.example/' }, /--jwt-audience/],
+    [{ jwtIssuer: 'i', jwtAudience: 'a', jwtJwksUrl: 'ftp://keys' }, /--jwt-jwks-url/],
+    [{ jwtUsernameClaim: 'email' }, /--jwt-issuer/],
   ])('names the bad option in one line: %o', (raw, pattern) => {
     expect(() => parseDevOptions(raw)).toThrow(pattern);
     try {
@@ -36,5 +39,10 @@ describe('stratus dev options', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain('\n');
     }
+  });
+
+  it('takes the JWT settings together', () => {
+    const jwt = { jwtIssuer: 'https://login.example/', jwtAudience: 'stratus', jwtJwksUrl: 'https://login.example/jwks.json' };
+    expect(parseDevOptions(jwt)).toMatchObject(jwt);
   });
 });

@@ -47,6 +47,15 @@ export function serverUnavailableConnack(level: number): Uint8Array {
   return level === 5 ? Uint8Array.of(0x20, 0x03, 0x00, 0x88, 0x00) : Uint8Array.of(0x20, 0x02, 0x00, 0x03);
 }
 
+/**
+ * The CONNACK for a client the broker refused at the WebSocket upgrade (the `$connect`
+ * authorizer's 401 or 403): return code 5 "Not authorized" (3.1, 3.1.1), reason code 0x87 (5.0).
+ * Unlike "Server unavailable", it tells the client that retrying as it is will not help.
+ */
+export function notAuthorizedConnack(level: number): Uint8Array {
+  return level === 5 ? Uint8Array.of(0x20, 0x03, 0x00, 0x87, 0x00) : Uint8Array.of(0x20, 0x02, 0x00, 0x05);
+}
+
 /** v5 DISCONNECT with reason code 0x95 "Packet too large" and no properties. */
 export const PACKET_TOO_LARGE_DISCONNECT = Uint8Array.of(0xe0, 0x02, 0x95, 0x00);
 

@@ -18,7 +18,7 @@ import type { RawData } from 'ws';
 import { decodeBase64 } from '../base64';
 import { PacketScanner, type FixedHeader } from '../scanner';
 import type { Logger } from '../../runtime/log';
-import { PACKET_TOO_LARGE_DISCONNECT, peekConnect, serverUnavailableConnack, subprotocolFor, type ConnectSummary } from './connect-peek';
+import { PACKET_TOO_LARGE_DISCONNECT, notAuthorizedConnack, peekConnect, serverUnavailableConnack, subprotocolFor, type ConnectSummary } from './connect-peek';
 import type { Downstream } from './downstream';
 import { MAX_MESSAGE_BYTES } from './options';
 import { Outbox, groupPackets, type OutboxOptions, type Timers } from './outbox';
@@ -262,7 +262,10 @@ export class Relay {
       // The broker is unreachable: tell the client so, in its protocol version [MQTT-3.2.2-5].
       this.log.warn('upstream unreachable; refusing the client', { detail: describeFailure(this.context.upstream, error) });
       this.context.stats.upstreamFailures++;
-      this.client.write(serverUnavailableConnack(this.connect?.level ?? 4));
+      const level = this.connect?.level ?? 4;
+      // ws reports a refused upgrade as "Unexpected server response: 403".
+      const refused = /Unexpected server response: 40[13]\b/.test(error.message);
+      this.client.write(refused ? notAuthorizedConnack(level) : serverUnavailableConnack(level));
     } else {
       this.log.warn('upstream error', { error });
     }

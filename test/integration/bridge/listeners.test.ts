@@ -152,6 +152,27 @@ describe('connection edge cases', () => {
     },
   );
 
+  it.each([4, 5] as const)('an upstream that refuses the upgrade (authorizer Deny, 403) gets the client a CONNACK "Not authorized", protocol %i', async (version) => {
+    const denying = await startTestBroker({
+      gateway: {
+        authorizer: async (event) => ({
+          principalId: 'nobody',
+          policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: event.methodArn }] },
+        }),
+      },
+    });
+    const refusing = await startTestBridge(denying.url, { check: false });
+    try {
+      const error = await mqtt
+        .connectAsync(`mqtt://127.0.0.1:${refusing.port}`, { protocolVersion: version, reconnectPeriod: 0 })
+        .then(() => undefined, (e: Error & { code?: number }) => e);
+      expect(error?.code).toBe(version === 5 ? 0x87 : 5);
+    } finally {
+      await refusing.close();
+      await denying.dispose();
+    }
+  });
+
   it.each([4, 5] as const)('an unreachable upstream gets the client a CONNACK "Server unavailable", protocol %i', async (version) => {
     const dead = await startTestBridge('ws://127.0.0.1:9/mqtt', { check: false });
     try {

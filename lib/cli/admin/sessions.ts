@@ -58,7 +58,7 @@ async function listSessions(raw: Record<string, unknown>, deps: AdminDeps, open:
         v.connected ? 'connected' : 'offline',
         v.connectionId ?? '-',
         PROTOCOL_NAMES[v.protocolVersion],
-        v.username ?? '-',
+        v.username ?? '(anonymous)',
         expiryText(sessions[i] as SessionRecord, now),
       ]),
       options.connected ? 'no connected sessions' : 'no sessions',
@@ -86,8 +86,9 @@ function sessionView(session: SessionRecord, connection: ConnectionRecord | unde
     connected: session.connectionId !== undefined,
     connectionId: session.connectionId ?? null,
     protocolVersion: session.protocolVersion,
-    // the authenticated principal; else the username the CONNECT carried
-    username: connection?.principal ?? connection?.username ?? null,
+    // the authenticated principal that claimed the session; null: an anonymous client (whatever
+    // user name its CONNECT carried, nothing vouched for it)
+    username: session.principal ?? connection?.principal ?? null,
     sessionExpiryInterval: session.sessionExpiryInterval,
     /** Offline: when the session ends. Connected: the lease past the gateway's connection limit. */
     expiresAt: isoTime(session.expiresAt * 1000),

@@ -246,11 +246,12 @@ describe('stratus sessions', () => {
       keepAlive: 60,
       cleanStart: false,
       mqttConnectedAt: NOW,
-      ...(username !== undefined && { username }),
+      ...(username !== undefined && { username, principal: username }),
     });
     await h.stores.sessions.claim({
       clientId,
       connectionId,
+      ...(username !== undefined && { principal: username }),
       cleanStart: false,
       protocolVersion: 5,
       sessionExpiryInterval: 300,
@@ -266,9 +267,9 @@ describe('stratus sessions', () => {
     const out = await h.run(['sessions', 'list']);
     expect(out.stdout).toBe(
       [
-        'CLIENT ID  STATE      CONNECTION  PROTOCOL  USERNAME  EXPIRES',
-        'sensor-1   connected  conn-1      5.0       alice     300s after disconnect',
-        'sensor-2   offline    -           5.0       -         2026-01-15T12:05:00Z',
+        'CLIENT ID  STATE      CONNECTION  PROTOCOL  USERNAME     EXPIRES',
+        'sensor-1   connected  conn-1      5.0       alice        300s after disconnect',
+        'sensor-2   offline    -           5.0       (anonymous)  2026-01-15T12:05:00Z',
         '',
       ].join('\n'),
     );

@@ -20,6 +20,7 @@ import {
   type Route,
 } from '../broker';
 import { canSubscribe } from '../auth/acl';
+import type { ConnectionAcl } from '../auth/types';
 import { encode, type PublishPacket, type QoS, type Will } from '../mqtt';
 import type { ConnectionRecord, TransportMode } from '../store/ports';
 import type { SubscriberConnection, SubscriptionRecord } from '../store/subscription-port';
@@ -347,6 +348,8 @@ export interface DrainTarget {
   /** The session outlives its connection: sent copies are kept in flight until acknowledged */
   readonly persistent: boolean;
   readonly connection: SubscriberConnection;
+  /** The connection's access rules: a queued message they no longer let it receive is dropped. */
+  readonly acl?: ConnectionAcl;
 }
 
 /** The drain target of a connection record (after its CONNECT). */
@@ -356,6 +359,7 @@ export function drainTargetOf(record: ConnectionRecord): DrainTarget {
     sessionEpoch: record.sessionEpoch ?? '',
     persistent: (record.sessionExpiryInterval ?? 0) > 0,
     connection: subscriberConnection(record),
+    ...(record.acl === undefined ? {} : { acl: record.acl }),
   };
 }
 
@@ -374,6 +378,12 @@ export async function drainQueue(
     if (queued === undefined) {
       await deps.messages.complete(clientId, epoch, reservation.packetId, { stored: false });
       break;
+    }
+    if (target.acl !== undefined && !canSubscribe(target.acl, queued.packet.topic)) {
+      // Queued under rules since narrowed (docs/SECURITY.md): dropped, its reservation freed.
+      await deps.messages.complete(clientId, epoch, reservation.packetId, { stored: false });
+      deps.log.info('queued message no longer allowed dropped', { clientId, topic: queued.packet.topic });
+      continue;
     }
     const packet: PublishPacket = { ...withRemainingExpiry(queued.packet, queued.messageExpiresAt, deps.now()), packetId: reservation.packetId };
     if (persistent) {
@@ -400,13 +410,37 @@ export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord,
   const epoch = record.sessionEpoch ?? '';
   if (record.acl !== undefined) await dropDisallowedSubscriptions(deps, record, clientId, epoch);
   await deps.subscriptions.attach(clientId, epoch, subscriberConnection(record), subscriptionTtl(deps, record.expiresAt, record.sessionExpiryInterval ?? 0));
-  const inflight = await deps.messages.inflight(clientId, epoch);
+  const inflight = await allowedInflight(deps, record, await deps.messages.inflight(clientId, epoch));
   const entries: InflightEntry[] = inflight.map((m) =>
     m.stage === 'pubrel'
       ? { kind: 'pubrel', sequence: m.sequence, packetId: m.packetId }
       : { kind: 'publish', sequence: m.sequence, packet: { ...withRemainingExpiry(m.packet, m.messageExpiresAt, deps.now()), packetId: m.packetId } },
   );
   return planResend(entries).map((p) => encode(p, record.protocolVersion ?? 4));
+}
+
+/**
+ * Unacknowledged messages the connection's rules no longer let it receive are not resent: each
+ * is completed (its packet id and window slot freed) instead. A PUBREL is always sent again: its
+ * message was delivered already.
+ */
+async function allowedInflight<T extends { stage: string; packetId: number; packet?: PublishPacket }>(
+  deps: RuntimeDeps,
+  record: ConnectionRecord,
+  inflight: T[],
+): Promise<T[]> {
+  const acl = record.acl;
+  if (acl === undefined) return inflight;
+  const kept: T[] = [];
+  for (const m of inflight) {
+    if (m.stage === 'publish' && m.packet !== undefined && !canSubscribe(acl, m.packet.topic)) {
+      await deps.messages.complete(record.clientId as string, record.sessionEpoch ?? '', m.packetId, { stored: true });
+      deps.log.info('unacknowledged message no longer allowed dropped', { clientId: record.clientId, topic: m.packet.topic });
+    } else {
+      kept.push(m);
+    }
+  }
+  return kept;
 }
 
 /**

@@ -242,7 +242,7 @@ describe.each([4, 5] as const)('topic ACLs (protocol %i)', (version) => {
 });
 
 describe.each([4, 5] as const)('rules that narrow while a session is offline (protocol %i)', (version) => {
-  it('a resumed session keeps only the subscriptions its new rules allow', async () => {
+  it('a resumed session keeps only the subscriptions, and receives only the queued messages, its new rules allow', async () => {
     const name = `carol-${version}`;
     await store.createUser({ name, passwordHash: await hashPassword('carol-pw'), groups: ['plant-a'], createdAt: Date.now() });
     await store.addRule({ kind: 'user', name }, rule('own', 'allow', ['subscribe'], 'users/%u/#'));
@@ -252,13 +252,18 @@ describe.each([4, 5] as const)('rules that narrow while a session is offline (pr
     expect(await subackCodes(first.c, ['plant/a/line9/#', `users/${name}/#`])).toEqual([1, 1]);
     await first.c.endAsync();
 
+    // Queued while offline, under the old rules.
+    const sender = await open(version, ops());
+    await sender.c.publishAsync('plant/a/line9/temp', 'queued-dropped', { qos: 1 });
+    await sender.c.publishAsync(`users/${name}/note`, 'queued-kept', { qos: 1 });
+
     await store.updateUser(name, { groups: [] }); // plant/a/# is no longer allowed
     const again = await open(version, { ...creds, ...persistent });
-    const sender = await open(version, ops());
     await sender.c.publishAsync('plant/a/line9/temp', 'dropped', { qos: 1 });
     await sender.c.publishAsync(`users/${name}/note`, 'kept', { qos: 1 });
-    await eventually(() => again.messages.some((m) => m.payload === 'kept'));
+    await eventually(() => again.messages.some((m) => m.payload === 'kept') && again.messages.some((m) => m.payload === 'queued-kept'));
     expect(again.messages.map((m) => m.payload)).not.toContain('dropped');
+    expect(again.messages.map((m) => m.payload)).not.toContain('queued-dropped');
     await sender.c.endAsync();
     await again.c.endAsync();
   });

@@ -409,7 +409,9 @@ export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord,
   const clientId = record.clientId as string;
   const epoch = record.sessionEpoch ?? '';
   if (record.acl !== undefined) await dropDisallowedSubscriptions(deps, record, clientId, epoch);
-  await deps.subscriptions.attach(clientId, epoch, subscriberConnection(record), subscriptionTtl(deps, record.expiresAt, record.sessionExpiryInterval ?? 0));
+  const expiry = record.sessionExpiryInterval ?? 0;
+  // The resuming CONNECT may persist the session where the old one did not (or the reverse).
+  await deps.subscriptions.attach(clientId, epoch, subscriberConnection(record), subscriptionTtl(deps, record.expiresAt, expiry), { persistent: expiry > 0 });
   const inflight = await allowedInflight(deps, record, await deps.messages.inflight(clientId, epoch));
   const entries: InflightEntry[] = inflight.map((m) =>
     m.stage === 'pubrel'

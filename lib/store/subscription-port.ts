@@ -54,6 +54,11 @@ export interface AttachOptions {
    * records, never those a resumed session has already pointed at its new connection.
    */
   onlyIfConnectionId?: string;
+  /**
+   * The session's persistence as the resuming CONNECT set it (its Session Expiry Interval may
+   * differ from the one the subscriptions were made under); unchanged if absent.
+   */
+  persistent?: boolean;
 }
 
 export interface SubscriptionStore {

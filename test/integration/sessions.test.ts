@@ -206,3 +206,62 @@ describe('Will Delay Interval (v5)', () => {
     await watcher.client.endAsync();
   });
 });
+
+describe('a resume that changes the Session Expiry Interval (protocol 5)', () => {
+  // Its own broker: offline sessions here must outlive this file's MAX_SESSION_EXPIRY.
+  let roomy: TestBroker;
+  beforeAll(async () => {
+    roomy = await startTestBroker();
+  });
+  afterAll(async () => {
+    await roomy?.dispose();
+  });
+
+  const openOn = (clientId: string, options: IClientOptions): Promise<{ client: MqttClient; connack: IConnackPacket }> => {
+    const client = connect(roomy.url, { protocolVersion: 5, clientId, reconnectPeriod: 0, ...options });
+    return new Promise((resolve, reject) => {
+      client.once('connect', (connack) => resolve({ client, connack }));
+      client.once('error', reject);
+    });
+  };
+
+  it('a session that becomes persistent on takeover queues its subscriptions\' messages while offline [MQTT-3.1.2-23]', async () => {
+    const clientId = `grow-${randomUUID().slice(0, 8)}`;
+    const t = `plant/${randomUUID().slice(0, 8)}/setpoint`;
+    // Expiry 0 (ends with its connection), subscribed at QoS 1.
+    const first = await openOn(clientId, { clean: true, properties: { sessionExpiryInterval: 0 } });
+    await first.client.subscribeAsync(t, { qos: 1 });
+    // Taken over while live, by a CONNECT that resumes it and makes it outlive its connection.
+    const second = await openOn(clientId, { clean: false, properties: { sessionExpiryInterval: 600 } });
+    expect(second.connack.sessionPresent).toBe(true);
+    first.client.end(true);
+    await second.client.endAsync();
+    const db = createDynamoDbClient({ endpoint: roomy.dynamodbEndpoint });
+    try {
+      const live = async () => {
+        const out = await db.send(new ScanCommand({ TableName: roomy.tables.connections, ConsistentRead: true }));
+        return (out.Items ?? []).filter((item) => item.clientId?.S === clientId).length;
+      };
+      await eventually(async () => (await live()) === 0);
+      // The PUBACK comes after routing: by then the copy is in the offline session's queue.
+      const publisher = await openOn(`pub-${randomUUID().slice(0, 8)}`, {});
+      await publisher.client.publishAsync(t, 'while offline', { qos: 1 });
+      await publisher.client.endAsync();
+      const out = await db.send(new ScanCommand({ TableName: roomy.tables.messages, ConsistentRead: true }));
+      const queued = (out.Items ?? []).filter((item) => item.clientId?.S === clientId && item.itemKey?.S?.startsWith('q#'));
+      expect(queued).toHaveLength(1);
+    } finally {
+      db.destroy();
+    }
+    // And it is delivered when the session resumes.
+    const third = connect(roomy.url, { protocolVersion: 5, clientId, clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval: 600 } });
+    const got: string[] = [];
+    third.on('message', (_topic, payload) => got.push(payload.toString()));
+    await new Promise<void>((resolve, reject) => {
+      third.once('connect', () => resolve());
+      third.once('error', reject);
+    });
+    await eventually(() => got.includes('while offline'));
+    await third.endAsync();
+  });
+});

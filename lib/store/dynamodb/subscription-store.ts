@@ -101,7 +101,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     await Promise.all(
       records.map((record) =>
         record.sessionEpoch === sessionEpoch
-          ? this.setConnection(record, connection, expiresAt, options.onlyIfConnectionId)
+          ? this.setConnection(record, connection, expiresAt, options)
           : this.deleteOfEpoch(record),
       ),
     );
@@ -117,14 +117,17 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     record: SubscriptionRecord,
     connection: SubscriberConnection | null,
     expiresAt: number,
-    onlyIfConnectionId?: string,
+    options: AttachOptions,
   ): Promise<void> {
+    const { onlyIfConnectionId, persistent } = options;
     const x = new ExpressionBuilder();
     const owner =
       onlyIfConnectionId === undefined
         ? ''
         : ` AND ${x.name('connection')}.${x.name('connectionId')} = ${x.value({ S: onlyIfConnectionId })}`;
-    const ttl = `${x.name(TTL_ATTRIBUTE)} = ${x.value({ N: String(expiresAt) })}`;
+    const ttl =
+      `${x.name(TTL_ATTRIBUTE)} = ${x.value({ N: String(expiresAt) })}` +
+      (persistent === undefined ? '' : `, ${x.name('persistent')} = ${x.value({ BOOL: persistent })}`);
     const update =
       connection === null
         ? `SET ${ttl} REMOVE ${x.name('connection')}`

@@ -59,7 +59,7 @@ export class MemorySubscriptionStore implements SubscriptionStore {
       if (options.onlyIfConnectionId !== undefined && record.connection?.connectionId !== options.onlyIfConnectionId) continue;
       const { connection: _old, ...rest } = record;
       const updated: SubscriptionRecord = connection === null ? rest : { ...rest, connection: withoutUndefined(connection) };
-      this.items.set(key, { ...updated, expiresAt });
+      this.items.set(key, { ...updated, expiresAt, ...(options.persistent === undefined ? {} : { persistent: options.persistent }) });
     }
   }
 

@@ -237,6 +237,16 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
         expect((await routesOf('b/x', c)).map((r) => r.connection)).toEqual([conn, conn]);
       });
 
+      it('with persistent, sets it on every record (a resume may change the Session Expiry Interval); without, leaves it', async () => {
+        const c = clientId();
+        await store.put([subscription(c, 'a', { persistent: false }), subscription(c, 'b', { persistent: false })]);
+        await store.attach(c, 'epoch-1', connection(), nowSeconds() + HOUR);
+        expect((await store.listByClient(c)).map((r) => r.persistent)).toEqual([false, false]);
+        await store.attach(c, 'epoch-1', connection(), nowSeconds() + HOUR, { persistent: true });
+        expect((await store.listByClient(c)).map((r) => r.persistent)).toEqual([true, true]);
+        expect((await routesOf('a', c))[0].persistent).toBe(true);
+      });
+
       it('detaches (null): the connection is removed, the records stay', async () => {
         const c = clientId();
         await store.put([subscription(c, 'a', { connection: connection() })]);

@@ -6,7 +6,6 @@
  * Cost: 0.5 read units per 4 KB scanned. A session item is about 300 bytes (10,000 sessions: about
  * 375 units); a retained item is its payload plus about 100 bytes.
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { isExpired, systemClock, type Clock } from '../clock';
 import type { RetainedRecord } from '../retained-port';
 import type { SessionRecord } from '../session-port';
@@ -65,25 +64,8 @@ export class DynamoRetainedList {
 }
 
 /** Every item of the table, page by page, each page reported to the meter (at least 0.5 units). */
-async function scanTable(db: MeteredDynamoDb, tableName: string): Promise<Item[]> {
-  const items: Item[] = [];
-  let start: Item | undefined;
-  do {
-    const out = await db.client.send(
-      new ScanCommand({ TableName: tableName, ExclusiveStartKey: start, ReturnConsumedCapacity: 'TOTAL' }),
-    );
-    const reported = out.ConsumedCapacity?.CapacityUnits ?? 0;
-    db.meter.record({
-      operation: 'Scan',
-      table: tableName,
-      readUnits: Math.max(reported, 0.5),
-      writeUnits: 0,
-      ...(reported < 0.5 && { estimated: true }),
-    });
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start !== undefined);
-  return items;
+function scanTable(db: MeteredDynamoDb, tableName: string): Promise<Item[]> {
+  return db.scanAll({ TableName: tableName });
 }
 
 function compare(a: string, b: string): number {

@@ -20,9 +20,7 @@
  * `{ name: 'anonymous', createdAt: 0 }`.
  */
 import {
-  BatchWriteItemCommand,
   ConditionalCheckFailedException,
-  ScanCommand,
   TransactionCanceledException,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
@@ -58,7 +56,6 @@ import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
 
 /** BatchWriteItem takes at most 25 requests. */
-const BATCH_SIZE = 25;
 const MAX_ATTEMPTS = 6;
 
 /** The record the built-in group has until a profile is stored for it. */
@@ -262,35 +259,13 @@ export class DynamoAuthStore implements AuthStore {
     const requests: WriteRequest[] = keys.map((key) => ({
       DeleteRequest: { Key: { [PK]: key[PK], [SK]: key[SK] } },
     }));
-    for (let i = 0; i < requests.length; i += BATCH_SIZE) {
-      await this.batchWrite(principalKey(kind, name), requests.slice(i, i + BATCH_SIZE));
-    }
+    if (!(await this.db.batchWriteAll(this.tableName, requests, MAX_ATTEMPTS))) throw new AuthStoreRetryError(principalKey(kind, name));
     return keys;
-  }
-
-  /** One BatchWriteItem, retrying unprocessed requests with backoff. */
-  private async batchWrite(principal: string, requests: WriteRequest[]): Promise<void> {
-    let pending = requests;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      // MeteredDynamoDb has no BatchWriteItem: send it here and report its units to the same meter.
-      const out = await this.db.client.send(
-        new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
-      );
-      for (const c of out.ConsumedCapacity ?? []) {
-        const writeUnits = c.WriteCapacityUnits ?? c.CapacityUnits ?? 0;
-        this.db.meter.record({ operation: 'BatchWriteItem', table: c.TableName ?? this.tableName, readUnits: 0, writeUnits });
-      }
-      pending = out.UnprocessedItems?.[this.tableName] ?? [];
-      if (pending.length === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-    }
-    throw new AuthStoreRetryError(principal);
   }
 
   /**
    * Every item whose sort key is (or, for `rule#`, begins with) `sk` and, if given, whose
-   * partition key begins with `pkPrefix`: a paged Scan (eventually consistent). MeteredDynamoDb
-   * has no Scan, so this reports to its meter itself, at least the 0.5 RRU of any read request.
+   * partition key begins with `pkPrefix`: a paged Scan (eventually consistent).
    */
   private async scan(sk: string, pkPrefix?: string): Promise<Item[]> {
     const x = new ExpressionBuilder();
@@ -299,30 +274,7 @@ export class DynamoAuthStore implements AuthStore {
       sk === RULE_SK_PREFIX ? `begins_with(${x.name(SK)}, ${skValue})` : `${x.name(SK)} = ${skValue}`,
     ];
     if (pkPrefix !== undefined) conditions.push(`begins_with(${x.name(PK)}, ${x.value({ S: pkPrefix })})`);
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.db.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: conditions.join(' AND '),
-          ExclusiveStartKey: start,
-          ReturnConsumedCapacity: 'TOTAL',
-          ...x.attributes(),
-        }),
-      );
-      const reported = out.ConsumedCapacity?.CapacityUnits ?? 0;
-      this.db.meter.record({
-        operation: 'Scan',
-        table: this.tableName,
-        readUnits: Math.max(reported, 0.5),
-        writeUnits: 0,
-        ...(reported < 0.5 && { estimated: true }),
-      });
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
+    return this.db.scanAll({ TableName: this.tableName, FilterExpression: conditions.join(' AND '), ...x.attributes() });
   }
 }
 

@@ -16,7 +16,6 @@
  * DeleteItem of the in-flight item (persistent sessions stored one).
  */
 import {
-  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   type QueryCommandInput,
   type WriteRequest,
@@ -53,7 +52,6 @@ import type { MeteredDynamoDb } from './metered';
 /** Default TTL of every item: a 7-day session plus an hour. The runtime aligns it with the session. */
 export const DEFAULT_MESSAGE_TTL_SECONDS = 7 * 24 * 3600 + 3600;
 const MAX_ATTEMPTS = 8;
-const BATCH_SIZE = 25;
 
 export interface DynamoMessageStoreOptions extends DynamoStoreOptions {
   /** TTL of every item written, seconds from the write; default 7 days + 1 hour */
@@ -389,28 +387,9 @@ export class DynamoMessageStore implements MessageStore {
       ...x.attributes(),
     });
     const requests: WriteRequest[] = items.map((item) => ({ DeleteRequest: { Key: itemKeyOf(clientId, item[SK]?.S ?? '') } }));
-    for (let i = 0; i < requests.length; i += BATCH_SIZE) {
-      await this.batchWrite(clientId, requests.slice(i, i + BATCH_SIZE));
-    }
+    if (!(await this.db.batchWriteAll(this.tableName, requests, MAX_ATTEMPTS))) throw new MessageStoreRetryError(clientId, 'deleteAll');
   }
 
-  private async batchWrite(clientId: string, requests: WriteRequest[]): Promise<void> {
-    let pending = requests;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      // MeteredDynamoDb has no BatchWriteItem: send it here and report its units to the same meter.
-      const out = await this.db.client.send(
-        new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
-      );
-      for (const c of out.ConsumedCapacity ?? []) {
-        const writeUnits = c.WriteCapacityUnits ?? c.CapacityUnits ?? 0;
-        this.db.meter.record({ operation: 'BatchWriteItem', table: c.TableName ?? this.tableName, readUnits: 0, writeUnits });
-      }
-      pending = out.UnprocessedItems?.[this.tableName] ?? [];
-      if (pending.length === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-    }
-    throw new MessageStoreRetryError(clientId, 'deleteAll');
-  }
 
   /**
    * A clean start for the counter: zero slots and queue. Only towards a newer epoch (epochs sort

@@ -3,11 +3,13 @@
  * `ReturnConsumedCapacity: 'TOTAL'` and reports what it consumed to the Meter.
  */
 import {
+  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   TransactGetItemsCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -18,9 +20,11 @@ import {
   type GetItemCommandInput,
   type PutItemCommandInput,
   type QueryCommandInput,
+  type ScanCommandInput,
   type TransactGetItemsCommandInput,
   type TransactWriteItemsCommandInput,
   type UpdateItemCommandInput,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { noopMeter, type Meter } from '../meter';
 
@@ -39,6 +43,9 @@ export interface MeteredDynamoDbOptions {
   /** Default 'aws'; use `capacityReportingFor(endpoint)` of ./client */
   capacityReporting?: CapacityReporting;
 }
+
+/** The most requests one BatchWriteItem takes. */
+const BATCH_WRITE_LIMIT = 25;
 
 /** AWS bills transactional reads and writes at 2 units per item (per 4 KB read, per 1 KB write). */
 const TRANSACTION_UNITS_PER_ITEM = 2;
@@ -77,6 +84,53 @@ export class MeteredDynamoDb {
       start = out.LastEvaluatedKey;
     } while (start !== undefined);
     return items;
+  }
+
+  /**
+   * Every item of a Scan, page by page (eventually consistent unless asked). Each page is reported
+   * at no less than 0.5 read units, the least AWS bills for a read request.
+   */
+  async scanAll(input: Omit<ScanCommandInput, 'ExclusiveStartKey' | 'ReturnConsumedCapacity'>): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(new ScanCommand({ ...input, ExclusiveStartKey: start, ReturnConsumedCapacity: 'TOTAL' }));
+      const reported = out.ConsumedCapacity?.CapacityUnits ?? 0;
+      this.meter.record({
+        operation: 'Scan',
+        table: input.TableName ?? '',
+        readUnits: Math.max(reported, 0.5),
+        writeUnits: 0,
+        ...(reported < 0.5 && { estimated: true }),
+      });
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  /**
+   * Writes (puts or deletes) in BatchWriteItem requests of 25, retrying unprocessed requests with
+   * exponential backoff. Returns false if some were still unprocessed after `maxAttempts` tries
+   * of a batch (the caller names the failure).
+   */
+  async batchWriteAll(tableName: string, requests: readonly WriteRequest[], maxAttempts: number): Promise<boolean> {
+    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
+      let pending = requests.slice(i, i + BATCH_WRITE_LIMIT);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt === maxAttempts) return false;
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** (attempt - 1)));
+        const out = await this.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
+        );
+        for (const c of out.ConsumedCapacity ?? []) {
+          const writeUnits = c.WriteCapacityUnits ?? c.CapacityUnits ?? 0;
+          this.meter.record({ operation: 'BatchWriteItem', table: c.TableName ?? tableName, readUnits: 0, writeUnits });
+        }
+        pending = out.UnprocessedItems?.[tableName] ?? [];
+      }
+    }
+    return true;
   }
 
   async putItem(input: PutItemCommandInput) {

@@ -18,7 +18,7 @@
  * `matches`, and tombstones, expired messages and TTL-expired items are dropped. A write of an
  * item under 1 KB is 1 WRU (a failed condition is billed too).
  */
-import { ConditionalCheckFailedException, ScanCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { matches, topicLevels } from '../../mqtt/topic';
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
 import type { RetainedRecord, RetainedStore, RetainedWriteResult } from '../retained-port';
@@ -125,25 +125,8 @@ export class DynamoRetainedStore implements RetainedStore {
    * wildcard first level: see the module comment. MeteredDynamoDb has no Scan, so this reports
    * to its meter itself, at least the 0.5 RRU AWS bills for any read request.
    */
-  private async scanAll(): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.db.client.send(
-        new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: start, ReturnConsumedCapacity: 'TOTAL' }),
-      );
-      const reported = out.ConsumedCapacity?.CapacityUnits ?? 0;
-      this.db.meter.record({
-        operation: 'Scan',
-        table: this.tableName,
-        readUnits: Math.max(reported, 0.5),
-        writeUnits: 0,
-        ...(reported < 0.5 && { estimated: true }),
-      });
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
+  private scanAll(): Promise<Item[]> {
+    return this.db.scanAll({ TableName: this.tableName });
   }
 
   private key(topic: string): Item {

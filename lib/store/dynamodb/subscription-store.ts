@@ -18,7 +18,7 @@
  * was listed: an UNSUBSCRIBE running meanwhile is not undone (an UpdateItem on a missing key would
  * create a partial item), and a record a newer session has just written is not deleted.
  */
-import { ConditionalCheckFailedException, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { candidateFilterKeys } from '../../mqtt/topic';
 import { isExpired, systemClock, type Clock } from '../clock';
 import { BY_CLIENT_INDEX, TTL_ATTRIBUTE } from '../schema';

@@ -24,6 +24,7 @@ import type { ConnectionAcl } from '../auth/types';
 import { encode, type PublishPacket, type QoS, type Will } from '../mqtt';
 import type { ConnectionRecord, TransportMode } from '../store/ports';
 import type { SubscriberConnection, SubscriptionRecord } from '../store/subscription-port';
+import type { InflightMessage } from '../store/message-port';
 import type { RuntimeDeps } from './handlers';
 
 /** What the pub/sub effects of one invocation need to know. */
@@ -408,10 +409,15 @@ export async function drainQueue(
 export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord, gateway: PubSubContext['gateway']): Promise<Uint8Array[]> {
   const clientId = record.clientId as string;
   const epoch = record.sessionEpoch ?? '';
-  if (record.acl !== undefined) await dropDisallowedSubscriptions(deps, record, clientId, epoch);
   const expiry = record.sessionExpiryInterval ?? 0;
-  // The resuming CONNECT may persist the session where the old one did not (or the reverse).
-  await deps.subscriptions.attach(clientId, epoch, subscriberConnection(record), subscriptionTtl(deps, record.expiresAt, expiry), { persistent: expiry > 0 });
+  const acl = record.acl;
+  // The resuming CONNECT may persist the session where the old one did not (or the reverse), and
+  // its rules may have narrowed since the session subscribed (docs/SECURITY.md): the
+  // subscriptions they no longer allow are deleted on the way, in the same pass.
+  await deps.subscriptions.attach(clientId, epoch, subscriberConnection(record), subscriptionTtl(deps, record.expiresAt, expiry), {
+    persistent: expiry > 0,
+    ...(acl === undefined ? {} : { drop: (filter: string) => !canSubscribe(acl, filter) }),
+  });
   const inflight = await allowedInflight(deps, record, await deps.messages.inflight(clientId, epoch));
   const entries: InflightEntry[] = inflight.map((m) =>
     m.stage === 'pubrel'
@@ -426,16 +432,12 @@ export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord,
  * is completed (its packet id and window slot freed) instead. A PUBREL is always sent again: its
  * message was delivered already.
  */
-async function allowedInflight<T extends { stage: string; packetId: number; packet?: PublishPacket }>(
-  deps: RuntimeDeps,
-  record: ConnectionRecord,
-  inflight: T[],
-): Promise<T[]> {
+async function allowedInflight(deps: RuntimeDeps, record: ConnectionRecord, inflight: InflightMessage[]): Promise<InflightMessage[]> {
   const acl = record.acl;
   if (acl === undefined) return inflight;
-  const kept: T[] = [];
+  const kept: InflightMessage[] = [];
   for (const m of inflight) {
-    if (m.stage === 'publish' && m.packet !== undefined && !canSubscribe(acl, m.packet.topic)) {
+    if (m.stage === 'publish' && !canSubscribe(acl, m.packet.topic)) {
       await deps.messages.complete(record.clientId as string, record.sessionEpoch ?? '', m.packetId, { stored: true });
       deps.log.info('unacknowledged message no longer allowed dropped', { clientId: record.clientId, topic: m.packet.topic });
     } else {
@@ -443,20 +445,6 @@ async function allowedInflight<T extends { stage: string; packetId: number; pack
     }
   }
   return kept;
-}
-
-/**
- * The rules may have narrowed since the session subscribed (docs/SECURITY.md): the resumed
- * session keeps only the subscriptions its new rules still allow. One Query, paid only by
- * connections with access rules.
- */
-async function dropDisallowedSubscriptions(deps: RuntimeDeps, record: ConnectionRecord, clientId: string, epoch: string): Promise<void> {
-  const acl = record.acl ?? null;
-  const mine = await deps.subscriptions.listByClient(clientId);
-  const denied = mine.filter((s) => s.sessionEpoch === epoch && !canSubscribe(acl, s.filter)).map((s) => s.filter);
-  if (denied.length === 0) return;
-  deps.log.info('subscriptions no longer allowed dropped on resume', { clientId, filters: denied });
-  await deps.subscriptions.delete(clientId, denied);
 }
 
 /**

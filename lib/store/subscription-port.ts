@@ -59,6 +59,11 @@ export interface AttachOptions {
    * differ from the one the subscriptions were made under); unchanged if absent.
    */
   persistent?: boolean;
+  /**
+   * Records of the epoch whose filter (as sent) this answers true for are deleted instead of
+   * attached: a resumed session's subscriptions that its access rules no longer allow.
+   */
+  drop?: (filter: string) => boolean;
 }
 
 export interface SubscriptionStore {

@@ -11,7 +11,6 @@ import type { RetainedRecord } from '../retained-port';
 import type { SessionRecord } from '../session-port';
 import { isLive } from '../session-rules';
 import type { DynamoStoreOptions } from './connection-store';
-import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
 import { fromRetainedItem } from './retained-codec';
 import { sessionCodec, sessionRecord } from './session-codec';
@@ -30,7 +29,7 @@ export class DynamoSessionList {
 
   async list(): Promise<SessionRecord[]> {
     const now = this.clock();
-    const records = (await scanTable(this.db, this.tableName))
+    const records = (await this.db.scanAll({ TableName: this.tableName }))
       .map((item) => sessionRecord(sessionCodec.fromItem(item)))
       .filter((record) => isLive(record, now));
     return records.sort((a, b) => compare(a.clientId, b.clientId));
@@ -52,7 +51,7 @@ export class DynamoRetainedList {
   async list(): Promise<RetainedRecord[]> {
     const now = this.clock();
     const records: RetainedRecord[] = [];
-    for (const item of await scanTable(this.db, this.tableName)) {
+    for (const item of await this.db.scanAll({ TableName: this.tableName })) {
       const decoded = fromRetainedItem(item);
       if (decoded === undefined) continue; // a tombstone
       if (decoded.expiresAt !== undefined && isExpired(decoded.expiresAt, now)) continue;
@@ -61,11 +60,6 @@ export class DynamoRetainedList {
     }
     return records.sort((a, b) => compare(a.topic, b.topic));
   }
-}
-
-/** Every item of the table, page by page, each page reported to the meter (at least 0.5 units). */
-function scanTable(db: MeteredDynamoDb, tableName: string): Promise<Item[]> {
-  return db.scanAll({ TableName: tableName });
 }
 
 function compare(a: string, b: string): number {

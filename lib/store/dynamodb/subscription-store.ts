@@ -100,7 +100,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     const records = await this.listByClient(clientId);
     await Promise.all(
       records.map((record) =>
-        record.sessionEpoch === sessionEpoch
+        record.sessionEpoch === sessionEpoch && options.drop?.(record.filter) !== true
           ? this.setConnection(record, connection, expiresAt, options)
           : this.deleteOfEpoch(record),
       ),

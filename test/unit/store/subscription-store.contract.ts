@@ -247,6 +247,18 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
         expect((await routesOf('a', c))[0].persistent).toBe(true);
       });
 
+      it('with drop, deletes the records of the epoch it answers true for and attaches the rest', async () => {
+        const c = clientId();
+        await store.put([subscription(c, 'plant/a/#'), subscription(c, 'plant/b/#'), subscription(c, '$share/g/plant/b/x')]);
+        const conn = connection();
+        await store.attach(c, 'epoch-1', conn, nowSeconds() + HOUR, { drop: (filter) => filter.includes('plant/b') });
+        const records = await store.listByClient(c);
+        expect(records.map((r) => r.filter)).toEqual(['plant/a/#']);
+        expect(records[0].connection).toEqual(conn);
+        // Route candidates (by first level) no longer hold the dropped filters.
+        expect((await routesOf('plant/b/x', c)).map((r) => r.filter)).toEqual(['plant/a/#']);
+      });
+
       it('detaches (null): the connection is removed, the records stay', async () => {
         const c = clientId();
         await store.put([subscription(c, 'a', { connection: connection() })]);

@@ -19,7 +19,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { bridgeConfigSchema, startBridge } from '../lib/client/bridge';
 import type { Delivery } from '../lib/gateway/delivery';
 import { startLocalBroker } from '../lib/runtime/local-broker';
-import { silentLogger } from '../lib/runtime/log';
+import { silentLogger } from '../lib/log';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);

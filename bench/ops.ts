@@ -20,7 +20,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import { connectAsync } from '../lib/client';
 import type { Delivery } from '../lib/gateway/delivery';
 import { startLocalBroker } from '../lib/runtime/local-broker';
-import { silentLogger } from '../lib/runtime/log';
+import { silentLogger } from '../lib/log';
 import { CountingMeter } from '../lib/store/meter';
 import { hashPassword } from '../lib/auth/password';
 import { DynamoAuthStore } from '../lib/store/dynamodb/auth-store';

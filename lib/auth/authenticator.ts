@@ -21,7 +21,7 @@
  */
 import type { AuthVerdict } from '../broker/state';
 import type { ConnectPacket } from '../mqtt/types';
-import type { Logger } from '../runtime/log';
+import type { Logger } from '../log';
 import type { AuthStore } from '../store/auth-port';
 import { looksLikeJwt } from './jwt';
 import { dummyVerify, verifyPassword } from './password';

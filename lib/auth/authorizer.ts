@@ -30,7 +30,7 @@
  */
 import { z } from 'zod';
 import { headerValue, parseAuthorizerEvent, type AuthorizerEvent, type AuthorizerResult } from '../gateway/events';
-import { createLogger, type Logger } from '../runtime/log';
+import { createLogger, type Logger } from '../log';
 import { aclClaimSchema, createJwtVerifier, groupsSchema, JwtConfigError, jwtOptionsFromEnv, rulesFromAclClaim, usernameSchema } from './jwt';
 import type { AclClaim } from './jwt';
 import type { PreAuthenticated, TokenVerdict, TokenVerifier } from './types';

@@ -5,12 +5,7 @@
  */
 
 import { z } from 'zod';
-
-/**
- * The largest MQTT packet one API Gateway message can carry: a 128 KB message of base64 text
- * holds 128 * 1024 * 3 / 4 bytes. The advertised Maximum Packet Size never exceeds it.
- */
-export const MAX_PACKET_SIZE_CEILING = 98_304;
+import { MAX_PACKET_BYTES } from '../api-gateway';
 
 /** The largest Four Byte Integer: a Session Expiry Interval of this value never expires. */
 export const SESSION_NEVER_EXPIRES = 0xffff_ffff;
@@ -19,7 +14,7 @@ const uint16 = z.number().int().min(0).max(0xffff);
 
 export const brokerConfigSchema = z.object({
   /** Maximum Packet Size (bytes) advertised to v5 clients. @default 98304 (the ceiling) */
-  maximumPacketSize: z.number().int().min(1).max(MAX_PACKET_SIZE_CEILING),
+  maximumPacketSize: z.number().int().min(1).max(MAX_PACKET_BYTES),
   /** Receive Maximum: QoS 1/2 publishes a client may have in flight to us. @default 64 */
   receiveMaximum: uint16.min(1),
   /**
@@ -68,7 +63,7 @@ export type BrokerConfigInput = Partial<z.input<typeof brokerConfigSchema>>;
 /** The default configuration. */
 export function defaultBrokerConfig(): BrokerConfig {
   return Object.freeze({
-    maximumPacketSize: MAX_PACKET_SIZE_CEILING,
+    maximumPacketSize: MAX_PACKET_BYTES,
     receiveMaximum: 64,
     topicAliasMaximum: 0,
     serverKeepAlive: 540,

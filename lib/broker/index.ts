@@ -55,7 +55,6 @@ export {
   defaultBrokerConfig,
   parseBrokerConfig,
   InvalidBrokerConfigError,
-  MAX_PACKET_SIZE_CEILING,
   SESSION_NEVER_EXPIRES,
   type BrokerConfig,
   type BrokerConfigInput,

@@ -10,7 +10,7 @@ import { clearLocalState, writeLocalState } from './admin/local-state';
 
 /** The table prefix of `stratus dev`; the admin commands default to it too. */
 const LOCAL_TABLE_PREFIX = 'stratus-local-';
-import { createLogger, type Logger } from '../runtime/log';
+import { createLogger, type Logger } from '../log';
 import { DEV_DEFAULTS, parseDevOptions, type DevOptions } from './dev-options';
 
 export function registerDevCommand(program: Command): void {

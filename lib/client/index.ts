@@ -13,6 +13,7 @@ import type { ClientOptions } from 'ws';
 import { resolveLimits, type StratusTransportOptions } from './limits';
 import { chooseSocketFactory, type SocketTarget } from './socket';
 import { StratusStream } from './stream';
+export { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 
 export {
   FramingRefusedError,
@@ -22,7 +23,7 @@ export {
   TransportError,
   WebSocketError,
 } from './errors';
-export { FRAME_LIMIT, MESSAGE_LIMIT, maxPacketSize, type StratusTransportOptions } from './limits';
+export { maxPacketSize, type StratusTransportOptions } from './limits';
 export { StratusStream } from './stream';
 export type { MqttClient };
 

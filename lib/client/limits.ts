@@ -2,12 +2,7 @@
  * API Gateway WebSocket limits and the arithmetic that turns them into MQTT byte budgets.
  * Base64 text is ASCII, so a text frame's payload length in bytes equals its length in characters.
  */
-
-/** Largest frame payload API Gateway accepts: 32 KB. A bigger one closes the connection with 1009. */
-export const FRAME_LIMIT = 32 * 1024;
-
-/** Largest message API Gateway accepts, all frames together: 128 KB. Bigger closes with 1009. */
-export const MESSAGE_LIMIT = 128 * 1024;
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 
 /** Transport settings a caller may tighten (never loosen: API Gateway enforces the defaults). */
 export interface StratusTransportOptions {
@@ -16,9 +11,9 @@ export interface StratusTransportOptions {
    * @default 0 (packets written in the same tick only)
    */
   batchMs?: number;
-  /** Largest frame payload to send, in bytes of base64 text. @default FRAME_LIMIT (32768) */
+  /** Largest frame payload to send, in bytes of base64 text. @default FRAME_LIMIT_BYTES (32768) */
   maxFrameSize?: number;
-  /** Largest message to send, in bytes of base64 text. @default MESSAGE_LIMIT (131072) */
+  /** Largest message to send, in bytes of base64 text. @default MESSAGE_LIMIT_BYTES (131072) */
   maxMessageSize?: number;
   /**
    * Outgoing bytes (queued or not yet written to the socket) above which MQTT.js's writes are held
@@ -61,13 +56,13 @@ export function maxPacketSize(limits: TransportLimits, canFragment: boolean): nu
 export function resolveLimits(options: StratusTransportOptions = {}): TransportLimits {
   const limits: TransportLimits = {
     batchMs: options.batchMs ?? 0,
-    maxFrameSize: options.maxFrameSize ?? FRAME_LIMIT,
-    maxMessageSize: options.maxMessageSize ?? MESSAGE_LIMIT,
+    maxFrameSize: options.maxFrameSize ?? FRAME_LIMIT_BYTES,
+    maxMessageSize: options.maxMessageSize ?? MESSAGE_LIMIT_BYTES,
     highWaterMark: options.highWaterMark ?? 1024 * 1024,
   };
   requireRange('batchMs', limits.batchMs, 0, 60_000);
-  requireRange('maxFrameSize', limits.maxFrameSize, 4, FRAME_LIMIT);
-  requireRange('maxMessageSize', limits.maxMessageSize, 4, MESSAGE_LIMIT);
+  requireRange('maxFrameSize', limits.maxFrameSize, 4, FRAME_LIMIT_BYTES);
+  requireRange('maxMessageSize', limits.maxMessageSize, 4, MESSAGE_LIMIT_BYTES);
   requireRange('highWaterMark', limits.highWaterMark, 0, Number.MAX_SAFE_INTEGER);
   return limits;
 }

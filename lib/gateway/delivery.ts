@@ -25,9 +25,10 @@ import {
   ThrottledError,
 } from './errors';
 import { encodeOutgoing } from './framing';
-import type { ConnectionMode, OutgoingMessage } from './framing';
+import type { OutgoingMessage } from './framing';
 import { DEFAULT_RETRY, withRetry } from './retry';
 import type { RetryPolicy } from './retry';
+import type { TransportMode } from '../api-gateway';
 
 export type SendOutcome =
   /** Every message was posted. */
@@ -46,7 +47,7 @@ export interface ConnectionInfo {
 
 export interface Delivery {
   /** Posts a piece of the outgoing MQTT stream, split per framing.ts, in order. */
-  send(connectionId: string, bytes: Uint8Array, mode: ConnectionMode): Promise<SendOutcome>;
+  send(connectionId: string, bytes: Uint8Array, mode: TransportMode): Promise<SendOutcome>;
   /** Disconnects the client (no close code). Closing a connection that is gone is not an error. */
   close(connectionId: string): Promise<void>;
   /** The connection's details, or undefined if it is gone (the sweeper's proof of death). */
@@ -104,7 +105,7 @@ export class ApiGatewayDelivery implements Delivery {
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
-  async send(connectionId: string, bytes: Uint8Array, mode: ConnectionMode): Promise<SendOutcome> {
+  async send(connectionId: string, bytes: Uint8Array, mode: TransportMode): Promise<SendOutcome> {
     const messages = encodeOutgoing(bytes, mode);
     let posted = 0;
     // One message at a time: two posts are two independent HTTP requests with no ordering.

@@ -18,16 +18,8 @@
  * that is accepted only when the caller allows binary.
  */
 import { FramingError } from './errors';
-
-/** Largest WebSocket frame API Gateway accepts or sends: 32 KB. */
-export const FRAME_LIMIT_BYTES = 32 * 1024;
-/** Largest WebSocket message API Gateway accepts: 128 KB. */
-export const MESSAGE_LIMIT_BYTES = 128 * 1024;
-/** Largest chunk of raw bytes per posted message: its base64 is exactly FRAME_LIMIT_BYTES. */
-export const MAX_CHUNK_BYTES = (FRAME_LIMIT_BYTES / 4) * 3;
-
-/** How a connection carries bytes: base64 text (AWS), or raw binary (local lenient mode only). */
-export type ConnectionMode = 'text' | 'binary';
+import { FRAME_LIMIT_BYTES, MAX_CHUNK_BYTES } from '../api-gateway';
+import type { TransportMode } from '../api-gateway';
 
 /** One message to post: a base64 string for text mode, raw bytes for binary mode. */
 export type OutgoingMessage = string | Uint8Array;
@@ -73,7 +65,7 @@ export function splitBytes(bytes: Uint8Array, maxChunk: number = MAX_CHUNK_BYTES
  * The messages to post for a piece of the outgoing MQTT stream, in order: base64 strings for text
  * connections, raw bytes for binary ones; none is over FRAME_LIMIT_BYTES.
  */
-export function encodeOutgoing(bytes: Uint8Array, mode: ConnectionMode): OutgoingMessage[] {
+export function encodeOutgoing(bytes: Uint8Array, mode: TransportMode): OutgoingMessage[] {
   const chunks = splitBytes(bytes);
   if (mode === 'binary') return chunks;
   return chunks.map((chunk) => toBase64(chunk));

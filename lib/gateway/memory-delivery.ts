@@ -5,11 +5,12 @@
  */
 import type { ConnectionInfo, Delivery, OnGone, SendOutcome } from './delivery';
 import { encodeOutgoing } from './framing';
-import type { ConnectionMode, OutgoingMessage } from './framing';
+import type { OutgoingMessage } from './framing';
+import type { TransportMode } from '../api-gateway';
 
 export interface RecordedPost {
   readonly connectionId: string;
-  readonly mode: ConnectionMode;
+  readonly mode: TransportMode;
   readonly message: OutgoingMessage;
 }
 
@@ -61,7 +62,7 @@ export class MemoryDelivery implements Delivery {
     return new Uint8Array(Buffer.concat(parts));
   }
 
-  async send(connectionId: string, bytes: Uint8Array, mode: ConnectionMode): Promise<SendOutcome> {
+  async send(connectionId: string, bytes: Uint8Array, mode: TransportMode): Promise<SendOutcome> {
     let posted = 0;
     for (const message of encodeOutgoing(bytes, mode)) {
       const connection = this.connections.get(connectionId);

@@ -7,7 +7,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { MAX_PACKET_SIZE_LIMIT, MAX_QUEUE_LIMIT, MAX_SESSION_EXPIRY_SECONDS, MIN_PACKET_SIZE, type MqttBrokerProps } from './props';
+import { MAX_QUEUE_LIMIT, MAX_SESSION_EXPIRY_SECONDS, MIN_PACKET_SIZE, type MqttBrokerProps } from './props';
+import { MAX_PACKET_BYTES } from '../api-gateway';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const int = (min: number, max: number) =>
@@ -22,7 +23,7 @@ export const CONTEXT_KEYS = {
   'stratus:alarmEmail': z.email(),
   'stratus:domainName': z.string().min(1),
   'stratus:certificateArn': z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'an ACM certificate ARN'),
-  'stratus:maxPacketSize': int(MIN_PACKET_SIZE, MAX_PACKET_SIZE_LIMIT),
+  'stratus:maxPacketSize': int(MIN_PACKET_SIZE, MAX_PACKET_BYTES),
   'stratus:maxSessionExpirySeconds': int(0, MAX_SESSION_EXPIRY_SECONDS),
   'stratus:maxQueuedMessages': int(0, MAX_QUEUE_LIMIT),
   'stratus:memorySize': int(128, 10_240),

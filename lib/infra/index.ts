@@ -1,9 +1,9 @@
+export { MAX_PACKET_BYTES } from '../api-gateway';
 export { MqttBroker, runtimeEnvironment } from './mqtt-broker';
 export { StratusStack, connectExample, type StratusStackProps } from './stratus-stack';
 export {
   resolveBrokerConfig,
   InvalidBrokerPropsError,
-  MAX_PACKET_SIZE_LIMIT,
   type BrokerConfig,
   type CustomDomainProps,
   type MqttBrokerProps,

@@ -6,14 +6,8 @@ import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { MESSAGE_LIMIT_BYTES, MAX_PACKET_BYTES } from '../api-gateway';
 
-/** API Gateway's largest WebSocket message, bytes. */
-export const API_GATEWAY_MAX_MESSAGE_BYTES = 128 * 1024;
-/**
- * The largest MQTT packet one API Gateway message can carry: packets travel as base64 in text
- * frames, so 128 KB of base64 holds 96 KB of packet.
- */
-export const MAX_PACKET_SIZE_LIMIT = (API_GATEWAY_MAX_MESSAGE_BYTES / 4) * 3;
 /** The smallest packet limit worth advertising (a CONNECT with credentials must fit). */
 export const MIN_PACKET_SIZE = 128;
 /** MQTT 5 Session Expiry Interval is a four-byte integer, seconds. */
@@ -226,7 +220,7 @@ export class InvalidBrokerPropsError extends Error {
 }
 
 export const defaultStageName = (): string => 'mqtt';
-export const defaultMaxPacketSize = (): number => MAX_PACKET_SIZE_LIMIT;
+export const defaultMaxPacketSize = (): number => MAX_PACKET_BYTES;
 export const defaultMaxSessionExpiry = (): Duration => Duration.days(7);
 export const defaultMaxQueuedMessages = (): number => 1000;
 export const defaultMemorySize = (): number => 256;
@@ -314,11 +308,11 @@ export function resolveBrokerConfig(props: MqttBrokerProps = {}): BrokerConfig {
   checkCustomDomain(config.customDomain);
   checkJwt(config.jwt);
   check(
-    config.maxPacketSize <= MAX_PACKET_SIZE_LIMIT,
+    config.maxPacketSize <= MAX_PACKET_BYTES,
     'maxPacketSize',
-    `at most ${MAX_PACKET_SIZE_LIMIT} bytes: API Gateway messages are at most ${API_GATEWAY_MAX_MESSAGE_BYTES} bytes of base64`,
+    `at most ${MAX_PACKET_BYTES} bytes: API Gateway messages are at most ${MESSAGE_LIMIT_BYTES} bytes of base64`,
   );
-  checkInt(config.maxPacketSize, 'maxPacketSize', MIN_PACKET_SIZE, MAX_PACKET_SIZE_LIMIT);
+  checkInt(config.maxPacketSize, 'maxPacketSize', MIN_PACKET_SIZE, MAX_PACKET_BYTES);
   checkCapabilities(config.capabilities);
   checkInt(config.maxSessionExpirySeconds, 'maxSessionExpiry', 0, MAX_SESSION_EXPIRY_SECONDS);
   checkInt(config.maxQueuedMessages, 'maxQueuedMessages', 0, MAX_QUEUE_LIMIT);

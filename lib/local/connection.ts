@@ -3,9 +3,9 @@
  * by the first data frame it sends), its idle and maximum-duration timers, and how it closes.
  */
 import type { WebSocket } from 'ws';
-import type { ConnectionMode } from '../gateway/framing';
 import type { ConnectionContext } from './events';
 import { PacketAssembler } from './packet-assembler';
+import type { TransportMode } from '../api-gateway';
 
 export interface CloseStatus {
   readonly code: number;
@@ -26,7 +26,7 @@ export class LocalConnection {
   lastActiveAt: number;
   /** Gathers binary frames into whole MQTT packets (lenient mode). */
   readonly packets = new PacketAssembler();
-  private modeFixed: ConnectionMode | undefined;
+  private modeFixed: TransportMode | undefined;
   private closing: CloseStatus | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly durationTimer: NodeJS.Timeout;
@@ -49,7 +49,7 @@ export class LocalConnection {
   }
 
   /** How posts are framed: as the client's first data frame was; text until it sends one. */
-  get mode(): ConnectionMode {
+  get mode(): TransportMode {
     return this.modeFixed ?? 'text';
   }
 

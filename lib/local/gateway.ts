@@ -25,7 +25,6 @@ import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import type { ConnectAuthorizer, ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from '../gateway/events';
 import { authorizerEventOf, parseAuthorizerResult, parseGatewayResult, policyAllows } from '../gateway/events';
-import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../gateway/framing';
 import type { CloseStatus } from './connection';
 import { GOING_AWAY, LocalConnection } from './connection';
 import type { ConnectionContext } from './events';
@@ -35,6 +34,7 @@ import { connectionIdOf, handleManagementRequest, reply } from './management-api
 import { closedOrTerminated, isWebSocketUpgrade, refuseUpgrade, sleep, toBuffer } from './sockets';
 import { errorFields, jsonLineLogger, localGatewayOptionsSchema } from './options';
 import type { LocalAuthorizer, LocalGatewayConfig, LocalGatewayOptions, Logger } from './options';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 
 export type { LocalAuthorizer, LocalGatewayOptions, Logger, LogEntry } from './options';
 

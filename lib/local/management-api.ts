@@ -11,10 +11,10 @@
  * - An unknown or closed id: 410 GoneException.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../gateway/framing';
 import type { CloseStatus, LocalConnection } from './connection';
 import { DELETED } from './connection';
 import { newGatewayId } from './events';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 
 export interface ManagementApiDeps {
   readonly stage: string;

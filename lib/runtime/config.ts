@@ -16,9 +16,7 @@
  */
 import { z } from 'zod';
 import { TABLE_IDS, tableEnvVar, type TableId } from '../store/schema';
-
-/** What one 128 KB API Gateway message carries once base64 is undone. */
-export const MAX_PACKET_SIZE_LIMIT = 98_304;
+import { MAX_PACKET_BYTES } from '../api-gateway';
 
 const booleanString = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -31,7 +29,7 @@ const EnvSchema = z.object({
   ...tableShape,
   STRATUS_MANAGEMENT_ENDPOINT: z.url(),
   STRATUS_ALLOW_ANONYMOUS: booleanString.default(false),
-  STRATUS_MAX_PACKET_SIZE: z.coerce.number().int().min(128).max(MAX_PACKET_SIZE_LIMIT).optional(),
+  STRATUS_MAX_PACKET_SIZE: z.coerce.number().int().min(128).max(MAX_PACKET_BYTES).optional(),
   STRATUS_MAX_SESSION_EXPIRY: z.coerce.number().int().min(0).max(0xffffffff).optional(),
   STRATUS_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).optional(),
   STRATUS_CAPABILITIES: z

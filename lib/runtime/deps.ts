@@ -18,7 +18,7 @@ import { createJwtVerifier, jwtOptionsFromEnv } from '../auth/jwt';
 import type { TokenVerifier } from '../auth/types';
 import { ConfigurationError, loadConfig } from './config';
 import type { RuntimeDeps } from './handlers';
-import { createLogger, type Logger } from './log';
+import { createLogger, type Logger } from '../log';
 import { createMetrics, type Metrics } from './metrics';
 
 export interface RuntimeSetup {

@@ -21,10 +21,11 @@ import {
   type Packet,
 } from '../mqtt';
 import { AlreadyConnectedError, ClientIdInUseError, ConnectionNotFoundError, SessionTakenOverError } from '../store/errors';
-import type { ConnectionRecord, MqttConnectionFields, TransportMode } from '../store/ports';
+import type { ConnectionRecord, MqttConnectionFields } from '../store/ports';
 import type { RuntimeDeps } from './handlers';
 import type { SubscriptionRecord } from '../store/subscription-port';
 import { carryOutPubSub, unknownIntent } from './pubsub';
+import type { TransportMode } from '../api-gateway';
 
 export interface EffectContext {
   /** The connection record; replaced by the updated one once a CONNECT is recorded. */

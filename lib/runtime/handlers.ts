@@ -9,7 +9,7 @@ import { parseConnectEvent, parseDisconnectEvent, parseMessageEvent, type Gatewa
 import { acceptConnect, refuseConnect, subprotocolOf } from '../gateway/subprotocol';
 import type { Delivery } from '../gateway/delivery';
 import type { ConnectionRecord, ConnectionStore } from '../store/ports';
-import type { Logger } from './log';
+import type { Logger } from '../log';
 import type { Metrics } from './metrics';
 import type { Authenticator } from './auth';
 import { preAuthFromAuthorizerContext } from '../auth/authorizer';

@@ -15,7 +15,7 @@ import { tableNamesForPrefix } from '../store/schema';
 import { createRuntime } from './deps';
 import { createHandlers, type RouteHandlers } from './handlers';
 import { sweep, type SweepReport } from './sweeper';
-import { createLogger, type Logger } from './log';
+import { createLogger, type Logger } from '../log';
 import { createAuthorizer } from '../auth/authorizer';
 import { createJwtVerifier, type JwtOptions } from '../auth/jwt';
 import { createMetrics, type Metrics } from './metrics';

@@ -29,11 +29,12 @@ import {
   type ProtocolVersion,
   type Will,
 } from '../mqtt';
-import type { ConnectionRecord, TransportMode } from '../store/ports';
+import type { ConnectionRecord } from '../store/ports';
 import { carryOut, type EffectContext } from './effects';
 import { inputsFor, RouteLookup } from './inputs';
 import { drainQueue, drainTargetOf, resumeSession } from './pubsub';
 import type { RuntimeDeps } from './handlers';
+import type { TransportMode } from '../api-gateway';
 
 const OK: GatewayResult = { statusCode: 200 };
 

@@ -22,10 +22,11 @@ import {
 import { canSubscribe } from '../auth/acl';
 import type { ConnectionAcl } from '../auth/types';
 import { encode, type PublishPacket, type QoS, type Will } from '../mqtt';
-import type { ConnectionRecord, TransportMode } from '../store/ports';
+import type { ConnectionRecord } from '../store/ports';
 import type { SubscriberConnection, SubscriptionRecord } from '../store/subscription-port';
 import type { InflightMessage } from '../store/message-port';
 import type { RuntimeDeps } from './handlers';
+import type { TransportMode } from '../api-gateway';
 
 /** What the pub/sub effects of one invocation need to know. */
 export interface PubSubContext {

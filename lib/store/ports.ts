@@ -16,11 +16,9 @@ import type { ProtocolVersion } from '../mqtt/types';
 import type { ConnectionAcl, PreAuthenticated } from '../auth/types';
 import type { SessionStore } from './session-port';
 import type { AuthStore } from './auth-port';
+import type { TransportMode } from '../api-gateway';
 
 export type * from './session-port';
-
-/** How the WebSocket carries MQTT: base64 in text frames (API Gateway) or binary frames. */
-export type TransportMode = 'text' | 'binary';
 
 /** 'open' after $connect; 'mqtt' once a CONNECT was accepted. */
 export type ConnectionStatus = 'open' | 'mqtt';

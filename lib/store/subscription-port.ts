@@ -12,7 +12,7 @@
  * deletes the client's records.
  */
 import type { ProtocolVersion, QoS } from '../mqtt/types';
-import type { TransportMode } from './ports';
+import type { TransportMode } from '../api-gateway';
 
 /** Where a subscriber is connected now, copied into its subscriptions. */
 export interface SubscriberConnection {

@@ -3,7 +3,7 @@
  * CI (a handler that failed, a post that did not go out) is explained in the run's output instead
  * of showing up later as a client's timeout. Expected bad input is logged below error level.
  */
-import { createLogger, type Logger } from '../../lib/runtime/log';
+import { createLogger, type Logger } from '../../lib/log';
 
 export const testLogger: Logger = createLogger({
   level: 'error',

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_METRIC_NAMES, METRICS_NAMESPACE } from '../../lib/infra/metrics';
 import { runtimeEnvironment } from '../../lib/infra/mqtt-broker';
-import { MAX_PACKET_SIZE_LIMIT, resolveBrokerConfig } from '../../lib/infra/props';
-import { MAX_PACKET_SIZE_LIMIT as RUNTIME_MAX_PACKET_SIZE, loadConfig } from '../../lib/runtime/config';
+import { resolveBrokerConfig } from '../../lib/infra/props';
+import { loadConfig } from '../../lib/runtime/config';
 import { METRIC_NAMESPACE, createMetrics, type MetricName } from '../../lib/runtime/metrics';
 import { TABLE_IDS, tableNamesForPrefix } from '../../lib/store/schema';
 
@@ -28,10 +28,6 @@ describe('stack ⇄ runtime contract', () => {
       logLevel: 'warn',
     });
     expect(Object.keys(runtime.tables).sort()).toEqual([...TABLE_IDS].sort());
-  });
-
-  it('the packet size limits agree', () => {
-    expect(MAX_PACKET_SIZE_LIMIT).toBe(RUNTIME_MAX_PACKET_SIZE);
   });
 
   it('the runtime emits EMF in the namespace and under the names the alarms and dashboard read', () => {

@@ -9,14 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
 import { InvalidContextError, readAppContext } from '../../lib/infra/context';
 import { MqttBroker } from '../../lib/infra/mqtt-broker';
-import {
-  InvalidBrokerPropsError,
-  MAX_PACKET_SIZE_LIMIT,
-  defaultDeletionProtection,
-  resolveBrokerConfig,
-  type MqttBrokerProps,
-} from '../../lib/infra/props';
+import { InvalidBrokerPropsError, defaultDeletionProtection, resolveBrokerConfig, type MqttBrokerProps } from '../../lib/infra/props';
 import { TABLE_IDS, type TableId } from '../../lib/store/schema';
+import { MAX_PACKET_BYTES } from '../../lib/api-gateway';
 
 function propError(props: MqttBrokerProps): InvalidBrokerPropsError {
   try {
@@ -52,7 +47,7 @@ describe('MqttBroker props: defaults', () => {
   });
 
   it('the packet limit is what one 128 KB API Gateway message of base64 carries', () => {
-    expect(MAX_PACKET_SIZE_LIMIT).toBe(((128 * 1024) / 4) * 3);
+    expect(MAX_PACKET_BYTES).toBe(((128 * 1024) / 4) * 3);
   });
 
   it('deletion protection follows the removal policy unless set', () => {
@@ -71,7 +66,7 @@ describe('MqttBroker props: invalid combinations throw naming the prop', () => {
   const cert = { certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' };
   it.each<[string, MqttBrokerProps]>([
     ['maxPacketSize', { maxPacketSize: 128 * 1024 }],
-    ['maxPacketSize', { maxPacketSize: MAX_PACKET_SIZE_LIMIT + 1 }],
+    ['maxPacketSize', { maxPacketSize: MAX_PACKET_BYTES + 1 }],
     ['maxPacketSize', { maxPacketSize: 64 }],
     ['maxPacketSize', { maxPacketSize: 1000.5 }],
     ['capabilities.receiveMaximum', { capabilities: { receiveMaximum: 0 } }],

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { connectAsync } from '../../lib/client';
 import { createDecoder, decode, encode, type Packet, type ProtocolVersion } from '../../lib/mqtt';
 import { startLocalBroker, type LocalBroker } from '../../lib/runtime/local-broker';
-import { silentLogger } from '../../lib/runtime/log';
+import { silentLogger } from '../../lib/log';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';
 import { dynamoDbEndpoint } from '../helpers/dynamodb';

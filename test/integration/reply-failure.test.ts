@@ -9,7 +9,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../lib/client';
 import type { Delivery } from '../../lib/gateway/delivery';
-import { createLogger } from '../../lib/runtime/log';
+import { createLogger } from '../../lib/log';
 import { startTestBroker, type TestBroker } from '../helpers/local-broker';
 
 /** First byte of a CONNACK (type 2, flags 0). */

@@ -4,7 +4,7 @@
  * and `stratus dev --tcp` run it; tests and the batching benchmark start it in-process.
  */
 import { readFileSync } from 'node:fs';
-import { createLogger, type Logger } from '../../runtime/log';
+import { createLogger, type Logger } from '../../log';
 import type { Downstream } from './downstream';
 import { startListener, type Listener, type TlsFiles } from './listeners';
 import { redactUrl, type BridgeConfig } from './options';

@@ -7,7 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from '../../runtime/log';
+import type { Logger } from '../../log';
 import { socketDownstream, webSocketDownstream, type Downstream } from './downstream';
 import type { ListenTarget } from './options';
 

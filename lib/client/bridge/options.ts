@@ -3,12 +3,13 @@
  * turns them into a typed `BridgeConfig`, or one error line that names the option.
  */
 import { z } from 'zod';
-import { bytesFitting, FRAME_LIMIT, MESSAGE_LIMIT } from '../limits';
+import { bytesFitting } from '../limits';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../../api-gateway';
 
 /** Largest MQTT packet one upstream message can carry: base64 of 128 KB, 98,304 bytes. */
-export const MAX_MESSAGE_BYTES = bytesFitting(MESSAGE_LIMIT);
+export const MAX_MESSAGE_BYTES = bytesFitting(MESSAGE_LIMIT_BYTES);
 /** MQTT bytes whose base64 fills one 32 KB frame, one metered API Gateway message: 24,576. */
-export const FRAME_BYTES = bytesFitting(FRAME_LIMIT);
+export const FRAME_BYTES = bytesFitting(FRAME_LIMIT_BYTES);
 
 export const BRIDGE_DEFAULTS = {
   listen: 'mqtt://0.0.0.0:1883',

@@ -17,7 +17,7 @@ import type WebSocket from 'ws';
 import type { RawData } from 'ws';
 import { decodeBase64 } from '../base64';
 import { PacketScanner, type FixedHeader } from '../scanner';
-import type { Logger } from '../../runtime/log';
+import type { Logger } from '../../log';
 import { PACKET_TOO_LARGE_DISCONNECT, notAuthorizedConnack, peekConnect, serverUnavailableConnack, subprotocolFor, type ConnectSummary } from './connect-peek';
 import type { Downstream } from './downstream';
 import { MAX_MESSAGE_BYTES } from './options';

@@ -2,7 +2,7 @@
  * Counters of one bridge, for logs and for the batching benchmark (bench/bridge.ts). "Metered"
  * counts what API Gateway bills: one message per started 32 KB of base64.
  */
-import { FRAME_LIMIT } from '../limits';
+import { FRAME_LIMIT_BYTES } from '../../api-gateway';
 
 export interface BridgeStatsSnapshot {
   readonly connections: number;
@@ -32,7 +32,7 @@ export class BridgeStats {
 
   recordUpstream(base64Chars: number, packets: number): void {
     this.messagesUp++;
-    this.meteredUp += Math.max(1, Math.ceil(base64Chars / FRAME_LIMIT));
+    this.meteredUp += Math.max(1, Math.ceil(base64Chars / FRAME_LIMIT_BYTES));
     this.packetsUp += packets;
   }
 

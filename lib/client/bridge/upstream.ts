@@ -7,8 +7,8 @@
 import WebSocket from 'ws';
 import { encodeBase64 } from '../base64';
 import { splitFrames } from '../framing';
-import { FRAME_LIMIT } from '../limits';
 import { redactUrl } from './options';
+import { FRAME_LIMIT_BYTES } from '../../api-gateway';
 
 export interface UpstreamTarget {
   readonly url: string;
@@ -43,7 +43,7 @@ export function openUpstream(target: UpstreamTarget, subprotocol: string): WebSo
  */
 export function sendMessage(ws: WebSocket, bytes: Uint8Array, done: (error?: Error) => void): number {
   const text = encodeBase64(bytes);
-  const frames = splitFrames(text, FRAME_LIMIT);
+  const frames = splitFrames(text, FRAME_LIMIT_BYTES);
   const last = frames.length - 1;
   frames.forEach((frame, i) => ws.send(frame, { binary: false, fin: i === last }, i === last ? done : undefined));
   return text.length;

@@ -7,20 +7,14 @@
 import { ConditionalCheckFailedException, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
 import { AlreadyConnectedError, ConnectionNotFoundError } from '../errors';
-import type {
-  ConnectionRecord,
-  ConnectionStore,
-  MqttConnectionFields,
-  NewConnection,
-  ReadOptions,
-  TransportMode,
-} from '../ports';
+import type { ConnectionRecord, ConnectionStore, MqttConnectionFields, NewConnection, ReadOptions } from '../ports';
 import type { ConnectionPage, ConnectionScan } from '../scan';
 import { TABLE_SCHEMAS, TTL_ATTRIBUTE } from '../schema';
 import { ExpressionBuilder } from './expressions';
 import { bool, jsonOf, num, numOneOf, optional, recordCodec, required, str, strOneOf, type Item } from './marshal';
 import { connectionAclSchema, preAuthenticatedSchema } from '../../auth/codec';
 import type { MeteredDynamoDb } from './metered';
+import type { TransportMode } from '../../api-gateway';
 
 export const connectionCodec = recordCodec<ConnectionRecord>('connections', {
   connectionId: required(str),

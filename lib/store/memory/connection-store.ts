@@ -5,14 +5,9 @@
  */
 import { isExpired, systemClock, type Clock } from '../clock';
 import { AlreadyConnectedError, ConnectionNotFoundError } from '../errors';
-import type {
-  ConnectionRecord,
-  ConnectionStore,
-  MqttConnectionFields,
-  NewConnection,
-  TransportMode,
-} from '../ports';
+import type { ConnectionRecord, ConnectionStore, MqttConnectionFields, NewConnection } from '../ports';
 import type { ConnectionPage, ConnectionScan } from '../scan';
+import type { TransportMode } from '../../api-gateway';
 
 export interface MemoryStoreOptions {
   clock?: Clock;

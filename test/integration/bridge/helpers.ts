@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { bridgeConfigSchema, startBridge, type Bridge, type BridgeConfigInput } from '../../../lib/client/bridge';
 import { connect } from '../../../lib/client';
-import { createLogger } from '../../../lib/runtime/log';
+import { createLogger } from '../../../lib/log';
 import { eventually } from '../../helpers/eventually';
 import { DEBIAN_PYTHON } from './debian';
 

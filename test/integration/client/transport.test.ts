@@ -9,7 +9,7 @@ import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   connect,
-  FRAME_LIMIT,
+  FRAME_LIMIT_BYTES,
   PacketTooLargeError,
   type MqttClient,
   type StratusClientOptions,
@@ -108,10 +108,10 @@ describe.each([4, 5] as const)('stratus-mqtt/client over the framing, MQTT proto
     expect(message?.wholePackets).toBe(true);
     expect(body.equals((message?.packets[0] as IPublishPacket).payload as Buffer)).toBe(true);
     const frames = dataMessages(srv.frames).find((group) => group.reduce((n, f) => n + f.length, 0) === message?.text.length);
-    expect(frames?.length).toBe(Math.ceil((message?.text.length ?? 0) / FRAME_LIMIT));
+    expect(frames?.length).toBe(Math.ceil((message?.text.length ?? 0) / FRAME_LIMIT_BYTES));
     expect(frames?.[0].opcode).toBe(1);
     expect(frames?.slice(1).every((f) => f.opcode === 0)).toBe(true);
-    expect(frames?.every((f) => f.length <= FRAME_LIMIT)).toBe(true);
+    expect(frames?.every((f) => f.length <= FRAME_LIMIT_BYTES)).toBe(true);
   });
 
   it('packs packets written in the same tick into one message', async () => {
@@ -156,7 +156,7 @@ describe.each([4, 5] as const)('stratus-mqtt/client over the framing, MQTT proto
     const [error] = (await failed) as [PacketTooLargeError];
     expect(error.limit).toBe(24_576);
     expect(publishes(srv).map((p) => p.topic)).toEqual(['fits']);
-    expect(dataMessages(srv.frames).every((group) => group.length === 1 && group[0].length <= FRAME_LIMIT)).toBe(true);
+    expect(dataMessages(srv.frames).every((group) => group.length === 1 && group[0].length <= FRAME_LIMIT_BYTES)).toBe(true);
   });
 
   it('accepts binary frames from a lenient server', async () => {

@@ -1,9 +1,9 @@
 import { PayloadTooLargeException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_CHUNK_BYTES } from '../../../lib/gateway/framing';
 import { pattern, sameBytes } from '../../unit/gateway/delivery-contract';
 import type { MessageAction } from './helpers';
 import { b64, cleanup, echo, openClient, startGateway } from './helpers';
+import { MAX_CHUNK_BYTES } from '../../../lib/api-gateway';
 
 afterEach(cleanup);
 

@@ -4,7 +4,7 @@ import { dummyVerify, hashPassword } from '../../../lib/auth/password';
 import type { AclRule, TokenVerdict, TokenVerifier } from '../../../lib/auth/types';
 import type { ConnectPacket, ProtocolVersion } from '../../../lib/mqtt/types';
 import { noCredentialStore } from '../../../lib/runtime/auth';
-import { createLogger } from '../../../lib/runtime/log';
+import { createLogger } from '../../../lib/log';
 import { MemoryAuthStore } from '../../../lib/store/memory/auth-store';
 
 vi.mock('../../../lib/auth/password', async (importOriginal) => {

@@ -13,7 +13,7 @@ import { JwtConfigError } from '../../../lib/auth/jwt';
 import type { PreAuthenticated, TokenVerdict } from '../../../lib/auth/types';
 import { GatewayEventError } from '../../../lib/gateway/errors';
 import { authorizerResultSchema } from '../../../lib/gateway/events';
-import { createLogger } from '../../../lib/runtime/log';
+import { createLogger } from '../../../lib/log';
 
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/mqtt/$connect';
 

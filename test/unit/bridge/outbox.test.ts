@@ -7,11 +7,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeBase64 } from '../../../lib/client/base64';
 import { splitFrames } from '../../../lib/client/framing';
-import { FRAME_LIMIT, MESSAGE_LIMIT } from '../../../lib/client/limits';
 import { PacketScanner } from '../../../lib/client/scanner';
 import { FRAME_BYTES, MAX_MESSAGE_BYTES } from '../../../lib/client/bridge/options';
 import { Outbox, groupPackets, type Timers } from '../../../lib/client/bridge/outbox';
 import { concatBytes, cutAt, hex, rawPacket } from '../../unit/client/helpers';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../../../lib/api-gateway';
 
 /** Timers driven by the test: nothing fires until `advance`. */
 class ManualTimers implements Timers {
@@ -79,8 +79,8 @@ describe('Outbox: whole packets in, whole-packet messages out', () => {
           expect(inside).toHaveLength(message.packets);
           expect(message.bytes.length <= batchBytes || message.packets === 1).toBe(true);
           const text = encodeBase64(message.bytes);
-          expect(text.length).toBeLessThanOrEqual(MESSAGE_LIMIT);
-          expect(splitFrames(text, FRAME_LIMIT).every((frame) => frame.length <= FRAME_LIMIT)).toBe(true);
+          expect(text.length).toBeLessThanOrEqual(MESSAGE_LIMIT_BYTES);
+          expect(splitFrames(text, FRAME_LIMIT_BYTES).every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
         }
       }),
       { numRuns: 150 },

@@ -1,31 +1,25 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { packMessages, planMessages, splitFrames } from '../../../lib/client/framing';
-import {
-  base64Length,
-  bytesFitting,
-  FRAME_LIMIT,
-  maxPacketSize,
-  MESSAGE_LIMIT,
-  resolveLimits,
-} from '../../../lib/client/limits';
+import { base64Length, bytesFitting, maxPacketSize, resolveLimits } from '../../../lib/client/limits';
 import { PacketScanner } from '../../../lib/client/scanner';
 import { concatBytes, hex, rawPacket } from './helpers';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../../../lib/api-gateway';
 
 const defaults = resolveLimits();
 
 describe('limits', () => {
   it('are the API Gateway figures: 32 KB frames, 128 KB messages', () => {
-    expect(FRAME_LIMIT).toBe(32_768);
-    expect(MESSAGE_LIMIT).toBe(131_072);
+    expect(FRAME_LIMIT_BYTES).toBe(32_768);
+    expect(MESSAGE_LIMIT_BYTES).toBe(131_072);
   });
 
   it('largest packet: 96 KiB with fragmentation, 24 KiB in one frame (browsers)', () => {
     expect(maxPacketSize(defaults, true)).toBe(98_304);
     expect(maxPacketSize(defaults, false)).toBe(24_576);
-    expect(base64Length(98_304)).toBe(MESSAGE_LIMIT);
-    expect(base64Length(98_305)).toBeGreaterThan(MESSAGE_LIMIT);
-    expect(base64Length(24_576)).toBe(FRAME_LIMIT);
+    expect(base64Length(98_304)).toBe(MESSAGE_LIMIT_BYTES);
+    expect(base64Length(98_305)).toBeGreaterThan(MESSAGE_LIMIT_BYTES);
+    expect(base64Length(24_576)).toBe(FRAME_LIMIT_BYTES);
   });
 
   it('base64 arithmetic: 4 characters per 3 bytes, padded', () => {
@@ -34,8 +28,8 @@ describe('limits', () => {
   });
 
   it('refuse settings above what API Gateway accepts', () => {
-    expect(() => resolveLimits({ maxFrameSize: FRAME_LIMIT + 1 })).toThrow(RangeError);
-    expect(() => resolveLimits({ maxMessageSize: MESSAGE_LIMIT + 1 })).toThrow(RangeError);
+    expect(() => resolveLimits({ maxFrameSize: FRAME_LIMIT_BYTES + 1 })).toThrow(RangeError);
+    expect(() => resolveLimits({ maxMessageSize: MESSAGE_LIMIT_BYTES + 1 })).toThrow(RangeError);
     expect(() => resolveLimits({ batchMs: -1 })).toThrow(RangeError);
     expect(resolveLimits({ maxFrameSize: 1024 }).maxFrameSize).toBe(1024);
   });
@@ -81,13 +75,13 @@ describe('packMessages', () => {
 
 describe('splitFrames', () => {
   it('keeps a message that fits in one frame', () => {
-    expect(splitFrames('A'.repeat(FRAME_LIMIT), FRAME_LIMIT)).toHaveLength(1);
-    expect(splitFrames('', FRAME_LIMIT)).toEqual(['']);
+    expect(splitFrames('A'.repeat(FRAME_LIMIT_BYTES), FRAME_LIMIT_BYTES)).toHaveLength(1);
+    expect(splitFrames('', FRAME_LIMIT_BYTES)).toEqual(['']);
   });
 
   it('fragments a longer message into frames of at most the frame limit', () => {
     const text = 'QUJD'.repeat(25_000); // 100,000 characters
-    const frames = splitFrames(text, FRAME_LIMIT);
+    const frames = splitFrames(text, FRAME_LIMIT_BYTES);
     expect(frames.map((f) => f.length)).toEqual([32_768, 32_768, 32_768, 1_696]);
     expect(frames.join('')).toBe(text);
   });
@@ -96,9 +90,9 @@ describe('splitFrames', () => {
 describe('planMessages', () => {
   it('packs 3 packets of 40 KB as 2 messages: 80 KB in 4 frames, then 40 KB in 2 frames', () => {
     const packet = rawPacket(0x30, 40_000 - 4);
-    const plan = planMessages([packet, packet, packet], maxPacketSize(defaults, true), FRAME_LIMIT);
+    const plan = planMessages([packet, packet, packet], maxPacketSize(defaults, true), FRAME_LIMIT_BYTES);
     expect(plan.map((frames) => frames.length)).toEqual([4, 2]);
-    expect(plan.flat().every((frame) => frame.length <= FRAME_LIMIT)).toBe(true);
+    expect(plan.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
     expect(plan[0].join('')).toBe(Buffer.from(concatBytes([packet, packet])).toString('base64'));
   });
 });

@@ -6,10 +6,11 @@ import {
   PacketTooLargeError,
   WebSocketError,
 } from '../../../lib/client/errors';
-import { FRAME_LIMIT, resolveLimits, type StratusTransportOptions } from '../../../lib/client/limits';
+import { resolveLimits, type StratusTransportOptions } from '../../../lib/client/limits';
 import type { SocketEvents, TextSocket } from '../../../lib/client/socket';
 import { StratusStream } from '../../../lib/client/stream';
 import { concatBytes, cutAt, hex, rawPacket } from './helpers';
+import { FRAME_LIMIT_BYTES } from '../../../lib/api-gateway';
 
 class FakeSocket implements TextSocket {
   readonly sent: string[][] = [];
@@ -142,7 +143,7 @@ describe('StratusStream outgoing', () => {
     await settle();
     expect(socket.messages().map((m) => m.length)).toEqual([80_000, 40_000]);
     expect(socket.sent.map((frames) => frames.length)).toEqual([4, 2]);
-    expect(socket.sent.flat().every((frame) => frame.length <= FRAME_LIMIT)).toBe(true);
+    expect(socket.sent.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
   });
 
   it('drops a packet too large for one message with PacketTooLargeError; the stream stays usable', async () => {
@@ -167,7 +168,7 @@ describe('StratusStream outgoing', () => {
     expect(await error).toMatchObject({ limit: 24_576, packetSize: 24_577 });
     await settle();
     expect(socket.sent.map((frames) => frames.length)).toEqual([1, 1]);
-    expect(socket.sent.flat().every((frame) => frame.length <= FRAME_LIMIT)).toBe(true);
+    expect(socket.sent.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
   });
 
   it('destroys the stream when the bytes are not MQTT (Remaining Length over 4 bytes)', async () => {

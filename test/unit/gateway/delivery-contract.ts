@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Delivery } from '../../../lib/gateway/delivery';
-import { MAX_CHUNK_BYTES } from '../../../lib/gateway/framing';
+import { MAX_CHUNK_BYTES } from '../../../lib/api-gateway';
 
 export interface DeliveryFixture {
   readonly delivery: Delivery;

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiGatewayDelivery } from '../../../lib/gateway/delivery';
 import { DeliveryError, ForbiddenError, PayloadTooLargeError, ThrottledError } from '../../../lib/gateway/errors';
-import { MAX_CHUNK_BYTES } from '../../../lib/gateway/framing';
 import { managementClient, managementEndpoint, resetManagementClients } from '../../../lib/gateway/management-client';
 import { MemoryDelivery } from '../../../lib/gateway/memory-delivery';
 import type { RetryPolicy } from '../../../lib/gateway/retry';
 import { describeDeliveryContract, pattern } from './delivery-contract';
 import { FakeManagementApi } from './fake-management-api';
+import { MAX_CHUNK_BYTES } from '../../../lib/api-gateway';
 
 const sleeps: number[] = [];
 const instantRetry: RetryPolicy = {

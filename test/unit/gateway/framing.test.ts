@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FramingError } from '../../../lib/gateway/errors';
-import {
-  FRAME_LIMIT_BYTES,
-  MAX_CHUNK_BYTES,
-  decodeBody,
-  encodeOutgoing,
-  messageSize,
-  splitBytes,
-  toBase64,
-} from '../../../lib/gateway/framing';
+import { decodeBody, encodeOutgoing, messageSize, splitBytes, toBase64 } from '../../../lib/gateway/framing';
+import { FRAME_LIMIT_BYTES, MAX_CHUNK_BYTES } from '../../../lib/api-gateway';
 
 function bytes(length: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -11,7 +11,7 @@ import { createAuthorizer, preAuthFromAuthorizerContext } from '../../../lib/aut
 import { createJwtVerifier } from '../../../lib/auth/jwt';
 import type { AuthorizerEvent } from '../../../lib/gateway/events';
 import type { LocalAuthorizer } from '../../../lib/local/gateway';
-import { silentLogger } from '../../../lib/runtime/log';
+import { silentLogger } from '../../../lib/log';
 import { cleanup, startGateway } from '../../integration/gateway/helpers';
 
 const ISSUER = 'https://issuer.example.com/';

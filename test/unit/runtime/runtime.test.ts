@@ -3,7 +3,7 @@ import { noCredentialStore } from '../../../lib/runtime/auth';
 import { ConfigurationError, loadConfig } from '../../../lib/runtime/config';
 import { runtimeFromEnv } from '../../../lib/runtime/deps';
 import { InvalidBrokerConfigError } from '../../../lib/broker';
-import { createLogger } from '../../../lib/runtime/log';
+import { createLogger } from '../../../lib/log';
 import { createMetrics } from '../../../lib/runtime/metrics';
 import { TABLE_IDS, tableEnvVar } from '../../../lib/store/schema';
 import type { ConnectPacket } from '../../../lib/mqtt';

@@ -7,7 +7,7 @@ import { parseBrokerConfig } from '../../../lib/broker';
 import { MemoryDelivery } from '../../../lib/gateway/memory-delivery';
 import { noCredentialStore } from '../../../lib/runtime/auth';
 import type { RuntimeDeps } from '../../../lib/runtime/handlers';
-import { silentLogger } from '../../../lib/runtime/log';
+import { silentLogger } from '../../../lib/log';
 import { createMetrics } from '../../../lib/runtime/metrics';
 import { sweep } from '../../../lib/runtime/sweeper';
 import { MemoryConnectionStore, MemoryMessageStore, MemoryRetainedStore, MemorySessionStore, MemorySubscriptionStore } from '../../../lib/store/memory';

@@ -18,7 +18,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { bridgeConfigSchema, startBridge } from '../lib/client/bridge';
 import type { Delivery } from '../lib/gateway/delivery';
-import { startLocalBroker } from '../lib/runtime/local-broker';
+import { startLocalBroker } from '../lib/local/local-broker';
 import { silentLogger } from '../lib/log';
 
 const args = process.argv.slice(2);

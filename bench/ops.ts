@@ -19,7 +19,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { connectAsync } from '../lib/client';
 import type { Delivery } from '../lib/gateway/delivery';
-import { startLocalBroker } from '../lib/runtime/local-broker';
+import { startLocalBroker } from '../lib/local/local-broker';
 import { silentLogger } from '../lib/log';
 import { CountingMeter } from '../lib/store/meter';
 import { hashPassword } from '../lib/auth/password';

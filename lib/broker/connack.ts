@@ -13,8 +13,6 @@ export interface ClientIdentity {
 }
 
 export interface SessionDecision {
-  /** A live session exists and Clean Start is 0: it is resumed. */
-  readonly resumed: boolean;
   /** The CONNACK's Session Present flag (always false in 3.1, which has none). */
   readonly sessionPresent: boolean;
   /** Effective Session Expiry Interval, seconds. */

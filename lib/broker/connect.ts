@@ -227,7 +227,7 @@ function decideSession(
   const max = ctx.config.maximumSessionExpiryInterval;
   const live = existing !== null && (existing.expiresAt === null || existing.expiresAt > ctx.now);
   const resumable = !packet.clean && !identity.assigned && live;
-  const decided = { resumed: resumable, sessionPresent: resumable && packet.protocolVersion !== 3 };
+  const decided = { sessionPresent: resumable && packet.protocolVersion !== 3 };
   if (packet.protocolVersion !== 5) {
     return { ...decided, sessionExpiryInterval: packet.clean ? 0 : max, clamped: false };
   }
@@ -264,7 +264,6 @@ function connectIntents(
       connectionId: ctx.connectionId,
       protocolVersion: params.protocolVersion,
       cleanStart: packet.clean,
-      resumed: session.resumed,
       sessionExpiryInterval: params.sessionExpiryInterval,
       requestTimeEpoch: ctx.requestTimeEpoch,
     },
@@ -273,7 +272,6 @@ function connectIntents(
       connectionId: ctx.connectionId,
       connection: params,
       connectedAt: ctx.now,
-      requestTimeEpoch: ctx.requestTimeEpoch,
     },
   ];
 }

@@ -59,7 +59,6 @@ export interface MarkConnectedIntent {
   readonly connection: ConnectionParams;
   /** ctx.now, epoch ms */
   readonly connectedAt: number;
-  readonly requestTimeEpoch: number;
 }
 
 /**
@@ -79,11 +78,6 @@ export interface SessionClaimIntent {
   readonly connectionId: string;
   readonly protocolVersion: ProtocolVersion;
   readonly cleanStart: boolean;
-  /**
-   * The core found a live session (Clean Start 0) and resumes it: the CONNACK said Session
-   * Present 1 (except in 3.1, which has no such flag). False: the store starts a new session.
-   */
-  readonly resumed: boolean;
   /** Effective interval in seconds, counted from when the connection closes. */
   readonly sessionExpiryInterval: number;
   /** Arrival order at the gateway: lets the store prefer the later of two racing CONNECTs. */
@@ -146,18 +140,6 @@ export interface Decision {
   readonly send: readonly OutboundPacket[];
   readonly intents: readonly Intent[];
   readonly close: CloseDirective | null;
-}
-
-/**
- * A PUBLISH, SUBSCRIBE or UNSUBSCRIBE on a connected session for which the runtime supplied no
- * inputs (`ctx.publish`, `ctx.subscribe`, `ctx.unsubscribe`): the core cannot decide it, and the
- * runtime answers as it sees fit. Transitional, while the runtime is wired to the new inputs.
- */
-export interface Unhandled {
-  readonly kind: 'unhandled';
-  readonly packetType: PacketType;
-  readonly packet: Packet;
-  readonly state: MqttConnectionState;
 }
 
 /** A decision that keeps the state and closes nothing. */

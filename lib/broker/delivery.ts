@@ -10,7 +10,7 @@
 import { encodedLength } from '../mqtt/encoder';
 import { matches } from '../mqtt/topic';
 import type { Properties, ProtocolVersion, PublishPacket, QoS } from '../mqtt/types';
-import type { RetainedMessage, RetainedSendIntent } from './intents';
+import type { TransportMode } from '../api-gateway';
 
 /** One subscription matching a PUBLISH's topic, as the runtime loads it from the store. */
 export interface Route {
@@ -30,13 +30,19 @@ export interface Route {
   readonly receiveMaximum?: number;
   /** The client's Maximum Packet Size (v5 CONNECT); null or absent: no limit. */
   readonly maximumPacketSize?: number | null;
+  /** The subscriber's session: its copies are reserved, kept and queued under this epoch. */
+  readonly sessionEpoch: string;
+  /** The session outlives its connection: QoS 1/2 copies wait in its queue while it is offline. */
+  readonly persistent: boolean;
+  /** How the live connection carries bytes; absent while the client is offline. */
+  readonly mode?: TransportMode;
 }
 
-/** One copy of an application message for one client. */
-export interface Delivery {
-  readonly clientId: string;
-  readonly connectionId: string | null;
-  readonly protocolVersion: ProtocolVersion;
+/** What a copy carries over from its route, so that the runtime needs no second lookup. */
+type RouteTarget = Pick<Route, 'clientId' | 'connectionId' | 'protocolVersion' | 'sessionEpoch' | 'persistent' | 'mode'>;
+
+/** One copy of an application message for one client: what the runtime posts, reserves or queues. */
+export interface PlannedCopy extends RouteTarget {
   readonly qos: QoS;
   /**
    * The PUBLISH to send, without `packetId` (the runtime allocates one per target session for
@@ -47,7 +53,7 @@ export interface Delivery {
   readonly queue: boolean;
   /** Epoch ms after which this copy must not be sent [MQTT-3.3.2-5]; null: never expires. */
   readonly expiresAt: number | null;
-  /** For the runtime's flow control (`mayDispatch`); absent: no limit known. */
+  /** The client's Receive Maximum, for the runtime's flow control; absent: no limit known. */
   readonly receiveMaximum?: number;
   /** Set when the copy goes to a Shared Subscription group. */
   readonly shareName?: string;
@@ -68,7 +74,7 @@ export function planDelivery(
   routes: readonly Route[],
   senderClientId: string,
   options: DeliveryOptions,
-): Delivery[] {
+): PlannedCopy[] {
   const receivedAt = options.receivedAt ?? options.now;
   const remaining = remainingExpiry(publish.properties?.messageExpiryInterval, receivedAt, options.now);
   if (remaining === 'expired') return []; // [MQTT-3.3.2-5]
@@ -83,10 +89,10 @@ export function planDelivery(
   );
   const copies: Copy[] = [...perClient(eligible.filter((r) => r.shareName === undefined))];
   for (const group of sharedGroups(eligible).values()) copies.push(chooseMember(group, options.shareSeed));
-  const out: Delivery[] = [];
+  const out: PlannedCopy[] = [];
   for (const copy of copies) {
-    const delivery = toDelivery(publish, copy, remaining, expiresAt);
-    if (delivery !== undefined) out.push(delivery);
+    const planned = toPlannedCopy(publish, copy, remaining, expiresAt);
+    if (planned !== undefined) out.push(planned);
   }
   return out;
 }
@@ -155,12 +161,12 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function toDelivery(
+function toPlannedCopy(
   publish: PublishPacket,
   copy: Copy,
   remaining: number | undefined,
   expiresAt: number | null,
-): Delivery | undefined {
+): PlannedCopy | undefined {
   const { route } = copy;
   // [MQTT-3.8.4-8] min(published QoS, granted QoS)
   const qos = Math.min(publish.qos, copy.qos) as QoS;
@@ -171,17 +177,20 @@ function toDelivery(
   const packet = outgoingPublish(publish, route.protocolVersion, qos, retain, copy.subscriptionIdentifiers, remaining);
   // [MQTT-3.1.2-25] a packet over the client's Maximum Packet Size is discarded, as if sent
   if (tooLarge(packet, route)) return undefined;
-  const delivery: Delivery = {
+  const planned: PlannedCopy = {
     clientId: route.clientId,
     connectionId: route.connectionId,
     protocolVersion: route.protocolVersion,
+    sessionEpoch: route.sessionEpoch,
+    persistent: route.persistent,
     qos,
     packet,
     queue: offline,
     expiresAt,
   };
   return {
-    ...delivery,
+    ...planned,
+    ...(route.mode === undefined ? {} : { mode: route.mode }),
     ...(route.receiveMaximum === undefined ? {} : { receiveMaximum: route.receiveMaximum }),
     ...(route.shareName === undefined ? {} : { shareName: route.shareName }),
   };
@@ -246,20 +255,4 @@ export function remainingExpiry(
   const waited = Math.max(0, Math.floor((now - receivedAt) / 1000));
   const left = intervalSeconds - waited;
   return left > 0 ? left : 'expired';
-}
-
-/**
- * The PUBLISH that sends a retained message for a `retained.send` intent, or undefined when it
- * has expired [MQTT-3.3.2-5]. RETAIN is 1 for messages sent because of a new subscription
- * (MQTT 5.0 3.3.1.3); QoS min(message, granted) [MQTT-3.8.4-8]; v5: the subscription's
- * identifier [MQTT-3.3.4-3] and the remaining expiry [MQTT-3.3.2-6]. No packet id: the runtime
- * allocates it.
- */
-export function retainedPublish(message: RetainedMessage, request: RetainedSendIntent, now: number): PublishPacket | undefined {
-  const remaining = remainingExpiry(message.properties?.messageExpiryInterval, message.receivedAt, now);
-  if (remaining === 'expired') return undefined;
-  if (message.expiresAt !== null && message.expiresAt <= now) return undefined;
-  const qos = Math.min(message.qos, request.qos) as QoS;
-  const ids = request.subscriptionIdentifier === undefined ? [] : [request.subscriptionIdentifier];
-  return outgoingPublish(message, request.protocolVersion, qos, true, ids, remaining);
 }

@@ -27,16 +27,6 @@ export class NotAuthorizedError extends MqttError {
   readonly reasonCode = 0x87;
 }
 
-/** 0x88: the runtime could not reach what it needs (e.g. the store); raised by the runtime. */
-export class ServerUnavailableError extends MqttError {
-  readonly reasonCode = 0x88;
-}
-
-/** 0x89: the runtime is throttled; raised by the runtime. */
-export class ServerBusyError extends MqttError {
-  readonly reasonCode = 0x89;
-}
-
 /** 0x8C: a v5 Authentication Method the server does not support [MQTT-4.12.0-1]. */
 export class BadAuthenticationMethodError extends MqttError {
   readonly reasonCode = 0x8c;
@@ -83,10 +73,14 @@ export class WildcardSubscriptionsNotSupportedError extends MqttError {
   readonly reasonCode = 0xa2;
 }
 
-/** The runtime called the core without an input it must provide. A programming error. */
-export class MissingBrokerInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MissingBrokerInputError';
-  }
+/**
+ * 0x83: the server failed to handle a packet for a reason of its own (a store or delivery
+ * failure the runtime could not settle). Never the client's fault: its session and messages stay
+ * intact, and it reconnects (v5 DISCONNECT 0x83, 3.1.1 close).
+ */
+export class ImplementationSpecificError extends MqttError {
+  readonly reasonCode = 0x83;
 }
+
+/** 0x83: the runtime called the core without an input it must provide. A runtime defect. */
+export class MissingBrokerInputError extends ImplementationSpecificError {}

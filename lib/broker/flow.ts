@@ -14,18 +14,7 @@
  * (MQTT 5.0 4.6, message ordering). Message expiry does not apply to a PUBLISH already sent [MQTT-4.3.3-7].
  */
 
-import type { PublishPacket, PubrelPacket, QoS } from '../mqtt/types';
-
-/** Whether a PUBLISH of `qos` may be sent now, given the client's unacknowledged QoS 1/2 count. */
-export function mayDispatch(qos: QoS, inflightCount: number, receiveMaximum: number): boolean {
-  if (qos === 0) return true;
-  return inflightCount < receiveMaximum;
-}
-
-/** How many more QoS 1/2 PUBLISHes may be sent now (the send quota). */
-export function sendQuota(inflightCount: number, receiveMaximum: number): number {
-  return Math.max(0, receiveMaximum - inflightCount);
-}
+import type { PublishPacket, PubrelPacket } from '../mqtt/types';
 
 /** One in-flight entry of a session, as the store keeps it. */
 export type InflightEntry =

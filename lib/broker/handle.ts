@@ -7,17 +7,17 @@
  *
  * Inputs: PUBLISH, SUBSCRIBE and UNSUBSCRIBE need what the runtime loads before the call
  * (`ctx.publish`, `ctx.subscribe`, `ctx.unsubscribe`; see each module's header). Without it the
- * packet comes back as `Unhandled`, so a runtime not yet wired to these inputs keeps its own
- * answer. PUBACK, PUBREC, PUBREL and PUBCOMP need none (`ctx.ack` is optional).
+ * runtime has a defect: `MissingBrokerInputError` (0x83) becomes its reaction like any other
+ * error. PUBACK, PUBREC, PUBREL and PUBCOMP need none (`ctx.ack` is optional).
  */
 
 import { MqttError } from '../mqtt/errors';
 import type { Packet, ProtocolVersion } from '../mqtt/types';
 import { handleAuth } from './auth';
 import { handleConnect } from './connect';
-import type { Decision, Unhandled } from './decisions';
+import type { Decision } from './decisions';
 import { handleDisconnect } from './disconnect';
-import { ConnectExpectedError, ProtocolStateError } from './errors';
+import { ConnectExpectedError, MissingBrokerInputError, ProtocolStateError } from './errors';
 import { handlePingreq } from './pingreq';
 import { handlePuback } from './puback';
 import { handlePubcomp } from './pubcomp';
@@ -29,7 +29,7 @@ import type { BrokerContext, ConnectionState, MqttConnectionState } from './stat
 import { handleSubscribe } from './subscribe';
 import { handleUnsubscribe } from './unsubscribe';
 
-export function handlePacket(packet: Packet, state: ConnectionState, ctx: BrokerContext): Decision | Unhandled {
+export function handlePacket(packet: Packet, state: ConnectionState, ctx: BrokerContext): Decision {
   try {
     return route(packet, state, ctx);
   } catch (error) {
@@ -38,7 +38,7 @@ export function handlePacket(packet: Packet, state: ConnectionState, ctx: Broker
   }
 }
 
-function route(packet: Packet, state: ConnectionState, ctx: BrokerContext): Decision | Unhandled {
+function route(packet: Packet, state: ConnectionState, ctx: BrokerContext): Decision {
   if (packet.type === 'connect') return handleConnect(packet, state, ctx);
   const connected = requireConnected(state);
   switch (packet.type) {
@@ -54,11 +54,11 @@ function route(packet: Packet, state: ConnectionState, ctx: BrokerContext): Deci
     case 'pingresp':
       throw new ProtocolStateError(`${packet.type} is sent by servers only`);
     case 'publish':
-      return ctx.publish ? handlePublish(packet, connected, ctx, ctx.publish) : unhandled(packet, connected);
+      return handlePublish(packet, connected, ctx, required(ctx.publish, packet));
     case 'subscribe':
-      return ctx.subscribe ? handleSubscribe(packet, connected, ctx, ctx.subscribe) : unhandled(packet, connected);
+      return handleSubscribe(packet, connected, ctx, required(ctx.subscribe, packet));
     case 'unsubscribe':
-      return ctx.unsubscribe ? handleUnsubscribe(packet, connected, ctx, ctx.unsubscribe) : unhandled(packet, connected);
+      return handleUnsubscribe(packet, connected, ctx, required(ctx.unsubscribe, packet));
     case 'puback':
       return handlePuback(packet, connected, ctx);
     case 'pubrec':
@@ -72,8 +72,9 @@ function route(packet: Packet, state: ConnectionState, ctx: BrokerContext): Deci
   }
 }
 
-function unhandled(packet: Packet, state: MqttConnectionState): Unhandled {
-  return { kind: 'unhandled', packetType: packet.type, packet, state };
+function required<T>(inputs: T | undefined, packet: Packet): T {
+  if (inputs === undefined) throw new MissingBrokerInputError(`${packet.type} decided without its inputs`);
+  return inputs;
 }
 
 /** Any packet but CONNECT needs an accepted CONNECT first [MQTT-3.1.0-1]. */

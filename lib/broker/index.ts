@@ -11,20 +11,22 @@ export type {
   OutboundPacket,
   SessionClaimIntent,
   SessionSetExpiryIntent,
-  Unhandled,
   WillDiscardIntent,
   WillPublishIntent,
 } from './decisions';
-export { planDelivery, outgoingPublish, remainingExpiry, retainedPublish } from './delivery';
-export type { Delivery, DeliveryOptions, Route } from './delivery';
+export { planDelivery, outgoingPublish, remainingExpiry } from './delivery';
+export type { DeliveryOptions, PlannedCopy, Route } from './delivery';
+export { retainedPublish } from './retained';
+export { goneBeforeConnect, supersededByNewerConnect, withSessionPresent } from './settle';
 export { publishTopic } from './publish';
-export { mayDispatch, sendQuota, planResend, type InflightEntry } from './flow';
+export { planResend, type InflightEntry } from './flow';
 export type {
   AcceptedSubscription,
   InflightAckIntent,
   InflightCompleteIntent,
   InflightReleasedIntent,
   PublishDeliverIntent,
+  PublishDeniedIntent,
   Qos2ReceiveIntent,
   Qos2ReleaseIntent,
   RetainedDeleteIntent,
@@ -34,7 +36,6 @@ export type {
   RoutingIntent,
   SubscriptionsDeleteIntent,
   SubscriptionsPutIntent,
-  TopicAliasSetIntent,
 } from './intents';
 export type {
   AckInputs,

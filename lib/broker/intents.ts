@@ -4,12 +4,11 @@
  * order the decision lists them, before it sends the decision's packets, except where an intent
  * says otherwise (`retained.send` goes after the packets: the retained messages follow the SUBACK).
  *
- * Identity: `clientId` keys the session state (subscriptions, in-flight and QoS 2 records);
- * `connectionId` keys what lives only as long as the network connection (Topic Aliases).
+ * Identity: `clientId` keys the session state (subscriptions, in-flight and QoS 2 records).
  */
 
 import type { Properties, ProtocolVersion, QoS } from '../mqtt/types';
-import type { Delivery } from './delivery';
+import type { PlannedCopy } from './delivery';
 
 // ---------------------------------------------------------------------------------------------
 // Subscriptions
@@ -65,8 +64,6 @@ export interface SubscriptionsDeleteIntent {
  */
 export interface RetainedSendIntent {
   readonly kind: 'retained.send';
-  readonly clientId: string;
-  readonly connectionId: string;
   readonly protocolVersion: ProtocolVersion;
   readonly topicFilter: string;
   /** The granted QoS of the subscription. */
@@ -77,14 +74,6 @@ export interface RetainedSendIntent {
 // ---------------------------------------------------------------------------------------------
 // Inbound PUBLISH
 // ---------------------------------------------------------------------------------------------
-
-/** Record a v5 inbound Topic Alias for this network connection only [MQTT-3.3.2-7]. */
-export interface TopicAliasSetIntent {
-  readonly kind: 'topicAlias.set';
-  readonly connectionId: string;
-  readonly alias: number;
-  readonly topic: string;
-}
 
 /**
  * Record that `clientId` sent a QoS 2 PUBLISH with `packetId` and it is awaiting PUBREL: a
@@ -97,7 +86,6 @@ export interface Qos2ReceiveIntent {
   readonly kind: 'qos2.receive';
   readonly clientId: string;
   readonly packetId: number;
-  readonly requestTimeEpoch: number;
 }
 
 /** A retained message as stored (one per topic name). */
@@ -136,19 +124,17 @@ export interface RetainedDeleteIntent {
 }
 
 /**
- * Carry out a delivery plan (see `Delivery`): for each delivery,
+ * Carry out a delivery plan (see `PlannedCopy`): for each copy,
  * - `queue` true: append to the target session's queue (drop it when `expiresAt` has passed by
  *   the time it is drained);
  * - otherwise QoS 0: post the packet to `connectionId` (a 410 means gone: drop it);
- * - otherwise QoS 1/2: allocate an unused packet id in the target session [MQTT-2.2.1-4], and if
- *   `mayDispatch` allows it (Receive Maximum [MQTT-3.3.4-9]) record it in flight and post it,
- *   else append it to the queue. A 410 leaves it in flight: resent on resume [MQTT-4.4.0-1].
+ * - otherwise QoS 1/2: allocate an unused packet id in the target session [MQTT-2.2.1-4] within
+ *   its Receive Maximum [MQTT-3.3.4-9], record it in flight and post it, or append it to the
+ *   queue when the window is full. A 410 leaves it in flight: resent on resume [MQTT-4.4.0-1].
  */
 export interface PublishDeliverIntent {
   readonly kind: 'publish.deliver';
-  readonly senderClientId: string;
-  readonly topic: string;
-  readonly deliveries: readonly Delivery[];
+  readonly copies: readonly PlannedCopy[];
 }
 
 /**
@@ -207,7 +193,6 @@ export type RoutingIntent =
   | SubscriptionsPutIntent
   | SubscriptionsDeleteIntent
   | RetainedSendIntent
-  | TopicAliasSetIntent
   | Qos2ReceiveIntent
   | RetainedPutIntent
   | RetainedDeleteIntent

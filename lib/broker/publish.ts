@@ -7,13 +7,12 @@
  * Inputs the runtime loads first (`ctx.publish`, see `PublishInputs`):
  * - `routes`: the subscriptions matching the topic name. With Topic Aliases the topic is known
  *   only after resolution: call `publishTopic(packet, state)` to learn which topic to load.
- * - `qos2AlreadyReceived` (QoS 2 only): whether a `qos2.receive` record exists for this client's
- *   packet id. A cheap read; the `qos2.receive` intent's conditional write settles races.
  * - `shareSeed` (optional; default requestTimeEpoch).
  * The connection's Topic Aliases come with the state (`MqttConnectionState.topicAliases`).
+ * A QoS 2 duplicate is found by the store: the `qos2.receive` intent is a conditional write, and
+ * when it finds the packet id already received the runtime routes nothing more [MQTT-4.3.3-10].
  *
- * Intents, in order: `topicAlias.set`, `qos2.receive`, `retained.put` | `retained.delete`,
- * `publish.deliver`. Packets: nothing for QoS 0, PUBACK for QoS 1 [MQTT-4.3.2-4], PUBREC for
+ * Intents, in order: `qos2.receive`, `retained.put` | `retained.delete`, `publish.deliver`. Packets: nothing for QoS 0, PUBACK for QoS 1 [MQTT-4.3.2-4], PUBREC for
  * QoS 2 [MQTT-4.3.3-8], with the PUBLISH's packet id [MQTT-2.2.1-5]. v5: 0x10 No matching
  * subscribers when `routes` is empty (MQTT 5.0 3.4.2.1).
  *
@@ -39,7 +38,6 @@ import type { BrokerConfig } from './config';
 import { reply, type Decision, type Intent } from './decisions';
 import { planDelivery } from './delivery';
 import {
-  MissingBrokerInputError,
   PayloadFormatInvalidError,
   QoSNotSupportedError,
   RetainNotSupportedError,
@@ -63,25 +61,20 @@ export function handlePublish(
   checkResponseTopic(packet);
   const publish: PublishPacket = { ...resolved.packet };
   const next = resolved.state;
-  const intents: Intent[] = [...resolved.intents];
+  const intents: Intent[] = [];
   if (!payloadFormatValid(packet)) return refusePayload(packet, next, intents);
   if (!canPublish(state.acl ?? null, publish.topic)) return refuseByAcl(packet, next, intents);
   if (packet.qos === 2) {
-    const duplicate = inputs.qos2AlreadyReceived;
-    if (duplicate === undefined) throw new MissingBrokerInputError('QoS 2 PUBLISH needs ctx.publish.qos2AlreadyReceived');
-    // [MQTT-4.3.3-10] PUBREC again, never a second delivery (whatever the DUP flag)
-    if (duplicate) return reply(next, state.protocolVersion, [ack(packet, state, ReasonCode.Success)], intents);
-    intents.push({ kind: 'qos2.receive', clientId: state.clientId, packetId: packet.packetId!, requestTimeEpoch: ctx.requestTimeEpoch });
+    // [MQTT-4.3.3-10] a duplicate gets PUBREC again, never a second delivery: the store decides
+    intents.push({ kind: 'qos2.receive', clientId: state.clientId, packetId: packet.packetId! });
   }
   const retained = retainIntent(publish, ctx);
   if (retained !== undefined) intents.push(retained);
-  const deliveries = planDelivery(publish, inputs.routes, state.clientId, {
+  const copies = planDelivery(publish, inputs.routes, state.clientId, {
     shareSeed: inputs.shareSeed ?? ctx.requestTimeEpoch,
     now: ctx.now,
   });
-  if (deliveries.length > 0) {
-    intents.push({ kind: 'publish.deliver', senderClientId: state.clientId, topic: publish.topic, deliveries });
-  }
+  if (copies.length > 0) intents.push({ kind: 'publish.deliver', copies });
   const code = inputs.routes.length === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
   const send = packet.qos === 0 ? [] : [ack(packet, state, code)];
   return reply(next, state.protocolVersion, send, intents);
@@ -112,13 +105,14 @@ interface ResolvedTopic {
   /** The PUBLISH with its topic name and without the Topic Alias. */
   readonly packet: PublishPacket;
   readonly state: MqttConnectionState;
-  readonly intents: readonly Intent[];
 }
 
 /**
  * Topic Alias (v5, 3.3.2.3.4): a value of 0 or above our Topic Alias Maximum is 0x94
  * [MQTT-3.3.2-9] (with the default maximum 0, every alias [MQTT-3.2.2-18]). A topic with an
- * alias records the mapping for this connection; an empty topic takes the mapped one. Then the
+ * alias records the mapping in the connection state (threaded through the packets of one WebSocket
+ * message, never stored: the broker advertises Topic Alias Maximum 0 on API Gateway); an empty
+ * topic takes the mapped one. Then the
  * name itself is validated: no wildcards [MQTT-3.3.2-2], at least one character [MQTT-4.7.3-1].
  */
 function resolveTopic(packet: PublishPacket, state: MqttConnectionState, ctx: BrokerContext): ResolvedTopic {
@@ -128,7 +122,7 @@ function resolveTopic(packet: PublishPacket, state: MqttConnectionState, ctx: Br
       throw new ProtocolViolationError('Empty topic name without a Topic Alias (3.3.2.3.4)');
     }
     validateTopicName(packet.topic);
-    return { packet: withoutAlias(packet, packet.topic), state, intents: [] };
+    return { packet: withoutAlias(packet, packet.topic), state };
   }
   if (alias === 0 || alias > ctx.config.topicAliasMaximum) {
     throw new TopicAliasInvalidError('Topic Alias 0 or above the Topic Alias Maximum', { specRef: 'MQTT-3.3.2-9' });
@@ -136,16 +130,12 @@ function resolveTopic(packet: PublishPacket, state: MqttConnectionState, ctx: Br
   if (packet.topic === '') {
     const topic = state.topicAliases?.get(alias);
     if (topic === undefined) throw new ProtocolViolationError('Topic Alias not defined on this connection (3.3.2.3.4)');
-    return { packet: withoutAlias(packet, topic), state, intents: [] };
+    return { packet: withoutAlias(packet, topic), state };
   }
   validateTopicName(packet.topic);
   const aliases = new Map(state.topicAliases ?? []);
   aliases.set(alias, packet.topic);
-  return {
-    packet: withoutAlias(packet, packet.topic),
-    state: { ...state, topicAliases: aliases },
-    intents: [{ kind: 'topicAlias.set', connectionId: ctx.connectionId, alias, topic: packet.topic }],
-  };
+  return { packet: withoutAlias(packet, packet.topic), state: { ...state, topicAliases: aliases } };
 }
 
 function withoutAlias(packet: PublishPacket, topic: string): PublishPacket {

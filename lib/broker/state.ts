@@ -52,9 +52,10 @@ export interface MqttConnectionState extends ConnectionParams {
   readonly status: 'mqtt';
   /**
    * v5 inbound Topic Aliases of this network connection: alias -> topic name. Absent = none.
-   * Never carried over to another connection [MQTT-3.3.2-7]. The runtime loads them with the
-   * connection record (they are recorded by `topicAlias.set`); the core threads them through
-   * `Decision.state`, so several packets of one WebSocket message see each other's aliases.
+   * Never carried over to another connection [MQTT-3.3.2-7]. Not stored: the core threads them
+   * through `Decision.state`, so the packets of one WebSocket message see each other's aliases.
+   * Across messages API Gateway keeps no order, so the broker advertises Topic Alias Maximum 0
+   * there (lib/runtime/deps.ts refuses any other value).
    */
   readonly topicAliases?: ReadonlyMap<number, string>;
 }
@@ -111,11 +112,6 @@ export interface PublishInputs {
    * subscription. Empty when nothing matches.
    */
   readonly routes: readonly Route[];
-  /**
-   * QoS 2 only (required then): true when this client's Packet Identifier is already recorded
-   * as received and not yet released by PUBREL, i.e. this PUBLISH is a duplicate [MQTT-4.3.3-10].
-   */
-  readonly qos2AlreadyReceived?: boolean;
   /** Picks the member of each shared group; default `ctx.requestTimeEpoch`. */
   readonly shareSeed?: number;
 }
@@ -143,11 +139,11 @@ export interface BrokerContext {
   readonly assignClientId?: () => string;
   /** Required when the packet is a CONNECT on an 'open' connection. */
   readonly connect?: ConnectInputs;
-  /** For SUBSCRIBE. Absent: the packet comes back as `Unhandled` (runtime not wired yet). */
+  /** Required for SUBSCRIBE (a missing input is a runtime defect: `MissingBrokerInputError`). */
   readonly subscribe?: SubscriptionInputs;
-  /** For UNSUBSCRIBE. Absent: `Unhandled`. */
+  /** Required for UNSUBSCRIBE. */
   readonly unsubscribe?: SubscriptionInputs;
-  /** For PUBLISH. Absent: `Unhandled`. */
+  /** Required for PUBLISH. */
   readonly publish?: PublishInputs;
   /** Optional for PUBREL and PUBREC. */
   readonly ack?: AckInputs;

@@ -57,7 +57,7 @@ export function handleSubscribe(
   const accepted = outcomes.flatMap((o) => (o.ok ? [o.sub] : []));
   const intents: Intent[] = [];
   if (accepted.length > 0) intents.push({ kind: 'subscriptions.put', clientId: state.clientId, subscriptions: accepted });
-  intents.push(...retainedRequests(accepted, state, ctx));
+  intents.push(...retainedRequests(accepted, state));
   return reply(state, state.protocolVersion, [suback(packet, outcomes)], intents);
 }
 
@@ -151,15 +151,13 @@ function hasWildcard(filter: string): boolean {
  * [MQTT-3.3.1-10], 2 never [MQTT-3.3.1-11]. Never for a Shared Subscription (MQTT 5.0 4.8.2:
  * retained messages are not sent when a Shared Subscription is established).
  */
-function retainedRequests(accepted: readonly AcceptedSubscription[], state: MqttConnectionState, ctx: BrokerContext): RetainedSendIntent[] {
+function retainedRequests(accepted: readonly AcceptedSubscription[], state: MqttConnectionState): RetainedSendIntent[] {
   const out: RetainedSendIntent[] = [];
   for (const sub of accepted) {
     if (sub.shareName !== undefined) continue;
     if (sub.retainHandling === 2 || (sub.retainHandling === 1 && sub.existed)) continue;
     out.push({
       kind: 'retained.send',
-      clientId: state.clientId,
-      connectionId: ctx.connectionId,
       protocolVersion: state.protocolVersion,
       topicFilter: sub.topicFilter,
       qos: sub.qos,

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { BRIDGE_DEFAULTS, startBridge, type Bridge } from '../client/bridge';
-import { startLocalBroker, type LocalBroker } from '../runtime/local-broker';
+import { startLocalBroker, type LocalBroker } from '../local/local-broker';
 import { clearLocalState, writeLocalState } from './admin/local-state';
 
 /** The table prefix of `stratus dev`; the admin commands default to it too. */

@@ -2,9 +2,8 @@
  * One `ApiGatewayManagementApiClient` per endpoint, created on first use and cached for the life
  * of the process (module scope: a Lambda container reuses it across invocations).
  *
- * The endpoint is `https://{domainName}/{stage}` from the event's request context, unless the
- * caller passes an override (from STRATUS_MANAGEMENT_ENDPOINT, read and validated by the caller's
- * configuration: custom domains and local mode, e.g. `http://127.0.0.1:8083/mqtt`).
+ * The endpoint comes from configuration (STRATUS_MANAGEMENT_ENDPOINT: the stage's callback URL, a
+ * custom domain, or local mode's `http://127.0.0.1:8083/mqtt`); a trailing slash is ignored.
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { ApiGatewayManagementApiClientConfig } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -12,15 +11,6 @@ import type { ApiGatewayManagementApiClientConfig } from '@aws-sdk/client-apigat
 export type ManagementClientConfig = Omit<ApiGatewayManagementApiClientConfig, 'endpoint'>;
 
 const clients = new Map<string, ApiGatewayManagementApiClient>();
-
-/** The `@connections` endpoint for a request context, or the override when one is given. */
-export function managementEndpoint(
-  context: { readonly domainName: string; readonly stage: string },
-  override?: string,
-): string {
-  if (override !== undefined && override !== '') return override.replace(/\/+$/, '');
-  return `https://${context.domainName}/${context.stage}`;
-}
 
 /**
  * The cached client for an endpoint. `config` (region, credentials, ...) is used only when the
@@ -34,10 +24,11 @@ export function managementClient(
   endpoint: string,
   config: ManagementClientConfig = {},
 ): ApiGatewayManagementApiClient {
-  let client = clients.get(endpoint);
+  const url = endpoint.replace(/\/+$/, '');
+  let client = clients.get(url);
   if (client === undefined) {
-    client = new ApiGatewayManagementApiClient({ maxAttempts: 1, ...config, endpoint });
-    clients.set(endpoint, client);
+    client = new ApiGatewayManagementApiClient({ maxAttempts: 1, ...config, endpoint: url });
+    clients.set(url, client);
   }
   return client;
 }

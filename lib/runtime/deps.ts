@@ -5,11 +5,11 @@
  */
 import { parseBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '../broker';
 import { ApiGatewayDelivery, type Delivery } from '../gateway/delivery';
-import { managementClient, managementEndpoint, type ManagementClientConfig } from '../gateway/management-client';
+import { managementClient, type ManagementClientConfig } from '../gateway/management-client';
 import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
 import { dynamoStores } from '../store/dynamodb';
 import { runDisconnectPath } from './disconnect-path';
-import { publishWill } from './pubsub';
+import { publishWill } from './effects/will';
 import type { Meter } from '../store/meter';
 import type { TableId } from '../store/schema';
 import type { Authenticator } from './auth';
@@ -17,7 +17,7 @@ import { createAuthenticator } from '../auth/authenticator';
 import { createJwtVerifier, jwtOptionsFromEnv } from '../auth/jwt';
 import type { TokenVerifier } from '../auth/types';
 import { ConfigurationError, loadConfig } from './config';
-import type { RuntimeDeps } from './handlers';
+import type { RuntimeDeps } from './types';
 import { createLogger, type Logger } from '../log';
 import { createMetrics, type Metrics } from './metrics';
 
@@ -25,8 +25,11 @@ export interface RuntimeSetup {
   readonly tables: Record<TableId, string>;
   /** DynamoDB Local or another compatible endpoint; absent on AWS. */
   readonly dynamodbEndpoint?: string;
-  /** `@connections` endpoint override; default `https://{domainName}/{stage}` of each event. */
-  readonly managementEndpoint?: string;
+  /**
+   * The `@connections` endpoint (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`, a
+   * custom domain, or the local gateway's): every post, close and GET goes there.
+   */
+  readonly managementEndpoint: string;
   /** The management endpoint is local: use dummy credentials, as for DynamoDB Local. */
   readonly localManagement?: boolean;
   readonly broker: BrokerConfig;
@@ -59,30 +62,19 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
   const clientConfig: ManagementClientConfig = setup.localManagement
     ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }
     : {};
-  const deliveries = new Map<string, Delivery>();
-  const deliveryFor = (context: { readonly domainName: string; readonly stage: string }): Delivery => {
-    const endpoint = managementEndpoint(context, setup.managementEndpoint);
-    let delivery = deliveries.get(endpoint);
-    if (delivery === undefined) {
-      delivery = new ApiGatewayDelivery({
-        client: managementClient(endpoint, clientConfig),
-        // The records of the connection that is gone, never the sender's.
-        onGone: async (goneConnectionId) => {
-          if (self) await runDisconnectPath(self, goneConnectionId, 'gone');
-        },
-      });
-      if (setup.wrapDelivery) delivery = setup.wrapDelivery(delivery);
-      deliveries.set(endpoint, delivery);
-    }
-    return delivery;
-  };
+  const api = new ApiGatewayDelivery({
+    client: managementClient(setup.managementEndpoint, clientConfig),
+    // The records of the connection that is gone, never the sender's.
+    onGone: async (goneConnectionId) => {
+      if (self) await runDisconnectPath(self, goneConnectionId, 'gone');
+    },
+  });
   self = {
     ...stores,
     scan: connections,
     maxQueued: setup.maxQueued ?? 1000,
-    // Wills have no event of their own: they go out through the configured endpoint.
-    publishWill: (will, clientId) => publishWill(self as RuntimeDeps, will, clientId, { domainName: '', stage: '' }),
-    deliveryFor,
+    publishWill: (will, clientId) => publishWill(self as RuntimeDeps, will, clientId),
+    delivery: setup.wrapDelivery ? setup.wrapDelivery(api) : api,
     broker: setup.broker,
     authenticate:
       setup.authenticate ??

@@ -8,8 +8,8 @@
  * attempt (another `$disconnect`, the sweeper) finishes the job instead of finding nothing.
  */
 import type { ConnectionRecord } from '../store/ports';
-import type { RuntimeDeps } from './handlers';
-import { subscriptionTtl } from './pubsub';
+import { subscriptionTtl } from './records';
+import type { RuntimeDeps } from './types';
 
 export type DisconnectCause = 'client-closed' | 'gone' | 'keep-alive-expired' | 'connect-timeout' | 'expired';
 
@@ -45,7 +45,7 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
   } else {
     // Offline: subscriptions stop pointing at this connection (not at a newer one that already
     // resumed the session); QoS 1/2 copies queue instead.
-    const ttl = subscriptionTtl(deps, Math.floor(closedAt / 1000), record.sessionExpiryInterval ?? 0);
+    const ttl = subscriptionTtl(deps.now(), Math.floor(closedAt / 1000), record.sessionExpiryInterval ?? 0);
     await deps.subscriptions.attach(clientId, record.sessionEpoch ?? '', null, ttl, { onlyIfConnectionId: connectionId });
   }
   if (released.will.action === 'publish') await deps.publishWill(released.will.will, clientId);

@@ -3,56 +3,20 @@
  * functions/ and local mode both use these, so what runs locally is what runs on AWS:
  *
  *   event → decode (lib/gateway) → core decides (lib/broker) → effects carried out (./effects)
+ *
+ * `$default` is the pipeline of ./message.ts; `$connect` and `$disconnect` are here.
  */
-import type { BrokerConfig } from '../broker';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { preAuthFromAuthorizerContext } from '../auth/authorizer';
 import { parseConnectEvent, parseDisconnectEvent, parseMessageEvent, type GatewayResult } from '../gateway/events';
 import { acceptConnect, refuseConnect, subprotocolOf } from '../gateway/subprotocol';
-import type { Delivery } from '../gateway/delivery';
-import type { ConnectionRecord, ConnectionStore } from '../store/ports';
-import type { Logger } from '../log';
-import type { Metrics } from './metrics';
-import type { Authenticator } from './auth';
-import { preAuthFromAuthorizerContext } from '../auth/authorizer';
-import { handleMessage } from './message';
+import type { ConnectionRecord } from '../store/ports';
 import { runDisconnectPath } from './disconnect-path';
-import type { ConnectionScan } from '../store/scan';
-import type { SessionStore } from '../store/session-port';
-import type { SubscriptionStore } from '../store/subscription-port';
-import type { RetainedStore } from '../store/retained-port';
-import type { MessageStore } from '../store/message-port';
-import type { Will } from '../mqtt/types';
+import { handleMessage } from './message';
+import type { RouteHandlers, RuntimeDeps } from './types';
 
 /** API Gateway ends every connection after 2 hours; records outlive that by a margin. */
 export const CONNECTION_RECORD_TTL_SECONDS = 2 * 3600 + 600;
-
-export interface RuntimeDeps {
-  readonly connections: ConnectionStore;
-  /** Paged reading of every connection: the sweeper's only. */
-  readonly scan: ConnectionScan;
-  readonly sessions: SessionStore;
-  readonly subscriptions: SubscriptionStore;
-  readonly retained: RetainedStore;
-  readonly messages: MessageStore;
-  /** Most messages queued per offline session; beyond it new ones are dropped and counted. */
-  readonly maxQueued: number;
-  /** Publishes a Will Message on behalf of `clientId` (lib/runtime/pubsub.ts publishWill). */
-  readonly publishWill: (will: Will, clientId: string) => Promise<void>;
-  /** The delivery port for a management endpoint (`https://{domainName}/{stage}` or an override). */
-  readonly deliveryFor: (context: { readonly domainName: string; readonly stage: string }) => Delivery;
-  readonly broker: BrokerConfig;
-  readonly authenticate: Authenticator;
-  /** Accept binary frames (local lenient mode only; API Gateway refuses them). */
-  readonly allowBinary: boolean;
-  readonly log: Logger;
-  readonly metrics: Metrics;
-  readonly now: () => number;
-}
-
-export interface RouteHandlers {
-  connect(event: unknown): Promise<GatewayResult>;
-  disconnect(event: unknown): Promise<GatewayResult>;
-  message(event: unknown): Promise<GatewayResult>;
-}
 
 const OK: GatewayResult = { statusCode: 200 };
 
@@ -123,7 +87,7 @@ async function graceForDisconnect(deps: RuntimeDeps, connectionId: string): Prom
   // What a DISCONNECT still in flight could change: discard the will, or (v5) set the session
   // expiry. Without either there is nothing to wait for.
   const v5Session = record?.protocolVersion === 5 && (record.sessionExpiryInterval ?? 0) > 0;
-  if (record?.hasWill === true || v5Session) await new Promise((resolve) => setTimeout(resolve, DISCONNECT_GRACE_MS));
+  if (record?.hasWill === true || v5Session) await sleep(DISCONNECT_GRACE_MS);
   return record;
 }
 

@@ -19,8 +19,8 @@ import type { ConnectPacket, Packet } from '../mqtt';
 import type { ConnectionRecord } from '../store/ports';
 import type { SessionRecord } from '../store/session-port';
 import type { SubscriptionRecord } from '../store/subscription-port';
-import type { RuntimeDeps } from './handlers';
-import { toRoutes } from './pubsub';
+import { toRoute } from './records';
+import type { RuntimeDeps } from './types';
 
 /** The routes of each topic, looked up once per invocation; the first may be prefetched. */
 export class RouteLookup {
@@ -47,11 +47,11 @@ export class RouteLookup {
 
 export interface PacketInputs {
   readonly core: Pick<BrokerContext, 'connect' | 'publish' | 'subscribe' | 'unsubscribe'>;
+  /** What the CONNECT's session read saw, to pick the claim's first write. */
   readonly sessionHint?: 'absent' | 'present';
-  readonly targets: ReadonlyMap<string, SubscriptionRecord>;
 }
 
-const NONE: PacketInputs = { core: {}, targets: new Map() };
+const NONE: PacketInputs = { core: {} };
 
 export async function inputsFor(
   deps: RuntimeDeps,
@@ -64,14 +64,13 @@ export async function inputsFor(
   switch (packet.type) {
     case 'publish': {
       const topic = publishTopic(packet, state);
-      const { routes, targets } = toRoutes(topic === undefined ? [] : await invocation.routes.get(topic));
-      // QoS 2 duplicates are caught by the conditional write of the qos2.receive intent.
-      return { core: { publish: { routes, qos2AlreadyReceived: false } }, targets };
+      const records = topic === undefined ? [] : await invocation.routes.get(topic);
+      return { core: { publish: { routes: records.map(toRoute) } } };
     }
     case 'subscribe':
-      return { core: { subscribe: { existingFilters: await currentFilters(deps, invocation.record) } }, targets: NONE.targets };
+      return { core: { subscribe: { existingFilters: await currentFilters(deps, invocation.record) } } };
     case 'unsubscribe':
-      return { core: { unsubscribe: { existingFilters: await currentFilters(deps, invocation.record) } }, targets: NONE.targets };
+      return { core: { unsubscribe: { existingFilters: await currentFilters(deps, invocation.record) } } };
     default:
       return NONE;
   }
@@ -95,12 +94,11 @@ async function connectInputs(deps: RuntimeDeps, packet: ConnectPacket, record: C
   // With access control the session is read for Clean Start 1 too: its owner decides whether
   // this principal may take the client id over (lib/broker/connect.ts checkSessionOwner).
   const ownerCheck = auth.ok && auth.access !== undefined;
-  if ((packet.clean && !ownerCheck) || packet.clientId === '') return { core: { connect: { auth, existingSession: null } }, targets: NONE.targets };
+  if ((packet.clean && !ownerCheck) || packet.clientId === '') return { core: { connect: { auth, existingSession: null } } };
   const session = await deps.sessions.get(packet.clientId);
   return {
     core: { connect: { auth, existingSession: session === undefined ? null : sessionSummary(session) } },
     sessionHint: session === undefined ? 'absent' : 'present',
-    targets: NONE.targets,
   };
 }
 

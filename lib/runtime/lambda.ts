@@ -4,7 +4,8 @@
  */
 import { ConfigurationError } from './config';
 import { runtimeFromEnv } from './deps';
-import { createHandlers, type RouteHandlers, type RuntimeDeps } from './handlers';
+import { createHandlers } from './handlers';
+import type { RouteHandlers, RuntimeDeps } from './types';
 import { sweep, type SweepReport } from './sweeper';
 
 let handlers: RouteHandlers | undefined;

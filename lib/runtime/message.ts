@@ -1,55 +1,32 @@
 /**
- * `$default`: one WebSocket message from a client, carrying one or more whole MQTT packets.
+ * `$default`: one WebSocket message from a client, carrying one or more whole MQTT packets. The
+ * pipeline, in order:
  *
- * Steps: bytes from the event → the connection's record (one read) → decode → the core decides,
- * packet by packet, threading the connection state → intents carried out → every reply packed
- * into one post (API Gateway meters per message, so one post is cheaper than one per packet) →
- * close when the core says so.
+ *   event → bytes (lib/gateway/framing) → the connection's record (one read, with the PUBLISH's
+ *   routes prefetched beside it) → packets (lib/mqtt) → per packet: inputs loaded (./inputs) →
+ *   the core decides (lib/broker) → effects carried out (./effects) → replies flushed in one
+ *   post (./outbox) → a resumed session's queue drained (./effects/queue).
  */
-import {
-  decideOnError,
-  handlePacket,
-  type ConnectionState,
-  type Decision,
-  type MqttConnectionState,
-} from '../broker';
-import type { SendOutcome } from '../gateway/delivery';
+import { decideOnError, handlePacket, ImplementationSpecificError, type ConnectionState } from '../broker';
+import type { TransportMode } from '../api-gateway';
 import type { MessageEvent, GatewayResult } from '../gateway/events';
 import { decodeBody } from '../gateway/framing';
 import { FramingError } from '../gateway/errors';
-import {
-  createDecoder,
-  decode,
-  encode,
-  MalformedPacketError,
-  MqttError,
-  peekPublishTopic,
-  ProtocolViolationError,
-  type Packet,
-  type ProtocolVersion,
-  type Will,
-} from '../mqtt';
+import { createDecoder, decode, MalformedPacketError, MqttError, peekPublishTopic, type Packet } from '../mqtt';
 import type { ConnectionRecord } from '../store/ports';
 import { carryOut, type EffectContext } from './effects';
+import { drainQueue, drainTargetOf, resumeSession } from './effects/queue';
 import { inputsFor, RouteLookup } from './inputs';
-import { drainQueue, drainTargetOf, resumeSession } from './pubsub';
-import type { RuntimeDeps } from './handlers';
-import type { TransportMode } from '../api-gateway';
+import { createOutbox, flushOrClose, queue, type Outbox } from './outbox';
+import { toBrokerState } from './records';
+import type { RuntimeDeps } from './types';
 
 const OK: GatewayResult = { statusCode: 200 };
-
-/** What one invocation accumulates: reply bytes, and whether to close afterwards. */
-interface Outbox {
-  chunks: Uint8Array[];
-  close: boolean;
-  /** A session resumed in this message: its queue drains after the replies are sent. */
-  resumed: ConnectionRecord | undefined;
-}
 
 export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Promise<GatewayResult> {
   const { connectionId } = event.requestContext;
   const mode: TransportMode = event.isBase64Encoded ? 'binary' : 'text';
-  const outbox: Outbox = { chunks: [], close: false, resumed: undefined };
+  const outbox = createOutbox();
   const body = readBody(deps, event);
   // A PUBLISH's routes are looked up while the connection record is read: one round trip.
   const routes = new RouteLookup(deps);
@@ -59,25 +36,24 @@ export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Pro
   if (record === undefined) {
     // No live record: the connection is gone or was never accepted. Nothing to answer.
     deps.log.warn('message on unknown connection', { connectionId });
-    await deliveryOf(deps, event).close(connectionId);
+    await deps.delivery.close(connectionId);
     return OK;
   }
   const state = toBrokerState(record);
-  const packets = decodeMessage(deps, body, event, state, outbox);
+  const packets = decodeMessage(deps, body, connectionId, state, outbox);
   if (packets !== undefined) {
     try {
       await runPackets(deps, event, { record, mode, routes }, state, packets, outbox);
-    } catch (error) {
+    } catch (cause) {
       // A later packet failed: the replies already decided (a CONNACK, PUBACKs of routed
       // messages) still go out, then the connection closes (v5: DISCONNECT 0x83).
-      deps.log.error('packet failed', { connectionId, error });
-      if (record.protocolVersion === 5) outbox.chunks.push(encode({ type: 'disconnect', reasonCode: 0x83 }, 5));
-      outbox.close = true;
+      deps.log.error('packet failed', { connectionId, error: cause });
+      queue(outbox, decideOnError(new ImplementationSpecificError('packet failed', { cause }), state, connectionId));
     }
   }
-  if (!(await flushOrClose(deps, event, mode, outbox))) return OK;
+  if (!(await flushOrClose(deps, connectionId, mode, outbox))) return OK;
   // Queued messages of a resumed session follow its CONNACK and resent messages.
-  if (outbox.resumed !== undefined) await drainQueue(deps, drainTargetOf(outbox.resumed), event.requestContext, deps.maxQueued);
+  if (outbox.resumed !== undefined) await drainQueue(deps, drainTargetOf(outbox.resumed), deps.maxQueued);
   return OK;
 }
 
@@ -97,7 +73,7 @@ function readBody(deps: RuntimeDeps, event: MessageEvent): Uint8Array | FramingE
 function decodeMessage(
   deps: RuntimeDeps,
   body: Uint8Array | FramingError,
-  event: MessageEvent,
+  connectionId: string,
   state: ConnectionState,
   outbox: Outbox,
 ): Packet[] | undefined {
@@ -113,8 +89,8 @@ function decodeMessage(
     return packets;
   } catch (error) {
     if (!(error instanceof MqttError)) throw error;
-    deps.log.info('bad input', { connectionId: event.requestContext.connectionId, error });
-    queue(outbox, decideOnError(error, state, event.requestContext.connectionId, version));
+    deps.log.info('bad input', { connectionId, error });
+    queue(outbox, decideOnError(error, state, connectionId, version));
     return undefined;
   }
 }
@@ -125,6 +101,7 @@ interface Invocation {
   readonly routes: RouteLookup;
 }
 
+/** Each packet in turn: inputs → decision → effects, threading the connection state. */
 async function runPackets(
   deps: RuntimeDeps,
   event: MessageEvent,
@@ -138,145 +115,25 @@ async function runPackets(
   for (const packet of packets) {
     deps.metrics.add('MessagesIn');
     const inputs = await inputsFor(deps, packet, state, invocation);
-    const ctx = { config: deps.broker, now: deps.now(), connectionId, requestTimeEpoch, ...inputs.core };
-    const result = handlePacket(packet, state, ctx);
-    if (result.kind === 'unhandled') {
-      deps.log.warn('packet type not supported', { connectionId, packetType: result.packetType });
-      queue(outbox, notYetSupported(result.state, result.packetType, connectionId));
-      return;
-    }
+    const decision = handlePacket(packet, state, { config: deps.broker, now: deps.now(), connectionId, requestTimeEpoch, ...inputs.core });
     const effects: EffectContext = {
       record: invocation.record,
       mode: invocation.mode,
       packet,
       connectionId,
       state,
-      gateway: event.requestContext,
       sessionHint: inputs.sessionHint,
-      targets: inputs.targets,
       after: [],
     };
-    const decision = await carryOut(deps, result, effects);
+    const settled = await carryOut(deps, decision, effects);
     invocation.record = effects.record;
-    queue(outbox, decision);
+    queue(outbox, settled);
     outbox.chunks.push(...effects.after);
-    if (effects.claimed?.sessionPresent && decision.close === null) {
-      outbox.chunks.push(...(await resumeSession(deps, invocation.record, event.requestContext)));
+    if (effects.claimed?.sessionPresent && settled.close === null) {
+      outbox.chunks.push(...(await resumeSession(deps, invocation.record)));
       outbox.resumed = invocation.record;
     }
-    state = decision.state;
-    if (decision.close !== null) return;
+    state = settled.state;
+    if (settled.close !== null) return;
   }
-}
-
-/**
- * A packet the core returned undecided because an input was missing: a runtime defect, never the
- * client's fault. The client is told plainly: v5 DISCONNECT 0x83 (Implementation specific
- * error), or a close; the session and its messages stay intact.
- */
-function notYetSupported(state: MqttConnectionState, packetType: string, connectionId: string): Decision {
-  const error = new ProtocolViolationError(`${packetType} is not supported yet`);
-  const decision = decideOnError(error, state, connectionId, state.protocolVersion);
-  if (state.protocolVersion !== 5) return decision;
-  return { ...decision, send: [{ type: 'disconnect', reasonCode: 0x83 }] };
-}
-
-function queue(outbox: Outbox, decision: Decision): void {
-  for (const packet of decision.send) outbox.chunks.push(encode(packet, decision.protocolVersion as ProtocolVersion));
-  if (decision.close !== null) outbox.close = true;
-}
-
-/**
- * Sends the replies, then closes if the core said so; false when the connection was closed. A
- * reply that never arrives (a CONNACK, a PUBACK) would leave the client waiting until its own
- * timeout, and a throttled reply may have left half a packet on its stream; so the connection is
- * closed instead, and the client reconnects and resends its unacknowledged QoS 1/2 messages
- * [MQTT-4.4.0-1].
- */
-async function flushOrClose(deps: RuntimeDeps, event: MessageEvent, mode: TransportMode, outbox: Outbox): Promise<boolean> {
-  const { connectionId } = event.requestContext;
-  let status: SendOutcome['status'];
-  try {
-    status = await sendReplies(deps, event, mode, outbox);
-  } catch (error) {
-    deps.log.error('replies not delivered: closing the connection', { connectionId, error });
-    await closeQuietly(deps, event);
-    return false;
-  }
-  if (status === 'gone') return false;
-  if (status === 'throttled') {
-    deps.log.warn('replies throttled: closing the connection', { connectionId });
-    await closeQuietly(deps, event);
-    return false;
-  }
-  if (outbox.close) await closeQuietly(deps, event);
-  return !outbox.close;
-}
-
-/** Posts the replies, if any; answers how the post ended. */
-async function sendReplies(deps: RuntimeDeps, event: MessageEvent, mode: TransportMode, outbox: Outbox): Promise<SendOutcome['status']> {
-  if (outbox.chunks.length === 0) return 'sent';
-  const bytes = concat(outbox.chunks);
-  const outcome = await deliveryOf(deps, event).send(event.requestContext.connectionId, bytes, mode);
-  deps.metrics.add('MessagesOut', outbox.chunks.length);
-  deps.metrics.add('BytesOut', bytes.byteLength);
-  if (outcome.status === 'gone') deps.metrics.add('Gone410');
-  if (outcome.status === 'throttled') deps.metrics.add('DeliveryErrors');
-  return outcome.status;
-}
-
-/** Closes the connection; a failure is logged (the client's keep-alive or the gateway ends it). */
-async function closeQuietly(deps: RuntimeDeps, event: MessageEvent): Promise<void> {
-  const { connectionId } = event.requestContext;
-  try {
-    await deliveryOf(deps, event).close(connectionId);
-  } catch (error) {
-    deps.log.warn('closing the connection failed', { connectionId, error });
-  }
-}
-
-function deliveryOf(deps: RuntimeDeps, event: MessageEvent) {
-  return deps.deliveryFor(event.requestContext);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  let size = 0;
-  for (const c of chunks) size += c.byteLength;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
-
-/** Stands for the will kept in the session store: its content is never used from here. */
-const WILL_IN_SESSION_STORE: Will = Object.freeze({ topic: '(in session store)', payload: new Uint8Array(0), qos: 0, retain: false });
-
-/** The core's view of a stored connection. */
-export function toBrokerState(record: ConnectionRecord): ConnectionState {
-  if (record.status !== 'mqtt' || record.clientId === undefined || record.protocolVersion === undefined) {
-    return { status: 'open' };
-  }
-  return {
-    status: 'mqtt',
-    protocolVersion: record.protocolVersion,
-    clientId: record.clientId,
-    clientIdAssigned: false,
-    keepAlive: record.keepAlive ?? 0,
-    sessionExpiryInterval: record.sessionExpiryInterval ?? 0,
-    // The core only needs to know whether a will exists (to discard or publish it); the will
-    // itself is in the session item, where the disconnect path takes it.
-    will: record.hasWill ? WILL_IN_SESSION_STORE : null,
-    username: record.username ?? null,
-    principal: record.principal ?? null,
-    acl: record.acl ?? null,
-    clientLimits: {
-      receiveMaximum: record.receiveMaximum ?? 65_535,
-      maximumPacketSize: record.maximumPacketSize ?? null,
-      topicAliasMaximum: record.topicAliasMaximum ?? 0,
-    },
-  };
 }

@@ -16,7 +16,7 @@
 import type { ConnectionRecord } from '../store/ports';
 import { isExpired } from '../store/clock';
 import { runDisconnectPath, type DisconnectCause } from './disconnect-path';
-import type { RuntimeDeps } from './handlers';
+import type { RuntimeDeps } from './types';
 
 export interface SweepOptions {
   /** Stop starting new pages after this long. @default 50 s (the schedule runs every minute) */
@@ -76,7 +76,7 @@ export async function sweep(deps: RuntimeDeps, options: SweepOptions = {}): Prom
 async function verdictFor(deps: RuntimeDeps, record: ConnectionRecord, options: SweepOptions): Promise<DisconnectCause | undefined> {
   const now = deps.now();
   if (isExpired(record.expiresAt, now)) return 'expired';
-  const info = await sweepDelivery(deps).info(record.connectionId);
+  const info = await deps.delivery.info(record.connectionId);
   if (info === undefined) return 'gone';
   if (record.status === 'mqtt' && (record.keepAlive ?? 0) > 0) {
     // [MQTT-3.1.2-24]: nothing received for one and a half times the Keep Alive.
@@ -92,14 +92,9 @@ async function verdictFor(deps: RuntimeDeps, record: ConnectionRecord, options: 
 async function closeDead(deps: RuntimeDeps, record: ConnectionRecord, cause: DisconnectCause): Promise<void> {
   if (cause === 'keep-alive-expired' || cause === 'connect-timeout') {
     // Still connected at the gateway: close it. Its $disconnect may follow; the path is idempotent.
-    await sweepDelivery(deps).close(record.connectionId);
+    await deps.delivery.close(record.connectionId);
   }
   await runDisconnectPath(deps, record.connectionId, cause, record);
-}
-
-/** The sweeper has no event: the management endpoint comes from configuration. */
-function sweepDelivery(deps: RuntimeDeps) {
-  return deps.deliveryFor({ domainName: '', stage: '' });
 }
 
 /**

@@ -4,7 +4,7 @@
  * `dispose()` stops it and deletes its tables; call it in afterAll.
  */
 import { randomUUID } from 'node:crypto';
-import { startLocalBroker, type LocalBroker, type LocalBrokerOptions } from '../../lib/runtime/local-broker';
+import { startLocalBroker, type LocalBroker, type LocalBrokerOptions } from '../../lib/local/local-broker';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';
 import { dynamoDbEndpoint } from './dynamodb';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect } from '../../lib/client';
 import { createDecoder, decode, encode, type Packet, type ProtocolVersion, type PublishPacket } from '../../lib/mqtt';
-import { startLocalBroker, type LocalBroker } from '../../lib/runtime/local-broker';
+import { startLocalBroker, type LocalBroker } from '../../lib/local/local-broker';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';
 import { dynamoDbEndpoint } from '../helpers/dynamodb';

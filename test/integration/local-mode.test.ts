@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connectAsync } from '../../lib/client';
 import { createDecoder, decode, encode, type Packet, type ProtocolVersion } from '../../lib/mqtt';
-import { startLocalBroker, type LocalBroker } from '../../lib/runtime/local-broker';
+import { startLocalBroker, type LocalBroker } from '../../lib/local/local-broker';
 import { silentLogger } from '../../lib/log';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { deleteTables } from '../../lib/store/dynamodb/tables';

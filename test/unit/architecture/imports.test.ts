@@ -13,16 +13,7 @@ const external = externalImports('lib');
  * that is gone must be deleted from it, and a new one fails the test.
  */
 const KNOWN_CYCLES: string[][] = [
-  ['lib/broker/delivery.ts', 'lib/broker/intents.ts'],
   ['lib/client/node-socket.ts', 'lib/client/socket.ts'],
-  [
-    'lib/runtime/disconnect-path.ts',
-    'lib/runtime/effects.ts',
-    'lib/runtime/handlers.ts',
-    'lib/runtime/inputs.ts',
-    'lib/runtime/message.ts',
-    'lib/runtime/pubsub.ts',
-  ],
   ['lib/store/ports.ts', 'lib/store/scan.ts'],
 ];
 

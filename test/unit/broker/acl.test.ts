@@ -36,7 +36,7 @@ function connect(version: ProtocolVersion, access: PrincipalAccess | undefined, 
 
 function publish(state: MqttConnectionState, topic: string, qos: 0 | 1 | 2): Decision {
   const packet: PublishPacket = { type: 'publish', topic, payload: bytes('x'), qos, retain: true, dup: false, ...(qos > 0 ? { packetId: 7 } : {}) };
-  return decided(handlePacket(packet, state, makeCtx({ publish: { routes: [route('sub-1', { filter: 'plant/#' })], qos2AlreadyReceived: false } })));
+  return decided(handlePacket(packet, state, makeCtx({ publish: { routes: [route('sub-1', { filter: 'plant/#' })] } })));
 }
 
 describe.each([4, 5] as const)('access rules in the core, protocol %i', (v) => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../../lib/broker/decisions';
-import { MissingBrokerInputError } from '../../../lib/broker/errors';
 import { handlePacket } from '../../../lib/broker/handle';
 import type { BrokerContext } from '../../../lib/broker/state';
 import type { ConnectPacket, ProtocolVersion } from '../../../lib/mqtt/types';
@@ -63,12 +62,11 @@ describe.each([4, 5] as const)('CONNECT, protocol %i', (v) => {
         connectionId: CONNECTION_ID,
         protocolVersion: v,
         cleanStart: true,
-        resumed: false,
         sessionExpiryInterval: 0,
         requestTimeEpoch: REQUEST_TIME,
       });
       const marked = intentOf(d, 'connection.markConnected');
-      expect(marked).toMatchObject({ connectionId: CONNECTION_ID, connectedAt: NOW, requestTimeEpoch: REQUEST_TIME });
+      expect(marked).toMatchObject({ connectionId: CONNECTION_ID, connectedAt: NOW });
       expect(marked?.connection).toMatchObject({ clientId: 'sensor-1', keepAlive: 60, will: will(), principal: null });
     });
 
@@ -174,13 +172,13 @@ describe.each([4, 5] as const)('CONNECT, protocol %i', (v) => {
     it(`discards an existing session with clean start 1: Session Present 0 [${v === 5 ? 'MQTT-3.2.2-2' : 'MQTT-3.2.2-1'}]`, () => {
       const d = connect(v, { clean: true }, { connect: live });
       expect(expectAccepted(d).sessionPresent).toBe(false);
-      expect(intentOf(d, 'session.claim')).toMatchObject({ cleanStart: true, resumed: false });
+      expect(intentOf(d, 'session.claim')).toMatchObject({ cleanStart: true });
     });
 
     it(`resumes a live session with clean start 0: Session Present 1 [${v === 5 ? 'MQTT-3.2.2-3' : 'MQTT-3.2.2-2'}]`, () => {
       const d = connect(v, { clean: false }, { connect: live });
       expect(expectAccepted(d).sessionPresent).toBe(true);
-      expect(intentOf(d, 'session.claim')).toMatchObject({ cleanStart: false, resumed: true });
+      expect(intentOf(d, 'session.claim')).toMatchObject({ cleanStart: false });
     });
 
     it('resumes a session that never expires (expiresAt null)', () => {
@@ -191,7 +189,7 @@ describe.each([4, 5] as const)('CONNECT, protocol %i', (v) => {
     it(`starts a new session when none exists: Session Present 0 [${v === 5 ? 'MQTT-3.2.2-3' : 'MQTT-3.2.2-3'}]`, () => {
       const d = connect(v, { clean: false });
       expect(expectAccepted(d).sessionPresent).toBe(false);
-      expect(intentOf(d, 'session.claim')).toMatchObject({ cleanStart: false, resumed: false });
+      expect(intentOf(d, 'session.claim')).toMatchObject({ cleanStart: false });
     });
 
     it('treats a session whose expiry has passed (TTL not yet applied) as absent', () => {
@@ -205,9 +203,12 @@ describe.each([4, 5] as const)('CONNECT, protocol %i', (v) => {
     });
   });
 
-  it('throws MissingBrokerInputError when the runtime gives no ctx.connect', () => {
+  it('a CONNECT decided without ctx.connect is a runtime defect: refused with 0x83 (3.1.1: closed)', () => {
     const ctx: BrokerContext = makeCtx({ connect: null });
-    expect(() => handlePacket(connectPacket(v), OPEN, ctx)).toThrow(MissingBrokerInputError);
+    const d = handlePacket(connectPacket(v), OPEN, ctx);
+    expect(d.send).toEqual(v === 5 ? [{ type: 'connack', sessionPresent: false, reasonCode: 0x83 }] : []);
+    expect(d.close).toEqual({ reason: 'connect-refused', reasonCode: 0x83 });
+    expect(d.intents).toEqual([]);
   });
 });
 
@@ -240,7 +241,7 @@ describe('CONNECT, protocol 3 (MQIsdp)', () => {
   it('resumes a session but sends no Session Present flag (3.1 has none)', () => {
     const d = connect(3, { clean: false }, { connect: { existingSession: { expiresAt: null } } });
     expect(expectAccepted(d).sessionPresent).toBe(false);
-    expect(intentOf(d, 'session.claim')).toMatchObject({ resumed: true, cleanStart: false });
+    expect(intentOf(d, 'session.claim')).toMatchObject({ cleanStart: false });
   });
 
   it('accepts 23 characters and refuses 24 with return code 2 (3.1: 1 to 23 characters)', () => {

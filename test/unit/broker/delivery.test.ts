@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planDelivery, remainingExpiry, retainedPublish, type DeliveryOptions } from '../../../lib/broker/delivery';
+import { planDelivery, remainingExpiry, type DeliveryOptions } from '../../../lib/broker/delivery';
+import { retainedPublish } from '../../../lib/broker/retained';
 import type { RetainedMessage, RetainedSendIntent } from '../../../lib/broker/intents';
 import type { PublishPacket } from '../../../lib/mqtt/types';
 import { bytes, NOW, route } from './fixtures';
@@ -161,7 +162,7 @@ describe.each([4, 5] as const)('retainedPublish, subscriber protocol %i', (v) =>
     receivedAt: NOW - 20_000,
     expiresAt: NOW + 80_000,
   };
-  const request: RetainedSendIntent = { kind: 'retained.send', clientId: 'c1', connectionId: 'x', protocolVersion: v, topicFilter: 'a/#', qos: 1, subscriptionIdentifier: 6 };
+  const request: RetainedSendIntent = { kind: 'retained.send', protocolVersion: v, topicFilter: 'a/#', qos: 1, subscriptionIdentifier: 6 };
 
   it('sends RETAIN 1 at min(message QoS, granted QoS) (3.3.1.3) [MQTT-3.8.4-8]', () => {
     const p = retainedPublish(message, request, NOW)!;

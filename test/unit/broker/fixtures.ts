@@ -2,7 +2,7 @@
 
 import { expect } from 'vitest';
 import { parseBrokerConfig, type BrokerConfigInput } from '../../../lib/broker/config';
-import type { Decision, Unhandled } from '../../../lib/broker/decisions';
+import type { Decision } from '../../../lib/broker/decisions';
 import type { Route } from '../../../lib/broker/delivery';
 import type {
   AckInputs,
@@ -85,10 +85,9 @@ export function connectedState(
   };
 }
 
-/** Narrows to a Decision, failing the test on `unhandled`. */
-export function decided(result: Decision | Unhandled): Decision {
+/** The core's result, asserted to be a decision. */
+export function decided(result: Decision): Decision {
   expect(result.kind).toBe('decision');
-  if (result.kind !== 'decision') throw new Error('unreachable');
   return result;
 }
 
@@ -110,7 +109,7 @@ export function intentOf<K extends Decision['intents'][number]['kind']>(
   return d.intents.find((i) => i.kind === kind) as Extract<Decision['intents'][number], { kind: K }> | undefined;
 }
 
-/** A route for `filter` to `clientId`, online on `conn-<clientId>`, v5, QoS 2 granted. */
+/** A route for `filter` to `clientId`, online on `conn-<clientId>` (text), v5, QoS 2 granted, clean session. */
 export function route(clientId: string, overrides: Partial<Route> = {}): Route {
   return {
     clientId,
@@ -120,6 +119,9 @@ export function route(clientId: string, overrides: Partial<Route> = {}): Route {
     grantedQos: 2,
     noLocal: false,
     retainAsPublished: false,
+    sessionEpoch: `epoch-${clientId}`,
+    persistent: false,
+    mode: 'text',
     ...overrides,
   };
 }

@@ -1,27 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mayDispatch, planResend, sendQuota, type InflightEntry } from '../../../lib/broker/flow';
+import { planResend, type InflightEntry } from '../../../lib/broker/flow';
 import { bytes } from './fixtures';
-
-describe.each([
-  [4, 0xffff],
-  [5, 3],
-] as const)('flow control, protocol %i (Receive Maximum %i)', (_v, receiveMaximum) => {
-  it('lets a QoS 1/2 PUBLISH go while fewer than Receive Maximum are unacknowledged [MQTT-3.3.4-9] [MQTT-4.9.0-2]', () => {
-    expect(mayDispatch(1, 0, receiveMaximum)).toBe(true);
-    expect(mayDispatch(2, receiveMaximum - 1, receiveMaximum)).toBe(true);
-    expect(mayDispatch(1, receiveMaximum, receiveMaximum)).toBe(false);
-    expect(mayDispatch(2, receiveMaximum + 1, receiveMaximum)).toBe(false);
-  });
-
-  it('never holds back QoS 0 (4.9.0) [MQTT-3.3.4-10]', () => {
-    expect(mayDispatch(0, receiveMaximum, receiveMaximum)).toBe(true);
-  });
-
-  it('gives the send quota [MQTT-4.9.0-1]', () => {
-    expect(sendQuota(0, receiveMaximum)).toBe(receiveMaximum);
-    expect(sendQuota(receiveMaximum + 5, receiveMaximum)).toBe(0);
-  });
-});
 
 describe.each([4, 5] as const)('planResend, protocol %i', (v) => {
   const publish = (packetId: number, qos: 1 | 2) => ({

@@ -27,10 +27,11 @@ const SERVER_ONLY: Packet[] = [
 ];
 
 describe.each([4, 5] as const)('handlePacket, protocol %i', (v) => {
-  it.each(NEEDS_INPUTS.map((p) => [p.type, p] as const))('returns %s as unhandled when the runtime gave no inputs', (type, packet) => {
-    const state = connectedState(v);
-    const result = handlePacket(packet, state, makeCtx());
-    expect(result).toEqual({ kind: 'unhandled', packetType: type, packet, state });
+  it.each(NEEDS_INPUTS.map((p) => [p.type, p] as const))('answers %s without its inputs as a runtime defect: 0x83, nothing written', (_type, packet) => {
+    const result = handlePacket(packet, connectedState(v), makeCtx());
+    expect(result.send).toEqual(v === 5 ? [{ type: 'disconnect', reasonCode: 0x83 }] : []);
+    expect(result.close).toEqual({ reason: 'server-disconnect', reasonCode: 0x83 });
+    expect(result.intents.filter((i) => i.kind !== 'will.publish')).toEqual([]);
   });
 
   it.each(NEEDS_INPUTS.map((p) => [p.type, p] as const))('decides %s when the runtime gave its inputs', (_type, packet) => {

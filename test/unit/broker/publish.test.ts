@@ -28,7 +28,7 @@ function publish(
   inputs: Partial<PublishInputs> = {},
   config?: BrokerConfigInput,
 ): Decision {
-  const ctx = makeCtx({ config, publish: { routes: [route('sub-1')], qos2AlreadyReceived: false, ...inputs } });
+  const ctx = makeCtx({ config, publish: { routes: [route('sub-1')], ...inputs } });
   return decided(handlePacket(packet, state, ctx));
 }
 
@@ -40,8 +40,9 @@ describe.each([4, 5] as const)('PUBLISH, protocol %i', (v) => {
     expect(d.send).toEqual([]);
     expect(kinds(d)).toEqual(['publish.deliver']);
     const deliver = intentOf(d, 'publish.deliver')!;
-    expect(deliver.senderClientId).toBe('sensor-1');
-    expect(deliver.deliveries.map((x) => x.clientId)).toEqual(['sub-1']);
+    expect(deliver.copies.map((x) => x.clientId)).toEqual(['sub-1']);
+    // The copy carries what fan-out needs from its route: no second lookup.
+    expect(deliver.copies[0]).toMatchObject({ connectionId: 'conn-sub-1', sessionEpoch: 'epoch-sub-1', persistent: false, mode: 'text' });
   });
 
   it('QoS 1: answers PUBACK with the packet id [MQTT-4.3.2-4] [MQTT-2.2.1-5]', () => {
@@ -54,18 +55,19 @@ describe.each([4, 5] as const)('PUBLISH, protocol %i', (v) => {
     const d = publish(connectedState(v), publishPacket({ qos: 2 }));
     expect(onlySent(d, 'pubrec')).toEqual({ type: 'pubrec', packetId: 11 });
     expect(kinds(d)).toEqual(['qos2.receive', 'publish.deliver']);
-    expect(intentOf(d, 'qos2.receive')).toEqual({ kind: 'qos2.receive', clientId: 'sensor-1', packetId: 11, requestTimeEpoch: REQUEST_TIME });
+    expect(intentOf(d, 'qos2.receive')).toEqual({ kind: 'qos2.receive', clientId: 'sensor-1', packetId: 11 });
   });
 
-  it.each([false, true])('QoS 2 duplicate (DUP %s): PUBREC again without a second delivery [MQTT-4.3.3-10]', (dup) => {
-    const d = publish(connectedState(v), publishPacket({ qos: 2, dup }), { qos2AlreadyReceived: true });
+  it.each([false, true])('QoS 2 (DUP %s): the receipt comes first, so the store stops a duplicate before any delivery [MQTT-4.3.3-10]', (dup) => {
+    const d = publish(connectedState(v), publishPacket({ qos: 2, dup }));
     expect(onlySent(d, 'pubrec')).toEqual({ type: 'pubrec', packetId: 11 });
-    expect(d.intents).toEqual([]);
+    expect(kinds(d)[0]).toBe('qos2.receive');
   });
 
-  it('QoS 2 without the qos2AlreadyReceived input is a programming error', () => {
-    const ctx = makeCtx({ publish: { routes: [] } });
-    expect(() => handlePacket(publishPacket({ qos: 2 }), connectedState(v), ctx)).toThrow(MissingBrokerInputError);
+  it('a PUBLISH decided without its inputs is a runtime defect: 0x83, the session untouched', () => {
+    const d = decided(handlePacket(publishPacket({ qos: 2 }), connectedState(v), makeCtx({})));
+    expect(d.send).toEqual(v === 5 ? [{ type: 'disconnect', reasonCode: 0x83 }] : []);
+    expect(d.close).toEqual({ reason: 'server-disconnect', reasonCode: 0x83 });
   });
 
   it('answers a QoS above Maximum QoS with 0x9B [MQTT-3.2.2-11]', () => {
@@ -118,7 +120,7 @@ describe.each([4, 5] as const)('PUBLISH, protocol %i', (v) => {
 
   it('forwards with RETAIN 0 unless Retain As Published [MQTT-3.3.1-12]', () => {
     const d = publish(connectedState(v), publishPacket({ retain: true }));
-    expect(intentOf(d, 'publish.deliver')?.deliveries[0].packet.retain).toBe(false);
+    expect(intentOf(d, 'publish.deliver')?.copies[0].packet.retain).toBe(false);
   });
 
   it('plans no delivery and writes nothing but the retained message when nothing matches', () => {
@@ -175,17 +177,16 @@ describe('PUBLISH, protocol 5 only', () => {
 
   it('records a new Topic Alias for this connection and forwards no alias [MQTT-3.3.2-12] [MQTT-3.3.2-7]', () => {
     const d = publish(v5(), publishPacket({ properties: { topicAlias: 5, contentType: 't' } }), {}, { topicAliasMaximum: 5 });
-    expect(intentOf(d, 'topicAlias.set')).toEqual({ kind: 'topicAlias.set', connectionId: CONNECTION_ID, alias: 5, topic: 'a/b' });
     expect((d.state as MqttConnectionState).topicAliases?.get(5)).toBe('a/b');
-    const packet = intentOf(d, 'publish.deliver')!.deliveries[0].packet;
+    const packet = intentOf(d, 'publish.deliver')!.copies[0].packet;
     expect(packet.properties).toEqual({ contentType: 't' });
   });
 
   it('replaces an empty topic by the topic of its alias (3.3.2.3.4)', () => {
     const state = connectedState(5, { topicAliases: new Map([[2, 'a/b']]) });
     const d = publish(state, publishPacket({ topic: '', properties: { topicAlias: 2 } }), {}, { topicAliasMaximum: 5 });
-    expect(intentOf(d, 'publish.deliver')?.topic).toBe('a/b');
-    expect(intentOf(d, 'topicAlias.set')).toBeUndefined();
+    expect(intentOf(d, 'publish.deliver')?.copies[0].packet.topic).toBe('a/b');
+    expect((d.state as MqttConnectionState).topicAliases).toEqual(state.topicAliases);
     expect(publishTopic(publishPacket({ topic: '', properties: { topicAlias: 2 } }), state)).toBe('a/b');
   });
 
@@ -221,13 +222,13 @@ describe('PUBLISH, protocol 5 only', () => {
   it('accepts a UTF-8 payload with Payload Format Indicator 1 and forwards the indicator [MQTT-3.3.2-4]', () => {
     const d = publish(v5(), publishPacket({ qos: 1, payload: bytes('héllo ✓'), properties: { payloadFormatIndicator: 1 } }));
     expect(onlySent(d, 'puback')).toEqual({ type: 'puback', packetId: 11 });
-    expect(intentOf(d, 'publish.deliver')?.deliveries[0].packet.properties?.payloadFormatIndicator).toBe(1);
+    expect(intentOf(d, 'publish.deliver')?.copies[0].packet.properties?.payloadFormatIndicator).toBe(1);
   });
 
   it('carries the Message Expiry Interval into the retained message and the delivery [MQTT-3.3.2-6]', () => {
     const d = publish(v5(), publishPacket({ retain: true, properties: { messageExpiryInterval: 60 } }));
     expect(intentOf(d, 'retained.put')?.message).toMatchObject({ expiresAt: NOW + 60_000, properties: { messageExpiryInterval: 60 } });
-    const delivery = intentOf(d, 'publish.deliver')!.deliveries[0];
+    const delivery = intentOf(d, 'publish.deliver')!.copies[0];
     expect(delivery.expiresAt).toBe(NOW + 60_000);
     expect(delivery.packet.properties?.messageExpiryInterval).toBe(60);
   });

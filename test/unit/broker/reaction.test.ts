@@ -5,8 +5,7 @@ import {
   NotAuthorizedError,
   ProtocolStateError,
   QoSNotSupportedError,
-  ServerBusyError,
-  ServerUnavailableError,
+  ImplementationSpecificError,
 } from '../../../lib/broker/errors';
 import { decideOnError, reactionTo } from '../../../lib/broker/reaction';
 import {
@@ -26,8 +25,7 @@ const BEFORE_CONNACK: [string, MqttError, number, number | 'close'][] = [
   ['0x85 client identifier not valid', new ClientIdentifierNotValidError('x'), 0x85, 2],
   ['0x86 bad user name or password', new BadUserNameOrPasswordError('x'), 0x86, 4],
   ['0x87 not authorized', new NotAuthorizedError('x'), 0x87, 5],
-  ['0x88 server unavailable', new ServerUnavailableError('x'), 0x88, 3],
-  ['0x89 server busy', new ServerBusyError('x'), 0x89, 3],
+  ['0x83 implementation specific error', new ImplementationSpecificError('x'), 0x83, 'close'],
   ['0x81 malformed packet', new MalformedPacketError('x'), 0x81, 'close'],
   ['0x82 protocol error', new ProtocolViolationError('x'), 0x82, 'close'],
   ['0x95 packet too large', new PacketTooLargeError('x'), 0x95, 'close'],

@@ -71,8 +71,6 @@ describe.each([4, 5] as const)('SUBSCRIBE, protocol %i', (v) => {
     expect(d.intents.map((i) => i.kind)).toEqual(['subscriptions.put', 'retained.send']);
     expect(intentOf(d, 'retained.send')).toEqual({
       kind: 'retained.send',
-      clientId: 'sensor-1',
-      connectionId: CONNECTION_ID,
       protocolVersion: v,
       topicFilter: 'a/+',
       qos: 2,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiGatewayDelivery } from '../../../lib/gateway/delivery';
 import { DeliveryError, ForbiddenError, PayloadTooLargeError, ThrottledError } from '../../../lib/gateway/errors';
-import { managementClient, managementEndpoint, resetManagementClients } from '../../../lib/gateway/management-client';
+import { managementClient, resetManagementClients } from '../../../lib/gateway/management-client';
 import { MemoryDelivery } from '../../../lib/gateway/memory-delivery';
 import type { RetryPolicy } from '../../../lib/gateway/retry';
 import { describeDeliveryContract, pattern } from './delivery-contract';
@@ -168,16 +168,10 @@ describe('MemoryDelivery simulation', () => {
 describe('management client factory', () => {
   afterEach(() => resetManagementClients());
 
-  it('derives https://{domainName}/{stage} unless overridden', () => {
-    const context = { domainName: 'abc.execute-api.eu-west-1.amazonaws.com', stage: 'mqtt' };
-    expect(managementEndpoint(context)).toBe('https://abc.execute-api.eu-west-1.amazonaws.com/mqtt');
-    expect(managementEndpoint(context, 'http://127.0.0.1:8083/mqtt/')).toBe('http://127.0.0.1:8083/mqtt');
-    expect(managementEndpoint(context, '')).toBe('https://abc.execute-api.eu-west-1.amazonaws.com/mqtt');
-  });
-
-  it('creates one client per endpoint and caches it', () => {
+  it('creates one client per endpoint and caches it; a trailing slash names the same endpoint', () => {
     const a = managementClient('https://a.example/mqtt', { region: 'eu-west-1' });
     expect(managementClient('https://a.example/mqtt')).toBe(a);
+    expect(managementClient('https://a.example/mqtt/')).toBe(a);
     expect(managementClient('https://b.example/mqtt', { region: 'eu-west-1' })).not.toBe(a);
   });
 });

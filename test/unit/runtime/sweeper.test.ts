@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBrokerConfig } from '../../../lib/broker';
 import { MemoryDelivery } from '../../../lib/gateway/memory-delivery';
 import { noCredentialStore } from '../../../lib/runtime/auth';
-import type { RuntimeDeps } from '../../../lib/runtime/handlers';
+import type { RuntimeDeps } from '../../../lib/runtime/types';
 import { silentLogger } from '../../../lib/log';
 import { createMetrics } from '../../../lib/runtime/metrics';
 import { sweep } from '../../../lib/runtime/sweeper';
@@ -33,7 +33,7 @@ function setup() {
     publishWill: async (will, clientId) => {
       published.push({ will, clientId });
     },
-    deliveryFor: () => delivery,
+    delivery,
     broker: parseBrokerConfig({ allowAnonymous: true }),
     authenticate: noCredentialStore(true),
     allowBinary: false,
@@ -110,7 +110,7 @@ describe('sweeper', () => {
     const will: Will = { topic: 'plant/press-7/status', payload: new TextEncoder().encode('offline'), qos: 1, retain: true, properties: { willDelayInterval: 30 } };
     await sessions.claim({ clientId: 'client-c-will', connectionId: 'c-will', cleanStart: true, protocolVersion: 5, sessionExpiryInterval: 3600, requestTimeEpoch: T0, will });
     // The connection vanished without $disconnect; the sweeper finds it gone and defers the will.
-    await deps.deliveryFor({ domainName: '', stage: '' }).close('c-will');
+    await deps.delivery.close('c-will');
     await sweep(deps);
     expect(published).toEqual([]);
     advance(31_000);
@@ -124,7 +124,7 @@ describe('sweeper', () => {
     await open('c-now', 60);
     const will: Will = { topic: 'plant/press-8/status', payload: new TextEncoder().encode('offline'), qos: 0, retain: false };
     await sessions.claim({ clientId: 'client-c-now', connectionId: 'c-now', cleanStart: true, protocolVersion: 4, sessionExpiryInterval: 0, requestTimeEpoch: T0, will });
-    await deps.deliveryFor({ domainName: '', stage: '' }).close('c-now');
+    await deps.delivery.close('c-now');
     await sweep(deps);
     expect(published).toEqual([{ will, clientId: 'client-c-now' }]);
   });

@@ -6,19 +6,20 @@ import { parseBrokerConfig, type BrokerConfigInput } from '../broker';
 import type { GatewayResult } from '../gateway/events';
 import type { Delivery } from '../gateway/delivery';
 import { resetManagementClients } from '../gateway/management-client';
-import { LocalGateway, type GatewayHandlers, type LocalGatewayOptions } from '../local/gateway';
-import { provideDynamoDb, type DynamoDbLocalOptions } from '../local/dynamodb-local';
+import { LocalGateway, type GatewayHandlers, type LocalGatewayOptions } from './gateway';
+import { provideDynamoDb, type DynamoDbLocalOptions } from './dynamodb-local';
 import { ensureTables } from '../store/dynamodb/tables';
 import { sharedDynamoDbClient } from '../store/dynamodb/client';
 import type { Meter } from '../store/meter';
 import { tableNamesForPrefix } from '../store/schema';
-import { createRuntime } from './deps';
-import { createHandlers, type RouteHandlers } from './handlers';
-import { sweep, type SweepReport } from './sweeper';
+import { createRuntime } from '../runtime/deps';
+import { createHandlers } from '../runtime/handlers';
+import type { RouteHandlers } from '../runtime/types';
+import { sweep, type SweepReport } from '../runtime/sweeper';
 import { createLogger, type Logger } from '../log';
 import { createAuthorizer } from '../auth/authorizer';
 import { createJwtVerifier, type JwtOptions } from '../auth/jwt';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics, type Metrics } from '../runtime/metrics';
 
 export interface LocalBrokerOptions {
   /** Gateway options: host, port (0 = any free port), strict mode, limits, jitter, drop rate. */

@@ -1,0 +1,54 @@
+/**
+ * An inbound PUBLISH carried out: the QoS 2 receipt that makes it exactly once, the retained
+ * message, the fan-out, and the count of what the access rules refused.
+ */
+import type {
+  PublishDeniedIntent,
+  PublishDeliverIntent,
+  Qos2ReceiveIntent,
+  Qos2ReleaseIntent,
+  RetainedDeleteIntent,
+  RetainedPutIntent,
+} from '../../broker';
+import type { ConnectionRecord } from '../../store/ports';
+import type { RuntimeDeps } from '../types';
+import { fanOut } from './fan-out';
+
+/**
+ * Records a QoS 2 PUBLISH as received until its PUBREL. 'duplicate': a copy of this PUBLISH was
+ * recorded already, so nothing more is routed; the PUBREC goes out either way [MQTT-4.3.3-10].
+ */
+export async function receiveQos2(deps: RuntimeDeps, intent: Qos2ReceiveIntent, record: ConnectionRecord): Promise<'new' | 'duplicate'> {
+  return deps.messages.receiveQos2(intent.clientId, record.sessionEpoch ?? '', intent.packetId);
+}
+
+/** PUBREL: the receipt goes, and a later PUBLISH with this packet id is new [MQTT-4.3.3-12]. */
+export async function releaseQos2(deps: RuntimeDeps, intent: Qos2ReleaseIntent, record: ConnectionRecord): Promise<void> {
+  await deps.messages.releaseQos2(intent.clientId, record.sessionEpoch ?? '', intent.packetId);
+}
+
+export async function putRetained(deps: RuntimeDeps, { message }: RetainedPutIntent): Promise<void> {
+  await deps.retained.put({
+    topic: message.topic,
+    payload: message.payload,
+    qos: message.qos,
+    properties: message.properties,
+    requestTimeEpoch: message.requestTimeEpoch,
+    receivedAt: message.receivedAt,
+    messageExpiresAt: message.expiresAt,
+  });
+}
+
+export async function deleteRetained(deps: RuntimeDeps, intent: RetainedDeleteIntent): Promise<void> {
+  await deps.retained.delete(intent.topic, intent.requestTimeEpoch);
+}
+
+export async function deliver(deps: RuntimeDeps, intent: PublishDeliverIntent): Promise<void> {
+  await fanOut(deps, intent.copies);
+}
+
+/** A PUBLISH the rules refused: counted, as 3.1.1 clients are told nothing. */
+export function countDenied(deps: RuntimeDeps, intent: PublishDeniedIntent): void {
+  deps.metrics.add('PublishDenied');
+  deps.log.debug('publish denied by the access rules', { clientId: intent.clientId, topic: intent.topic });
+}

@@ -1,0 +1,78 @@
+/**
+ * The steps every outgoing application message takes, whatever sent it (a fan-out, a queue
+ * drain, a retained message after SUBACK): take a packet id and a Receive Maximum slot, keep the
+ * copy in flight for a persistent session, queue it when the window is full, post it.
+ *
+ * A QoS 1/2 copy takes its packet id and window slot in one conditional write; a persistent
+ * subscriber's copy is also kept in flight until acknowledged, so it survives a lost connection
+ * and is resent with DUP on resume [MQTT-4.4.0-1]. A QoS 0 copy is posted with no write.
+ */
+import type { TransportMode } from '../../api-gateway';
+import type { PublishPacket } from '../../mqtt';
+import type { RuntimeDeps } from '../types';
+
+/** No Receive Maximum announced: the spec default (MQTT 5.0 section 3.1.2.11.3, 65,535). */
+export const DEFAULT_RECEIVE_MAXIMUM = 65_535;
+
+/** The session a copy is for. */
+export interface CopyTarget {
+  readonly clientId: string;
+  readonly sessionEpoch: string;
+  /** The session outlives its connection: sent copies are kept in flight until acknowledged. */
+  readonly persistent: boolean;
+}
+
+/**
+ * A copy ready to send: QoS 0 as it is; QoS 1/2 with a packet id and a window slot (and kept in
+ * flight for a persistent session). undefined: the window is full and the copy was queued.
+ */
+export async function prepare(
+  deps: RuntimeDeps,
+  target: CopyTarget,
+  packet: PublishPacket,
+  messageExpiresAt: number | null,
+  receiveMaximum: number | undefined,
+): Promise<PublishPacket | undefined> {
+  if (packet.qos === 0) return packet;
+  const reservation = await deps.messages.reserve(target.clientId, target.sessionEpoch, receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM);
+  if (reservation.outcome === 'window-full') {
+    await enqueue(deps, target, packet, messageExpiresAt);
+    return undefined;
+  }
+  if (target.persistent) {
+    await deps.messages.putInflight(target.clientId, target.sessionEpoch, {
+      packet,
+      messageExpiresAt,
+      packetId: reservation.packetId,
+      stage: 'publish',
+      sequence: reservation.sequence,
+    });
+  }
+  return { ...packet, packetId: reservation.packetId };
+}
+
+/** Appends a copy to its session's queue; a full queue drops it, counted and logged. */
+export async function enqueue(deps: RuntimeDeps, target: CopyTarget, packet: PublishPacket, messageExpiresAt: number | null): Promise<void> {
+  const outcome = await deps.messages.enqueue(target.clientId, target.sessionEpoch, { packet, messageExpiresAt }, deps.maxQueued);
+  if (outcome === 'full') {
+    deps.metrics.add('QueueOverflows');
+    deps.log.warn('queue full: message dropped', { clientId: target.clientId, topic: packet.topic, maxQueued: deps.maxQueued });
+  }
+}
+
+/**
+ * Posts bytes to a subscriber's connection. Still throttled after the delivery port's retries:
+ * the copy did not (or only partly) reach the client, and no ack will free its slot, so the
+ * connection is closed; the disconnect path settles the session.
+ */
+export async function post(deps: RuntimeDeps, connectionId: string, mode: TransportMode, bytes: Uint8Array): Promise<void> {
+  const outcome = await deps.delivery.send(connectionId, bytes, mode);
+  deps.metrics.add('MessagesOut');
+  deps.metrics.add('BytesOut', bytes.byteLength);
+  if (outcome.status === 'gone') deps.metrics.add('Gone410');
+  if (outcome.status === 'throttled') {
+    deps.metrics.add('DeliveryErrors');
+    deps.log.warn('delivery throttled: closing the connection', { connectionId, posted: outcome.posted });
+    await deps.delivery.close(connectionId);
+  }
+}

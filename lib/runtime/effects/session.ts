@@ -1,0 +1,140 @@
+/**
+ * CONNECT and DISCONNECT carried out: the session claimed (a takeover closes the previous
+ * connection), the connection recorded as MQTT-connected, the will discarded or the session
+ * expiry changed. A conditional write that loses a race turns into the reaction the spec asks
+ * for, built by the core (lib/broker/settle.ts, lib/broker/reaction.ts).
+ */
+import {
+  decideOnError,
+  goneBeforeConnect,
+  supersededByNewerConnect,
+  withSessionPresent,
+  type Decision,
+  type MarkConnectedIntent,
+  type SessionClaimIntent,
+  type SessionSetExpiryIntent,
+  type WillDiscardIntent,
+} from '../../broker';
+import { ClientIdentifierNotValidError, encode, ProtocolViolationError, type ConnectPacket } from '../../mqtt';
+import { AlreadyConnectedError, ClientIdInUseError, ConnectionNotFoundError, SessionTakenOverError } from '../../store/errors';
+import type { MqttConnectionFields } from '../../store/ports';
+import type { RuntimeDeps } from '../types';
+import type { EffectContext } from './context';
+
+/** The decision to go on with, or `replaced` when a lost race decided another one. */
+export type Settled = { readonly replaced: boolean; readonly decision: Decision };
+
+/**
+ * Takes the session for this connection: one conditional write. A previous owner is told
+ * (v5 DISCONNECT 0x8E) and closed [MQTT-3.1.4-3]; a newer CONNECT that already owns the session
+ * wins, and this connection is closed without CONNACK.
+ */
+export async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent, decision: Decision, ctx: EffectContext): Promise<Settled> {
+  const mqtt = decision.state.status === 'mqtt' ? decision.state : undefined;
+  try {
+    const result = await deps.sessions.claim({
+      clientId: intent.clientId,
+      connectionId: intent.connectionId,
+      cleanStart: intent.cleanStart,
+      protocolVersion: intent.protocolVersion,
+      sessionExpiryInterval: intent.sessionExpiryInterval,
+      requestTimeEpoch: intent.requestTimeEpoch,
+      will: mqtt?.will ?? undefined,
+      principal: mqtt?.principal ?? undefined,
+      assignedClientId: intent.clientIdAssigned,
+      hint: ctx.sessionHint,
+    });
+    if (result.previousConnectionId !== undefined && result.previousConnectionId !== ctx.connectionId) {
+      await evict(deps, result.previousConnectionId, ctx.connectionId);
+    }
+    if (result.previousWill !== undefined) await deps.publishWill(result.previousWill, intent.clientId);
+    ctx.claimed = { sessionEpoch: result.sessionEpoch, sessionPresent: result.sessionPresent };
+    if (!result.sessionPresent) {
+      // A new session: whatever an earlier session of this client id left is discarded [MQTT-3.1.2-4].
+      await deps.subscriptions.deleteAll(intent.clientId);
+      await deps.messages.deleteAll(intent.clientId);
+    }
+    return { replaced: false, decision: withSessionPresent(decision, result.sessionPresent) };
+  } catch (err) {
+    if (err instanceof SessionTakenOverError) {
+      deps.log.info('CONNECT lost to a newer CONNECT for the same client id', { connectionId: ctx.connectionId, clientId: intent.clientId });
+      return { replaced: true, decision: supersededByNewerConnect(decision) };
+    }
+    if (err instanceof ClientIdInUseError) {
+      const error = new ClientIdentifierNotValidError('assigned client id is in use', { cause: err });
+      return { replaced: true, decision: decideOnError(error, ctx.state, ctx.connectionId, intent.protocolVersion) };
+    }
+    throw err;
+  }
+}
+
+/** Session taken over: v5 DISCONNECT 0x8E to the old connection, then close it [MQTT-3.1.4-3]. */
+async function evict(deps: RuntimeDeps, previousConnectionId: string, connectionId: string): Promise<void> {
+  const previous = await deps.connections.get(previousConnectionId);
+  if (previous?.protocolVersion === 5) {
+    await deps.delivery.send(previousConnectionId, encode({ type: 'disconnect', reasonCode: 0x8e }, 5), previous.mode);
+  }
+  await deps.delivery.close(previousConnectionId);
+  deps.log.info('session taken over', { connectionId, previousConnectionId });
+}
+
+/** Records the connection as MQTT-connected: conditional on it being 'open' [MQTT-3.1.0-2]. */
+export async function markConnected(
+  deps: RuntimeDeps,
+  intent: MarkConnectedIntent,
+  decision: Decision,
+  ctx: EffectContext,
+): Promise<Settled | undefined> {
+  const connect = ctx.packet as ConnectPacket;
+  try {
+    if (ctx.mode !== ctx.record.mode) await deps.connections.setMode(ctx.connectionId, ctx.mode);
+    const fields = { ...connectionFields(intent, connect.clean), sessionEpoch: ctx.claimed?.sessionEpoch };
+    ctx.record = await deps.connections.markConnected(ctx.connectionId, fields);
+    return undefined;
+  } catch (err) {
+    if (err instanceof AlreadyConnectedError) {
+      // Two CONNECTs raced on one connection: the second is a protocol error [MQTT-3.1.0-2].
+      // The winner has answered CONNACK, so the reaction is the after-CONNACK one.
+      const error = new ProtocolViolationError('second CONNECT on one connection', { specRef: 'MQTT-3.1.0-2', cause: err });
+      return { replaced: true, decision: decideOnError(error, decision.state, ctx.connectionId, connect.protocolVersion) };
+    }
+    if (err instanceof ConnectionNotFoundError) {
+      deps.log.info('connection gone before CONNECT was recorded', { connectionId: ctx.connectionId });
+      return { replaced: true, decision: goneBeforeConnect(decision) };
+    }
+    throw err;
+  }
+}
+
+function connectionFields(intent: MarkConnectedIntent, cleanStart: boolean): MqttConnectionFields {
+  const c = intent.connection;
+  return {
+    clientId: c.clientId,
+    protocolVersion: c.protocolVersion,
+    keepAlive: c.keepAlive,
+    cleanStart,
+    username: c.username ?? undefined,
+    mqttConnectedAt: intent.connectedAt,
+    sessionExpiryInterval: c.sessionExpiryInterval,
+    receiveMaximum: c.clientLimits.receiveMaximum,
+    maximumPacketSize: c.clientLimits.maximumPacketSize ?? undefined,
+    topicAliasMaximum: c.clientLimits.topicAliasMaximum,
+    hasWill: c.will !== null,
+    principal: c.principal ?? undefined,
+    acl: c.acl ?? undefined,
+  };
+}
+
+/** A normal DISCONNECT: the will is deleted without being published [MQTT-3.14.4-3]. */
+export async function discardWill(deps: RuntimeDeps, intent: WillDiscardIntent): Promise<void> {
+  await deps.sessions.discardWill({ clientId: intent.clientId, connectionId: intent.connectionId });
+}
+
+/** A v5 DISCONNECT changed the Session Expiry Interval (MQTT 5.0 section 3.14.2.2.2). */
+export async function setSessionExpiry(deps: RuntimeDeps, intent: SessionSetExpiryIntent): Promise<void> {
+  await deps.sessions.setExpiry({
+    clientId: intent.clientId,
+    connectionId: intent.connectionId,
+    sessionExpiryInterval: intent.sessionExpiryInterval,
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * The replies of one `$default` invocation: every packet for the sender's connection gathered,
+ * then packed into one post (API Gateway meters per message, so one post is cheaper than one per
+ * packet), then the close when the core asked for one.
+ */
+import type { Decision } from '../broker';
+import type { TransportMode } from '../api-gateway';
+import type { SendOutcome } from '../gateway/delivery';
+import { encode } from '../mqtt';
+import type { ConnectionRecord } from '../store/ports';
+import type { RuntimeDeps } from './types';
+
+/** What one invocation accumulates: reply bytes, and whether to close afterwards. */
+export interface Outbox {
+  readonly chunks: Uint8Array[];
+  close: boolean;
+  /** A session resumed in this message: its queue drains after the replies are sent. */
+  resumed: ConnectionRecord | undefined;
+}
+
+export function createOutbox(): Outbox {
+  return { chunks: [], close: false, resumed: undefined };
+}
+
+/** The decision's packets, encoded in its protocol version, and its close. */
+export function queue(outbox: Outbox, decision: Decision): void {
+  for (const packet of decision.send) outbox.chunks.push(encode(packet, decision.protocolVersion));
+  if (decision.close !== null) outbox.close = true;
+}
+
+/**
+ * Sends the replies, then closes if the core said so; false when the connection was closed. A
+ * reply that never arrives (a CONNACK, a PUBACK) would leave the client waiting until its own
+ * timeout, and a throttled reply may have left half a packet on its stream; so the connection is
+ * closed instead, and the client reconnects and resends its unacknowledged QoS 1/2 messages
+ * [MQTT-4.4.0-1].
+ */
+export async function flushOrClose(deps: RuntimeDeps, connectionId: string, mode: TransportMode, outbox: Outbox): Promise<boolean> {
+  let status: SendOutcome['status'];
+  try {
+    status = await sendReplies(deps, connectionId, mode, outbox);
+  } catch (error) {
+    deps.log.error('replies not delivered: closing the connection', { connectionId, error });
+    await closeQuietly(deps, connectionId);
+    return false;
+  }
+  if (status === 'gone') return false;
+  if (status === 'throttled') {
+    deps.log.warn('replies throttled: closing the connection', { connectionId });
+    await closeQuietly(deps, connectionId);
+    return false;
+  }
+  if (outbox.close) await closeQuietly(deps, connectionId);
+  return !outbox.close;
+}
+
+/** Posts the replies, if any; answers how the post ended. */
+async function sendReplies(deps: RuntimeDeps, connectionId: string, mode: TransportMode, outbox: Outbox): Promise<SendOutcome['status']> {
+  if (outbox.chunks.length === 0) return 'sent';
+  const bytes = concat(outbox.chunks);
+  const outcome = await deps.delivery.send(connectionId, bytes, mode);
+  deps.metrics.add('MessagesOut', outbox.chunks.length);
+  deps.metrics.add('BytesOut', bytes.byteLength);
+  if (outcome.status === 'gone') deps.metrics.add('Gone410');
+  if (outcome.status === 'throttled') deps.metrics.add('DeliveryErrors');
+  return outcome.status;
+}
+
+/** Closes the connection; a failure is logged (the client's keep-alive or the gateway ends it). */
+export async function closeQuietly(deps: RuntimeDeps, connectionId: string): Promise<void> {
+  try {
+    await deps.delivery.close(connectionId);
+  } catch (error) {
+    deps.log.warn('closing the connection failed', { connectionId, error });
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  let size = 0;
+  for (const c of chunks) size += c.byteLength;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}

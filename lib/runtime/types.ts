@@ -1,0 +1,47 @@
+/**
+ * What the runtime is built from, and what it offers: the dependencies every route handler and
+ * effect receives, and the three route handlers. A leaf of lib/runtime: it imports types only,
+ * and no runtime module, so every module of the pipeline can import it.
+ */
+import type { BrokerConfig } from '../broker';
+import type { Delivery } from '../gateway/delivery';
+import type { GatewayResult } from '../gateway/events';
+import type { Logger } from '../log';
+import type { Will } from '../mqtt/types';
+import type { MessageStore } from '../store/message-port';
+import type { ConnectionStore } from '../store/ports';
+import type { RetainedStore } from '../store/retained-port';
+import type { ConnectionScan } from '../store/scan';
+import type { SessionStore } from '../store/session-port';
+import type { SubscriptionStore } from '../store/subscription-port';
+import type { Authenticator } from './auth';
+import type { Metrics } from './metrics';
+
+export interface RuntimeDeps {
+  readonly connections: ConnectionStore;
+  /** Paged reading of every connection: the sweeper's only. */
+  readonly scan: ConnectionScan;
+  readonly sessions: SessionStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly retained: RetainedStore;
+  readonly messages: MessageStore;
+  /** Most messages queued per offline session; beyond it new ones are dropped and counted. */
+  readonly maxQueued: number;
+  /** Publishes a Will Message on behalf of `clientId` (lib/runtime/effects/will.ts). */
+  readonly publishWill: (will: Will, clientId: string) => Promise<void>;
+  /** The delivery port over the configured `@connections` endpoint. */
+  readonly delivery: Delivery;
+  readonly broker: BrokerConfig;
+  readonly authenticate: Authenticator;
+  /** Accept binary frames (local lenient mode only; API Gateway refuses them). */
+  readonly allowBinary: boolean;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+}
+
+export interface RouteHandlers {
+  connect(event: unknown): Promise<GatewayResult>;
+  disconnect(event: unknown): Promise<GatewayResult>;
+  message(event: unknown): Promise<GatewayResult>;
+}

@@ -7,7 +7,7 @@
 import { ConditionalCheckFailedException, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
 import { AlreadyConnectedError, ConnectionNotFoundError } from '../errors';
-import type { ConnectionRecord, ConnectionStore, MqttConnectionFields, NewConnection, ReadOptions } from '../ports';
+import type { ConnectionRecord, ConnectionStore, MqttConnectionFields, NewConnection, ReadOptions } from '../connection-port';
 import type { ConnectionPage, ConnectionScan } from '../scan';
 import { TABLE_SCHEMAS, TTL_ATTRIBUTE } from '../schema';
 import { ExpressionBuilder } from './expressions';

@@ -18,12 +18,13 @@
  * `matches`, and tombstones, expired messages and TTL-expired items are dropped. A write of an
  * item under 1 KB is 1 WRU (a failed condition is billed too).
  */
-import { ConditionalCheckFailedException, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import type { QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { matches, topicLevels } from '../../mqtt/topic';
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
 import type { RetainedRecord, RetainedStore, RetainedWriteResult } from '../retained-port';
 import { TABLE_SCHEMAS } from '../schema';
 import type { DynamoStoreOptions } from './connection-store';
+import { conditionally } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
@@ -91,13 +92,13 @@ export class DynamoRetainedStore implements RetainedStore {
     const condition =
       `attribute_not_exists(${x.name(SK)}) OR ` +
       `${x.name('requestTimeEpoch')} < ${x.value({ N: String(requestTimeEpoch) })}`;
-    try {
-      await this.db.putItem({ TableName: this.tableName, Item: item, ConditionExpression: condition, ...x.attributes() });
-      return 'written';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'stale';
-      throw error;
-    }
+    return conditionally(
+      async () => {
+        await this.db.putItem({ TableName: this.tableName, Item: item, ConditionExpression: condition, ...x.attributes() });
+        return 'written' as const;
+      },
+      () => 'stale' as const,
+    );
   }
 
   /** The Query of a filter's partition, optionally only the topics that begin with `prefix`. */

@@ -1,8 +1,9 @@
 /**
- * The one place the DynamoDB adapters catch ConditionalCheckFailedException. A conditional write
- * settles a race; when its condition fails, the caller names the domain outcome: a value to
- * return ('stale', 'duplicate', undefined for "nothing to do") or a typed error to throw
- * (lib/store/errors). Any other exception propagates unchanged.
+ * The one place the DynamoDB adapters turn a ConditionalCheckFailedException into a domain
+ * outcome (MeteredDynamoDb only bills the failed write and rethrows). A conditional write settles
+ * a race; when its condition fails, the caller names the outcome: a value to return ('stale',
+ * 'duplicate', undefined for "nothing to do") or a typed error to throw (lib/store/errors). Any
+ * other exception propagates unchanged.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 

@@ -36,8 +36,6 @@ export interface MqttConnectionFields {
   principal?: string;
   /** The access rules compiled at CONNECT; absent: unrestricted (lib/auth/types.ts) */
   acl?: ConnectionAcl;
-  /** A new deadline for the record, epoch seconds; unchanged if absent */
-  expiresAt?: number;
 }
 
 /** What $connect knows about a new connection; `open` stores it with status 'open'. */
@@ -59,7 +57,7 @@ export interface NewConnection {
  * One item per live WebSocket connection (table `connections`). New broker state is added as
  * explicit optional fields here and in the DynamoDB codec (one line each), so it stays typed.
  */
-export interface ConnectionRecord extends NewConnection, Partial<Omit<MqttConnectionFields, 'expiresAt'>> {
+export interface ConnectionRecord extends NewConnection, Partial<MqttConnectionFields> {
   status: ConnectionStatus;
 }
 

@@ -19,7 +19,7 @@ import type { AuthStore } from './auth-port';
 export type * from './connection-port';
 export type * from './session-port';
 
-/** Every port, as the handlers receive them. New ports are added here and in both factories. */
+/** Every port, as the handlers receive them. New ports are added here and in dynamoStores (./dynamodb). */
 export interface Stores {
   connections: ConnectionStore & ConnectionScan;
   sessions: SessionStore;

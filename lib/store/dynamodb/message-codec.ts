@@ -20,7 +20,7 @@ export const SK = TABLE_SCHEMAS.messages.sortKey?.name ?? 'itemKey';
 export const COUNTER_KEY = 'counter';
 export const INFLIGHT_PREFIX = 'out#';
 export const QUEUE_PREFIX = 'q#';
-export const RECEIPT_PREFIX = 'in#';
+const RECEIPT_PREFIX = 'in#';
 /** Just above every `out#` key ('$' follows '#'): the end of the counter..in-flight key range. */
 export const INFLIGHT_RANGE_END = 'out$';
 
@@ -34,7 +34,7 @@ export function itemKeyOf(clientId: string, itemKey: string): Item {
 }
 
 /** A PUBLISH as stored: no packet id, DUP 0 (it is set when resent). */
-export const publishCodec: AttributeCodec<PublishPacket> = {
+const publishCodec: AttributeCodec<PublishPacket> = {
   encode(packet) {
     const { topic, payload, qos, retain, properties } = packet;
     return willCodec.encode({ topic, payload, qos, retain, ...(properties !== undefined && { properties }) });

@@ -34,7 +34,7 @@ const PK = TABLE_SCHEMAS.retained.partitionKey.name;
 const SK = TABLE_SCHEMAS.retained.sortKey?.name ?? 'topic';
 
 /** How long a tombstone keeps an older publish from bringing a deleted message back. */
-export const TOMBSTONE_TTL_SECONDS = 24 * 3600;
+const TOMBSTONE_TTL_SECONDS = 24 * 3600;
 
 export class DynamoRetainedStore implements RetainedStore {
   private readonly clock: Clock;

@@ -149,7 +149,7 @@ export function randomFreePacketId(outstanding: ReadonlySet<number>, random: () 
   return nextFreePacketId(1 + Math.floor(random() * 65535), outstanding);
 }
 
-/** The packet id after `last` that is not outstanding: 1..65535, wrapping, never 0 [MQTT-2.2.1-3]. */
+/** The packet id after `last` that is not outstanding: 1..65535, wrapping, never 0 [MQTT-2.2.1-4]. */
 export function nextFreePacketId(last: number, outstanding: ReadonlySet<number>): number {
   let id = last;
   for (let i = 0; i < 65535; i++) {

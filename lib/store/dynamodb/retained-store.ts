@@ -10,7 +10,7 @@
  * - a wildcard in the second level ('a/+', 'a/#', '$SYS/#'): one Query of the partition 'a';
  * - a longer prefix ('a/b/+/c'): one Query `begins_with(topic, 'a/b/')` (not 'a/b', which would
  *   also read 'a/bc'), plus, for 'a/b/#' only, a Query of the topic 'a/b' itself, which '#'
- *   matches [MQTT-4.7.1-2]; both in parallel, one round trip;
+ *   matches (MQTT 5.0 section 4.7.1.2); both in parallel, one round trip;
  * - a wildcard first level ('+/x', '#'): a paged Scan of the whole table. This is the only scan on
  *   any subscribe path: such a filter has no literal prefix, so every retained topic is a
  *   candidate. Topics starting with '$' are never matched by it [MQTT-4.7.2-1].

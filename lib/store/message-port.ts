@@ -1,14 +1,14 @@
 /**
  * Per-client message state, all under the client id (table `messages`):
- * - a packet id allocator for outbound QoS 1/2 PUBLISH, unique per session [MQTT-2.2.1-3]; the
+ * - a packet id allocator for outbound QoS 1/2 PUBLISH, unique per session [MQTT-2.2.1-4]; the
  *   same conditional write also reserves a slot in the client's Receive Maximum window
- *   [MQTT-4.9.0-1], so flow control costs no extra request;
+ *   [MQTT-3.3.4-9], so flow control costs no extra request;
  * - outbound messages in flight (sent, not yet acknowledged), kept for persistent sessions so they
  *   can be resent with DUP on reconnect [MQTT-4.4.0-1];
  * - the offline queue, bounded (`maxQueued`), oldest first; beyond the bound new messages are
  *   dropped and counted (QueueOverflows);
  * - inbound QoS 2 receipts: a conditional put per packet id, so a retried or reordered PUBLISH
- *   is delivered once [MQTT-4.3.3-10 ... exactly once], released by PUBREL.
+ *   is delivered once [MQTT-4.3.3-10], released by PUBREL.
  * Every record carries the session epoch it belongs to; records of another epoch are ignored.
  */
 import type { PublishPacket } from '../mqtt/types';

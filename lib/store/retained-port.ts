@@ -1,7 +1,7 @@
 /**
  * Retained messages: one record per topic [MQTT-3.3.1-5], last writer wins by gateway arrival
  * time (`requestTimeEpoch`), even when two publishes are processed out of order: a write carries
- * its arrival time and succeeds only over an older one. A delete [MQTT-3.3.1-6/-7] leaves a
+ * its arrival time and succeeds only over an older one. A delete [MQTT-3.3.1-6] [MQTT-3.3.1-7] leaves a
  * tombstone with its arrival time (for a short TTL), so an older publish that arrives later
  * cannot bring the message back.
  *

@@ -6,7 +6,7 @@
  * Cost: an eventually consistent Scan reads 0.5 units per 4 KB; a connection record is about
  * 200 bytes, so one sweep of 10,000 connections reads about 250 units.
  */
-import type { ConnectionRecord } from './ports';
+import type { ConnectionRecord } from './connection-port';
 
 export interface ConnectionPage {
   readonly records: ConnectionRecord[];

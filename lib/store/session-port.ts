@@ -1,6 +1,6 @@
 /**
  * The SessionStore port: one item per MQTT client id (table `sessions`). It settles who owns a
- * client id's session, whether a CONNECT finds a session [MQTT-3.2.2-2/-3], and the Will Message,
+ * client id's session, whether a CONNECT finds a session [MQTT-3.2.2-2] [MQTT-3.2.2-3], and the Will Message,
  * which it hands out at most once.
  *
  * Ownership. A claim carries the gateway arrival time of its CONNECT (`requestTimeEpoch`); the
@@ -90,7 +90,7 @@ export interface ClaimRequest {
 }
 
 export interface ClaimResult {
-  /** Clean Start 0 and a live session existed [MQTT-3.2.2-2]; false otherwise [MQTT-3.2.2-3] */
+  /** Clean Start 0 and a live session existed [MQTT-3.2.2-3]; false otherwise (Clean Start 1: [MQTT-3.2.2-2]) */
   sessionPresent: boolean;
   sessionEpoch: string;
   /** Another connection owned the session: send it DISCONNECT 0x8E (v5) and close it [MQTT-3.1.4-3] */

@@ -6,11 +6,8 @@
 import { epochSeconds, isExpired } from './clock';
 import type { SessionRecord, Will, WillDisposition } from './session-port';
 
-/** Session Expiry Interval meaning "never" (v5 0xFFFFFFFF). */
-export const NEVER_EXPIRES = 0xffff_ffff;
-
 /** How long an online session outlives its claim: past API Gateway's 2-hour connection limit. */
-export const OWNER_LEASE_SECONDS = 2 * 3600 + 10 * 60;
+const OWNER_LEASE_SECONDS = 2 * 3600 + 10 * 60;
 
 /** Partitions of the sparse `sweep` index; a power of two is not required. */
 export const WILL_SWEEP_SHARDS = 4;
@@ -58,7 +55,7 @@ export function isLive(record: SessionRecord | undefined, nowMs: number): record
 }
 
 /** The v5 Will Delay Interval, seconds (0 when absent: v3/v4). */
-export function willDelaySeconds(will: Will): number {
+function willDelaySeconds(will: Will): number {
   return will.properties?.willDelayInterval ?? 0;
 }
 

@@ -96,7 +96,7 @@ export function principalKey(kind: PrincipalKind, name: string): string {
 }
 
 /** The owner a partition key names; CorruptItemError for another key. */
-export function ownerOfKey(pk: string): RuleOwner {
+function ownerOfKey(pk: string): RuleOwner {
   const hash = pk.indexOf('#');
   const kind = pk.slice(0, hash) as PrincipalKind;
   if (hash === -1 || !KINDS.includes(kind)) throw new CorruptItemError(TABLE, `unknown partition ${pk}`);

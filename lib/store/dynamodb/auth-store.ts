@@ -19,11 +19,7 @@
  * The built-in group `anonymous` always exists: without a profile it reads as
  * `{ name: 'anonymous', createdAt: 0 }`.
  */
-import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import {
   ANONYMOUS_GROUP,
   type AclRule,
@@ -51,6 +47,7 @@ import {
   ruleKey,
   userItem,
 } from './auth-codec';
+import { conditionally } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
@@ -98,20 +95,21 @@ export class DynamoAuthStore implements AuthStore {
     if (changes.groups !== undefined) {
       set.push(`${x.name('groups')} = ${x.value(groupsAttribute(sortedGroups(changes.groups)))}`);
     }
-    try {
-      const { Attributes } = await this.db.updateItem({
-        TableName: this.tableName,
-        Key: profileKey('user', name),
-        UpdateExpression: `SET ${set.join(', ')}` + (remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''),
-        ConditionExpression: `attribute_exists(${x.name(PK)})`,
-        ReturnValues: 'ALL_NEW',
-        ...x.attributes(),
-      });
-      return fromUserItem(Attributes ?? {});
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new PrincipalNotFoundError('user', name, { cause: error });
-      throw error;
-    }
+    const { Attributes } = await conditionally(
+      () =>
+        this.db.updateItem({
+          TableName: this.tableName,
+          Key: profileKey('user', name),
+          UpdateExpression: `SET ${set.join(', ')}` + (remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''),
+          ConditionExpression: `attribute_exists(${x.name(PK)})`,
+          ReturnValues: 'ALL_NEW',
+          ...x.attributes(),
+        }),
+      (failure) => {
+        throw new PrincipalNotFoundError('user', name, { cause: failure });
+      },
+    );
+    return fromUserItem(Attributes ?? {});
   }
 
   async deleteUser(name: string): Promise<boolean> {
@@ -188,18 +186,18 @@ export class DynamoAuthStore implements AuthStore {
 
   async removeRule(owner: RuleOwner, id: string): Promise<boolean> {
     const x = new ExpressionBuilder();
-    try {
-      await this.db.deleteItem({
-        TableName: this.tableName,
-        Key: ruleKey(owner, id),
-        ConditionExpression: `attribute_exists(${x.name(PK)})`,
-        ...x.attributes(),
-      });
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return conditionally(
+      async () => {
+        await this.db.deleteItem({
+          TableName: this.tableName,
+          Key: ruleKey(owner, id),
+          ConditionExpression: `attribute_exists(${x.name(PK)})`,
+          ...x.attributes(),
+        });
+        return true;
+      },
+      () => false,
+    );
   }
 
   async listRules(owner?: RuleOwner): Promise<Array<{ owner: RuleOwner; rule: AclRule }>> {
@@ -228,17 +226,18 @@ export class DynamoAuthStore implements AuthStore {
   /** A conditional PutItem of a new profile: PrincipalExistsError if there is one. */
   private async create(kind: PrincipalKind, name: string, Item: Item): Promise<void> {
     const x = new ExpressionBuilder();
-    try {
-      await this.db.putItem({
-        TableName: this.tableName,
-        Item,
-        ConditionExpression: `attribute_not_exists(${x.name(PK)})`,
-        ...x.attributes(),
-      });
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new PrincipalExistsError(kind, name, { cause: error });
-      throw error;
-    }
+    await conditionally(
+      () =>
+        this.db.putItem({
+          TableName: this.tableName,
+          Item,
+          ConditionExpression: `attribute_not_exists(${x.name(PK)})`,
+          ...x.attributes(),
+        }),
+      (failure) => {
+        throw new PrincipalExistsError(kind, name, { cause: failure });
+      },
+    );
   }
 
   /** Every item of a principal's partition (strongly consistent; paged). */

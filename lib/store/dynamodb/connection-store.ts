@@ -4,12 +4,13 @@
  * [MQTT-3.1.0-2]; the loser's failed condition returns the old item, which tells "missing" from
  * "already connected" without a second read.
  */
-import { ConditionalCheckFailedException, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
 import { AlreadyConnectedError, ConnectionNotFoundError } from '../errors';
-import type { ConnectionRecord, ConnectionStore, MqttConnectionFields, NewConnection, ReadOptions } from '../ports';
+import type { ConnectionRecord, ConnectionStore, MqttConnectionFields, NewConnection, ReadOptions } from '../connection-port';
 import type { ConnectionPage, ConnectionScan } from '../scan';
 import { TABLE_SCHEMAS, TTL_ATTRIBUTE } from '../schema';
+import { conditionally } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import { bool, jsonOf, num, numOneOf, optional, recordCodec, required, str, strOneOf, type Item } from './marshal';
 import { connectionAclSchema, preAuthenticatedSchema } from '../../auth/codec';
@@ -77,40 +78,42 @@ export class DynamoConnectionStore implements ConnectionStore, ConnectionScan {
     const x = new ExpressionBuilder();
     const update = x.set(connectionCodec.toAttributes({ ...fields, status: 'mqtt' }));
     const condition = `${this.liveCondition(x)} AND ${x.name('status')} = ${x.value({ S: 'open' })}`;
-    try {
-      const { Attributes } = await this.db.updateItem({
-        TableName: this.tableName,
-        Key: this.key(connectionId),
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ...x.attributes(),
-        ReturnValues: 'ALL_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      });
-      return connectionCodec.fromItem(Attributes as Item);
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const old = this.live(error.Item);
-      if (old?.status === 'mqtt') throw new AlreadyConnectedError(connectionId, { cause: error });
-      throw new ConnectionNotFoundError(connectionId, { cause: error });
-    }
+    const { Attributes } = await conditionally(
+      () =>
+        this.db.updateItem({
+          TableName: this.tableName,
+          Key: this.key(connectionId),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ...x.attributes(),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      (failure) => {
+        const old = this.live(failure.Item);
+        if (old?.status === 'mqtt') throw new AlreadyConnectedError(connectionId, { cause: failure });
+        throw new ConnectionNotFoundError(connectionId, { cause: failure });
+      },
+    );
+    return connectionCodec.fromItem(Attributes as Item);
   }
 
   async setMode(connectionId: string, mode: TransportMode): Promise<void> {
     const x = new ExpressionBuilder();
     const update = x.set(connectionCodec.toAttributes({ mode }));
-    try {
-      await this.db.updateItem({
-        TableName: this.tableName,
-        Key: this.key(connectionId),
-        UpdateExpression: update,
-        ConditionExpression: this.liveCondition(x),
-        ...x.attributes(),
-      });
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      throw new ConnectionNotFoundError(connectionId, { cause: error });
-    }
+    await conditionally(
+      () =>
+        this.db.updateItem({
+          TableName: this.tableName,
+          Key: this.key(connectionId),
+          UpdateExpression: update,
+          ConditionExpression: this.liveCondition(x),
+          ...x.attributes(),
+        }),
+      (failure) => {
+        throw new ConnectionNotFoundError(connectionId, { cause: failure });
+      },
+    );
   }
 
   async remove(connectionId: string): Promise<ConnectionRecord | undefined> {

@@ -32,11 +32,6 @@ export const bool: AttributeCodec<boolean> = {
   decode: (a) => a.BOOL,
 };
 
-export const bytes: AttributeCodec<Uint8Array> = {
-  encode: (value) => ({ B: value }),
-  decode: (a) => a.B,
-};
-
 /** A JSON document stored as S; decodes to undefined (a corrupt item) unless `parse` accepts it. */
 export function jsonOf<T>(parse: (value: unknown) => T | undefined): AttributeCodec<T> {
   return {

@@ -20,7 +20,7 @@ export const SK = TABLE_SCHEMAS.messages.sortKey?.name ?? 'itemKey';
 export const COUNTER_KEY = 'counter';
 export const INFLIGHT_PREFIX = 'out#';
 export const QUEUE_PREFIX = 'q#';
-export const RECEIPT_PREFIX = 'in#';
+const RECEIPT_PREFIX = 'in#';
 /** Just above every `out#` key ('$' follows '#'): the end of the counter..in-flight key range. */
 export const INFLIGHT_RANGE_END = 'out$';
 
@@ -34,7 +34,7 @@ export function itemKeyOf(clientId: string, itemKey: string): Item {
 }
 
 /** A PUBLISH as stored: no packet id, DUP 0 (it is set when resent). */
-export const publishCodec: AttributeCodec<PublishPacket> = {
+const publishCodec: AttributeCodec<PublishPacket> = {
   encode(packet) {
     const { topic, payload, qos, retain, properties } = packet;
     return willCodec.encode({ topic, payload, qos, retain, ...(properties !== undefined && { properties }) });
@@ -135,7 +135,6 @@ export function counterFrom(item: Item | undefined): Counter | undefined {
   };
 }
 
-/** The packet id after `last` that is not outstanding: 1..65535, wrapping, never 0 [MQTT-2.2.1-3]. */
 /**
  * A random packet id not in `outstanding`. Concurrent reservations for one client (separate
  * invocations fanning out to it) then propose different ids, and all pass the same conditional
@@ -150,6 +149,7 @@ export function randomFreePacketId(outstanding: ReadonlySet<number>, random: () 
   return nextFreePacketId(1 + Math.floor(random() * 65535), outstanding);
 }
 
+/** The packet id after `last` that is not outstanding: 1..65535, wrapping, never 0 [MQTT-2.2.1-4]. */
 export function nextFreePacketId(last: number, outstanding: ReadonlySet<number>): number {
   let id = last;
   for (let i = 0; i < 65535; i++) {

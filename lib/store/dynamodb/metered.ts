@@ -10,7 +10,6 @@ import {
   PutItemCommand,
   QueryCommand,
   ScanCommand,
-  TransactGetItemsCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
@@ -21,7 +20,6 @@ import {
   type PutItemCommandInput,
   type QueryCommandInput,
   type ScanCommandInput,
-  type TransactGetItemsCommandInput,
   type TransactWriteItemsCommandInput,
   type UpdateItemCommandInput,
   type WriteRequest,
@@ -47,7 +45,7 @@ export interface MeteredDynamoDbOptions {
 /** The most requests one BatchWriteItem takes. */
 const BATCH_WRITE_LIMIT = 25;
 
-/** AWS bills transactional reads and writes at 2 units per item (per 4 KB read, per 1 KB write). */
+/** AWS bills transactional writes at 2 units per item (per 1 KB). */
 const TRANSACTION_UNITS_PER_ITEM = 2;
 
 export class MeteredDynamoDb {
@@ -164,18 +162,7 @@ export class MeteredDynamoDb {
       const table = (action.Put ?? action.Update ?? action.Delete ?? action.ConditionCheck)?.TableName ?? '';
       perTable.set(table, (perTable.get(table) ?? 0) + 1);
     }
-    this.reportTransaction('TransactWriteItems', 'write', out.ConsumedCapacity, perTable);
-    return out;
-  }
-
-  async transactGetItems(input: TransactGetItemsCommandInput) {
-    const out = await this.client.send(new TransactGetItemsCommand({ ...input, ReturnConsumedCapacity: 'TOTAL' }));
-    const perTable = new Map<string, number>();
-    for (const action of input.TransactItems ?? []) {
-      const table = action.Get?.TableName ?? '';
-      perTable.set(table, (perTable.get(table) ?? 0) + 1);
-    }
-    this.reportTransaction('TransactGetItems', 'read', out.ConsumedCapacity, perTable);
+    this.reportTransaction('TransactWriteItems', out.ConsumedCapacity, perTable);
     return out;
   }
 
@@ -215,25 +202,13 @@ export class MeteredDynamoDb {
     this.meter.record({ operation, table: consumed.TableName ?? '', readUnits: minimum, writeUnits: 0, estimated: true });
   }
 
-  private reportTransaction(
-    operation: string,
-    kind: UnitKind,
-    consumed: ConsumedCapacity[] | undefined,
-    itemsPerTable: Map<string, number>,
-  ): void {
-    if (this.capacityReporting === 'aws') return this.report(operation, kind, consumed);
+  private reportTransaction(operation: string, consumed: ConsumedCapacity[] | undefined, itemsPerTable: Map<string, number>): void {
+    if (this.capacityReporting === 'aws') return this.report(operation, 'write', consumed);
     for (const c of consumed ?? []) {
       const table = c.TableName ?? '';
-      const reported = splitUnits(kind, c)[kind === 'read' ? 0 : 1];
-      const floor = TRANSACTION_UNITS_PER_ITEM * (itemsPerTable.get(table) ?? 1);
-      const units = Math.max(reported, floor);
-      this.meter.record({
-        operation,
-        table,
-        readUnits: kind === 'read' ? units : 0,
-        writeUnits: kind === 'write' ? units : 0,
-        ...(units !== reported && { estimated: true }),
-      });
+      const reported = splitUnits('write', c)[1];
+      const units = Math.max(reported, TRANSACTION_UNITS_PER_ITEM * (itemsPerTable.get(table) ?? 1));
+      this.meter.record({ operation, table, readUnits: 0, writeUnits: units, ...(units !== reported && { estimated: true }) });
     }
   }
 }

@@ -10,7 +10,7 @@
  * - a wildcard in the second level ('a/+', 'a/#', '$SYS/#'): one Query of the partition 'a';
  * - a longer prefix ('a/b/+/c'): one Query `begins_with(topic, 'a/b/')` (not 'a/b', which would
  *   also read 'a/bc'), plus, for 'a/b/#' only, a Query of the topic 'a/b' itself, which '#'
- *   matches [MQTT-4.7.1-2]; both in parallel, one round trip;
+ *   matches (MQTT 5.0 section 4.7.1.2); both in parallel, one round trip;
  * - a wildcard first level ('+/x', '#'): a paged Scan of the whole table. This is the only scan on
  *   any subscribe path: such a filter has no literal prefix, so every retained topic is a
  *   candidate. Topics starting with '$' are never matched by it [MQTT-4.7.2-1].
@@ -18,12 +18,13 @@
  * `matches`, and tombstones, expired messages and TTL-expired items are dropped. A write of an
  * item under 1 KB is 1 WRU (a failed condition is billed too).
  */
-import { ConditionalCheckFailedException, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import type { QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { matches, topicLevels } from '../../mqtt/topic';
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
 import type { RetainedRecord, RetainedStore, RetainedWriteResult } from '../retained-port';
 import { TABLE_SCHEMAS } from '../schema';
 import type { DynamoStoreOptions } from './connection-store';
+import { conditionally } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
@@ -33,7 +34,7 @@ const PK = TABLE_SCHEMAS.retained.partitionKey.name;
 const SK = TABLE_SCHEMAS.retained.sortKey?.name ?? 'topic';
 
 /** How long a tombstone keeps an older publish from bringing a deleted message back. */
-export const TOMBSTONE_TTL_SECONDS = 24 * 3600;
+const TOMBSTONE_TTL_SECONDS = 24 * 3600;
 
 export class DynamoRetainedStore implements RetainedStore {
   private readonly clock: Clock;
@@ -91,13 +92,13 @@ export class DynamoRetainedStore implements RetainedStore {
     const condition =
       `attribute_not_exists(${x.name(SK)}) OR ` +
       `${x.name('requestTimeEpoch')} < ${x.value({ N: String(requestTimeEpoch) })}`;
-    try {
-      await this.db.putItem({ TableName: this.tableName, Item: item, ConditionExpression: condition, ...x.attributes() });
-      return 'written';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'stale';
-      throw error;
-    }
+    return conditionally(
+      async () => {
+        await this.db.putItem({ TableName: this.tableName, Item: item, ConditionExpression: condition, ...x.attributes() });
+        return 'written' as const;
+      },
+      () => 'stale' as const,
+    );
   }
 
   /** The Query of a filter's partition, optionally only the topics that begin with `prefix`. */

@@ -4,7 +4,7 @@
  * claim order (requestTimeEpoch, connectionId), wills by removing them in the write that hands
  * them out (ReturnValues ALL_OLD), so each will is handed out at most once.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { epochSeconds, systemClock, type Clock } from '../clock';
 import { ClientIdInUseError, SessionTakenOverError } from '../errors';
 import { SWEEP_INDEX, TABLE_SCHEMAS } from '../schema';
@@ -33,6 +33,7 @@ import {
   sweepShards,
   willOnRelease,
 } from '../session-rules';
+import { conditionally, nothing } from './conditionally';
 import type { DynamoStoreOptions } from './connection-store';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
@@ -71,7 +72,16 @@ export class DynamoSessionStore implements SessionStore {
           ? 'create'
           : 'resume';
     for (let attempt = 1; ; attempt++) {
-      try {
+      const result = await this.claimAs(request, mode, attempt, now);
+      if (typeof result !== 'string') return result;
+      mode = result;
+    }
+  }
+
+  /** One claim write in `mode`: the result, or the mode to try next (see retryMode). */
+  private claimAs(request: ClaimRequest, mode: ClaimMode, attempt: number, now: number): Promise<ClaimResult | ClaimMode> {
+    return conditionally(
+      async () => {
         const { Attributes } = await this.db.updateItem({
           TableName: this.tableName,
           Key: this.key(request.clientId),
@@ -80,17 +90,9 @@ export class DynamoSessionStore implements SessionStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         });
         return claimResult(request, mode, decode(Attributes), now);
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        const old = decode(error.Item);
-        const live = isLive(old, now);
-        if (mode === 'assigned') throw new ClientIdInUseError(request.clientId, { cause: error });
-        if ((live && !claimIsNotOlder(request, old)) || mode === 'fresh' || attempt >= MAX_CLAIM_ATTEMPTS) {
-          throw new SessionTakenOverError(request.clientId, request.connectionId, { cause: error });
-        }
-        mode = live ? 'resume' : 'create';
-      }
-    }
+      },
+      (failure) => retryMode(request, mode, failure, attempt, now),
+    );
   }
 
   async release(request: ReleaseRequest): Promise<ReleaseResult> {
@@ -112,21 +114,21 @@ export class DynamoSessionStore implements SessionStore {
   async takeWill(owner: OwnerRef): Promise<TakeWillResult> {
     const x = new ExpressionBuilder();
     const condition = `${x.name('connectionId')} = ${x.value({ S: owner.connectionId })} AND attribute_exists(${x.name('will')})`;
-    try {
-      const { Attributes } = await this.db.updateItem({
-        TableName: this.tableName,
-        Key: this.key(owner.clientId),
-        UpdateExpression: `REMOVE ${x.name('will')}`,
-        ConditionExpression: condition,
-        ...x.attributes(),
-        ReturnValues: 'ALL_OLD',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      });
-      return { outcome: 'taken', will: decode(Attributes)?.will as Will };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return error.Item?.connectionId?.S === owner.connectionId ? { outcome: 'no-will' } : { outcome: 'not-owner' };
-    }
+    return conditionally<TakeWillResult, TakeWillResult>(
+      async () => {
+        const { Attributes } = await this.db.updateItem({
+          TableName: this.tableName,
+          Key: this.key(owner.clientId),
+          UpdateExpression: `REMOVE ${x.name('will')}`,
+          ConditionExpression: condition,
+          ...x.attributes(),
+          ReturnValues: 'ALL_OLD',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        });
+        return { outcome: 'taken', will: decode(Attributes)?.will as Will };
+      },
+      (failure) => (failure.Item?.connectionId?.S === owner.connectionId ? { outcome: 'no-will' } : { outcome: 'not-owner' }),
+    );
   }
 
   async discardWill(owner: OwnerRef): Promise<OwnerUpdateResult> {
@@ -155,20 +157,20 @@ export class DynamoSessionStore implements SessionStore {
     const condition =
       `attribute_not_exists(${x.name('connectionId')}) AND attribute_exists(${x.name('will')}) ` +
       `AND ${x.name('willDueAt')} <= ${x.value({ N: String(now ?? this.clock()) })}`;
-    try {
-      const { Attributes } = await this.db.updateItem({
-        TableName: this.tableName,
-        Key: this.key(clientId),
-        UpdateExpression: `REMOVE ${['will', 'willDueAt', 'sweepShard'].map((n) => x.name(n)).join(', ')}`,
-        ConditionExpression: condition,
-        ...x.attributes(),
-        ReturnValues: 'ALL_OLD',
-      });
-      return decode(Attributes)?.will;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    return conditionally(
+      async () => {
+        const { Attributes } = await this.db.updateItem({
+          TableName: this.tableName,
+          Key: this.key(clientId),
+          UpdateExpression: `REMOVE ${['will', 'willDueAt', 'sweepShard'].map((n) => x.name(n)).join(', ')}`,
+          ConditionExpression: condition,
+          ...x.attributes(),
+          ReturnValues: 'ALL_OLD',
+        });
+        return decode(Attributes)?.will;
+      },
+      nothing, // taken by another sweeper, or the session was resumed
+    );
   }
 
   private async dueInShard(shard: string, now: number, limit: number): Promise<DueWill[]> {
@@ -197,21 +199,21 @@ export class DynamoSessionStore implements SessionStore {
     const condition =
       `attribute_not_exists(${x.name('connectionId')}) AND ${x.name('ownerConnectionId')} = ${x.value({ S: old.ownerConnectionId })} ` +
       `AND ${x.name('sessionEpoch')} = ${x.value({ S: old.sessionEpoch })}`;
-    try {
-      await this.db.updateItem({
-        TableName: this.tableName,
-        Key: this.key(old.clientId),
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ...x.attributes(),
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      });
-      return will;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const now = decode(error.Item);
-      return now?.sessionEpoch === old.sessionEpoch ? { action: 'none' } : { action: 'publish', will: will.will };
-    }
+    return conditionally<WillDisposition, WillDisposition>(
+      async () => {
+        await this.db.updateItem({
+          TableName: this.tableName,
+          Key: this.key(old.clientId),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ...x.attributes(),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        });
+        return will;
+      },
+      (failure) =>
+        decode(failure.Item)?.sessionEpoch === old.sessionEpoch ? { action: 'none' } : { action: 'publish', will: will.will },
+    );
   }
 
   /** An update conditional on `connectionId` owning the session, with the old item if asked for. */
@@ -222,20 +224,20 @@ export class DynamoSessionStore implements SessionStore {
     returnValues: 'ALL_OLD' | 'NONE',
   ): Promise<{ old: SessionRecord | undefined } | 'not-owner'> {
     const condition = `${x.name('connectionId')} = ${x.value({ S: owner.connectionId })}`;
-    try {
-      const { Attributes } = await this.db.updateItem({
-        TableName: this.tableName,
-        Key: this.key(owner.clientId),
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ...x.attributes(),
-        ReturnValues: returnValues,
-      });
-      return { old: decode(Attributes) };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'not-owner';
-      throw error;
-    }
+    return conditionally(
+      async () => {
+        const { Attributes } = await this.db.updateItem({
+          TableName: this.tableName,
+          Key: this.key(owner.clientId),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ...x.attributes(),
+          ReturnValues: returnValues,
+        });
+        return { old: decode(Attributes) };
+      },
+      () => 'not-owner' as const,
+    );
   }
 
   private key(clientId: string): Item {
@@ -259,4 +261,24 @@ function claimResult(request: ClaimRequest, mode: ClaimMode, old: SessionRecord 
   const previousWill = previousWillOnClaim(old, !resumed, now);
   if (previousWill) result.previousWill = previousWill;
   return result;
+}
+
+/**
+ * After a claim's condition failed: the mode to try next, or the domain error. An assigned id
+ * that a live session holds is in use; a fresh start, an older claim or too many flips lost.
+ */
+function retryMode(
+  request: ClaimRequest,
+  mode: ClaimMode,
+  failure: ConditionalCheckFailedException,
+  attempt: number,
+  now: number,
+): ClaimMode {
+  const old = decode(failure.Item);
+  const live = isLive(old, now);
+  if (mode === 'assigned') throw new ClientIdInUseError(request.clientId, { cause: failure });
+  if ((live && !claimIsNotOlder(request, old)) || mode === 'fresh' || attempt >= MAX_CLAIM_ATTEMPTS) {
+    throw new SessionTakenOverError(request.clientId, request.connectionId, { cause: failure });
+  }
+  return live ? 'resume' : 'create';
 }

@@ -16,7 +16,7 @@ import type { SubscriberConnection, SubscriptionRecord } from '../subscription-p
 import { bool, num, numOneOf, optional, recordCodec, required, str, strOneOf, type AttributeCodec, type Item } from './marshal';
 
 export const ROUTE_KEY = TABLE_SCHEMAS.subscriptions.partitionKey.name;
-export const SUB_KEY = TABLE_SCHEMAS.subscriptions.sortKey?.name ?? 'subKey';
+const SUB_KEY = TABLE_SCHEMAS.subscriptions.sortKey?.name ?? 'subKey';
 
 type SubscriptionItem = SubscriptionRecord & { routeKey: string; subKey: string };
 
@@ -51,7 +51,7 @@ const itemCodec = recordCodec<SubscriptionItem>('subscriptions', {
   expiresAt: required(num),
 });
 
-export function subKeyOf(clientId: string, filter: string): string {
+function subKeyOf(clientId: string, filter: string): string {
   return `${clientId}\u0000${filter}`;
 }
 

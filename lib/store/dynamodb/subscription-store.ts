@@ -18,12 +18,12 @@
  * was listed: an UNSUBSCRIBE running meanwhile is not undone (an UpdateItem on a missing key would
  * create a partial item), and a record a newer session has just written is not deleted.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { candidateFilterKeys } from '../../mqtt/topic';
 import { isExpired, systemClock, type Clock } from '../clock';
 import { BY_CLIENT_INDEX, TTL_ATTRIBUTE } from '../schema';
 import type { AttachOptions, SubscriberConnection, SubscriptionRecord, SubscriptionStore } from '../subscription-port';
 import type { DynamoStoreOptions } from './connection-store';
+import { conditionally, nothing } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
@@ -132,41 +132,37 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       connection === null
         ? `SET ${ttl} REMOVE ${x.name('connection')}`
         : `SET ${ttl}, ${x.name('connection')} = ${x.value(connectionAttribute.encode(connection))}`;
-    await this.ignoringConditionFailure(
-      this.db.updateItem({
-        TableName: this.tableName,
-        Key: recordKey(record),
-        UpdateExpression: update,
-        ConditionExpression: this.epochCondition(x, record.sessionEpoch) + owner,
-        ...x.attributes(),
-      }),
+    // lost to an UNSUBSCRIBE, a newer session or a newer connection: nothing to do
+    await conditionally(
+      () =>
+        this.db.updateItem({
+          TableName: this.tableName,
+          Key: recordKey(record),
+          UpdateExpression: update,
+          ConditionExpression: this.epochCondition(x, record.sessionEpoch) + owner,
+          ...x.attributes(),
+        }),
+      nothing,
     );
   }
 
   /** Deletes one record unless it was replaced by a record of another epoch meanwhile. */
   private async deleteOfEpoch(record: SubscriptionRecord): Promise<void> {
     const x = new ExpressionBuilder();
-    await this.ignoringConditionFailure(
-      this.db.deleteItem({
-        TableName: this.tableName,
-        Key: recordKey(record),
-        ConditionExpression: this.epochCondition(x, record.sessionEpoch),
-        ...x.attributes(),
-      }),
+    await conditionally(
+      () =>
+        this.db.deleteItem({
+          TableName: this.tableName,
+          Key: recordKey(record),
+          ConditionExpression: this.epochCondition(x, record.sessionEpoch),
+          ...x.attributes(),
+        }),
+      nothing,
     );
   }
 
   private epochCondition(x: ExpressionBuilder, sessionEpoch: string): string {
     return `${x.name('sessionEpoch')} = ${x.value({ S: sessionEpoch })}`;
-  }
-
-  /** A write that lost a race to an UNSUBSCRIBE or a newer session changes nothing: that is fine. */
-  private async ignoringConditionFailure(write: Promise<unknown>): Promise<void> {
-    try {
-      await write;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
   }
 
   /** TTL deletes late: expired items are filtered on every read. */

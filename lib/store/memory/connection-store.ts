@@ -5,7 +5,7 @@
  */
 import { isExpired, systemClock, type Clock } from '../clock';
 import { AlreadyConnectedError, ConnectionNotFoundError } from '../errors';
-import type { ConnectionRecord, ConnectionStore, MqttConnectionFields, NewConnection } from '../ports';
+import type { ConnectionRecord, ConnectionStore, MqttConnectionFields, NewConnection } from '../connection-port';
 import type { ConnectionPage, ConnectionScan } from '../scan';
 import type { TransportMode } from '../../api-gateway';
 

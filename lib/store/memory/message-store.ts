@@ -186,7 +186,7 @@ function stripped(message: OutboundMessage): OutboundMessage {
   return { packet: structuredClone({ ...packet, dup: false }), messageExpiresAt: message.messageExpiresAt };
 }
 
-/** The packet id after `last` that is not outstanding: 1..65535, wrapping, never 0 [MQTT-2.2.1-3]. */
+/** The packet id after `last` that is not outstanding: 1..65535, wrapping, never 0 [MQTT-2.2.1-4]. */
 function nextFreePacketId(last: number, outstanding: ReadonlySet<number>): number {
   let id = last;
   for (let i = 0; i < 65535; i++) {

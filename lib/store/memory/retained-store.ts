@@ -9,7 +9,7 @@ import type { RetainedRecord, RetainedStore, RetainedWriteResult } from '../reta
 import type { MemoryStoreOptions } from './connection-store';
 
 /** How long a tombstone keeps an older publish from bringing a deleted message back. */
-export const TOMBSTONE_TTL_SECONDS = 24 * 3600;
+const TOMBSTONE_TTL_SECONDS = 24 * 3600;
 
 interface Entry {
   requestTimeEpoch: number;

@@ -51,7 +51,7 @@ describe('DynamoRetainedStore requests and units', () => {
     expect(ops()).toEqual([['Query', 0.5, 0, false]]);
     await store.matching(`${root}/a/+`);
     expect(ops()).toEqual([['Query', 0.5, 0, false]]);
-    // begins_with 'root/a/b/' and the topic 'root/a/b' itself [MQTT-4.7.1-2]
+    // begins_with 'root/a/b/' and the topic 'root/a/b' itself (MQTT 5.0 section 4.7.1.2)
     expect((await store.matching(`${root}/a/b/#`)).map((r) => r.topic)).toEqual([`${root}/a/b`, `${root}/a/b/c`]);
     expect(ops()).toEqual([
       ['Query', 0.5, 0, false],

@@ -40,16 +40,4 @@ describe('MeteredDynamoDb', () => {
     });
     expect(snapshot.byOperation.TransactWriteItems.writeUnits).toBe(6);
   });
-
-  it('bills transactional reads at 2 units per item', async () => {
-    const ids = [randomUUID(), randomUUID()];
-    for (const id of ids) {
-      await db.metered.putItem({ TableName: db.names.connections, Item: { connectionId: { S: id } } });
-    }
-    db.meter.reset();
-    await db.metered.transactGetItems({
-      TransactItems: ids.map((id) => ({ Get: { TableName: db.names.connections, Key: { connectionId: { S: id } } } })),
-    });
-    expect(db.meter.take()).toMatchObject({ requests: 1, readUnits: 4, writeUnits: 0 });
-  });
 });

@@ -122,14 +122,6 @@ export function connectionStoreContract(adapter: string, makeStore: ConnectionSt
         expect(await store.get(connection.connectionId)).toEqual(expected);
       });
 
-      it('moves the deadline when the CONNECT gives one', async () => {
-        const connection = newConnection();
-        await store.open(connection);
-        const expiresAt = connection.expiresAt + HOUR;
-        const updated = await store.markConnected(connection.connectionId, connectFields(protocolVersion, { expiresAt }));
-        expect(updated.expiresAt).toBe(expiresAt);
-      });
-
       it('throws ConnectionNotFoundError for an unknown connection', async () => {
         const id = `conn-${randomUUID()}`;
         await expect(store.markConnected(id, connectFields(protocolVersion))).rejects.toBeInstanceOf(

@@ -56,7 +56,7 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
     });
 
     describe('packet ids and the window', () => {
-      it('hands out unique packet ids in 1..65535 with increasing sequence [MQTT-2.2.1-3]', async () => {
+      it('hands out unique packet ids in 1..65535 with increasing sequence [MQTT-2.2.1-4]', async () => {
         const got = [];
         for (let i = 0; i < 12; i++) got.push(reserved(await store.reserve(client, EPOCH, 100)));
         const ids = got.map((r) => r.packetId);
@@ -78,7 +78,7 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect(ids).toEqual([65534, 65535, 1, 2]);
       });
 
-      it('refuses the reservation past Receive Maximum until a complete() [MQTT-4.9.0-1]', async () => {
+      it('refuses the reservation past Receive Maximum until a complete() [MQTT-3.3.4-9]', async () => {
         const ids = [];
         for (let i = 0; i < 3; i++) ids.push(reserved(await store.reserve(client, EPOCH, 3)).packetId);
         expect(await store.reserve(client, EPOCH, 3)).toEqual({ outcome: 'window-full' });

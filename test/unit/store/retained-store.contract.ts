@@ -202,7 +202,7 @@ export function retainedStoreContract(adapter: string, makeStore: RetainedStoreF
         expect(await match(`${root}/+/b`)).toEqual(expected('/a/b', '/b/b'));
       });
 
-      it("'#' matches the parent level too: 'a/b/#' matches 'a/b' [MQTT-4.7.1-2]", async () => {
+      it("'#' matches the parent level too: 'a/b/#' matches 'a/b' (MQTT 5.0 section 4.7.1.2)", async () => {
         expect(await match(`${root}/a/b/#`)).toEqual(expected('/a/b', '/a/b/', '/a/b/c', '/a/b/c/d'));
         expect(await match(`${root}/#`)).toEqual(stored().sort());
         expect(await match(`${root}/a/b/c/d/#`)).toEqual(expected('/a/b/c/d'));

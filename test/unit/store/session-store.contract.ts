@@ -90,13 +90,13 @@ export function sessionStoreContract(adapter: string, makeStore: SessionStoreFac
         expect(result.previousConnectionId).toBeUndefined();
       });
 
-      it('[MQTT-3.2.2-2] is true with Clean Start 0 and a live session, which keeps its epoch', async () => {
+      it('[MQTT-3.2.2-3] is true with Clean Start 0 and a live session, which keeps its epoch', async () => {
         const s = await offlineSession({ protocolVersion });
         const result = await store.claim(claim({ clientId: s.clientId, protocolVersion }));
         expect(result).toEqual({ sessionPresent: true, sessionEpoch: s.sessionEpoch });
       });
 
-      it('[MQTT-3.1.2-4] is false with Clean Start 1, which starts a new epoch', async () => {
+      it('[MQTT-3.1.2-4] [MQTT-3.2.2-2] is false with Clean Start 1, which starts a new epoch', async () => {
         const s = await offlineSession({ protocolVersion });
         const result = await store.claim(claim({ clientId: s.clientId, protocolVersion, cleanStart: true }));
         expect(result.sessionPresent).toBe(false);

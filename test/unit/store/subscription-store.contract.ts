@@ -123,7 +123,7 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
         expect(await routesOf('a/x', c)).toEqual([replacement]);
       });
 
-      it('[MQTT-4.8.2] keeps a shared and a non-shared subscription to one topic filter apart', async () => {
+      it('keeps a shared and a non-shared subscription to one topic filter apart (MQTT 5.0 section 4.8.2)', async () => {
         const c = clientId();
         const plain = subscription(c, 'a/b');
         const shared = subscription(c, '$share/g/a/b', { qos: 2 });

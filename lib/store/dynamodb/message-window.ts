@@ -1,0 +1,212 @@
+/**
+ * The in-flight window of the DynamoDB MessageStore: packet ids, Receive Maximum slots and the
+ * outbound messages in flight (reserve, putInflight, released, complete, inflight).
+ *
+ * Packet ids and the window. The counter item keeps the set of outstanding packet ids (`ids`, a
+ * Number Set) next to the slot count. An update expression cannot compute the next id (no modulo,
+ * and ADD takes only a literal), so reserve() PROPOSES an id: this instance's last id + 1 for the
+ * client, or `firstPacketId` (default random) for a client it has not served. One conditional
+ * UpdateItem takes the slot only if the window has room, the epoch matches and the proposed id is
+ * not outstanding; it ADDs the id to `ids`. A failed condition returns the old counter, which says
+ * why: window full, another epoch (reset, then retry), or the id is in flight (retry with the next
+ * free id after the counter's `next`). So ids in flight are never reused, even on wrap-around, and
+ * an uncontended reserve is one write.
+ *
+ * complete() is one conditional UpdateItem (`contains(ids, :id)`: DELETE the id, ADD -1 to the
+ * count), so a duplicate PUBACK frees nothing, with or without a stored in-flight message; then a
+ * DeleteItem of the in-flight item (persistent sessions stored one).
+ */
+import { isExpired } from '../clock';
+import type { InflightMessage, Reservation } from '../message-port';
+import { conditionally, nothing } from './conditionally';
+import { ExpressionBuilder } from './expressions';
+import {
+  COUNTER_KEY,
+  INFLIGHT_PREFIX,
+  INFLIGHT_RANGE_END,
+  PK,
+  SK,
+  counterFrom,
+  inflightCodec,
+  inflightKey,
+  itemKeyOf,
+  nextFreePacketId,
+  randomFreePacketId,
+  storedFields,
+  toInflight,
+} from './message-codec';
+import { MAX_ATTEMPTS, MessageStoreRetryError, currentEpoch, isCurrent, supersedes, type MessageTable } from './message-table';
+
+export class InflightWindow {
+  /** The last packet id this instance handed out per client: the next proposal is the one after */
+  private readonly lastIds = new Map<string, number>();
+
+  /**
+   * @param firstPacketId makes ids sequential from this one (tests of the wrap-around); default:
+   * each reservation proposes a random free id, so concurrent reservations do not collide.
+   */
+  constructor(
+    private readonly table: MessageTable,
+    private readonly firstPacketId?: number,
+  ) {}
+
+  async reserve(clientId: string, sessionEpoch: string, receiveMaximum: number): Promise<Reservation> {
+    let packetId = this.proposeId(clientId, new Set());
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const now = this.table.clock();
+      const result = await conditionally(
+        () => this.takeSlot(clientId, sessionEpoch, receiveMaximum, packetId, now),
+        (failure) => ({ old: counterFrom(failure.Item) }),
+      );
+      if ('outcome' in result) {
+        this.lastIds.set(clientId, packetId);
+        return result;
+      }
+      const { old } = result;
+      if (old === undefined) continue;
+      if (supersedes(old, sessionEpoch, now)) return { outcome: 'window-full' }; // a stale caller
+      if (!isCurrent(old, sessionEpoch, now)) {
+        await this.table.resetCounter(clientId, sessionEpoch);
+        continue;
+      }
+      if (old.inflight >= receiveMaximum) return { outcome: 'window-full' };
+      packetId = this.proposeId(clientId, old.ids, old.next);
+    }
+    throw new MessageStoreRetryError(clientId, 'reserve');
+  }
+
+  /** Forgets the client's last packet id (its state was deleted). */
+  forget(clientId: string): void {
+    this.lastIds.delete(clientId);
+  }
+
+  async putInflight(clientId: string, sessionEpoch: string, message: InflightMessage): Promise<void> {
+    const item = inflightCodec.toItem({
+      clientId,
+      itemKey: inflightKey(message.packetId),
+      epoch: sessionEpoch,
+      ...storedFields(message),
+      packetId: message.packetId,
+      stage: message.stage,
+      sequence: message.sequence,
+      expiresAt: this.table.expiresAt(this.table.clock()),
+    });
+    const x = new ExpressionBuilder();
+    await conditionally(
+      () =>
+        this.table.db.putItem({
+          TableName: this.table.tableName,
+          Item: item,
+          ConditionExpression: `attribute_not_exists(${x.name(SK)}) OR ${x.name('epoch')} <= ${x.value({ S: sessionEpoch })}`,
+          ...x.attributes(),
+        }),
+      nothing, // a newer session owns this packet id: the caller is stale
+    );
+  }
+
+  async complete(
+    clientId: string,
+    sessionEpoch: string,
+    packetId: number,
+    options: { stored?: boolean } = {},
+  ): Promise<{ queued: number }> {
+    const queued = await conditionally(() => this.freeSlot(clientId, sessionEpoch, packetId), nothing);
+    if (queued === undefined) return { queued: 0 }; // already completed, or another epoch
+    if (options.stored !== false) {
+      await this.table.db.deleteItem({ TableName: this.table.tableName, Key: itemKeyOf(clientId, inflightKey(packetId)) });
+    }
+    return { queued };
+  }
+
+  async released(clientId: string, sessionEpoch: string, packetId: number): Promise<void> {
+    const x = new ExpressionBuilder();
+    await conditionally(
+      () =>
+        this.table.db.updateItem({
+          TableName: this.table.tableName,
+          Key: itemKeyOf(clientId, inflightKey(packetId)),
+          UpdateExpression: `SET ${x.name('stage')} = ${x.value({ S: 'pubrel' })}`,
+          ConditionExpression: `attribute_exists(${x.name(SK)}) AND ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}`,
+          ...x.attributes(),
+        }),
+      nothing, // completed meanwhile, or of another epoch
+    );
+  }
+
+  /** One Query over `counter` .. `out#99999`: the counter says which stored ids are still in flight. */
+  async inflight(clientId: string, sessionEpoch: string): Promise<InflightMessage[]> {
+    const now = this.table.clock();
+    const x = new ExpressionBuilder();
+    const items = await this.table.queryAll({
+      KeyConditionExpression:
+        `${x.name(PK)} = ${x.value({ S: clientId })} AND ` +
+        `${x.name(SK)} BETWEEN ${x.value({ S: COUNTER_KEY })} AND ${x.value({ S: INFLIGHT_RANGE_END })}`,
+      ...x.attributes(),
+    });
+    const counter = counterFrom(items.find((item) => item[SK]?.S === COUNTER_KEY));
+    if (counter === undefined || !isCurrent(counter, sessionEpoch, now)) return [];
+    return items
+      .filter((item) => item[SK]?.S?.startsWith(INFLIGHT_PREFIX))
+      .map((item) => inflightCodec.fromItem(item))
+      .filter((m) => m.epoch === sessionEpoch && !isExpired(m.expiresAt, now) && counter.ids.has(m.packetId))
+      .sort((a, b) => a.sequence - b.sequence)
+      .map(toInflight);
+  }
+
+  /** The conditional UpdateItem of reserve(): a slot and `packetId`, if the window has room. */
+  private async takeSlot(
+    clientId: string,
+    sessionEpoch: string,
+    receiveMaximum: number,
+    packetId: number,
+    now: number,
+  ): Promise<Reservation> {
+    const x = new ExpressionBuilder();
+    const one = x.value({ N: '1' });
+    const id = x.value({ N: String(packetId) });
+    const update =
+      `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${x.name('next')} = ${id}, ${this.table.ttl(x, now)} ` +
+      `ADD ${x.name('inflight')} ${one}, ${x.name('sequence')} ${one}, ${x.name('ids')} ${x.value({ NS: [String(packetId)] })}`;
+    const condition =
+      `${currentEpoch(x, sessionEpoch, now)} AND ` +
+      `(attribute_not_exists(${x.name('inflight')}) OR ${x.name('inflight')} < ${x.value({ N: String(receiveMaximum) })}) ` +
+      `AND NOT contains(${x.name('ids')}, ${id})`;
+    const { Attributes } = await this.table.db.updateItem({
+      TableName: this.table.tableName,
+      Key: itemKeyOf(clientId, COUNTER_KEY),
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ...x.attributes(),
+      ReturnValues: 'UPDATED_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    return { outcome: 'reserved', packetId, sequence: Number(Attributes?.sequence?.N) };
+  }
+
+  /** The conditional UpdateItem of complete(): frees the id's slot; returns the queue count. */
+  private async freeSlot(clientId: string, sessionEpoch: string, packetId: number): Promise<number> {
+    const x = new ExpressionBuilder();
+    const id = x.value({ N: String(packetId) });
+    const { Attributes } = await this.table.db.updateItem({
+      TableName: this.table.tableName,
+      Key: itemKeyOf(clientId, COUNTER_KEY),
+      UpdateExpression:
+        `ADD ${x.name('inflight')} ${x.value({ N: '-1' })} ` + `DELETE ${x.name('ids')} ${x.value({ NS: [String(packetId)] })}`,
+      ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND contains(${x.name('ids')}, ${id})`,
+      ...x.attributes(),
+      // The counter as it is now, queue count included: it costs nothing more than the update.
+      ReturnValues: 'ALL_NEW',
+    });
+    return Number(Attributes?.queued?.N ?? '0');
+  }
+
+  /**
+   * The id to propose: random and free (see randomFreePacketId), or, when `firstPacketId` fixes
+   * the sequence (tests of the wrap-around), the next free one after the last.
+   */
+  private proposeId(clientId: string, outstanding: ReadonlySet<number>, storedNext?: number): number {
+    if (this.firstPacketId === undefined) return randomFreePacketId(outstanding);
+    const last = storedNext ?? this.lastIds.get(clientId);
+    return last === undefined ? this.firstPacketId : nextFreePacketId(last, outstanding);
+  }
+}

@@ -20,7 +20,7 @@ import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { BrokerConfig, CustomDomainProps } from './props';
+import type { ResolvedBrokerProps, CustomDomainProps } from './props';
 
 /** One JSON object per access log line (only variables documented for WebSocket APIs). */
 export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
@@ -67,7 +67,7 @@ function certificateOf(scope: Construct, domain: CustomDomainProps): ICertificat
 }
 
 /** The API and its stage, without routes: functions need the API id before routes need them. */
-export function createWebSocketApi(scope: Construct, config: BrokerConfig): BrokerApi {
+export function createWebSocketApi(scope: Construct, config: ResolvedBrokerProps): BrokerApi {
   const api = new WebSocketApi(scope, 'WebSocketApi', {
     description: 'Stratus MQTT broker: MQTT packets as base64 in WebSocket text frames',
   });

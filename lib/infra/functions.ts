@@ -12,7 +12,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } fro
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FUNCTION_SPECS, type FunctionId } from './access';
-import type { BrokerConfig, StratusLogLevel } from './props';
+import type { ResolvedBrokerProps, StratusLogLevel } from './props';
 
 /** The package root: lib/infra/../.. (holds functions/ and the lockfile). */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -65,7 +65,7 @@ export interface BrokerFunction {
 }
 
 export interface FunctionOptions {
-  readonly config: BrokerConfig;
+  readonly config: ResolvedBrokerProps;
   readonly environment: Readonly<Record<string, string>>;
 }
 

@@ -2,9 +2,9 @@ export { MAX_PACKET_BYTES } from '../api-gateway';
 export { MqttBroker, runtimeEnvironment } from './mqtt-broker';
 export { StratusStack, connectExample, type StratusStackProps } from './stratus-stack';
 export {
-  resolveBrokerConfig,
+  resolveBrokerProps,
   InvalidBrokerPropsError,
-  type BrokerConfig,
+  type ResolvedBrokerProps,
   type CustomDomainProps,
   type MqttBrokerProps,
   type StratusLogLevel,

@@ -187,7 +187,7 @@ export interface MqttCapabilities {
 }
 
 /** Every prop with its default applied, validated. */
-export interface BrokerConfig {
+export interface ResolvedBrokerProps {
   readonly stageName: string;
   readonly customDomain?: CustomDomainProps;
   readonly allowAnonymous: boolean;
@@ -282,9 +282,9 @@ function checkRemoval(removalPolicy: RemovalPolicy, deletionProtection: boolean)
 }
 
 /** Applies the defaults and validates; throws InvalidBrokerPropsError naming the prop. */
-export function resolveBrokerConfig(props: MqttBrokerProps = {}): BrokerConfig {
+export function resolveBrokerProps(props: MqttBrokerProps = {}): ResolvedBrokerProps {
   const removalPolicy = props.removalPolicy ?? defaultRemovalPolicy();
-  const config: BrokerConfig = {
+  const config: ResolvedBrokerProps = {
     stageName: props.stageName ?? defaultStageName(),
     customDomain: props.customDomain,
     allowAnonymous: props.allowAnonymous ?? false,

@@ -12,7 +12,7 @@ import { jwtOptionsFromEnv } from '../../lib/auth/jwt';
 import { CORE_FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
 import { readAppContext, InvalidContextError } from '../../lib/infra/context';
 import { functionEnvironment, jwtEnvironment } from '../../lib/infra/mqtt-broker';
-import { InvalidBrokerPropsError, resolveBrokerConfig, type JwtProps } from '../../lib/infra/props';
+import { InvalidBrokerPropsError, resolveBrokerProps, type JwtProps } from '../../lib/infra/props';
 import { TABLE_IDS, tableEnvVar } from '../../lib/store/schema';
 import { render, renderStatement, type RenderedStatement } from './render';
 import { missingEntries, synthStratus, type Synthesized } from './synth';
@@ -137,8 +137,8 @@ describe.skipIf(missingEntries().length > 0)('StratusStack with token authentica
 describe('jwt props', () => {
   it('defaults the username claim to sub', () => {
     const { usernameClaim: _u, ...rest } = JWT;
-    expect(resolveBrokerConfig({ jwt: rest }).jwt).toEqual({ ...rest, usernameClaim: 'sub' });
-    expect(resolveBrokerConfig({}).jwt).toBeUndefined();
+    expect(resolveBrokerProps({ jwt: rest }).jwt).toEqual({ ...rest, usernameClaim: 'sub' });
+    expect(resolveBrokerProps({}).jwt).toBeUndefined();
   });
 
   it.each([
@@ -150,7 +150,7 @@ describe('jwt props', () => {
   ])('refuses %s', (_name, change, prop) => {
     let error: unknown;
     try {
-      resolveBrokerConfig({ jwt: { ...JWT, ...change } });
+      resolveBrokerProps({ jwt: { ...JWT, ...change } });
     } catch (e) {
       error = e;
     }
@@ -179,7 +179,7 @@ describe('jwt props', () => {
 
 describe('stack ⇄ runtime contract (JWT)', () => {
   it('the runtime reads back the JWT settings the stack sets', () => {
-    const config = resolveBrokerConfig({ jwt: JWT });
+    const config = resolveBrokerProps({ jwt: JWT });
     expect(jwtEnvironment(config)).toEqual(JWT_ENV);
     expect(jwtOptionsFromEnv(jwtEnvironment(config))).toMatchObject({
       issuer: JWT.issuer,
@@ -188,11 +188,11 @@ describe('stack ⇄ runtime contract (JWT)', () => {
       usernameClaim: 'client_id',
     });
     expect(typeof lambdaAuthorizer(functionEnvironment('authorizer', config, {}))).toBe('function');
-    expect(jwtEnvironment(resolveBrokerConfig({}))).toEqual({});
+    expect(jwtEnvironment(resolveBrokerProps({}))).toEqual({});
   });
 
   it('core functions keep the table names; the authorizer gets none', () => {
-    const config = resolveBrokerConfig({ jwt: JWT });
+    const config = resolveBrokerProps({ jwt: JWT });
     const runtime = { [tableEnvVar('auth')]: 'stratus-auth', STRATUS_LOG_LEVEL: 'info' };
     expect(functionEnvironment('message', config, runtime)).toMatchObject({ ...runtime, ...JWT_ENV });
     expect(functionEnvironment('authorizer', config, runtime)).not.toHaveProperty(tableEnvVar('auth'));

@@ -21,7 +21,8 @@ import { createBrokerFunction, type BrokerFunction } from './functions';
 import { grantFunctionAccess } from './grants';
 import { suppressBrokerFindings } from './nag';
 import { createObservability } from './observability';
-import { resolveBrokerProps, type ResolvedBrokerProps, type MqttBrokerProps } from './props';
+import type { MqttBrokerProps, ResolvedBrokerProps } from './props';
+import { resolveBrokerProps } from './props-validation';
 import { createTables } from './tables';
 
 /** The runtime environment contract (lib/runtime/config.ts reads it). */

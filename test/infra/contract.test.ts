@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_METRIC_NAMES, METRICS_NAMESPACE } from '../../lib/infra/metrics';
 import { runtimeEnvironment } from '../../lib/infra/mqtt-broker';
-import { resolveBrokerProps } from '../../lib/infra/props';
+import { resolveBrokerProps } from '../../lib/infra/props-validation';
 import { loadConfig } from '../../lib/runtime/config';
 import { METRIC_NAMESPACE, createMetrics, type MetricName } from '../../lib/runtime/metrics';
 import { TABLE_IDS, tableNamesForPrefix } from '../../lib/store/schema';

@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
 import { InvalidContextError, readAppContext } from '../../lib/infra/context';
 import { MqttBroker } from '../../lib/infra/mqtt-broker';
-import { InvalidBrokerPropsError, defaultDeletionProtection, resolveBrokerProps, type MqttBrokerProps } from '../../lib/infra/props';
+import type { MqttBrokerProps } from '../../lib/infra/props';
+import { defaultDeletionProtection } from '../../lib/infra/props-defaults';
+import { InvalidBrokerPropsError, resolveBrokerProps } from '../../lib/infra/props-validation';
 import { TABLE_IDS, type TableId } from '../../lib/store/schema';
 import { MAX_PACKET_BYTES } from '../../lib/api-gateway';
 

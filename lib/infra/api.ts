@@ -23,7 +23,7 @@ import { Construct } from 'constructs';
 import type { ResolvedBrokerProps, CustomDomainProps } from './props';
 
 /** One JSON object per access log line (only variables documented for WebSocket APIs). */
-export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   JSON.stringify({
     requestId: '$context.requestId',
     time: '$context.requestTimeEpoch',
@@ -37,10 +37,9 @@ export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
-export interface BrokerApi {
+interface BrokerApi {
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
-  readonly accessLogs: LogGroup;
   readonly domain?: DomainName;
   readonly cloudWatchRole?: Role;
 }
@@ -97,10 +96,10 @@ export function createWebSocketApi(scope: Construct, config: ResolvedBrokerProps
     });
     new ApiMapping(scope, 'ApiMapping', { api, domainName: domain, stage, apiMappingKey: config.stageName });
   }
-  return { api, stage, accessLogs, domain, cloudWatchRole };
+  return { api, stage, domain, cloudWatchRole };
 }
 
-export interface RouteFunctions {
+interface RouteFunctions {
   readonly connect: IFunction;
   readonly disconnect: IFunction;
   readonly message: IFunction;
@@ -108,7 +107,7 @@ export interface RouteFunctions {
   readonly authorizer?: IFunction;
 }
 
-export const CONNECT_AUTHORIZER_ID = 'ConnectAuthorizer';
+const CONNECT_AUTHORIZER_ID = 'ConnectAuthorizer';
 
 /**
  * A Lambda REQUEST authorizer with no identity source. API Gateway invokes an authorizer only when

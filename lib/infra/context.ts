@@ -43,7 +43,7 @@ export const CONTEXT_KEYS = {
   'stratus:jwtUsernameClaim': z.string().regex(/^[\x21-\x7e]{1,256}$/, 'a claim name without whitespace'),
 } as const;
 
-export type ContextKey = keyof typeof CONTEXT_KEYS;
+type ContextKey = keyof typeof CONTEXT_KEYS;
 type ContextValues = { [K in ContextKey]?: z.output<(typeof CONTEXT_KEYS)[K]> };
 
 export class InvalidContextError extends Error {

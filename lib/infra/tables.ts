@@ -25,7 +25,7 @@ function attribute(key: KeyAttribute): Attribute {
   return { name: key.name, type: ATTRIBUTE_TYPES[key.type] };
 }
 
-export function indexProps(index: IndexSchema): GlobalSecondaryIndexProps {
+function indexProps(index: IndexSchema): GlobalSecondaryIndexProps {
   const projection = index.projection;
   return {
     indexName: index.indexName,

@@ -3,13 +3,17 @@
  * handlers' config accepts, and both sides spell the metric names and limits the same way.
  * (lib/infra never imports runtime code; this test may.)
  */
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ALL_METRIC_NAMES, METRICS_NAMESPACE } from '../../lib/infra/metrics';
 import { runtimeEnvironment } from '../../lib/infra/mqtt-broker';
 import { resolveBrokerProps } from '../../lib/infra/props-validation';
 import { loadConfig } from '../../lib/runtime/config';
 import { METRIC_NAMESPACE, createMetrics, type MetricName } from '../../lib/runtime/metrics';
 import { TABLE_IDS, tableNamesForPrefix } from '../../lib/store/schema';
+
+beforeEach(() => {
+  expect.hasAssertions();
+});
 
 const ENDPOINT = 'https://abc123.execute-api.eu-west-1.amazonaws.com/mqtt';
 

@@ -5,7 +5,7 @@ import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
 import { InvalidContextError, readAppContext } from '../../lib/infra/context';
 import { MqttBroker } from '../../lib/infra/mqtt-broker';
@@ -14,6 +14,10 @@ import { defaultDeletionProtection } from '../../lib/infra/props-defaults';
 import { InvalidBrokerPropsError, resolveBrokerProps } from '../../lib/infra/props-validation';
 import { TABLE_IDS, type TableId } from '../../lib/store/schema';
 import { MAX_PACKET_BYTES } from '../../lib/api-gateway';
+
+beforeEach(() => {
+  expect.hasAssertions();
+});
 
 function propError(props: MqttBrokerProps): InvalidBrokerPropsError {
   try {
@@ -98,7 +102,7 @@ describe('MqttBroker props: invalid combinations throw naming the prop', () => {
     expect(resolveBrokerProps({ customDomain: { domainName: 'mqtt.example.com', ...cert } }).customDomain?.domainName).toBe('mqtt.example.com');
     const stack = new Stack(new App(), 'S');
     const certificate = Certificate.fromCertificateArn(stack, 'C', cert.certificateArn);
-    expect(() => resolveBrokerProps({ customDomain: { domainName: 'mqtt.example.com', certificate } })).not.toThrow();
+    expect(resolveBrokerProps({ customDomain: { domainName: 'mqtt.example.com', certificate } }).customDomain?.certificate).toBe(certificate);
   });
 
   it('the constructor throws before creating any resource', () => {

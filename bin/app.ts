@@ -7,7 +7,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { InvalidContextError, readAppContext } from '../lib/infra/context';
-import { InvalidBrokerPropsError } from '../lib/infra/props';
+import { InvalidBrokerPropsError } from '../lib/infra/props-validation';
 import { StratusStack } from '../lib/infra/stratus-stack';
 
 const app = new App();

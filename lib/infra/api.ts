@@ -20,10 +20,10 @@ import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { BrokerConfig, CustomDomainProps } from './props';
+import type { ResolvedBrokerProps, CustomDomainProps } from './props';
 
 /** One JSON object per access log line (only variables documented for WebSocket APIs). */
-export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   JSON.stringify({
     requestId: '$context.requestId',
     time: '$context.requestTimeEpoch',
@@ -37,10 +37,9 @@ export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
-export interface BrokerApi {
+interface BrokerApi {
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
-  readonly accessLogs: LogGroup;
   readonly domain?: DomainName;
   readonly cloudWatchRole?: Role;
 }
@@ -67,7 +66,7 @@ function certificateOf(scope: Construct, domain: CustomDomainProps): ICertificat
 }
 
 /** The API and its stage, without routes: functions need the API id before routes need them. */
-export function createWebSocketApi(scope: Construct, config: BrokerConfig): BrokerApi {
+export function createWebSocketApi(scope: Construct, config: ResolvedBrokerProps): BrokerApi {
   const api = new WebSocketApi(scope, 'WebSocketApi', {
     description: 'Stratus MQTT broker: MQTT packets as base64 in WebSocket text frames',
   });
@@ -97,10 +96,10 @@ export function createWebSocketApi(scope: Construct, config: BrokerConfig): Brok
     });
     new ApiMapping(scope, 'ApiMapping', { api, domainName: domain, stage, apiMappingKey: config.stageName });
   }
-  return { api, stage, accessLogs, domain, cloudWatchRole };
+  return { api, stage, domain, cloudWatchRole };
 }
 
-export interface RouteFunctions {
+interface RouteFunctions {
   readonly connect: IFunction;
   readonly disconnect: IFunction;
   readonly message: IFunction;
@@ -108,7 +107,7 @@ export interface RouteFunctions {
   readonly authorizer?: IFunction;
 }
 
-export const CONNECT_AUTHORIZER_ID = 'ConnectAuthorizer';
+const CONNECT_AUTHORIZER_ID = 'ConnectAuthorizer';
 
 /**
  * A Lambda REQUEST authorizer with no identity source. API Gateway invokes an authorizer only when

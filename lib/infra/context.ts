@@ -7,7 +7,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { MAX_QUEUE_LIMIT, MAX_SESSION_EXPIRY_SECONDS, MIN_PACKET_SIZE, type MqttBrokerProps } from './props';
+import type { MqttBrokerProps } from './props';
+import { MAX_QUEUE_LIMIT, MAX_SESSION_EXPIRY_SECONDS, MIN_PACKET_SIZE } from './props-validation';
 import { MAX_PACKET_BYTES } from '../api-gateway';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
@@ -42,7 +43,7 @@ export const CONTEXT_KEYS = {
   'stratus:jwtUsernameClaim': z.string().regex(/^[\x21-\x7e]{1,256}$/, 'a claim name without whitespace'),
 } as const;
 
-export type ContextKey = keyof typeof CONTEXT_KEYS;
+type ContextKey = keyof typeof CONTEXT_KEYS;
 type ContextValues = { [K in ContextKey]?: z.output<(typeof CONTEXT_KEYS)[K]> };
 
 export class InvalidContextError extends Error {

@@ -12,13 +12,13 @@ import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } fro
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FUNCTION_SPECS, type FunctionId } from './access';
-import type { BrokerConfig, StratusLogLevel } from './props';
+import type { ResolvedBrokerProps, StratusLogLevel } from './props';
 
 /** The package root: lib/infra/../.. (holds functions/ and the lockfile). */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const FUNCTIONS_DIR = join(PACKAGE_ROOT, 'functions');
 
-export const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
+const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 
 /** Timeouts: API Gateway waits at most 29 s for an integration; the sweeper must end before the next run. */
 const TIMEOUTS: Record<FunctionId, Duration> = {
@@ -54,18 +54,17 @@ export const BUNDLING: BundlingOptions = {
  * Lambda's own filter must let INFO through whatever STRATUS_LOG_LEVEL says: EMF metric lines carry
  * no `level` and Lambda files them as INFO. The runtime filters its own lines by STRATUS_LOG_LEVEL.
  */
-export function lambdaApplicationLogLevel(level: StratusLogLevel): ApplicationLogLevel {
+function lambdaApplicationLogLevel(level: StratusLogLevel): ApplicationLogLevel {
   return level === 'debug' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO;
 }
 
 export interface BrokerFunction {
   readonly fn: NodejsFunction;
   readonly role: Role;
-  readonly logGroup: LogGroup;
 }
 
-export interface FunctionOptions {
-  readonly config: BrokerConfig;
+interface FunctionOptions {
+  readonly config: ResolvedBrokerProps;
   readonly environment: Readonly<Record<string, string>>;
 }
 
@@ -105,5 +104,5 @@ export function createBrokerFunction(scope: Construct, id: FunctionId, options: 
     depsLockFilePath: lockFile(),
     bundling: BUNDLING,
   });
-  return { fn, role, logGroup };
+  return { fn, role };
 }

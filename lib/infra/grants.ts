@@ -10,7 +10,7 @@ import { TABLE_IDS, TABLE_SCHEMAS, type TableId } from '../store/schema';
 import { FUNCTION_SPECS, INDEX_ACTIONS, tableActions, type ConnectionMethod, type FunctionId } from './access';
 
 /** `arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{method}/@connections/*` */
-export function manageConnectionsArn(stack: Stack, apiId: string, stageName: string, method: ConnectionMethod): string {
+function manageConnectionsArn(stack: Stack, apiId: string, stageName: string, method: ConnectionMethod): string {
   return stack.formatArn({
     service: 'execute-api',
     resource: apiId,
@@ -30,7 +30,7 @@ function tableStatement(fn: FunctionId, id: TableId, table: ITable): PolicyState
   return new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources });
 }
 
-export interface GrantTarget {
+interface GrantTarget {
   readonly role: IRole;
   readonly tables: Readonly<Record<TableId, ITable>>;
   readonly apiId: string;

@@ -1,15 +1,16 @@
 export { MAX_PACKET_BYTES } from '../api-gateway';
-export { MqttBroker, runtimeEnvironment } from './mqtt-broker';
+export { MqttBroker, runtimeEnvironment, type BrokerFunctions } from './mqtt-broker';
 export { StratusStack, connectExample, type StratusStackProps } from './stratus-stack';
-export {
-  resolveBrokerConfig,
-  InvalidBrokerPropsError,
-  type BrokerConfig,
-  type CustomDomainProps,
-  type MqttBrokerProps,
-  type StratusLogLevel,
-  type ThrottleProps,
+export type {
+  CustomDomainProps,
+  JwtProps,
+  MqttBrokerProps,
+  MqttCapabilities,
+  ResolvedBrokerProps,
+  StratusLogLevel,
+  ThrottleProps,
 } from './props';
-export { FUNCTION_SPECS, FUNCTION_IDS, tableActions, type FunctionId, type TableAction } from './access';
+export { resolveBrokerProps, InvalidBrokerPropsError } from './props-validation';
+export { FUNCTION_SPECS, FUNCTION_IDS, tableActions, type FunctionId, type FunctionSpec, type TableAction } from './access';
 export { METRICS_NAMESPACE, METRIC_NAMES, ALL_METRIC_NAMES, type StratusMetricName } from './metrics';
 export { CONTEXT_KEYS, readAppContext, type AppContext } from './context';

@@ -21,12 +21,13 @@ import { createBrokerFunction, type BrokerFunction } from './functions';
 import { grantFunctionAccess } from './grants';
 import { suppressBrokerFindings } from './nag';
 import { createObservability } from './observability';
-import { resolveBrokerConfig, type BrokerConfig, type MqttBrokerProps } from './props';
+import type { MqttBrokerProps, ResolvedBrokerProps } from './props';
+import { resolveBrokerProps } from './props-validation';
 import { createTables } from './tables';
 
 /** The runtime environment contract (lib/runtime/config.ts reads it). */
 export function runtimeEnvironment(
-  config: BrokerConfig,
+  config: ResolvedBrokerProps,
   tableNames: Readonly<Record<TableId, string>>,
   managementEndpoint: string,
 ): Record<string, string> {
@@ -46,7 +47,7 @@ export function runtimeEnvironment(
 }
 
 /** The JWT settings (lib/auth/jwt.ts jwtOptionsFromEnv reads them); empty without token authentication. */
-export function jwtEnvironment(config: BrokerConfig): Record<string, string> {
+export function jwtEnvironment(config: ResolvedBrokerProps): Record<string, string> {
   if (!config.jwt) return {};
   return {
     STRATUS_JWT_ISSUER: config.jwt.issuer,
@@ -61,7 +62,7 @@ export function jwtEnvironment(config: BrokerConfig): Record<string, string> {
  * for the two that verify tokens (`$connect` reads the authorizer's principal, `$default` verifies
  * a JWT sent as the CONNECT password); the authorizer gets the JWT settings and its log level only.
  */
-export function functionEnvironment(fn: FunctionId, config: BrokerConfig, runtime: Record<string, string>): Record<string, string> {
+export function functionEnvironment(fn: FunctionId, config: ResolvedBrokerProps, runtime: Record<string, string>): Record<string, string> {
   if (fn === 'authorizer') {
     return { ...jwtEnvironment(config), STRATUS_LOG_LEVEL: config.logLevel, NODE_OPTIONS: '--enable-source-maps' };
   }
@@ -73,7 +74,7 @@ export type BrokerFunctions = Readonly<Record<CoreFunctionId, NodejsFunction>> &
 
 export class MqttBroker extends Construct {
   /** The props with their defaults applied */
-  readonly config: BrokerConfig;
+  readonly config: ResolvedBrokerProps;
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
   readonly tables: Readonly<Record<TableId, Table>>;
@@ -92,7 +93,7 @@ export class MqttBroker extends Construct {
 
   constructor(scope: Construct, id: string, props: MqttBrokerProps = {}) {
     super(scope, id);
-    this.config = resolveBrokerConfig(props);
+    this.config = resolveBrokerProps(props);
     const config = this.config;
 
     const tables = createTables(this, config);

@@ -14,7 +14,7 @@ import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IConstruct } from 'constructs';
 import { FUNCTION_IDS, FUNCTION_SPECS, type ConnectionMethod, type FunctionId } from './access';
 
-export interface NagTargets {
+interface NagTargets {
   readonly api: WebSocketApi;
   readonly stageName: string;
   readonly routes: readonly WebSocketRoute[];
@@ -31,7 +31,7 @@ function rendered(value: string, pseudo: string): string {
 }
 
 /** The IAM5 finding for one `@connections` method ARN of this API and stage (ids must match exactly). */
-export function connectionsFindingId(api: WebSocketApi, stageName: string, method: ConnectionMethod): string {
+function connectionsFindingId(api: WebSocketApi, stageName: string, method: ConnectionMethod): string {
   const stack = Stack.of(api);
   const apiLogicalId = stack.resolve((api.node.defaultChild as CfnResource).logicalId) as string;
   const arn = [
@@ -48,7 +48,7 @@ export function connectionsFindingId(api: WebSocketApi, stageName: string, metho
 const API_GATEWAY_LOGS_POLICY =
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]';
 
-export const SUPPRESSION_REASONS = {
+const SUPPRESSION_REASONS = {
   routeAuthorization:
     'API Gateway allows authorizers on $connect only; $disconnect and $default run on an already accepted connection. ' +
     'With token authentication (jwt) $connect has a Lambda REQUEST authorizer that verifies a JWT from the query string ' +

@@ -26,11 +26,11 @@ import { ALL_METRIC_NAMES, METRICS_NAMESPACE, METRIC_NAMES, type StratusMetricNa
 
 const PERIOD = Duration.minutes(5);
 
-export function stratusMetric(name: StratusMetricName): Metric {
+function stratusMetric(name: StratusMetricName): Metric {
   return new Metric({ namespace: METRICS_NAMESPACE, metricName: name, statistic: 'Sum', period: PERIOD });
 }
 
-export interface ObservabilityProps {
+interface ObservabilityProps {
   /** The deployed functions */
   readonly functions: Readonly<Partial<Record<FunctionId, IFunction>>>;
   readonly tables: Readonly<Record<TableId, ITable>>;
@@ -39,7 +39,7 @@ export interface ObservabilityProps {
   readonly alarmEmail?: string;
 }
 
-export interface Observability {
+interface Observability {
   readonly alarms: readonly Alarm[];
   readonly dashboard: Dashboard;
   readonly alarmTopic?: Topic;

@@ -1,18 +1,11 @@
 /**
- * The MqttBroker construct's props, their defaults (small pure functions) and the validation that
- * turns conflicting props into an error in the constructor, before any resource exists.
+ * The MqttBroker construct's props: what an app may set, each readonly with its `@default`, and
+ * the same props resolved. The defaults are in ./props-defaults, the validation in ./props-validation.
  */
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
-import { Architecture } from 'aws-cdk-lib/aws-lambda';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { MESSAGE_LIMIT_BYTES, MAX_PACKET_BYTES } from '../api-gateway';
-
-/** The smallest packet limit worth advertising (a CONNECT with credentials must fit). */
-export const MIN_PACKET_SIZE = 128;
-/** MQTT 5 Session Expiry Interval is a four-byte integer, seconds. */
-export const MAX_SESSION_EXPIRY_SECONDS = 0xffffffff;
-export const MAX_QUEUE_LIMIT = 100_000;
+import type { Architecture } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 
 export type StratusLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -187,7 +180,7 @@ export interface MqttCapabilities {
 }
 
 /** Every prop with its default applied, validated. */
-export interface BrokerConfig {
+export interface ResolvedBrokerProps {
   readonly stageName: string;
   readonly customDomain?: CustomDomainProps;
   readonly allowAnonymous: boolean;
@@ -206,131 +199,4 @@ export interface BrokerConfig {
   readonly throttle: Required<ThrottleProps>;
   readonly sweeperInterval: Duration;
   readonly apiGatewayCloudWatchRole: boolean;
-}
-
-/** A prop, or a combination of props, the construct refuses. */
-export class InvalidBrokerPropsError extends Error {
-  constructor(
-    readonly prop: string,
-    message: string,
-  ) {
-    super(`MqttBroker: ${prop}: ${message}`);
-    this.name = 'InvalidBrokerPropsError';
-  }
-}
-
-export const defaultStageName = (): string => 'mqtt';
-export const defaultMaxPacketSize = (): number => MAX_PACKET_BYTES;
-export const defaultMaxSessionExpiry = (): Duration => Duration.days(7);
-export const defaultMaxQueuedMessages = (): number => 1000;
-export const defaultMemorySize = (): number => 256;
-export const defaultArchitecture = (): Architecture => Architecture.ARM_64;
-export const defaultLogRetention = (): RetentionDays => RetentionDays.ONE_MONTH;
-export const defaultRemovalPolicy = (): RemovalPolicy => RemovalPolicy.RETAIN;
-export const defaultThrottle = (): Required<ThrottleProps> => ({ rateLimit: 1000, burstLimit: 500 });
-export const defaultSweeperInterval = (): Duration => Duration.minutes(1);
-export const defaultUsernameClaim = (): string => 'sub';
-/** Deletion protection follows the removal policy unless set. */
-export const defaultDeletionProtection = (removalPolicy: RemovalPolicy): boolean =>
-  removalPolicy !== RemovalPolicy.DESTROY;
-
-const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
-const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-function check(condition: boolean, prop: string, message: string): asserts condition {
-  if (!condition) throw new InvalidBrokerPropsError(prop, message);
-}
-
-function checkInt(value: number, prop: string, min: number, max: number): void {
-  check(Number.isInteger(value) && value >= min && value <= max, prop, `must be an integer from ${min} to ${max}, got ${value}`);
-}
-
-function checkCustomDomain(domain: CustomDomainProps | undefined): void {
-  if (!domain) return;
-  check(DOMAIN_NAME.test(domain.domainName ?? ''), 'customDomain.domainName', `not a domain name: '${domain.domainName}'`);
-  const given = Number(domain.certificate !== undefined) + Number(domain.certificateArn !== undefined);
-  check(given === 1, 'customDomain', 'a custom domain needs exactly one of certificate or certificateArn');
-}
-
-/** A JWT claim name: printable, no whitespace. */
-const CLAIM_NAME = /^[\x21-\x7e]{1,256}$/;
-
-function checkJwt(jwt: Required<JwtProps> | undefined): void {
-  if (!jwt) return;
-  const literal = (value: string) => !Token.isUnresolved(value);
-  check(typeof jwt.issuer === 'string' && jwt.issuer.length > 0, 'jwt.issuer', 'must be a non-empty string');
-  check(typeof jwt.audience === 'string' && jwt.audience.length > 0, 'jwt.audience', 'must be a non-empty string');
-  if (literal(jwt.jwksUrl)) {
-    check(URL.canParse(jwt.jwksUrl ?? '') && new URL(jwt.jwksUrl).protocol === 'https:', 'jwt.jwksUrl', `must be an https URL, got '${jwt.jwksUrl}'`);
-  }
-  check(CLAIM_NAME.test(jwt.usernameClaim), 'jwt.usernameClaim', `must be a claim name without whitespace, got '${jwt.usernameClaim}'`);
-}
-
-function checkThrottle(throttle: Required<ThrottleProps>): void {
-  checkInt(throttle.rateLimit, 'throttle.rateLimit', 1, 10_000);
-  checkInt(throttle.burstLimit, 'throttle.burstLimit', 1, 5_000);
-}
-
-function checkRemoval(removalPolicy: RemovalPolicy, deletionProtection: boolean): void {
-  check(removalPolicy !== RemovalPolicy.SNAPSHOT, 'removalPolicy', 'SNAPSHOT is not supported by DynamoDB tables or log groups');
-  check(
-    !(removalPolicy === RemovalPolicy.DESTROY && deletionProtection),
-    'deletionProtection',
-    'cannot be on with removalPolicy DESTROY: CloudFormation could not delete the tables',
-  );
-}
-
-/** Applies the defaults and validates; throws InvalidBrokerPropsError naming the prop. */
-export function resolveBrokerConfig(props: MqttBrokerProps = {}): BrokerConfig {
-  const removalPolicy = props.removalPolicy ?? defaultRemovalPolicy();
-  const config: BrokerConfig = {
-    stageName: props.stageName ?? defaultStageName(),
-    customDomain: props.customDomain,
-    allowAnonymous: props.allowAnonymous ?? false,
-    jwt: props.jwt ? { ...props.jwt, usernameClaim: props.jwt.usernameClaim ?? defaultUsernameClaim() } : undefined,
-    capabilities: props.capabilities ?? {},
-    maxPacketSize: props.maxPacketSize ?? defaultMaxPacketSize(),
-    maxSessionExpirySeconds: (props.maxSessionExpiry ?? defaultMaxSessionExpiry()).toSeconds(),
-    maxQueuedMessages: props.maxQueuedMessages ?? defaultMaxQueuedMessages(),
-    memorySize: props.memorySize ?? defaultMemorySize(),
-    architecture: props.architecture ?? defaultArchitecture(),
-    logRetention: props.logRetention ?? defaultLogRetention(),
-    logLevel: props.logLevel ?? 'info',
-    removalPolicy,
-    deletionProtection: props.deletionProtection ?? defaultDeletionProtection(removalPolicy),
-    alarmEmail: props.alarmEmail,
-    throttle: { ...defaultThrottle(), ...props.throttle },
-    sweeperInterval: props.sweeperInterval ?? defaultSweeperInterval(),
-    apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
-  };
-  check(STAGE_NAME.test(config.stageName), 'stageName', `must match ${STAGE_NAME.source}, got '${config.stageName}'`);
-  checkCustomDomain(config.customDomain);
-  checkJwt(config.jwt);
-  check(
-    config.maxPacketSize <= MAX_PACKET_BYTES,
-    'maxPacketSize',
-    `at most ${MAX_PACKET_BYTES} bytes: API Gateway messages are at most ${MESSAGE_LIMIT_BYTES} bytes of base64`,
-  );
-  checkInt(config.maxPacketSize, 'maxPacketSize', MIN_PACKET_SIZE, MAX_PACKET_BYTES);
-  checkCapabilities(config.capabilities);
-  checkInt(config.maxSessionExpirySeconds, 'maxSessionExpiry', 0, MAX_SESSION_EXPIRY_SECONDS);
-  checkInt(config.maxQueuedMessages, 'maxQueuedMessages', 0, MAX_QUEUE_LIMIT);
-  checkInt(config.memorySize, 'memorySize', 128, 10_240);
-  check(['debug', 'info', 'warn', 'error'].includes(config.logLevel), 'logLevel', `must be debug, info, warn or error, got '${config.logLevel}'`);
-  checkRemoval(config.removalPolicy, config.deletionProtection);
-  check(config.alarmEmail === undefined || EMAIL.test(config.alarmEmail), 'alarmEmail', `not an e-mail address: '${config.alarmEmail}'`);
-  checkThrottle(config.throttle);
-  const sweepMinutes = config.sweeperInterval.toSeconds() / 60;
-  check(Number.isInteger(sweepMinutes) && sweepMinutes >= 1, 'sweeperInterval', 'must be a whole number of minutes, at least one');
-  return config;
-}
-
-function checkCapabilities(c: MqttCapabilities): void {
-  const at = (name: keyof MqttCapabilities) => `capabilities.${name}`;
-  if (c.receiveMaximum !== undefined) checkInt(c.receiveMaximum, at('receiveMaximum'), 1, 65_535);
-  if (c.serverKeepAlive !== undefined && c.serverKeepAlive !== null) checkInt(c.serverKeepAlive, at('serverKeepAlive'), 1, 65_535);
-  // API Gateway does not order a connection's messages, so an alias could be used before it is defined.
-  if (c.topicAliasMaximum !== undefined) checkInt(c.topicAliasMaximum, at('topicAliasMaximum'), 0, 0);
-  if (c.maximumQoS !== undefined) check([0, 1, 2].includes(c.maximumQoS), at('maximumQoS'), `must be 0, 1 or 2, got ${c.maximumQoS}`);
 }

@@ -13,7 +13,7 @@ import {
   type GlobalSecondaryIndexProps,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { TABLE_SCHEMAS, type IndexSchema, type KeyAttribute, type TableId, type TableSchema } from '../store/schema';
-import type { BrokerConfig } from './props';
+import type { ResolvedBrokerProps } from './props';
 
 const ATTRIBUTE_TYPES: Record<KeyAttribute['type'], AttributeType> = {
   S: AttributeType.STRING,
@@ -25,7 +25,7 @@ function attribute(key: KeyAttribute): Attribute {
   return { name: key.name, type: ATTRIBUTE_TYPES[key.type] };
 }
 
-export function indexProps(index: IndexSchema): GlobalSecondaryIndexProps {
+function indexProps(index: IndexSchema): GlobalSecondaryIndexProps {
   const projection = index.projection;
   return {
     indexName: index.indexName,
@@ -42,7 +42,7 @@ export function pascalCase(id: string): string {
   return id.replace(/(^|[-_])([a-z0-9])/g, (_m, _sep: string, c: string) => c.toUpperCase());
 }
 
-function createTable(scope: Construct, schema: TableSchema, config: BrokerConfig): Table {
+function createTable(scope: Construct, schema: TableSchema, config: ResolvedBrokerProps): Table {
   const table = new Table(scope, `${pascalCase(schema.id)}Table`, {
     partitionKey: attribute(schema.partitionKey),
     sortKey: schema.sortKey ? attribute(schema.sortKey) : undefined,
@@ -58,7 +58,7 @@ function createTable(scope: Construct, schema: TableSchema, config: BrokerConfig
 }
 
 /** One table per schema, keyed by table id. */
-export function createTables(scope: Construct, config: BrokerConfig): Record<TableId, Table> {
+export function createTables(scope: Construct, config: ResolvedBrokerProps): Record<TableId, Table> {
   const tables = {} as Record<TableId, Table>;
   for (const schema of Object.values(TABLE_SCHEMAS)) tables[schema.id] = createTable(scope, schema, config);
   return tables;

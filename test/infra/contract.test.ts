@@ -3,19 +3,23 @@
  * handlers' config accepts, and both sides spell the metric names and limits the same way.
  * (lib/infra never imports runtime code; this test may.)
  */
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ALL_METRIC_NAMES, METRICS_NAMESPACE } from '../../lib/infra/metrics';
 import { runtimeEnvironment } from '../../lib/infra/mqtt-broker';
-import { resolveBrokerConfig } from '../../lib/infra/props';
+import { resolveBrokerProps } from '../../lib/infra/props-validation';
 import { loadConfig } from '../../lib/runtime/config';
 import { METRIC_NAMESPACE, createMetrics, type MetricName } from '../../lib/runtime/metrics';
 import { TABLE_IDS, tableNamesForPrefix } from '../../lib/store/schema';
+
+beforeEach(() => {
+  expect.hasAssertions();
+});
 
 const ENDPOINT = 'https://abc123.execute-api.eu-west-1.amazonaws.com/mqtt';
 
 describe('stack ⇄ runtime contract', () => {
   it('the runtime config accepts the environment the stack sets, with every value carried', () => {
-    const config = resolveBrokerConfig({ allowAnonymous: true, logLevel: 'warn', maxQueuedMessages: 50 });
+    const config = resolveBrokerProps({ allowAnonymous: true, logLevel: 'warn', maxQueuedMessages: 50 });
     const names = tableNamesForPrefix('stratus-');
     const runtime = loadConfig(runtimeEnvironment(config, names, ENDPOINT));
     expect(runtime).toMatchObject({

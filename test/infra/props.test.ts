@@ -5,17 +5,23 @@ import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
 import { InvalidContextError, readAppContext } from '../../lib/infra/context';
 import { MqttBroker } from '../../lib/infra/mqtt-broker';
-import { InvalidBrokerPropsError, defaultDeletionProtection, resolveBrokerConfig, type MqttBrokerProps } from '../../lib/infra/props';
+import type { MqttBrokerProps } from '../../lib/infra/props';
+import { defaultDeletionProtection } from '../../lib/infra/props-defaults';
+import { InvalidBrokerPropsError, resolveBrokerProps } from '../../lib/infra/props-validation';
 import { TABLE_IDS, type TableId } from '../../lib/store/schema';
 import { MAX_PACKET_BYTES } from '../../lib/api-gateway';
 
+beforeEach(() => {
+  expect.hasAssertions();
+});
+
 function propError(props: MqttBrokerProps): InvalidBrokerPropsError {
   try {
-    resolveBrokerConfig(props);
+    resolveBrokerProps(props);
   } catch (error) {
     if (error instanceof InvalidBrokerPropsError) return error;
     throw error;
@@ -25,7 +31,7 @@ function propError(props: MqttBrokerProps): InvalidBrokerPropsError {
 
 describe('MqttBroker props: defaults', () => {
   it('applies the documented defaults', () => {
-    const config = resolveBrokerConfig();
+    const config = resolveBrokerProps();
     expect(config).toMatchObject({
       stageName: 'mqtt',
       allowAnonymous: false,
@@ -53,12 +59,12 @@ describe('MqttBroker props: defaults', () => {
   it('deletion protection follows the removal policy unless set', () => {
     expect(defaultDeletionProtection(RemovalPolicy.RETAIN)).toBe(true);
     expect(defaultDeletionProtection(RemovalPolicy.DESTROY)).toBe(false);
-    expect(resolveBrokerConfig({ removalPolicy: RemovalPolicy.DESTROY }).deletionProtection).toBe(false);
-    expect(resolveBrokerConfig({ deletionProtection: false }).deletionProtection).toBe(false);
+    expect(resolveBrokerProps({ removalPolicy: RemovalPolicy.DESTROY }).deletionProtection).toBe(false);
+    expect(resolveBrokerProps({ deletionProtection: false }).deletionProtection).toBe(false);
   });
 
   it('merges a partial throttle with the defaults', () => {
-    expect(resolveBrokerConfig({ throttle: { rateLimit: 50 } }).throttle).toEqual({ rateLimit: 50, burstLimit: 500 });
+    expect(resolveBrokerProps({ throttle: { rateLimit: 50 } }).throttle).toEqual({ rateLimit: 50, burstLimit: 500 });
   });
 });
 
@@ -93,10 +99,10 @@ describe('MqttBroker props: invalid combinations throw naming the prop', () => {
   });
 
   it('accepts a custom domain with exactly one certificate', () => {
-    expect(resolveBrokerConfig({ customDomain: { domainName: 'mqtt.example.com', ...cert } }).customDomain?.domainName).toBe('mqtt.example.com');
+    expect(resolveBrokerProps({ customDomain: { domainName: 'mqtt.example.com', ...cert } }).customDomain?.domainName).toBe('mqtt.example.com');
     const stack = new Stack(new App(), 'S');
     const certificate = Certificate.fromCertificateArn(stack, 'C', cert.certificateArn);
-    expect(() => resolveBrokerConfig({ customDomain: { domainName: 'mqtt.example.com', certificate } })).not.toThrow();
+    expect(resolveBrokerProps({ customDomain: { domainName: 'mqtt.example.com', certificate } }).customDomain?.certificate).toBe(certificate);
   });
 
   it('the constructor throws before creating any resource', () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { expect } from 'vitest';
 import { FUNCTION_IDS, FUNCTION_SPECS } from '../../lib/infra/access';
 import { FUNCTIONS_DIR } from '../../lib/infra/functions';
 import { StratusStack, type StratusStackProps } from '../../lib/infra/stratus-stack';
@@ -29,9 +30,14 @@ export interface SynthOptions {
   readonly nag?: boolean;
 }
 
-/** Entry files of functions/ that do not exist (yet). */
+/** Entry files of functions/ that do not exist. */
 export function missingEntries(): string[] {
   return FUNCTION_IDS.map((id) => FUNCTION_SPECS[id].entry).filter((entry) => !existsSync(join(FUNCTIONS_DIR, entry)));
+}
+
+/** Fails, naming the files, when an entry point in functions/ is missing: the stack cannot synthesize without it. */
+export function expectEntryPoints(): void {
+  expect(missingEntries(), 'entry points missing from functions/').toEqual([]);
 }
 
 interface ReportShape {
@@ -52,6 +58,7 @@ function readViolations(outdir: string): Synthesized['violations'] {
 }
 
 export function synthStratus(props: StratusStackProps = {}, options: SynthOptions = {}): Synthesized {
+  expectEntryPoints();
   const outdir = mkdtempSync(join(tmpdir(), 'stratus-infra-'));
   const context = options.bundling === false ? { 'aws:cdk:bundling-stacks': [] } : {};
   const app = new App({ outdir, context });

@@ -32,11 +32,12 @@ import { connectEvent, disconnectEvent, messageEvent, newGatewayId, sourceIpOf }
 import { FrameMonitor } from './frame-monitor';
 import { connectionIdOf, handleManagementRequest, reply } from './management-api';
 import { closedOrTerminated, isWebSocketUpgrade, refuseUpgrade, sleep, toBuffer } from './sockets';
-import { errorFields, jsonLineLogger, localGatewayOptionsSchema } from './options';
-import type { LocalAuthorizer, LocalGatewayConfig, LocalGatewayOptions, Logger } from './options';
+import { errorFields, localGatewayOptionsSchema, stderrLogger } from './options';
+import type { LocalAuthorizer, LocalGatewayConfig, LocalGatewayOptions } from './options';
 import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
+import type { Logger } from '../log';
 
-export type { LocalAuthorizer, LocalGatewayOptions, Logger, LogEntry } from './options';
+export type { LocalAuthorizer, LocalGatewayOptions } from './options';
 
 /** The integrations behind the three routes, with Lambda's event and result shapes. */
 export interface GatewayHandlers {
@@ -77,7 +78,7 @@ export class LocalGateway {
   ) {
     const { log, authorizer, ...rest } = options;
     this.config = localGatewayOptionsSchema.parse(rest);
-    this.log = log ?? jsonLineLogger;
+    this.log = log ?? stderrLogger;
     this.authorizer = authorizer;
     this.wss = new WebSocketServer({
       noServer: true,
@@ -95,7 +96,7 @@ export class LocalGateway {
     this.server.keepAliveTimeout = 0;
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.onUpgrade(req, socket, head).catch((error: unknown) => {
-        this.log('error', { msg: 'upgrade failed', ...errorFields(error) });
+        this.log.error('upgrade failed', errorFields(error));
         socket.destroy();
       });
     });
@@ -118,7 +119,7 @@ export class LocalGateway {
       managementEndpoint: `http://${authority}/${this.config.stage}`,
       port,
     };
-    this.log('info', { msg: 'local gateway listening', ...address, strict: this.config.strict });
+    this.log.info('local gateway listening', { ...address, strict: this.config.strict });
     return address;
   }
 
@@ -163,13 +164,13 @@ export class LocalGateway {
       find: (id) => this.connections.get(id),
       close: (connection, status) => this.closeConnection(connection, status),
     }).catch((error: unknown) => {
-      this.log('error', { msg: '@connections request failed', connectionId, ...errorFields(error) });
+      this.log.error('@connections request failed', { connectionId, ...errorFields(error) });
       if (!res.headersSent) reply(res, 500, { message: 'Internal server error' });
     });
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', (error) => this.log('warn', { msg: 'socket error', ...errorFields(error) }));
+    socket.on('error', (error) => this.log.warn('socket error', errorFields(error)));
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== `/${this.config.stage}`) return refuseUpgrade(socket, 404);
     if (!isWebSocketUpgrade(req)) return refuseUpgrade(socket, 400);
@@ -215,7 +216,7 @@ export class LocalGateway {
       socket.prependListener('data', (chunk: Buffer) => monitor.push(chunk));
     }
     ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
-    ws.on('error', (error) => this.log('warn', { msg: 'websocket error', connectionId: connection.id, ...errorFields(error) }));
+    ws.on('error', (error) => this.log.warn('websocket error', { connectionId: connection.id, ...errorFields(error) }));
     ws.on('close', (code, reason) => this.onClose(connection, code, reason.toString('utf8')));
   }
 
@@ -246,7 +247,7 @@ export class LocalGateway {
     this.sockets.delete(connection.ws);
     const status = connection.closeStatus(code, reason);
     if (Math.random() < this.config.dropDisconnectRate) {
-      this.log('info', { msg: '$disconnect dropped', connectionId: connection.id, ...status });
+      this.log.info('$disconnect dropped', { connectionId: connection.id, ...status });
       return;
     }
     const event = disconnectEvent(connection.context, status.code, status.reason, Date.now());
@@ -270,7 +271,7 @@ export class LocalGateway {
       return { authorizer: { ...result.context, principalId: result.principalId, integrationLatency: Date.now() - started } };
     } catch (error) {
       if (error instanceof Error && error.message === 'Unauthorized') return { status: 401 };
-      this.log('error', { msg: 'authorizer failed', connectionId: event.requestContext.connectionId, ...errorFields(error) });
+      this.log.error('authorizer failed', { connectionId: event.requestContext.connectionId, ...errorFields(error) });
       return { status: 500 };
     }
   }
@@ -296,7 +297,7 @@ export class LocalGateway {
       const raw = await call();
       return route === 'connect' || raw !== undefined ? parseGatewayResult(raw) : undefined;
     })().catch((error: unknown) => {
-      this.log('error', { msg: 'handler failed', route, connectionId, ...errorFields(error) });
+      this.log.error('handler failed', { route, connectionId, ...errorFields(error) });
       return undefined;
     });
     return this.track(run);

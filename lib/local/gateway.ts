@@ -3,10 +3,10 @@
  * same handlers run in-process in local mode and in tests.
  *
  * - Upgrade: builds the `$connect` event from the HTTP upgrade request, runs the optional REQUEST
- *   authorizer (a refusal answers 401/403/500 before `$connect`; an Allow puts its principal and
- *   context in `requestContext.authorizer`), and calls `connect`; the upgrade completes only when
- *   it returns. Non-2xx refuses the handshake with that status; 2xx
- *   completes it, echoing `Sec-WebSocket-Protocol` (and any other header) from the result.
+ *   authorizer (see authorizer.ts: a refusal answers 401/403/500 before `$connect`), and calls
+ *   `connect`; the upgrade completes only when it returns. Non-2xx refuses the handshake with that
+ *   status; 2xx completes it, echoing `Sec-WebSocket-Protocol` (and any other header) from the
+ *   result.
  * - Each incoming message becomes a `$default` event (`requestTimeEpoch` = arrival). Handlers run
  *   concurrently with no per-connection ordering, as on AWS. Handler errors are logged, never
  *   thrown.
@@ -21,17 +21,19 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import type { ConnectAuthorizer, ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from '../gateway/events';
-import { authorizerEventOf, parseAuthorizerResult, parseGatewayResult, policyAllows } from '../gateway/events';
+import type { ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from '../gateway/events';
+import { parseGatewayResult } from '../gateway/events';
+import { authorizeConnect } from './authorizer';
 import type { CloseStatus } from './connection';
 import { GOING_AWAY, LocalConnection } from './connection';
 import type { ConnectionContext } from './events';
-import { connectEvent, disconnectEvent, messageEvent, newGatewayId, sourceIpOf } from './events';
+import { connectEvent, disconnectEvent, messageEvent, newConnectionContext } from './events';
 import { FrameMonitor } from './frame-monitor';
 import { connectionIdOf, handleManagementRequest, reply } from './management-api';
-import { closedOrTerminated, isWebSocketUpgrade, refuseUpgrade, sleep, toBuffer } from './sockets';
+import { chosenProtocol, closedOrTerminated, extraHeaderLines, isWebSocketUpgrade, refuseUpgrade, toBuffer } from './sockets';
 import { errorFields, localGatewayOptionsSchema, stderrLogger } from './options';
 import type { LocalAuthorizer, LocalGatewayConfig, LocalGatewayOptions } from './options';
 import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
@@ -85,9 +87,9 @@ export class LocalGateway {
       perMessageDeflate: false,
       clientTracking: false,
       maxPayload: this.config.strict ? MESSAGE_LIMIT_BYTES : LENIENT_MAX_MESSAGE_BYTES,
-      handleProtocols: (_offered, req) => this.echoedProtocol(req),
+      handleProtocols: (_offered, req) => chosenProtocol(this.accepted.get(req)?.headers ?? {}),
     });
-    this.wss.on('headers', (headers, req) => this.addResultHeaders(headers, req));
+    this.wss.on('headers', (lines, req) => lines.push(...extraHeaderLines(this.accepted.get(req)?.headers ?? {})));
     // The handlers' SDK clients keep `@connections` sockets alive with no idle limit of their
     // own (Node 20's agent ignores the server's Keep-Alive hint then), so a server that closes
     // idle sockets after Node's default 5 s races their reuse: an occasional ECONNRESET on a
@@ -177,22 +179,12 @@ export class LocalGateway {
     if (this.state !== 'running') return refuseUpgrade(socket, 503);
 
     const now = Date.now();
-    const context: ConnectionContext = {
-      connectionId: newGatewayId(),
-      connectedAt: now,
-      domainName: req.headers.host ?? `${this.config.host}:${(this.server.address() as AddressInfo).port}`,
-      stage: this.config.stage,
-      apiId: this.config.apiId,
-      sourceIp: sourceIpOf(req),
-      userAgent: req.headers['user-agent'],
-    };
-    const unauthorized = connectEvent(context, req, url, now);
-    const verdict = await this.track(this.authorize(unauthorized));
+    const defaultHost = `${this.config.host}:${(this.server.address() as AddressInfo).port}`;
+    const context = newConnectionContext(req, { ...this.config, defaultHost }, now);
+    const verdict = await this.track(authorizeConnect(this.authorizer, connectEvent(context, req, url, now), this.config, this.log));
     if (socket.destroyed || this.state !== 'running') return void socket.destroy();
     if ('status' in verdict) return refuseUpgrade(socket, verdict.status);
-    const event = verdict.authorizer === undefined
-      ? unauthorized
-      : { ...unauthorized, requestContext: { ...unauthorized.requestContext, authorizer: verdict.authorizer } };
+    const { event } = verdict;
     const result = await this.dispatch('connect', context.connectionId, () => this.handlers.connect(event));
     if (socket.destroyed || this.state !== 'running') return void socket.destroy();
     if (result === undefined) return refuseUpgrade(socket, 500, 'Internal server error');
@@ -227,16 +219,8 @@ export class LocalGateway {
       this.closeConnection(connection, { code: 1003, reason: 'Binary frames are not supported' });
       return;
     }
-    connection.received(isBinary);
-    let body: string;
-    if (isBinary) {
-      // Lenient mode: hand on whole packets only (see packet-assembler.ts).
-      const packets = connection.packets.push(toBuffer(data));
-      if (packets === undefined) return;
-      body = packets.toString('base64');
-    } else {
-      body = toBuffer(data).toString('utf8');
-    }
+    const body = connection.received(toBuffer(data), isBinary);
+    if (body === undefined) return;
     const event = messageEvent(connection.context, body, isBinary, arrival);
     void this.dispatch('message', connection.id, () => this.handlers.message(event));
   }
@@ -258,22 +242,6 @@ export class LocalGateway {
   private closeConnection(connection: LocalConnection, status: CloseStatus): void {
     this.connections.delete(connection.id);
     connection.close(status);
-  }
-
-  /** The optional REQUEST authorizer, as API Gateway runs it: what `$connect` receives, or the refusal. */
-  private async authorize(event: ConnectEvent): Promise<{ status: 401 | 403 | 500 } | { authorizer?: ConnectAuthorizer }> {
-    if (this.authorizer === undefined) return {};
-    const methodArn = `arn:aws:execute-api:local:000000000000:${this.config.apiId}/${this.config.stage}/$connect`;
-    const started = Date.now();
-    try {
-      const result = parseAuthorizerResult(await this.authorizer(authorizerEventOf(event, methodArn)));
-      if (!policyAllows(result, methodArn)) return { status: 403 };
-      return { authorizer: { ...result.context, principalId: result.principalId, integrationLatency: Date.now() - started } };
-    } catch (error) {
-      if (error instanceof Error && error.message === 'Unauthorized') return { status: 401 };
-      this.log.error('authorizer failed', { connectionId: event.requestContext.connectionId, ...errorFields(error) });
-      return { status: 500 };
-    }
   }
 
   /** Tracks a promise so `stop()` waits for it. */
@@ -301,18 +269,5 @@ export class LocalGateway {
       return undefined;
     });
     return this.track(run);
-  }
-
-  private echoedProtocol(req: IncomingMessage): string | false {
-    const headers = this.accepted.get(req)?.headers ?? {};
-    const name = Object.keys(headers).find((key) => key.toLowerCase() === 'sec-websocket-protocol');
-    return name === undefined ? false : (headers[name] as string);
-  }
-
-  private addResultHeaders(lines: string[], req: IncomingMessage): void {
-    const reserved = new Set(['sec-websocket-protocol', 'sec-websocket-accept', 'upgrade', 'connection']);
-    for (const [name, value] of Object.entries(this.accepted.get(req)?.headers ?? {})) {
-      if (!reserved.has(name.toLowerCase()) && !/[\r\n]/.test(name + value)) lines.push(`${name}: ${value}`);
-    }
   }
 }

@@ -12,9 +12,9 @@
  * - `$disconnect` (eventType DISCONNECT): `requestContext.disconnectStatusCode` and
  *   `disconnectReason`; headers as AWS sends them.
  * - The Lambda REQUEST authorizer of `$connect`: its event (`type: 'REQUEST'`, `methodArn`, the
- *   upgrade's headers and query string), its result (principal, IAM policy, scalar context), and
- *   how API Gateway evaluates that policy; an Allow's principal and context reach `$connect` in
- *   `requestContext.authorizer`.
+ *   upgrade's headers and query string) and its result (principal, IAM policy, scalar context);
+ *   an Allow's principal and context reach `$connect` in `requestContext.authorizer`. How API
+ *   Gateway builds that event and evaluates that policy is emulated in lib/local/authorizer.ts.
  */
 import { z } from 'zod';
 import { GatewayEventError } from './errors';
@@ -193,41 +193,6 @@ export function parseAuthorizerEvent(raw: unknown): AuthorizerEvent {
 /** Validates an authorizer's answer (a malformed one is a 500 on API Gateway). */
 export function parseAuthorizerResult(raw: unknown): AuthorizerResult {
   return parseWith(authorizerResultSchema, raw, 'authorizer result');
-}
-
-/** The authorizer event API Gateway builds from a `$connect` request. */
-export function authorizerEventOf(event: ConnectEvent, methodArn: string): AuthorizerEvent {
-  const { authorizer: _authorizer, ...requestContext } = event.requestContext;
-  return {
-    type: 'REQUEST',
-    methodArn,
-    headers: event.headers,
-    multiValueHeaders: event.multiValueHeaders,
-    queryStringParameters: event.queryStringParameters,
-    multiValueQueryStringParameters: event.multiValueQueryStringParameters,
-    requestContext,
-  };
-}
-
-/** IAM's `*` / `?` wildcards in a policy's Action or Resource. */
-function wildcardMatches(pattern: string, value: string, flags = ''): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`, flags).test(value);
-}
-
-function statementApplies(statement: PolicyStatement, methodArn: string): boolean {
-  const actions = [statement.Action].flat();
-  const resources = [statement.Resource].flat();
-  return (
-    // Action names are case-insensitive in IAM; ARNs are not.
-    actions.some((a) => wildcardMatches(a, 'execute-api:Invoke', 'i')) && resources.some((r) => wildcardMatches(r, methodArn))
-  );
-}
-
-/** IAM evaluation of the returned policy for `$connect`: an explicit Deny wins, then an Allow is needed. */
-export function policyAllows(result: AuthorizerResult, methodArn: string): boolean {
-  const applicable = result.policyDocument.Statement.filter((s) => statementApplies(s, methodArn));
-  return !applicable.some((s) => s.Effect === 'Deny') && applicable.some((s) => s.Effect === 'Allow');
 }
 
 /** Validates an integration result (the local gateway checks every handler's answer). */

@@ -25,7 +25,7 @@ export const GOING_AWAY: CloseStatus = { code: 1001, reason: 'Going away' };
 export class LocalConnection {
   lastActiveAt: number;
   /** Gathers binary frames into whole MQTT packets (lenient mode). */
-  readonly packets = new PacketAssembler();
+  private readonly packets = new PacketAssembler();
   private modeFixed: TransportMode | undefined;
   private closing: CloseStatus | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -58,10 +58,16 @@ export class LocalConnection {
     return this.closing !== undefined || this.ws.readyState !== this.ws.OPEN;
   }
 
-  /** Records an incoming data message. */
-  received(isBinary: boolean): void {
+  /**
+   * Records an incoming data message; answers the `$default` body it makes: the text as is, or
+   * the whole packets now complete in base64 (undefined while a binary packet is incomplete).
+   */
+  received(data: Buffer, isBinary: boolean): string | undefined {
     this.modeFixed ??= isBinary ? 'binary' : 'text';
     this.touch();
+    if (!isBinary) return data.toString('utf8');
+    // Lenient mode: hand on whole packets only (see packet-assembler.ts).
+    return this.packets.push(data)?.toString('base64');
   }
 
   /** Sends posted data as one message, in the connection's mode. */

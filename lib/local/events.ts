@@ -36,6 +36,26 @@ export function sourceIpOf(req: IncomingMessage): string {
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
+/** Where a connection was accepted: the stage, the API, and the host when the request names none. */
+export interface GatewayIdentity {
+  readonly stage: string;
+  readonly apiId: string;
+  readonly defaultHost: string;
+}
+
+/** A new connection's context, from its upgrade request. */
+export function newConnectionContext(req: IncomingMessage, gateway: GatewayIdentity, now: number): ConnectionContext {
+  return {
+    connectionId: newGatewayId(),
+    connectedAt: now,
+    domainName: req.headers.host ?? gateway.defaultHost,
+    stage: gateway.stage,
+    apiId: gateway.apiId,
+    sourceIp: sourceIpOf(req),
+    userAgent: req.headers['user-agent'],
+  };
+}
+
 function requestContext(context: ConnectionContext, epochMs: number) {
   const requestId = newGatewayId();
   return {

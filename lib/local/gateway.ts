@@ -3,10 +3,10 @@
  * same handlers run in-process in local mode and in tests.
  *
  * - Upgrade: builds the `$connect` event from the HTTP upgrade request, runs the optional REQUEST
- *   authorizer (a refusal answers 401/403/500 before `$connect`; an Allow puts its principal and
- *   context in `requestContext.authorizer`), and calls `connect`; the upgrade completes only when
- *   it returns. Non-2xx refuses the handshake with that status; 2xx
- *   completes it, echoing `Sec-WebSocket-Protocol` (and any other header) from the result.
+ *   authorizer (see authorizer.ts: a refusal answers 401/403/500 before `$connect`), and calls
+ *   `connect`; the upgrade completes only when it returns. Non-2xx refuses the handshake with that
+ *   status; 2xx completes it, echoing `Sec-WebSocket-Protocol` (and any other header) from the
+ *   result.
  * - Each incoming message becomes a `$default` event (`requestTimeEpoch` = arrival). Handlers run
  *   concurrently with no per-connection ordering, as on AWS. Handler errors are logged, never
  *   thrown.
@@ -21,22 +21,25 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import type { ConnectAuthorizer, ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from '../gateway/events';
-import { authorizerEventOf, parseAuthorizerResult, parseGatewayResult, policyAllows } from '../gateway/events';
+import type { ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from '../gateway/events';
+import { parseGatewayResult } from '../gateway/events';
+import { authorizeConnect } from './authorizer';
 import type { CloseStatus } from './connection';
 import { GOING_AWAY, LocalConnection } from './connection';
 import type { ConnectionContext } from './events';
-import { connectEvent, disconnectEvent, messageEvent, newGatewayId, sourceIpOf } from './events';
+import { connectEvent, disconnectEvent, messageEvent, newConnectionContext } from './events';
 import { FrameMonitor } from './frame-monitor';
 import { connectionIdOf, handleManagementRequest, reply } from './management-api';
-import { closedOrTerminated, isWebSocketUpgrade, refuseUpgrade, sleep, toBuffer } from './sockets';
-import { errorFields, jsonLineLogger, localGatewayOptionsSchema } from './options';
-import type { LocalAuthorizer, LocalGatewayConfig, LocalGatewayOptions, Logger } from './options';
+import { chosenProtocol, closedOrTerminated, extraHeaderLines, isWebSocketUpgrade, refuseUpgrade, toBuffer } from './sockets';
+import { errorFields, localGatewayOptionsSchema, stderrLogger } from './options';
+import type { LocalAuthorizer, LocalGatewayConfig, LocalGatewayOptions } from './options';
 import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
+import type { Logger } from '../log';
 
-export type { LocalAuthorizer, LocalGatewayOptions, Logger, LogEntry } from './options';
+export type { LocalAuthorizer, LocalGatewayOptions } from './options';
 
 /** The integrations behind the three routes, with Lambda's event and result shapes. */
 export interface GatewayHandlers {
@@ -77,16 +80,16 @@ export class LocalGateway {
   ) {
     const { log, authorizer, ...rest } = options;
     this.config = localGatewayOptionsSchema.parse(rest);
-    this.log = log ?? jsonLineLogger;
+    this.log = log ?? stderrLogger;
     this.authorizer = authorizer;
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
       clientTracking: false,
       maxPayload: this.config.strict ? MESSAGE_LIMIT_BYTES : LENIENT_MAX_MESSAGE_BYTES,
-      handleProtocols: (_offered, req) => this.echoedProtocol(req),
+      handleProtocols: (_offered, req) => chosenProtocol(this.accepted.get(req)?.headers ?? {}),
     });
-    this.wss.on('headers', (headers, req) => this.addResultHeaders(headers, req));
+    this.wss.on('headers', (lines, req) => lines.push(...extraHeaderLines(this.accepted.get(req)?.headers ?? {})));
     // The handlers' SDK clients keep `@connections` sockets alive with no idle limit of their
     // own (Node 20's agent ignores the server's Keep-Alive hint then), so a server that closes
     // idle sockets after Node's default 5 s races their reuse: an occasional ECONNRESET on a
@@ -95,7 +98,7 @@ export class LocalGateway {
     this.server.keepAliveTimeout = 0;
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.onUpgrade(req, socket, head).catch((error: unknown) => {
-        this.log('error', { msg: 'upgrade failed', ...errorFields(error) });
+        this.log.error('upgrade failed', errorFields(error));
         socket.destroy();
       });
     });
@@ -118,7 +121,7 @@ export class LocalGateway {
       managementEndpoint: `http://${authority}/${this.config.stage}`,
       port,
     };
-    this.log('info', { msg: 'local gateway listening', ...address, strict: this.config.strict });
+    this.log.info('local gateway listening', { ...address, strict: this.config.strict });
     return address;
   }
 
@@ -163,35 +166,25 @@ export class LocalGateway {
       find: (id) => this.connections.get(id),
       close: (connection, status) => this.closeConnection(connection, status),
     }).catch((error: unknown) => {
-      this.log('error', { msg: '@connections request failed', connectionId, ...errorFields(error) });
+      this.log.error('@connections request failed', { connectionId, ...errorFields(error) });
       if (!res.headersSent) reply(res, 500, { message: 'Internal server error' });
     });
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', (error) => this.log('warn', { msg: 'socket error', ...errorFields(error) }));
+    socket.on('error', (error) => this.log.warn('socket error', errorFields(error)));
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== `/${this.config.stage}`) return refuseUpgrade(socket, 404);
     if (!isWebSocketUpgrade(req)) return refuseUpgrade(socket, 400);
     if (this.state !== 'running') return refuseUpgrade(socket, 503);
 
     const now = Date.now();
-    const context: ConnectionContext = {
-      connectionId: newGatewayId(),
-      connectedAt: now,
-      domainName: req.headers.host ?? `${this.config.host}:${(this.server.address() as AddressInfo).port}`,
-      stage: this.config.stage,
-      apiId: this.config.apiId,
-      sourceIp: sourceIpOf(req),
-      userAgent: req.headers['user-agent'],
-    };
-    const unauthorized = connectEvent(context, req, url, now);
-    const verdict = await this.track(this.authorize(unauthorized));
+    const defaultHost = `${this.config.host}:${(this.server.address() as AddressInfo).port}`;
+    const context = newConnectionContext(req, { ...this.config, defaultHost }, now);
+    const verdict = await this.track(authorizeConnect(this.authorizer, connectEvent(context, req, url, now), this.config, this.log));
     if (socket.destroyed || this.state !== 'running') return void socket.destroy();
     if ('status' in verdict) return refuseUpgrade(socket, verdict.status);
-    const event = verdict.authorizer === undefined
-      ? unauthorized
-      : { ...unauthorized, requestContext: { ...unauthorized.requestContext, authorizer: verdict.authorizer } };
+    const { event } = verdict;
     const result = await this.dispatch('connect', context.connectionId, () => this.handlers.connect(event));
     if (socket.destroyed || this.state !== 'running') return void socket.destroy();
     if (result === undefined) return refuseUpgrade(socket, 500, 'Internal server error');
@@ -215,7 +208,7 @@ export class LocalGateway {
       socket.prependListener('data', (chunk: Buffer) => monitor.push(chunk));
     }
     ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
-    ws.on('error', (error) => this.log('warn', { msg: 'websocket error', connectionId: connection.id, ...errorFields(error) }));
+    ws.on('error', (error) => this.log.warn('websocket error', { connectionId: connection.id, ...errorFields(error) }));
     ws.on('close', (code, reason) => this.onClose(connection, code, reason.toString('utf8')));
   }
 
@@ -226,16 +219,8 @@ export class LocalGateway {
       this.closeConnection(connection, { code: 1003, reason: 'Binary frames are not supported' });
       return;
     }
-    connection.received(isBinary);
-    let body: string;
-    if (isBinary) {
-      // Lenient mode: hand on whole packets only (see packet-assembler.ts).
-      const packets = connection.packets.push(toBuffer(data));
-      if (packets === undefined) return;
-      body = packets.toString('base64');
-    } else {
-      body = toBuffer(data).toString('utf8');
-    }
+    const body = connection.received(toBuffer(data), isBinary);
+    if (body === undefined) return;
     const event = messageEvent(connection.context, body, isBinary, arrival);
     void this.dispatch('message', connection.id, () => this.handlers.message(event));
   }
@@ -246,7 +231,7 @@ export class LocalGateway {
     this.sockets.delete(connection.ws);
     const status = connection.closeStatus(code, reason);
     if (Math.random() < this.config.dropDisconnectRate) {
-      this.log('info', { msg: '$disconnect dropped', connectionId: connection.id, ...status });
+      this.log.info('$disconnect dropped', { connectionId: connection.id, ...status });
       return;
     }
     const event = disconnectEvent(connection.context, status.code, status.reason, Date.now());
@@ -257,22 +242,6 @@ export class LocalGateway {
   private closeConnection(connection: LocalConnection, status: CloseStatus): void {
     this.connections.delete(connection.id);
     connection.close(status);
-  }
-
-  /** The optional REQUEST authorizer, as API Gateway runs it: what `$connect` receives, or the refusal. */
-  private async authorize(event: ConnectEvent): Promise<{ status: 401 | 403 | 500 } | { authorizer?: ConnectAuthorizer }> {
-    if (this.authorizer === undefined) return {};
-    const methodArn = `arn:aws:execute-api:local:000000000000:${this.config.apiId}/${this.config.stage}/$connect`;
-    const started = Date.now();
-    try {
-      const result = parseAuthorizerResult(await this.authorizer(authorizerEventOf(event, methodArn)));
-      if (!policyAllows(result, methodArn)) return { status: 403 };
-      return { authorizer: { ...result.context, principalId: result.principalId, integrationLatency: Date.now() - started } };
-    } catch (error) {
-      if (error instanceof Error && error.message === 'Unauthorized') return { status: 401 };
-      this.log('error', { msg: 'authorizer failed', connectionId: event.requestContext.connectionId, ...errorFields(error) });
-      return { status: 500 };
-    }
   }
 
   /** Tracks a promise so `stop()` waits for it. */
@@ -296,22 +265,9 @@ export class LocalGateway {
       const raw = await call();
       return route === 'connect' || raw !== undefined ? parseGatewayResult(raw) : undefined;
     })().catch((error: unknown) => {
-      this.log('error', { msg: 'handler failed', route, connectionId, ...errorFields(error) });
+      this.log.error('handler failed', { route, connectionId, ...errorFields(error) });
       return undefined;
     });
     return this.track(run);
-  }
-
-  private echoedProtocol(req: IncomingMessage): string | false {
-    const headers = this.accepted.get(req)?.headers ?? {};
-    const name = Object.keys(headers).find((key) => key.toLowerCase() === 'sec-websocket-protocol');
-    return name === undefined ? false : (headers[name] as string);
-  }
-
-  private addResultHeaders(lines: string[], req: IncomingMessage): void {
-    const reserved = new Set(['sec-websocket-protocol', 'sec-websocket-accept', 'upgrade', 'connection']);
-    for (const [name, value] of Object.entries(this.accepted.get(req)?.headers ?? {})) {
-      if (!reserved.has(name.toLowerCase()) && !/[\r\n]/.test(name + value)) lines.push(`${name}: ${value}`);
-    }
   }
 }

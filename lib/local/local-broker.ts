@@ -79,7 +79,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     const gateway = new LocalGateway(lateBound(() => handlers), {
       ...options.gateway,
       ...(authorizer === undefined ? {} : { authorizer }),
-      log: (level, { msg, ...fields }) => log[level](msg, { component: 'local-gateway', ...fields }),
+      log: log.child({ component: 'local-gateway' }),
     });
     const address = await gateway.start();
     const runtime = createRuntime({

@@ -4,9 +4,7 @@
  */
 import { z } from 'zod';
 import type { AuthorizerEvent, AuthorizerResult } from '../gateway/events';
-
-export type LogEntry = Record<string, unknown> & { readonly msg: string };
-export type Logger = (level: 'info' | 'warn' | 'error', entry: LogEntry) => void;
+import { createLogger, type Logger } from '../log';
 
 export const localGatewayOptionsSchema = z.object({
   /** @default '127.0.0.1' */
@@ -43,7 +41,7 @@ export type LocalGatewayConfig = z.output<typeof localGatewayOptionsSchema>;
 export type LocalAuthorizer = (event: AuthorizerEvent) => Promise<AuthorizerResult>;
 
 export type LocalGatewayOptions = z.input<typeof localGatewayOptionsSchema> & {
-  /** Structured log sink. @default one JSON line per entry on stderr */
+  /** Where the gateway logs. @default {@link stderrLogger} */
   readonly log?: Logger;
   /**
    * Called before `$connect`, as API Gateway calls a REQUEST authorizer attached to the route
@@ -55,10 +53,10 @@ export type LocalGatewayOptions = z.input<typeof localGatewayOptionsSchema> & {
   readonly authorizer?: LocalAuthorizer;
 };
 
-/** Writes one JSON line per entry to stderr. */
-export const jsonLineLogger: Logger = (level, entry) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, component: 'local-gateway', ...entry })}\n`);
-};
+/** The gateway's own logger when none is given: one JSON line per entry on stderr. */
+export const stderrLogger: Logger = createLogger({ write: (line) => process.stderr.write(`${line}\n`) }).child({
+  component: 'local-gateway',
+});
 
 export function errorFields(error: unknown): Record<string, unknown> {
   if (error instanceof Error) return { error: error.name, errorMessage: error.message };

@@ -5,9 +5,14 @@
  * gathers a binary-mode connection's bytes into whole MQTT packets and hands the handlers whole
  * packets only, as the Stratus transport does over text frames on AWS.
  *
- * Only the fixed header is read: the packet type byte and the Remaining Length (a variable byte
- * integer of at most 4 bytes). A malformed length is passed on as is, for the codec to refuse.
+ * Only the fixed header is read, with lib/mqtt's Remaining Length reader. A length that reader
+ * refuses (over four bytes, or not minimally encoded: MQTT 5 section 1.5.5) is passed on at once,
+ * with everything after it, for the codec to refuse.
  */
+import { vbiLength } from '../mqtt/bytes';
+import { MqttError } from '../mqtt/errors';
+import { readRemainingLength } from '../mqtt/remaining-length';
+
 export class PacketAssembler {
   private pending: Buffer = Buffer.alloc(0);
 
@@ -38,14 +43,12 @@ export class PacketAssembler {
 
 /** Total size of the packet starting at `offset`; undefined if its fixed header is incomplete. */
 function packetSize(buffer: Buffer, offset: number): number | undefined | 'malformed' {
-  let value = 0;
-  let multiplier = 1;
-  for (let i = 1; i <= 4; i += 1) {
-    const byte = buffer[offset + i];
-    if (byte === undefined) return undefined;
-    value += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) return 1 + i + value;
-    multiplier *= 128;
+  let remaining: number;
+  try {
+    remaining = readRemainingLength(buffer, offset + 1, buffer.length);
+  } catch (error) {
+    if (error instanceof MqttError) return 'malformed';
+    throw error;
   }
-  return 'malformed';
+  return remaining < 0 ? undefined : 1 + vbiLength(remaining) + remaining;
 }

@@ -1,4 +1,7 @@
-/** Socket-level helpers of the local gateway: refusing an upgrade, closing, data conversion. */
+/**
+ * Socket-level helpers of the local gateway: refusing an upgrade, the headers of an accepted one,
+ * closing, data conversion.
+ */
 import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -26,6 +29,20 @@ export function refuseUpgrade(socket: Duplex, status: number, body = STATUS_CODE
   );
 }
 
+/** The subprotocol `$connect` chose: its `Sec-WebSocket-Protocol` header, or false for none. */
+export function chosenProtocol(headers: Record<string, string>): string | false {
+  const name = Object.keys(headers).find((key) => key.toLowerCase() === 'sec-websocket-protocol');
+  return name === undefined ? false : (headers[name] as string);
+}
+
+/** The other headers `$connect` returned, as handshake lines; ws writes the reserved ones itself. */
+export function extraHeaderLines(headers: Record<string, string>): string[] {
+  const reserved = new Set(['sec-websocket-protocol', 'sec-websocket-accept', 'upgrade', 'connection']);
+  return Object.entries(headers)
+    .filter(([name, value]) => !reserved.has(name.toLowerCase()) && !/[\r\n]/.test(name + value))
+    .map(([name, value]) => `${name}: ${value}`);
+}
+
 export function closedOrTerminated(ws: WebSocket): Promise<void> {
   if (ws.readyState === ws.CLOSED) return Promise.resolve();
   return new Promise((resolve) => {
@@ -41,8 +58,4 @@ export function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -6,7 +6,7 @@ import { HandshakeRefused, b64, cleanup, openClient, startGateway } from './help
 afterEach(cleanup);
 
 describe('local gateway: $connect and the upgrade', () => {
-  it('completes the upgrade echoing the chosen subprotocol [MQTT-6.0.0-3]', async () => {
+  it('completes the upgrade echoing the chosen subprotocol [MQTT-6.0.0-4]', async () => {
     const { address, recorder } = await startGateway({ strict: true });
     const client = await openClient(`${address.url}?token=abc&x=1&x=2`, ['mqttv3.1', 'mqtt']);
     expect(client.ws.protocol).toBe('mqtt');

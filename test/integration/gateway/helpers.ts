@@ -11,7 +11,11 @@ import { parseConnectEvent, parseDisconnectEvent, parseMessageEvent } from '../.
 import { decodeBody } from '../../../lib/gateway/framing';
 import { acceptConnect, refuseConnect, subprotocolOf } from '../../../lib/gateway/subprotocol';
 import { LocalGateway } from '../../../lib/local/gateway';
-import type { GatewayHandlers, LocalGatewayAddress, LocalGatewayOptions, LogEntry } from '../../../lib/local/gateway';
+import type { GatewayHandlers, LocalGatewayAddress, LocalGatewayOptions } from '../../../lib/local/gateway';
+import { createLogger } from '../../../lib/log';
+
+/** One line the gateway logged, parsed. */
+export type LogEntry = Record<string, unknown> & { readonly msg: string };
 
 const teardown: (() => Promise<void>)[] = [];
 
@@ -108,10 +112,13 @@ export async function startGateway(
   };
   const gateway = new LocalGateway(handlers, {
     port: 0,
-    log: (_level, entry) => {
-      recorder.logs.push(entry);
-      recorder.notify();
-    },
+    log: createLogger({
+      level: 'debug',
+      write: (line) => {
+        recorder.logs.push(JSON.parse(line) as LogEntry);
+        recorder.notify();
+      },
+    }),
     ...options,
   });
   teardown.push(() => gateway.stop());

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayEventError } from '../../../lib/gateway/errors';
 import {
-  authorizerEventOf,
   headerValue,
   parseAuthorizerEvent,
   parseAuthorizerResult,
@@ -10,7 +9,6 @@ import {
   parseGatewayResult,
   parseMessageEvent,
   parseWebSocketEvent,
-  policyAllows,
   type AuthorizerResult,
 } from '../../../lib/gateway/events';
 
@@ -138,33 +136,12 @@ describe('REQUEST authorizer shapes', () => {
     expect(parseMessageEvent(event).requestContext).not.toHaveProperty('somethingNew');
   });
 
-  it('builds the authorizer event API Gateway sends for a $connect request, and validates it', () => {
-    const event = authorizerEventOf(parseConnectEvent(withAuthorizer(authorizer)), methodArn);
-    expect(event).toMatchObject({ type: 'REQUEST', methodArn, queryStringParameters: { token: 'abc' }, headers: connectEvent.headers });
-    expect(event.requestContext).not.toHaveProperty('authorizer');
-    expect(parseAuthorizerEvent(event)).toEqual(event);
-    expect(() => parseAuthorizerEvent({ ...event, type: 'TOKEN' })).toThrow(GatewayEventError);
-    expect(() => parseAuthorizerEvent({ ...event, methodArn: undefined })).toThrow(GatewayEventError);
-  });
-
   it('validates authorizer results: a policy, and a context of scalars only', () => {
     expect(parseAuthorizerResult({ ...allow(methodArn), context: { a: 'x', b: 1, c: true } }).context).toEqual({ a: 'x', b: 1, c: true });
     expect(() => parseAuthorizerResult({ ...allow(methodArn), context: { a: { b: 1 } } })).toThrow(GatewayEventError);
     expect(() => parseAuthorizerResult({ ...allow(methodArn), context: { a: ['x'] } })).toThrow(GatewayEventError);
     expect(() => parseAuthorizerResult({ principalId: 'a' })).toThrow(GatewayEventError);
     expect(() => parseAuthorizerResult({ ...allow(methodArn), policyDocument: { Version: '2012-10-17', Statement: [] } })).toThrow(GatewayEventError);
-  });
-
-  it('evaluates the policy like IAM: wildcards, explicit Deny wins, nothing matching is a deny', () => {
-    expect(policyAllows(allow(methodArn), methodArn)).toBe(true);
-    expect(policyAllows(allow('arn:aws:execute-api:eu-west-1:123456789012:abc123/*'), methodArn)).toBe(true);
-    expect(policyAllows(allow(methodArn, ['execute-api:*']), methodArn)).toBe(true);
-    expect(policyAllows(allow(methodArn, 'EXECUTE-API:invoke'), methodArn)).toBe(true);
-    expect(policyAllows(allow('arn:aws:execute-api:eu-west-1:123456789012:other/*'), methodArn)).toBe(false);
-    expect(policyAllows(allow(methodArn, 's3:GetObject'), methodArn)).toBe(false);
-    const denied = allow('*');
-    denied.policyDocument.Statement.push({ Action: '*', Effect: 'Deny', Resource: methodArn });
-    expect(policyAllows(denied, methodArn)).toBe(false);
   });
 });
 

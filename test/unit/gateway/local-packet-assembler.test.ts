@@ -42,4 +42,9 @@ describe('PacketAssembler (lenient mode) [MQTT-6.0.0-2]', () => {
     const bad = Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]);
     expect(new PacketAssembler().push(bad)).toEqual(bad);
   });
+
+  it('passes a non-minimal remaining length on at once, for the codec to refuse', () => {
+    const padded = Buffer.from([0x30, 0x85, 0x00]); // PUBLISH, remaining length 5 in two bytes, no body yet
+    expect(new PacketAssembler().push(padded)).toEqual(padded);
+  });
 });

@@ -14,7 +14,6 @@ const external = externalImports('lib');
  */
 const KNOWN_CYCLES: string[][] = [
   ['lib/broker/delivery.ts', 'lib/broker/intents.ts'],
-  ['lib/client/node-socket.ts', 'lib/client/socket.ts'],
   [
     'lib/runtime/disconnect-path.ts',
     'lib/runtime/effects.ts',

@@ -51,5 +51,6 @@ export {
 } from './decoder';
 export { encode, encodedLength } from './encoder';
 export { MAX_VBI } from './bytes';
+export { readRemainingLength } from './remaining-length';
 export * from './topic';
 export { peekPublishTopic } from './peek';

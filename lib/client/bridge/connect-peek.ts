@@ -6,6 +6,10 @@
  * broker validates them fully.
  */
 
+import { vbiLength } from '../../mqtt/bytes';
+import { MqttError } from '../../mqtt/errors';
+import { readRemainingLength } from '../../mqtt/remaining-length';
+
 export const CONNECT_TYPE = 1;
 
 export interface ConnectSummary {
@@ -20,7 +24,9 @@ export interface ConnectSummary {
 /** Reads a whole CONNECT packet; undefined when it is not one, or too short to be well formed. */
 export function peekConnect(packet: Uint8Array): ConnectSummary | undefined {
   if (packet.length < 2 || packet[0] >> 4 !== CONNECT_TYPE) return undefined;
-  const reader = new Reader(packet, skipVarint(packet, 1));
+  const start = variableHeaderOffset(packet);
+  if (start === undefined) return undefined;
+  const reader = new Reader(packet, start);
   const protocolName = reader.string();
   const level = reader.byte();
   reader.skip(3); // flags, keep alive
@@ -59,12 +65,18 @@ export function notAuthorizedConnack(level: number): Uint8Array {
 /** v5 DISCONNECT with reason code 0x95 "Packet too large" and no properties. */
 export const PACKET_TOO_LARGE_DISCONNECT = Uint8Array.of(0xe0, 0x02, 0x95, 0x00);
 
-/** Offset just past a Variable Byte Integer at `offset` (or past the buffer when it runs out). */
-function skipVarint(bytes: Uint8Array, offset: number): number {
-  for (let i = 0; i < 4; i++) {
-    if (offset + i >= bytes.length || (bytes[offset + i] & 0x80) === 0) return offset + i + 1;
+/**
+ * Offset of the variable header, just past the Remaining Length (lib/mqtt's reader); undefined
+ * when the Remaining Length is cut short or malformed.
+ */
+function variableHeaderOffset(packet: Uint8Array): number | undefined {
+  try {
+    const remaining = readRemainingLength(packet, 1, packet.length);
+    return remaining < 0 ? undefined : 1 + vbiLength(remaining);
+  } catch (error) {
+    if (error instanceof MqttError) return undefined;
+    throw error;
   }
-  return bytes.length;
 }
 
 /** A forgiving cursor: every read past the end yields undefined. */

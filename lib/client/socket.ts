@@ -28,13 +28,13 @@ export function chooseSocketFactory(target: SocketTarget, choice: SocketChoice =
 }
 
 /** Node (or a runtime imitating it) without a DOM window: `ws` is available and preferred. */
-export function isNodeLike(): boolean {
+function isNodeLike(): boolean {
   const scope = globalThis as { process?: { versions?: { node?: unknown } }; window?: unknown };
   return typeof scope.process?.versions?.node === 'string' && scope.window === undefined;
 }
 
 /** A WHATWG WebSocket as a SocketFactory. Cannot fragment. */
-export function nativeSocketFactory(create: () => WebSocket): SocketFactory {
+function nativeSocketFactory(create: () => WebSocket): SocketFactory {
   return { canFragment: false, open: (events) => wrapNative(create(), events) };
 }
 

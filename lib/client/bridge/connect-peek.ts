@@ -10,7 +10,7 @@ import { vbiLength } from '../../mqtt/bytes';
 import { MqttError } from '../../mqtt/errors';
 import { readRemainingLength } from '../../mqtt/remaining-length';
 
-export const CONNECT_TYPE = 1;
+const CONNECT_TYPE = 1;
 
 export interface ConnectSummary {
   /** 'MQTT' (3.1.1, 5.0) or 'MQIsdp' (3.1) */

@@ -47,7 +47,7 @@ export function subprotocolFor(connect: ConnectSummary): 'mqtt' | 'mqttv3.1' {
 /**
  * CONNACK refusing the connection because the broker cannot be reached: return code 3 "Server
  * unavailable" (3.1, 3.1.1), reason code 0x88 "Server unavailable" with no properties (5.0).
- * The bridge closes the connection right after it [MQTT-3.2.2-5].
+ * The bridge closes the connection right after it [MQTT-3.2.2-7] (3.1.1: [MQTT-3.2.2-5]).
  */
 export function serverUnavailableConnack(level: number): Uint8Array {
   return level === 5 ? Uint8Array.of(0x20, 0x03, 0x00, 0x88, 0x00) : Uint8Array.of(0x20, 0x02, 0x00, 0x03);

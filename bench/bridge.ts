@@ -12,23 +12,37 @@
  * (PUBACKs for QoS 1; all replies of one invocation share one post). Nobody subscribes, so
  * fan-out posts, which batching does not change, are left out.
  *
- * Options: --devices N (50), --rate R readings/s per device (2), --seconds S (6), --burst B (10),
- * --windows a,b,c (0,100,500,2000), --json.
+ * Options (see USAGE): --devices N (50), --rate R readings/s per device (2), --seconds S (6),
+ * --burst B (10), --windows a,b,c (0,100,500,2000), --json.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { bridgeConfigSchema, startBridge } from '../lib/client/bridge';
 import type { Delivery } from '../lib/gateway/delivery';
 import { startLocalBroker } from '../lib/local/local-broker';
 import { silentLogger } from '../lib/log';
+import { parseBenchArgs } from './lib/options';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
-const devices = Number(option('devices', '50'));
-const rate = Number(option('rate', '2'));
-const seconds = Number(option('seconds', '6'));
-const burst = Number(option('burst', '10'));
-const windows = option('windows', '0,100,500,2000').split(',').map(Number);
-const json = args.includes('--json');
+const USAGE = `Usage: npm run bench:bridge -- [--devices N] [--rate R] [--seconds S] [--burst B] [--windows a,b,c] [--json]
+  --devices N       devices publishing at once (default 50)
+  --rate R          readings per second per device, on average (default 2)
+  --seconds S       duration of each workload run (default 6)
+  --burst B         readings per PLC scan in the burst workload (default 10)
+  --windows a,b,c   batching windows to compare, --batch-ms of the bridge (default 0,100,500,2000)
+  --json            one JSON object per row, instead of a Markdown table`;
+const options = parseBenchArgs(USAGE, {
+  devices: { type: 'string', default: '50' },
+  rate: { type: 'string', default: '2' },
+  seconds: { type: 'string', default: '6' },
+  burst: { type: 'string', default: '10' },
+  windows: { type: 'string', default: '0,100,500,2000' },
+  json: { type: 'boolean', default: false },
+});
+const devices = Number(options.devices);
+const rate = Number(options.rate);
+const seconds = Number(options.seconds);
+const burst = Number(options.burst);
+const windows = options.windows.split(',').map(Number);
+const json = options.json;
 
 /** Prices from docs/COST.md: $1.00 per million messages; $0.233 per million invocations (256 MB, 10 ms). */
 const MESSAGE_PRICE = 1.0;

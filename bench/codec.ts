@@ -14,6 +14,7 @@
 import { cpus, loadavg } from 'node:os';
 import * as mqttPacket from 'mqtt-packet';
 import { STRATUS, type StratusCodec } from './lib/stratus-codec';
+import { parseBenchArgs } from './lib/options';
 import { compare, formatInteger, markdownTable, sinkValue } from './lib/timing';
 import type { Packet as ReferencePacket } from 'mqtt-packet';
 import type { Packet, ProtocolVersion } from '../lib/mqtt/types';
@@ -258,10 +259,15 @@ function printTable(rows: readonly Row[]): void {
   console.log(markdownTable(headers, cells));
 }
 
-function main(argv: readonly string[]): void {
-  const json = argv.includes('--json');
-  const filterAt = argv.indexOf('--filter');
-  const filter = filterAt >= 0 ? argv[filterAt + 1] ?? '' : '';
+const USAGE = `Usage: npm run bench:codec -- [--json] [--filter TEXT]
+  --json           one JSON object per row (NDJSON), nothing else on stdout
+  --filter TEXT    only the packets whose name contains TEXT, ignoring case`;
+
+function main(): void {
+  const { json, filter } = parseBenchArgs(USAGE, {
+    json: { type: 'boolean', default: false },
+    filter: { type: 'string', default: '' },
+  });
   const cases = CASES.filter((c) => c.name.toLowerCase().includes(filter.toLowerCase()));
   const log = json ? console.error : console.log;
   log(`Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -276,4 +282,4 @@ function main(argv: readonly string[]): void {
   log(`${((performance.now() - started) / 1000).toFixed(1)} s, load ${loadavg()[0].toFixed(2)}, sink ${sinkValue()}`);
 }
 
-main(process.argv.slice(2));
+main();

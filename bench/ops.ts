@@ -9,8 +9,8 @@
  * posts are what users pay for on AWS (docs/COST.md). Everything runs MQTT 3.1.1, which Aedes
  * speaks too; the counts are the same for MQTT 5.
  *
- * Options: --json (one JSON object per row), --rounds N (default 12; the 100-subscriber rows use
- * a third of it).
+ * Options (see USAGE): --json (one JSON object per row), --rounds N (default 12; the
+ * 100-subscriber rows use a third of it).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,10 +26,17 @@ import { hashPassword } from '../lib/auth/password';
 import { DynamoAuthStore } from '../lib/store/dynamodb/auth-store';
 import { createDynamoDbClient } from '../lib/store/dynamodb/client';
 import { MeteredDynamoDb } from '../lib/store/dynamodb/metered';
+import { integerOption, parseBenchArgs } from './lib/options';
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const rounds = Number(args[args.indexOf('--rounds') + 1]) || 12;
+const USAGE = `Usage: npm run bench:ops -- [--json] [--rounds N]
+  --json        one JSON object per row, instead of a Markdown table
+  --rounds N    samples per operation (default 12; the 100-subscriber rows use a third of it)`;
+const options = parseBenchArgs(USAGE, {
+  json: { type: 'boolean', default: false },
+  rounds: { type: 'string', default: '12' },
+});
+const json = options.json;
+const rounds = integerOption(USAGE, 'rounds', options.rounds, 1);
 
 type Open = (options: IClientOptions) => Promise<MqttClient>;
 

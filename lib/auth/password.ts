@@ -15,6 +15,7 @@
  * accepted as they are: the string 'pässword' and its UTF-8 bytes verify the same).
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { isBase64 } from '../client/base64';
 
 export const MIN_PASSWORD_BYTES = 1;
 export const MAX_PASSWORD_BYTES = 1024;
@@ -33,7 +34,6 @@ const MIN_PART_BYTES = 8;
 const MAX_PART_BYTES = 64;
 
 const DECIMAL = /^[1-9][0-9]{0,7}$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 interface ScryptParams {
   readonly N: number;
@@ -121,7 +121,7 @@ function parseHash(encoded: string): ParsedHash | undefined {
 
 /** Canonical, non-empty base64 of 8..64 bytes, else undefined. */
 function strictBase64(text: string): Buffer | undefined {
-  if (text.length === 0 || !BASE64.test(text)) return undefined;
+  if (text.length === 0 || !isBase64(text)) return undefined;
   const bytes = Buffer.from(text, 'base64');
   if (bytes.length < MIN_PART_BYTES || bytes.length > MAX_PART_BYTES) return undefined;
   return bytes;

@@ -35,8 +35,9 @@ export class PacketTooLargeError extends TransportError {
 }
 
 /**
- * MQTT.js wrote bytes that are not an MQTT stream: a Remaining Length longer than 4 bytes
- * (MQTT 5 section 1.5.5, MQTT 3.1.1 section 2.2.3). Fatal: the stream is destroyed.
+ * MQTT.js wrote bytes that are not an MQTT stream: a Remaining Length longer than 4 bytes or not
+ * minimally encoded [MQTT-1.5.5-1] (MQTT 3.1.1 section 2.2.3). Fatal: the stream is destroyed.
+ * The `cause` is lib/mqtt's MalformedPacketError.
  */
 export class MalformedPacketError extends TransportError {
   readonly code = 'STRATUS_MALFORMED_PACKET';

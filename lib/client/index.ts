@@ -11,7 +11,8 @@
 import mqtt, { type IClientOptions, type MqttClient, type StreamBuilder } from 'mqtt';
 import type { ClientOptions } from 'ws';
 import { resolveLimits, type StratusTransportOptions } from './limits';
-import { chooseSocketFactory, type SocketTarget } from './socket';
+import { chooseSocketFactory } from './socket';
+import type { SocketTarget } from './socket-types';
 import { StratusStream } from './stream';
 export { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 

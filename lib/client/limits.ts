@@ -29,11 +29,6 @@ export interface TransportLimits {
   readonly highWaterMark: number;
 }
 
-/** Characters of base64 needed for `bytes` bytes (RFC 4648, with padding). */
-export function base64Length(bytes: number): number {
-  return 4 * Math.ceil(bytes / 3);
-}
-
 /** Most bytes whose base64 fits in `chars` characters. */
 export function bytesFitting(chars: number): number {
   return Math.floor(chars / 4) * 3;
@@ -43,7 +38,7 @@ export function bytesFitting(chars: number): number {
  * Largest message, in base64 characters, a socket can send. Without fragmentation (browsers'
  * WebSocket) a message is one frame.
  */
-export function messageBudget(limits: TransportLimits, canFragment: boolean): number {
+function messageBudget(limits: TransportLimits, canFragment: boolean): number {
   return canFragment ? limits.maxMessageSize : Math.min(limits.maxFrameSize, limits.maxMessageSize);
 }
 

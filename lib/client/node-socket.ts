@@ -5,7 +5,7 @@
  */
 
 import WebSocket, { type RawData } from 'ws';
-import type { SocketEvents, SocketTarget, TextSocket } from './socket';
+import type { SocketEvents, SocketTarget, TextSocket } from './socket-types';
 
 export function openNodeSocket(target: SocketTarget, events: SocketEvents): TextSocket {
   // API Gateway does not negotiate permessage-deflate; keep frame sizes what we computed.

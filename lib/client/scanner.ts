@@ -4,6 +4,9 @@
  * transport buffers bytes until the fixed header says a packet is complete.
  */
 
+import { vbiLength } from '../mqtt/bytes';
+import { MqttError } from '../mqtt/errors';
+import { readRemainingLength } from '../mqtt/remaining-length';
 import { MalformedPacketError } from './errors';
 
 /** Fixed header: type byte plus a Remaining Length of at most 4 bytes. */
@@ -19,21 +22,22 @@ export interface FixedHeader {
 }
 
 /**
- * Reads the fixed header at the start of `prefix`. Returns undefined while too few bytes are
- * available. Throws MalformedPacketError when Remaining Length runs past 4 bytes
- * (MQTT 5 section 1.5.5, MQTT 3.1.1 section 2.2.3).
+ * Reads the fixed header at the start of `prefix`, with lib/mqtt's Remaining Length reader.
+ * Returns undefined while too few bytes are available. Throws MalformedPacketError when the
+ * Remaining Length runs past 4 bytes or is not minimally encoded [MQTT-1.5.5-1] (MQTT 3.1.1
+ * section 2.2.3).
  */
 export function readFixedHeader(prefix: Uint8Array): FixedHeader | undefined {
-  let remaining = 0;
-  let multiplier = 1;
-  for (let i = 1; i < MAX_HEADER_SIZE; i++) {
-    if (i >= prefix.length) return undefined;
-    const byte = prefix[i];
-    remaining += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) return { type: prefix[0] >> 4, headerSize: i + 1, packetSize: i + 1 + remaining };
-    multiplier *= 128;
+  let remaining: number;
+  try {
+    remaining = readRemainingLength(prefix, 1, prefix.length);
+  } catch (error) {
+    if (error instanceof MqttError) throw new MalformedPacketError(error.message, { cause: error });
+    throw error;
   }
-  throw new MalformedPacketError('Remaining Length is longer than 4 bytes');
+  if (remaining < 0) return undefined;
+  const headerSize = 1 + vbiLength(remaining);
+  return { type: prefix[0] >> 4, headerSize, packetSize: headerSize + remaining };
 }
 
 /** What the scanner found: a whole packet, or one too large to send (its bytes are discarded). */

@@ -1,49 +1,11 @@
 /**
- * The WebSocket seen by the transport: text in, text out, as messages of one or more frames. Two
- * adapters implement it: `ws` in Node (can fragment a message, see node-socket.ts) and the
- * WHATWG WebSocket of browsers (cannot: one message is one frame). This module never imports `ws`
- * at run time, so browser bundles do not pull it in.
+ * Chooses the WebSocket seen by the transport (text in, text out, as messages of one or more
+ * frames; types in socket-types.ts). Two adapters: `ws` in Node (can fragment a message, see
+ * node-socket.ts) and the WHATWG WebSocket of browsers, here (cannot: one message is one frame).
+ * This module never imports `ws` at run time, so browser bundles do not pull it in.
  */
 
-import type { ClientOptions } from 'ws';
-
-export interface SocketEvents {
-  open(): void;
-  /** A text message, whole (fragments already joined by the WebSocket implementation) */
-  text(text: string): void;
-  /** A binary message; API Gateway never sends one, a lenient server might */
-  binary(bytes: Uint8Array): void;
-  close(code: number, reason: string): void;
-  error(error: Error): void;
-}
-
-export interface TextSocket {
-  /**
-   * Sends one text message made of `frames`, in order (more than one only if the factory can
-   * fragment). `done` runs once the data is handed to the network, with an error if it failed.
-   */
-  send(frames: readonly string[], done: (error?: Error) => void): void;
-  /** Closes with 1000, or aborts a handshake in progress. */
-  close(): void;
-  /** Stops and restarts reading, for backpressure; optional. */
-  pause?(): void;
-  resume?(): void;
-}
-
-export interface SocketFactory {
-  /** Whether a message may span several frames (true for `ws`, false for browsers). */
-  readonly canFragment: boolean;
-  open(events: SocketEvents): TextSocket | Promise<TextSocket>;
-}
-
-/** Where and how to open the WebSocket. */
-export interface SocketTarget {
-  readonly url: string;
-  /** Offered subprotocols: ['mqtt'], or ['mqttv3.1'] for MQTT 3.1 */
-  readonly protocols: string[];
-  /** Options for the `ws` constructor (Node only): headers, TLS, agent... */
-  readonly wsOptions?: ClientOptions;
-}
+import type { SocketEvents, SocketFactory, SocketTarget, TextSocket } from './socket-types';
 
 export interface SocketChoice {
   /** Use the runtime's global WebSocket even in Node (no fragmentation then). */
@@ -66,13 +28,13 @@ export function chooseSocketFactory(target: SocketTarget, choice: SocketChoice =
 }
 
 /** Node (or a runtime imitating it) without a DOM window: `ws` is available and preferred. */
-export function isNodeLike(): boolean {
+function isNodeLike(): boolean {
   const scope = globalThis as { process?: { versions?: { node?: unknown } }; window?: unknown };
   return typeof scope.process?.versions?.node === 'string' && scope.window === undefined;
 }
 
 /** A WHATWG WebSocket as a SocketFactory. Cannot fragment. */
-export function nativeSocketFactory(create: () => WebSocket): SocketFactory {
+function nativeSocketFactory(create: () => WebSocket): SocketFactory {
   return { canFragment: false, open: (events) => wrapNative(create(), events) };
 }
 

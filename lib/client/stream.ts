@@ -16,7 +16,7 @@ import {
 import { planMessages } from './framing';
 import { maxPacketSize, type TransportLimits } from './limits';
 import { PacketScanner, type FixedHeader } from './scanner';
-import type { SocketEvents, SocketFactory, TextSocket } from './socket';
+import type { SocketEvents, SocketFactory, TextSocket } from './socket-types';
 
 /** Close codes that mean the server refused our framing: unsupported data, message too big. */
 const FRAMING_CLOSE_CODES = new Set([1003, 1009]);

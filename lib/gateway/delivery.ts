@@ -26,8 +26,8 @@ import {
 } from './errors';
 import { encodeOutgoing } from './framing';
 import type { OutgoingMessage } from './framing';
-import { DEFAULT_RETRY, withRetry } from './retry';
-import type { RetryPolicy } from './retry';
+import { DEFAULT_RETRY, withRetry } from '../retry';
+import type { RetryPolicy } from '../retry';
 import type { TransportMode } from '../api-gateway';
 
 export type SendOutcome =

@@ -17,14 +17,13 @@
  * binary frame arrives as `isBase64Encoded: true` with the frame's bytes base64-encoded in `body`;
  * that is accepted only when the caller allows binary.
  */
+import { isBase64 } from '../client/base64';
 import { FramingError } from './errors';
 import { FRAME_LIMIT_BYTES, MAX_CHUNK_BYTES } from '../api-gateway';
 import type { TransportMode } from '../api-gateway';
 
 /** One message to post: a base64 string for text mode, raw bytes for binary mode. */
 export type OutgoingMessage = string | Uint8Array;
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export interface DecodeOptions {
   /** Accept binary frames (`isBase64Encoded: true`); only the local lenient mode passes them. */
@@ -42,7 +41,7 @@ export function decodeBody(
   if (message.isBase64Encoded && !options.allowBinary) {
     throw new FramingError('binary-not-allowed', 'binary frames are not accepted: send base64 text');
   }
-  if (!BASE64.test(message.body)) {
+  if (!isBase64(message.body)) {
     throw new FramingError('invalid-base64', 'message body is not base64');
   }
   return toUint8Array(Buffer.from(message.body, 'base64'));

@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { freePort, spawnJvm, waitUntilAnswering } from './dynamodb-jvm';
 import { DYNAMODB_ENDPOINT_ENV, InvalidDynamoEndpointError, PortInUseError } from './dynamodb-errors';
+import { withRetry } from '../retry';
 
 export { ensureTables, deleteTables, type TableNames } from '../store/dynamodb/tables';
 export {
@@ -71,16 +72,13 @@ export async function provideDynamoDb(
 
 /** Starts DynamoDB Local and resolves once it answers ListTables. */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
-  // A port chosen here may be taken before the JVM binds it: choose again, a few times.
-  const attempts = options.port === undefined ? 3 : 1;
-  for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await freePort());
-    try {
-      return await startOnPort(port, options);
-    } catch (error) {
-      if (!(error instanceof PortInUseError) || attempt >= attempts) throw error;
-    }
-  }
+  // A port chosen here may be taken before the JVM binds it: choose again, a few times, at once.
+  const retry = { attempts: options.port === undefined ? 3 : 1, baseDelayMs: 0, maxDelayMs: 0 };
+  return withRetry(
+    retry,
+    (error) => error instanceof PortInUseError,
+    async () => startOnPort(options.port ?? (await freePort()), options),
+  );
 }
 
 async function startOnPort(port: number, options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {

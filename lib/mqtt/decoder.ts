@@ -18,6 +18,7 @@
  */
 
 import { Reader, vbiLength } from './bytes';
+import { readRemainingLength } from './remaining-length';
 import { decodeConnack, decodeConnect } from './decode-connect';
 import { decodeAuth, decodeDisconnect } from './decode-control';
 import { decodeAck, decodePublish } from './decode-publish';
@@ -65,26 +66,6 @@ function checkFirstByte(first: number, version: ProtocolVersion): void {
   if (required >= 0 && (first & 0x0f) !== required) {
     throw new MalformedPacketError('invalid fixed header flags', { specRef: 'MQTT-2.1.3-1' });
   }
-}
-
-/**
- * Remaining Length at buf[pos..end): its value, or -1 when more bytes are needed. At most four
- * bytes, minimally encoded [MQTT-1.5.5-1] (3.1.1: section 2.2.3).
- */
-function readRemainingLength(buf: Uint8Array, pos: number, end: number): number {
-  let value = 0;
-  let mult = 1;
-  for (let i = 0; i < 4; i++) {
-    if (pos + i >= end) return -1;
-    const b = buf[pos + i];
-    value += (b & 0x7f) * mult;
-    if ((b & 0x80) === 0) {
-      if (b === 0 && i > 0) throw new MalformedPacketError('non-minimal Remaining Length', { specRef: 'MQTT-1.5.5-1' });
-      return value;
-    }
-    mult *= 128;
-  }
-  throw new MalformedPacketError('Remaining Length longer than four bytes', { specRef: 'MQTT-1.5.5-1' });
 }
 
 /** Decodes the body of a packet whose first byte is checked; `start..end` spans the body. */

@@ -6,7 +6,11 @@
  * broker validates them fully.
  */
 
-export const CONNECT_TYPE = 1;
+import { vbiLength } from '../../mqtt/bytes';
+import { MqttError } from '../../mqtt/errors';
+import { readRemainingLength } from '../../mqtt/remaining-length';
+
+const CONNECT_TYPE = 1;
 
 export interface ConnectSummary {
   /** 'MQTT' (3.1.1, 5.0) or 'MQIsdp' (3.1) */
@@ -20,7 +24,9 @@ export interface ConnectSummary {
 /** Reads a whole CONNECT packet; undefined when it is not one, or too short to be well formed. */
 export function peekConnect(packet: Uint8Array): ConnectSummary | undefined {
   if (packet.length < 2 || packet[0] >> 4 !== CONNECT_TYPE) return undefined;
-  const reader = new Reader(packet, skipVarint(packet, 1));
+  const start = variableHeaderOffset(packet);
+  if (start === undefined) return undefined;
+  const reader = new Reader(packet, start);
   const protocolName = reader.string();
   const level = reader.byte();
   reader.skip(3); // flags, keep alive
@@ -41,7 +47,7 @@ export function subprotocolFor(connect: ConnectSummary): 'mqtt' | 'mqttv3.1' {
 /**
  * CONNACK refusing the connection because the broker cannot be reached: return code 3 "Server
  * unavailable" (3.1, 3.1.1), reason code 0x88 "Server unavailable" with no properties (5.0).
- * The bridge closes the connection right after it [MQTT-3.2.2-5].
+ * The bridge closes the connection right after it [MQTT-3.2.2-7] (3.1.1: [MQTT-3.2.2-5]).
  */
 export function serverUnavailableConnack(level: number): Uint8Array {
   return level === 5 ? Uint8Array.of(0x20, 0x03, 0x00, 0x88, 0x00) : Uint8Array.of(0x20, 0x02, 0x00, 0x03);
@@ -59,12 +65,18 @@ export function notAuthorizedConnack(level: number): Uint8Array {
 /** v5 DISCONNECT with reason code 0x95 "Packet too large" and no properties. */
 export const PACKET_TOO_LARGE_DISCONNECT = Uint8Array.of(0xe0, 0x02, 0x95, 0x00);
 
-/** Offset just past a Variable Byte Integer at `offset` (or past the buffer when it runs out). */
-function skipVarint(bytes: Uint8Array, offset: number): number {
-  for (let i = 0; i < 4; i++) {
-    if (offset + i >= bytes.length || (bytes[offset + i] & 0x80) === 0) return offset + i + 1;
+/**
+ * Offset of the variable header, just past the Remaining Length (lib/mqtt's reader); undefined
+ * when the Remaining Length is cut short or malformed.
+ */
+function variableHeaderOffset(packet: Uint8Array): number | undefined {
+  try {
+    const remaining = readRemainingLength(packet, 1, packet.length);
+    return remaining < 0 ? undefined : 1 + vbiLength(remaining);
+  } catch (error) {
+    if (error instanceof MqttError) return undefined;
+    throw error;
   }
-  return bytes.length;
 }
 
 /** A forgiving cursor: every read past the end yields undefined. */

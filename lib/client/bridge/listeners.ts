@@ -97,7 +97,7 @@ function createServerFor(
 }
 
 /** The server selects `mqtt` when offered [MQTT-6.0.0-4]; `mqttv3.1` for legacy 3.1 clients. */
-export function chooseSubprotocol(offered: Set<string>): string | false {
+function chooseSubprotocol(offered: Set<string>): string | false {
   if (offered.has('mqtt')) return 'mqtt';
   if (offered.has('mqttv3.1')) return 'mqttv3.1';
   return false;

@@ -259,7 +259,8 @@ export class Relay {
   private onUpstreamError(error: Error): void {
     if (this.phase === 'closed') return;
     if (this.phase === 'opening') {
-      // The broker is unreachable: tell the client so, in its protocol version [MQTT-3.2.2-5].
+      // The broker is unreachable: tell the client so, in its protocol version, then close
+      // [MQTT-3.2.2-7] (3.1.1: [MQTT-3.2.2-5]).
       this.log.warn('upstream unreachable; refusing the client', { detail: describeFailure(this.context.upstream, error) });
       this.context.stats.upstreamFailures++;
       const level = this.connect?.level ?? 4;

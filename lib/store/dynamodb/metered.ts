@@ -25,6 +25,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { noopMeter, type Meter } from '../meter';
+import { retryUntilDone } from '../../retry';
 
 type UnitKind = 'read' | 'write';
 
@@ -44,6 +45,8 @@ export interface MeteredDynamoDbOptions {
 
 /** The most requests one BatchWriteItem takes. */
 const BATCH_WRITE_LIMIT = 25;
+/** Waits before resending unprocessed requests: at most 25 ms, 50 ms, 100 ms... (full jitter). */
+const BATCH_WRITE_BACKOFF = { baseDelayMs: 25, maxDelayMs: 2_000 } as const;
 
 /** AWS bills transactional writes at 2 units per item (per 1 KB). */
 const TRANSACTION_UNITS_PER_ITEM = 2;
@@ -109,15 +112,14 @@ export class MeteredDynamoDb {
 
   /**
    * Writes (puts or deletes) in BatchWriteItem requests of 25, retrying unprocessed requests with
-   * exponential backoff. Returns false if some were still unprocessed after `maxAttempts` tries
+   * backoff (lib/retry.ts). Returns false if some were still unprocessed after `maxAttempts` tries
    * of a batch (the caller names the failure).
    */
   async batchWriteAll(tableName: string, requests: readonly WriteRequest[], maxAttempts: number): Promise<boolean> {
+    const policy = { ...BATCH_WRITE_BACKOFF, attempts: maxAttempts };
     for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
       let pending = requests.slice(i, i + BATCH_WRITE_LIMIT);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt === maxAttempts) return false;
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** (attempt - 1)));
+      const written = await retryUntilDone(policy, async () => {
         const out = await this.client.send(
           new BatchWriteItemCommand({ RequestItems: { [tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
         );
@@ -126,7 +128,9 @@ export class MeteredDynamoDb {
           this.meter.record({ operation: 'BatchWriteItem', table: c.TableName ?? tableName, readUnits: 0, writeUnits });
         }
         pending = out.UnprocessedItems?.[tableName] ?? [];
-      }
+        return pending.length === 0;
+      });
+      if (!written) return false;
     }
     return true;
   }

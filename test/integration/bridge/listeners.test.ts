@@ -179,7 +179,7 @@ describe('connection edge cases', () => {
       const error = await mqtt
         .connectAsync(`mqtt://127.0.0.1:${dead.port}`, { protocolVersion: version, reconnectPeriod: 0 })
         .then(() => undefined, (e: Error & { code?: number }) => e);
-      expect(error?.code).toBe(version === 5 ? 0x88 : 3); // [MQTT-3.2.2-5]
+      expect(error?.code).toBe(version === 5 ? 0x88 : 3); // [MQTT-3.2.2-7] (3.1.1: [MQTT-3.2.2-5])
       expect(dead.logs.some((line) => line.msg === 'upstream unreachable; refusing the client')).toBe(true);
     } finally {
       await dead.close();

@@ -60,7 +60,7 @@ describe('peekConnect: what the bridge reads from the first packet', () => {
     );
   });
 
-  it('refusals decode as the broker would write them, per version [MQTT-3.2.2-5]', () => {
+  it('refusals decode as the broker would write them, per version [MQTT-3.2.2-7] (3.1.1: [MQTT-3.2.2-5])', () => {
     expect(decodePacket(serverUnavailableConnack(4), 4)).toMatchObject({ type: 'connack', reasonCode: 3 });
     expect(decodePacket(serverUnavailableConnack(3), 3)).toMatchObject({ type: 'connack', reasonCode: 3 });
     expect(decodePacket(serverUnavailableConnack(5), 5)).toMatchObject({ type: 'connack', reasonCode: 0x88 });

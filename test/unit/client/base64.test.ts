@@ -76,3 +76,24 @@ it('without a global Buffer, uses btoa and atob', async () => {
     atob.mockRestore();
   }
 });
+
+describe('isBase64, the one base64 check', () => {
+  /** Padded standard base64 spelt group by group: whole groups of 4, then XX== or XXX=. */
+  const CANONICAL = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+  it.each(vectors)('accepts the encoding of %j: %j', (_plain, encoded) => {
+    expect(nodePath.isBase64(encoded)).toBe(true);
+  });
+
+  it.each(['Zg', 'Zg=', 'Zm9v\n', 'Zm 9', 'Zm9v====', '=Zm9', 'Zm9-', 'Zm9_', 'Z===', '===='])('rejects %j', (text) => {
+    expect(nodePath.isBase64(text)).toBe(false);
+  });
+
+  it('property: agrees with the group-by-group definition on any string of base64 characters', () => {
+    const text = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...'AZaz09+/=-_ '.split('')), maxLength: 24 }),
+      fc.uint8Array({ maxLength: 20 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+    );
+    fc.assert(fc.property(text, (s) => nodePath.isBase64(s) === CANONICAL.test(s)), { numRuns: 2_000 });
+  });
+});

@@ -28,6 +28,11 @@ describe('readFixedHeader', () => {
   it('throws MalformedPacketError when Remaining Length runs past 4 bytes', () => {
     expect(() => readFixedHeader(Uint8Array.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]))).toThrow(MalformedPacketError);
   });
+
+  it('throws MalformedPacketError for a Remaining Length not minimally encoded [MQTT-1.5.5-1]', () => {
+    // 0x80 0x00: the value 0 in two bytes, where one suffices.
+    expect(() => readFixedHeader(Uint8Array.from([0x30, 0x80, 0x00]))).toThrow(MalformedPacketError);
+  });
 });
 
 describe('PacketScanner', () => {

@@ -7,7 +7,7 @@ import {
   WebSocketError,
 } from '../../../lib/client/errors';
 import { resolveLimits, type StratusTransportOptions } from '../../../lib/client/limits';
-import type { SocketEvents, TextSocket } from '../../../lib/client/socket';
+import type { SocketEvents, TextSocket } from '../../../lib/client/socket-types';
 import { StratusStream } from '../../../lib/client/stream';
 import { concatBytes, cutAt, hex, rawPacket } from './helpers';
 import { FRAME_LIMIT_BYTES } from '../../../lib/api-gateway';

@@ -3,7 +3,7 @@ import { ApiGatewayDelivery } from '../../../lib/gateway/delivery';
 import { DeliveryError, ForbiddenError, PayloadTooLargeError, ThrottledError } from '../../../lib/gateway/errors';
 import { managementClient, resetManagementClients } from '../../../lib/gateway/management-client';
 import { MemoryDelivery } from '../../../lib/gateway/memory-delivery';
-import type { RetryPolicy } from '../../../lib/gateway/retry';
+import type { RetryPolicy } from '../../../lib/retry';
 import { describeDeliveryContract, pattern } from './delivery-contract';
 import { FakeManagementApi } from './fake-management-api';
 import { MAX_CHUNK_BYTES } from '../../../lib/api-gateway';

@@ -6,8 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import type { ConnectPacket, Packet, ProtocolVersion, PublishPacket, QoS, SubackPacket, Subscription } from '../../lib/mqtt';
+import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
+import { eventually } from '../helpers/eventually';
 import { startTestBroker, type TestBroker } from '../helpers/local-broker';
 import { RawClient } from '../helpers/raw-client';
 
@@ -102,4 +105,21 @@ export const text = (packet: PublishPacket): string => Buffer.from(packet.payloa
 /** An acknowledgement's reason code: absent in 3.1.1, and 0 when absent on the wire in v5. */
 export function reasonCodeOf(packet: Packet): number {
   return 'reasonCode' in packet ? (packet.reasonCode ?? 0) : 0;
+}
+
+/**
+ * Waits until the broker has run the disconnect path of every connection of `id` (its
+ * connection records are gone). `$disconnect` runs after the close, as on AWS, so a scenario
+ * about what outlives a connection waits for it before connecting again.
+ */
+export async function disconnected(broker: TestBroker, id: string): Promise<void> {
+  const db = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
+  try {
+    await eventually(async () => {
+      const out = await db.send(new ScanCommand({ TableName: broker.tables.connections, ConsistentRead: true }));
+      return !(out.Items ?? []).some((item) => item.clientId?.S === id);
+    });
+  } finally {
+    db.destroy();
+  }
 }

@@ -118,6 +118,7 @@ describe.each([4, 5] as const)('authentication (protocol %i)', (version) => {
 
   it('accepts the right password', async () => {
     const { c } = await open(version, alice());
+    expect(c.connected).toBe(true);
     await c.endAsync();
   });
 
@@ -142,6 +143,7 @@ describe.each([4, 5] as const)('authentication (protocol %i)', (version) => {
     expect(await refusal(version, alice({ will }))).toBe(NOT_AUTHORIZED);
     const allowed = { ...will, topic: 'plant/a/status' };
     const { c } = await open(version, alice({ will: allowed }));
+    expect(c.connected).toBe(true);
     await c.endAsync();
   });
 

@@ -8,14 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { connect } from '../../lib/client';
-import { createDecoder, decode, encode, type Packet, type ProtocolVersion, type PublishPacket } from '../../lib/mqtt';
-import { startLocalBroker, type LocalBroker } from '../../lib/local/local-broker';
-import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
-import { deleteTables } from '../../lib/store/dynamodb/tables';
-import { dynamoDbEndpoint } from '../helpers/dynamodb';
-import { testLogger } from '../helpers/log';
+import type { Packet, ProtocolVersion, PublishPacket } from '../../lib/mqtt';
+import { startTestBroker, type TestBroker } from '../helpers/local-broker';
+import { RawClient } from '../helpers/raw-client';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 /** Each handler call waits a random time in [0, JITTER_MS): invocations overtake each other. */
@@ -34,28 +30,17 @@ const OPEN_CONCURRENCY = 50;
 /** Connections opened at once for the fan-out population. */
 const POPULATION_CONCURRENCY = 20;
 
-let broker: LocalBroker;
+let broker: TestBroker;
 const clients: MqttClient[] = [];
-const raws: RawClient[] = [];
 
 beforeAll(async () => {
-  broker = await startLocalBroker({
-    gateway: { port: 0, strict: true, jitterMs: JITTER_MS },
-    dynamodbEndpoint: dynamoDbEndpoint(),
-    tablePrefix: `t-${randomUUID().slice(0, 12)}-`,
-    sweepIntervalMs: 0,
-    log: testLogger,
-  });
+  broker = await startTestBroker({ gateway: { jitterMs: JITTER_MS } });
 });
 
 afterAll(async () => {
   for (const c of clients) c.end(true);
-  for (const r of raws) r.close();
-  await broker?.stop();
-  if (broker === undefined) return;
-  const db = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
-  await deleteTables(db, broker.tables);
-  db.destroy();
+  RawClient.terminateAll();
+  await broker?.dispose();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -91,45 +76,17 @@ async function client(version: ProtocolVersion, options: IClientOptions = {}): P
   return s;
 }
 
-/** A raw client: our codec, base64 in text frames, one WebSocket message per `send`. */
-class RawClient {
-  readonly packets: Packet[] = [];
-  private readonly decoder;
-  private constructor(
-    private readonly ws: WebSocket,
-    private readonly version: ProtocolVersion,
-  ) {
-    this.decoder = createDecoder({ protocolVersion: version });
-    ws.on('message', (data) => this.packets.push(...decode(this.decoder, Buffer.from(String(data), 'base64')).packets));
-  }
+/** A raw client (one WebSocket message per `send`) that has completed CONNECT / CONNACK. */
+async function rawClient(version: ProtocolVersion): Promise<RawClient> {
+  const raw = await RawClient.open(broker.url, version);
+  const clientId = `raw-${randomUUID().slice(0, 8)}`;
+  expect(await raw.connect({ clientId })).toMatchObject({ reasonCode: 0 });
+  return raw;
+}
 
-  /** Opens the socket (subprotocol 'mqtt') and completes CONNECT / CONNACK. */
-  static async connect(version: ProtocolVersion): Promise<RawClient> {
-    const ws = new WebSocket(broker.url, 'mqtt');
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    const raw = new RawClient(ws, version);
-    raws.push(raw);
-    const clientId = `raw-${randomUUID().slice(0, 8)}`;
-    await raw.send([{ type: 'connect', protocolName: 'MQTT', protocolVersion: version, clean: true, keepAlive: 60, clientId }]);
-    await eventually(() => raw.packets.some((p) => p.type === 'connack'));
-    expect(raw.packets.find((p) => p.type === 'connack')).toMatchObject({ reasonCode: 0 });
-    return raw;
-  }
-
-  /** Sends the packets as ONE WebSocket message (one invocation); resolves once it is on the wire. */
-  send(packets: Packet[]): Promise<void> {
-    const text = Buffer.concat(packets.map((p) => encode(p, this.version))).toString('base64');
-    return new Promise((resolve, reject) => this.ws.send(text, (error) => (error ? reject(error) : resolve())));
-  }
-
-  /** Packets of `type` received with this packet id. */
-  acks(type: 'puback' | 'pubrec' | 'pubcomp', packetId: number): Packet[] {
-    return this.packets.filter((p) => p.type === type && p.packetId === packetId);
-  }
-
-  close(): void {
-    this.ws.terminate();
-  }
+/** Packets of `type` the raw client received with this packet id. */
+function acks(raw: RawClient, type: 'puback' | 'pubrec' | 'pubcomp', packetId: number): Packet[] {
+  return raw.of(type).filter((p) => p.packetId === packetId);
 }
 
 function publish(topic: string, payload: string, qos: 1 | 2, packetId: number, flags: { retain?: boolean; dup?: boolean } = {}): PublishPacket {
@@ -264,32 +221,32 @@ describe.each(VERSIONS)('reordered invocations, protocol %i', (version) => {
     // delivery could not hide behind the subscriber's own QoS 2 bookkeeping.
     const sub = await client(version);
     await sub.c.subscribeAsync(t, { qos: 1 });
-    const raw = await RawClient.connect(version);
+    const raw = await rawClient(version);
     const packetId = 7;
     // Two WebSocket messages at once: two invocations that the jitter runs in either order.
-    await Promise.all([raw.send([publish(t, 'once', 2, packetId)]), raw.send([publish(t, 'once', 2, packetId, { dup: true })])]);
-    await eventually(() => raw.acks('pubrec', packetId).length === 2);
+    await Promise.all([raw.send(publish(t, 'once', 2, packetId)), raw.send(publish(t, 'once', 2, packetId, { dup: true }))]);
+    await eventually(() => acks(raw, 'pubrec', packetId).length === 2);
     // The retransmission a client makes when it has not seen the PUBREC: after it.
-    await raw.send([publish(t, 'once', 2, packetId, { dup: true })]);
-    await eventually(() => raw.acks('pubrec', packetId).length === 3);
-    await raw.send([{ type: 'pubrel', packetId }]);
-    await eventually(() => raw.acks('pubcomp', packetId).length === 1);
+    await raw.send(publish(t, 'once', 2, packetId, { dup: true }));
+    await eventually(() => acks(raw, 'pubrec', packetId).length === 3);
+    await raw.send({ type: 'pubrel', packetId });
+    await eventually(() => acks(raw, 'pubcomp', packetId).length === 1);
     await settle();
-    expect(raw.acks('pubrec', packetId).map(reasonCodeOf)).toEqual([0, 0, 0]);
+    expect(acks(raw, 'pubrec', packetId).map(reasonCodeOf)).toEqual([0, 0, 0]);
     expect(sub.messages).toEqual(['once']);
     expect(sub.publishes).toEqual(['once']);
   });
 
   it(`retained messages: the later arrival at the gateway wins, whichever handler runs first (${RETAINED_ROUNDS} rounds) [MQTT-3.3.1-5]`, async () => {
     const t = topic('setpoint');
-    const raw = await RawClient.connect(version);
+    const raw = await rawClient(version);
     for (let round = 0; round < RETAINED_ROUNDS; round++) {
       const first = 2 * round + 1;
       const second = first + 1;
-      await raw.send([publish(t, `r${round}-earlier`, 1, first, { retain: true })]);
+      await raw.send(publish(t, `r${round}-earlier`, 1, first, { retain: true }));
       await arrivalGap();
-      await raw.send([publish(t, `r${round}-later`, 1, second, { retain: true })]);
-      await eventually(() => raw.acks('puback', first).length === 1 && raw.acks('puback', second).length === 1);
+      await raw.send(publish(t, `r${round}-later`, 1, second, { retain: true }));
+      await eventually(() => acks(raw, 'puback', first).length === 1 && acks(raw, 'puback', second).length === 1);
       const reader = await client(version);
       await reader.c.subscribeAsync(t, { qos: 1 });
       await eventually(() => reader.messages.length >= 1);

@@ -3,34 +3,24 @@
  * binary WebSocket in lenient mode) against the real route handlers, the local gateway and
  * DynamoDB Local. Every behaviour runs for protocol versions 4 and 5.
  */
-import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { connectAsync } from '../../lib/client';
-import { createDecoder, decode, encode, type Packet, type ProtocolVersion } from '../../lib/mqtt';
-import { startLocalBroker, type LocalBroker } from '../../lib/local/local-broker';
-import { silentLogger } from '../../lib/log';
+import { encode, type ProtocolVersion } from '../../lib/mqtt';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
-import { deleteTables } from '../../lib/store/dynamodb/tables';
-import { dynamoDbEndpoint } from '../helpers/dynamodb';
 import { eventually } from '../helpers/eventually';
+import { startTestBroker, type TestBroker } from '../helpers/local-broker';
+import { RawClient, connectPacket } from '../helpers/raw-client';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 
-async function start(strict: boolean, dropDisconnectRate = 0): Promise<LocalBroker> {
-  return startLocalBroker({
-    gateway: { port: 0, strict, dropDisconnectRate },
-    sweepIntervalMs: 0,
-    dynamodbEndpoint: dynamoDbEndpoint(),
-    tablePrefix: `t-${randomUUID().slice(0, 12)}-`,
-    log: silentLogger,
-  });
+function start(strict: boolean, dropDisconnectRate = 0): Promise<TestBroker> {
+  return startTestBroker({ gateway: { strict, dropDisconnectRate } });
 }
 
 /** Connection records of this broker's table, by client id. */
-async function connectionRecords(broker: LocalBroker): Promise<Map<string, string>> {
+async function connectionRecords(broker: TestBroker): Promise<Map<string, string>> {
   const client = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
   try {
     const out = await client.send(new ScanCommand({ TableName: broker.tables.connections, ConsistentRead: true }));
@@ -53,49 +43,14 @@ function nextPacket(client: MqttClient, cmd: string): Promise<unknown> {
   });
 }
 
-/** A raw text-frame client speaking the Stratus framing with our own codec. */
-class RawClient {
-  readonly packets: Packet[] = [];
-  readonly closed: Promise<number>;
-  private readonly decoder;
-  private constructor(
-    private readonly ws: WebSocket,
-    version: ProtocolVersion,
-  ) {
-    this.decoder = createDecoder({ protocolVersion: version });
-    ws.on('message', (data) => this.packets.push(...decode(this.decoder, Buffer.from(String(data), 'base64')).packets));
-    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
-  }
-  static async open(url: string, version: ProtocolVersion): Promise<RawClient> {
-    const ws = new WebSocket(url, 'mqtt');
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    return new RawClient(ws, version);
-  }
-  send(packets: Packet[], version: ProtocolVersion): void {
-    this.ws.send(Buffer.concat(packets.map((p) => encode(p, version))).toString('base64'));
-  }
-  sendRaw(data: string | Buffer): void {
-    this.ws.send(data);
-  }
-  close(): void {
-    this.ws.terminate();
-  }
-}
-
-function connectPacket(version: ProtocolVersion, clientId: string): Packet {
-  return { type: 'connect', protocolName: 'MQTT', protocolVersion: version, clean: true, keepAlive: 60, clientId };
-}
-
 describe('local mode, strict (behaves like API Gateway)', () => {
-  let broker: LocalBroker;
+  let broker: TestBroker;
   beforeAll(async () => {
     broker = await start(true);
   });
   afterAll(async () => {
-    await broker?.stop();
-    const client = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
-    await deleteTables(client, broker.tables);
-    client.destroy();
+    RawClient.terminateAll();
+    await broker?.dispose();
   });
 
   describe.each(VERSIONS)('protocol %i', (version) => {
@@ -111,7 +66,7 @@ describe('local mode, strict (behaves like API Gateway)', () => {
     it('a PINGREQ gets a PINGRESP [MQTT-3.12.4-1]', async () => {
       const client = await connectAsync(broker.url, { protocolVersion: version, clientId: `ping-${version}`, reconnectPeriod: 0, keepalive: 1 });
       try {
-        await nextPacket(client, 'pingresp');
+        expect(await nextPacket(client, 'pingresp')).toMatchObject({ cmd: 'pingresp' });
       } finally {
         await client.endAsync();
       }
@@ -127,16 +82,16 @@ describe('local mode, strict (behaves like API Gateway)', () => {
 
     it('a packet before CONNECT closes the connection without an answer [MQTT-3.1.0-1]', async () => {
       const raw = await RawClient.open(broker.url, version);
-      raw.send([{ type: 'pingreq' }], version);
+      await raw.send({ type: 'pingreq' });
       await raw.closed;
       expect(raw.packets).toEqual([]);
     });
 
     it('a second CONNECT is a protocol error [MQTT-3.1.0-2]', async () => {
       const raw = await RawClient.open(broker.url, version);
-      raw.send([connectPacket(version, `twice-${version}`)], version);
-      await eventually(async () => raw.packets.length === 1);
-      raw.send([connectPacket(version, `twice-${version}`)], version);
+      await raw.send(connectPacket(version, { clientId: `twice-${version}` }));
+      await raw.until(() => raw.packets.length === 1);
+      await raw.send(connectPacket(version, { clientId: `twice-${version}` }));
       await raw.closed;
       expect(raw.packets[0]).toMatchObject({ type: 'connack', reasonCode: 0 });
       // v5 says why before closing; 3.1.1 just closes.
@@ -147,9 +102,9 @@ describe('local mode, strict (behaves like API Gateway)', () => {
     it('a malformed packet closes the connection and leaves other connections intact', async () => {
       const bystander = await connectAsync(broker.url, { protocolVersion: version, clientId: `bystander-${version}`, reconnectPeriod: 0 });
       const raw = await RawClient.open(broker.url, version);
-      raw.send([connectPacket(version, `malformed-${version}`)], version);
-      await eventually(async () => raw.packets.length === 1);
-      raw.sendRaw(Buffer.from([0xc0, 0x05]).toString('base64')); // PINGREQ must have remaining length 0
+      await raw.send(connectPacket(version, { clientId: `malformed-${version}` }));
+      await raw.until(() => raw.packets.length === 1);
+      await raw.sendBytes(Uint8Array.from([0xc0, 0x05])); // PINGREQ must have remaining length 0
       await raw.closed;
       if (version === 5) expect(raw.packets[1]).toMatchObject({ type: 'disconnect', reasonCode: 0x81 });
       expect((await connectionRecords(broker)).has(`bystander-${version}`)).toBe(true);
@@ -158,42 +113,37 @@ describe('local mode, strict (behaves like API Gateway)', () => {
   });
 
   it('a binary frame is refused with close code 1003, as API Gateway does', async () => {
-    const ws = new WebSocket(broker.url, 'mqtt');
-    await new Promise((resolve) => ws.once('open', resolve));
-    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-    ws.send(encode(connectPacket(4, 'binary'), 4));
-    expect(await closed).toBe(1003);
+    const raw = await RawClient.open(broker.url, 4);
+    await raw.sendFrame(Buffer.from(encode(connectPacket(4, { clientId: 'binary' }), 4)));
+    expect(await raw.closed).toBe(1003);
   });
 
   it('a message over 128 KB is refused with close code 1009, as API Gateway does', async () => {
-    const ws = new WebSocket(broker.url, 'mqtt');
-    await new Promise((resolve) => ws.once('open', resolve));
-    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-    ws.send('A'.repeat(128 * 1024 + 4));
-    expect(await closed).toBe(1009);
+    const raw = await RawClient.open(broker.url, 4);
+    await raw.sendFrame('A'.repeat(128 * 1024 + 4));
+    expect(await raw.closed).toBe(1009);
   });
 
   it('a handshake without the mqtt subprotocol is refused', async () => {
-    const ws = new WebSocket(broker.url, 'chat');
-    const outcome = await new Promise<string>((resolve) => {
-      ws.once('open', () => resolve('open'));
-      ws.once('error', () => resolve('refused'));
-    });
-    ws.terminate();
+    const outcome = await RawClient.open(broker.url, 4, 'chat').then(
+      (raw) => {
+        raw.terminate();
+        return 'open';
+      },
+      () => 'refused',
+    );
     expect(outcome).toBe('refused');
   });
 });
 
 describe('local mode, lenient (stock MQTT-over-WebSocket clients)', () => {
-  let broker: LocalBroker;
+  let broker: TestBroker;
   beforeAll(async () => {
     broker = await start(false);
   });
   afterAll(async () => {
-    await broker?.stop();
-    const client = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
-    await deleteTables(client, broker.tables);
-    client.destroy();
+    RawClient.terminateAll();
+    await broker?.dispose();
   });
 
   it.each(VERSIONS)('stock MQTT.js over binary frames connects and pings (protocol %i)', async (version) => {
@@ -208,15 +158,13 @@ describe('local mode, lenient (stock MQTT-over-WebSocket clients)', () => {
 });
 
 describe('local mode, strict, every $disconnect lost (as AWS allows)', () => {
-  let broker: LocalBroker;
+  let broker: TestBroker;
   beforeAll(async () => {
     broker = await start(true, 1);
   });
   afterAll(async () => {
-    await broker?.stop();
-    const client = createDynamoDbClient({ endpoint: broker.dynamodbEndpoint });
-    await deleteTables(client, broker.tables);
-    client.destroy();
+    RawClient.terminateAll();
+    await broker?.dispose();
   });
 
   it.each(VERSIONS)('the sweeper runs the disconnect path for a connection whose $disconnect never came (protocol %i)', async (version) => {

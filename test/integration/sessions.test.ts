@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { IConnackPacket, IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { connect } from '../../lib/client';
-import { createDecoder, decode, encode, type ConnectPacket, type Packet, type ProtocolVersion } from '../../lib/mqtt';
+import { encode, type ConnectPacket, type ProtocolVersion } from '../../lib/mqtt';
 import { startTestBroker, type TestBroker } from '../helpers/local-broker';
 import { createDynamoDbClient } from '../../lib/store/dynamodb/client';
 import { eventually } from '../helpers/eventually';
+import { RawClient } from '../helpers/raw-client';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 /** The operator's longest session: short, so that expiry can be seen in a test. */
@@ -24,6 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  RawClient.terminateAll();
   await broker?.dispose();
 });
 
@@ -102,11 +103,15 @@ describe.each(VERSIONS)('sessions, protocol %i', (version) => {
 
   it('two CONNECTs racing for one client id leave exactly one live connection', async () => {
     const clientId = `race-${version}-${randomUUID().slice(0, 6)}`;
-    const sockets = await Promise.all([rawSocket(version), rawSocket(version)]);
-    const connectBytes = encode(connectPacket(version, clientId), version);
-    for (const s of sockets) s.ws.send(Buffer.from(connectBytes).toString('base64'));
-    await eventually(async () => sockets.filter((s) => s.closed).length === 1 && (await liveConnectionsOf(clientId)) === 1);
-    for (const s of sockets) s.ws.terminate();
+    const sockets = await Promise.all([RawClient.open(broker.url, version), RawClient.open(broker.url, version)]);
+    await Promise.all(sockets.map((s) => s.send(connectPacket(version, clientId))));
+    await eventually(async () => sockets.filter((s) => s.isClosed).length === 1 && (await liveConnectionsOf(clientId)) === 1);
+    expect(sockets.filter((s) => s.isClosed)).toHaveLength(1);
+    expect(await liveConnectionsOf(clientId)).toBe(1);
+    // The one left open was accepted.
+    const survivor = sockets.find((s) => !s.isClosed) as RawClient;
+    expect(await survivor.next('connack')).toMatchObject({ reasonCode: 0 });
+    for (const s of sockets) s.terminate();
   });
 });
 
@@ -122,25 +127,15 @@ function connectPacket(version: ProtocolVersion, clientId: string): ConnectPacke
   };
 }
 
-async function rawSocket(version: ProtocolVersion): Promise<{ ws: WebSocket; closed: boolean; packets: Packet[] }> {
-  const ws = new WebSocket(broker.url, 'mqtt');
-  const state = { ws, closed: false, packets: [] as Packet[] };
-  const decoder = createDecoder({ protocolVersion: version });
-  ws.on('message', (data) => state.packets.push(...decode(decoder, Buffer.from(String(data), 'base64')).packets));
-  ws.on('close', () => (state.closed = true));
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  return state;
-}
-
 describe.each(VERSIONS)('CONNECT checks, protocol %i', (version) => {
   it('an unsupported protocol level gets CONNACK return code 1, then a close [MQTT-3.1.2-2]', async () => {
     // Level 6 does not exist. A client that speaks it cannot be expected to read a v5 CONNACK,
     // so the answer is the 3.1.1 form every version can read: return code 1.
-    const raw = await rawSocket(4);
+    const raw = await RawClient.open(broker.url, 4);
     const bytes = Buffer.from(encode(connectPacket(version, `level-${version}`), version));
     bytes[8] = 6; // fixed header (2 bytes) + protocol name (6 bytes): the protocol level byte
-    raw.ws.send(bytes.toString('base64'));
-    await eventually(() => raw.closed);
+    await raw.sendBytes(bytes);
+    await raw.waitClosed();
     expect(raw.packets[0]).toMatchObject({ type: 'connack', reasonCode: 1 });
   });
 
@@ -151,11 +146,17 @@ describe.each(VERSIONS)('CONNECT checks, protocol %i', (version) => {
     await client.endAsync();
   });
 
-  it('an empty client id without clean session is refused with return code 2 in 3.1.1 [MQTT-3.1.3-8]', async () => {
-    if (version !== 4) return; // v5 allows it and assigns an id
-    const raw = await rawSocket(version);
-    raw.ws.send(Buffer.from(encode({ ...connectPacket(version, ''), clean: false }, version)).toString('base64'));
-    await eventually(() => raw.closed);
+  it('an empty client id without clean session is refused with return code 2 in 3.1.1, assigned one in v5 [MQTT-3.1.3-8]', async () => {
+    const raw = await RawClient.open(broker.url, version);
+    await raw.send({ ...connectPacket(version, ''), clean: false });
+    if (version === 5) {
+      // v5 allows it and assigns an id.
+      const connack = await raw.next('connack');
+      expect(connack).toMatchObject({ reasonCode: 0, sessionPresent: false });
+      expect(connack.properties?.assignedClientIdentifier).toMatch(/.+/);
+      return;
+    }
+    await raw.waitClosed();
     expect(raw.packets[0]).toMatchObject({ type: 'connack', reasonCode: 2 });
   });
 });

@@ -28,7 +28,7 @@
  * connect, and a Deny does not count as a Lambda error, so the function's error alarm keeps
  * meaning "misconfigured" (JWKS unreachable, bad environment). Tokens are never logged.
  */
-import { z } from 'zod';
+import * as z from '../zod-mini';
 import { headerValue, parseAuthorizerEvent, type AuthorizerEvent, type AuthorizerResult } from '../gateway/events';
 import { createLogger, type Logger } from '../log';
 import { aclClaimSchema, createJwtVerifier, groupsSchema, JwtConfigError, jwtOptionsFromEnv, rulesFromAclClaim, usernameSchema } from './jwt';
@@ -109,15 +109,21 @@ export function createAuthorizer(deps: AuthorizerDeps): AuthorizerHandler {
 }
 
 /** A JSON document in a string (the authorizer context holds scalars only). */
-const jsonString = <T extends z.ZodType>(schema: T) =>
-  z.string().transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not JSON' });
-      return z.NEVER;
-    }
-  }).pipe(schema);
+const jsonString = <T extends z.ZodMiniType>(schema: T) =>
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'not JSON', input: text });
+          return z.NEVER;
+        }
+      }),
+    ),
+    schema,
+  );
 
 const tokenContextSchema = z.looseObject({
   auth: z.literal('jwt'),
@@ -151,7 +157,7 @@ export function preAuthFromAuthorizerContext(requestContextAuthorizer: unknown):
   return { username, groups, rules: rulesFromAclClaim(acl) };
 }
 
-const logLevelSchema = z.enum(['debug', 'info', 'warn', 'error']).default('info');
+const logLevelSchema = z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info');
 
 /**
  * The authorizer as Lambda runs it: the JWT settings and log level are read and validated once,

@@ -4,27 +4,27 @@
  * established (written at `$connect`, read at CONNECT). Stored as JSON strings; a record whose
  * JSON does not have this shape is corrupt, never silently unrestricted.
  */
-import { z } from 'zod';
+import * as z from '../zod-mini';
 import type { ConnectionAcl, PreAuthenticated } from './types';
 
 const effect = z.enum(['allow', 'deny']);
 
-export const connectionAclSchema: z.ZodType<ConnectionAcl> = z.strictObject({
+export const connectionAclSchema: z.ZodMiniType<ConnectionAcl> = z.strictObject({
   defaultEffect: effect,
   rules: z.array(
-    z.strictObject({ effect, publish: z.boolean(), subscribe: z.boolean(), filter: z.string().min(1) }),
+    z.strictObject({ effect, publish: z.boolean(), subscribe: z.boolean(), filter: z.string().check(z.minLength(1)) }),
   ),
 });
 
-export const preAuthenticatedSchema: z.ZodType<PreAuthenticated> = z.strictObject({
-  username: z.string().min(1),
-  groups: z.array(z.string().min(1)),
+export const preAuthenticatedSchema: z.ZodMiniType<PreAuthenticated> = z.strictObject({
+  username: z.string().check(z.minLength(1)),
+  groups: z.array(z.string().check(z.minLength(1))),
   rules: z.array(
     z.strictObject({
-      id: z.string().min(1),
+      id: z.string().check(z.minLength(1)),
       effect,
-      actions: z.array(z.enum(['publish', 'subscribe'])).min(1),
-      pattern: z.string().min(1),
+      actions: z.array(z.enum(['publish', 'subscribe'])).check(z.minLength(1)),
+      pattern: z.string().check(z.minLength(1)),
     }),
   ),
 });

@@ -24,7 +24,7 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
-import { z } from 'zod';
+import * as z from '../zod-mini';
 import { validateRulePattern } from './acl';
 import type { AclRule, PreAuthenticated, TokenVerdict, TokenVerifier } from './types';
 
@@ -77,25 +77,29 @@ function isAllowedJwksUrl(text: string): boolean {
 }
 
 /** A public key: RSA, EC or OKP, without private parts. Symmetric ('oct') keys are refused. */
-const publicJwkSchema = z
-  .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), alg: z.string().optional() })
-  .refine((key) => !('d' in key), 'private keys do not belong in a JWKS')
-  .refine((key) => key.alg === undefined || (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(key.alg), 'alg must be asymmetric');
+const publicJwkSchema = z.looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), alg: z.optional(z.string()) }).check(
+  z.refine((key) => !('d' in key), 'private keys do not belong in a JWKS'),
+  z.refine((key) => key.alg === undefined || (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(key.alg), 'alg must be asymmetric'),
+);
+
+const nonEmpty = () => z.string().check(z.minLength(1));
 
 export const jwtOptionsSchema = z
   .object({
-    issuer: z.string().min(1),
-    audience: z.string().min(1),
-    jwksUrl: z.url().refine(isAllowedJwksUrl, 'must be https (http only on 127.0.0.1 or localhost)').optional(),
-    jwks: z.object({ keys: z.array(publicJwkSchema).min(1) }).optional(),
-    usernameClaim: z.string().min(1).default('sub'),
-    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).default([...ASYMMETRIC_ALGORITHMS]),
-    clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    issuer: nonEmpty(),
+    audience: nonEmpty(),
+    jwksUrl: z.optional(z.url().check(z.refine(isAllowedJwksUrl, 'must be https (http only on 127.0.0.1 or localhost)'))),
+    jwks: z.optional(z.object({ keys: z.array(publicJwkSchema).check(z.minLength(1)) })),
+    usernameClaim: z._default(nonEmpty(), 'sub'),
+    algorithms: z._default(z.array(z.enum(ASYMMETRIC_ALGORITHMS)).check(z.minLength(1)), () => [...ASYMMETRIC_ALGORITHMS]),
+    clockToleranceSeconds: z._default(z.integer(0, 300), 30),
   })
-  .refine((o) => (o.jwksUrl === undefined) !== (o.jwks === undefined), {
-    message: 'exactly one of jwksUrl and jwks is required',
-    path: ['jwksUrl'],
-  });
+  .check(
+    z.refine((o) => (o.jwksUrl === undefined) !== (o.jwks === undefined), {
+      message: 'exactly one of jwksUrl and jwks is required',
+      path: ['jwksUrl'],
+    }),
+  );
 
 export type JwtConfig = z.output<typeof jwtOptionsSchema>;
 
@@ -120,19 +124,26 @@ export function looksLikeJwt(s: string): boolean {
 /** A username from a token: it may be substituted into `%u` patterns, so no topic wildcards or separators. */
 export const usernameSchema = z
   .string()
-  .min(1)
-  .max(MAX_USERNAME_LENGTH)
-  .refine((name) => !/[/+#\u0000]/.test(name), 'must not contain / + # or U+0000');
-export const groupsSchema = z.array(z.string().min(1).max(128)).max(MAX_GROUPS);
+  .check(
+    z.minLength(1),
+    z.maxLength(MAX_USERNAME_LENGTH),
+    z.refine((name) => !/[/+#\u0000]/.test(name), 'must not contain / + # or U+0000'),
+  );
+export const groupsSchema = z.array(z.string().check(z.minLength(1), z.maxLength(128))).check(z.maxLength(MAX_GROUPS));
 const patternsSchema = z
-  .array(z.string().min(1).superRefine((p, ctx) => {
-    const violation = validateRulePattern(p);
-    if (violation) ctx.addIssue({ code: 'custom', message: violation });
-  }))
-  .max(MAX_PATTERNS_PER_ACTION);
+  .array(
+    z.string().check(
+      z.minLength(1),
+      z.superRefine((p, ctx) => {
+        const violation = validateRulePattern(p);
+        if (violation) ctx.addIssue({ code: 'custom', message: violation });
+      }),
+    ),
+  )
+  .check(z.maxLength(MAX_PATTERNS_PER_ACTION));
 
 /** The `stratus:acl` claim: allowed topic patterns per action. */
-export const aclClaimSchema = z.strictObject({ publish: patternsSchema.optional(), subscribe: patternsSchema.optional() });
+export const aclClaimSchema = z.strictObject({ publish: z.optional(patternsSchema), subscribe: z.optional(patternsSchema) });
 export type AclClaim = z.output<typeof aclClaimSchema>;
 
 /** `stratus:acl` → allow rules with stable ids (`jwt-pub-0`, `jwt-sub-0`, ...). */
@@ -146,8 +157,8 @@ export function rulesFromAclClaim(acl: AclClaim | undefined): AclRule[] {
 /** Verified claims → the principal, or undefined when a Stratus claim is missing or invalid. */
 export function principalFromClaims(payload: JWTPayload, usernameClaim: string): PreAuthenticated | undefined {
   const username = usernameSchema.safeParse(payload[usernameClaim]);
-  const groups = groupsSchema.optional().safeParse(payload[GROUPS_CLAIM]);
-  const acl = aclClaimSchema.optional().safeParse(payload[ACL_CLAIM]);
+  const groups = z.optional(groupsSchema).safeParse(payload[GROUPS_CLAIM]);
+  const acl = z.optional(aclClaimSchema).safeParse(payload[ACL_CLAIM]);
   if (!username.success || !groups.success || !acl.success) return undefined;
   return { username: username.data, groups: [...new Set(groups.data ?? [])].sort(), rules: rulesFromAclClaim(acl.data) };
 }

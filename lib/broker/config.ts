@@ -4,30 +4,28 @@
  * `ctx.config`. Defaults come from `defaultBrokerConfig()`.
  */
 
-import { z } from 'zod';
+import * as z from '../zod-mini';
 import { MAX_PACKET_BYTES } from '../api-gateway';
 
 /** The largest Four Byte Integer: a Session Expiry Interval of this value never expires. */
 export const SESSION_NEVER_EXPIRES = 0xffff_ffff;
 
-const uint16 = z.number().int().min(0).max(0xffff);
-
-export const brokerConfigSchema = z.object({
+const brokerConfigShape = {
   /** Maximum Packet Size (bytes) advertised to v5 clients. @default 98304 (the ceiling) */
-  maximumPacketSize: z.number().int().min(1).max(MAX_PACKET_BYTES),
+  maximumPacketSize: z.integer(1, MAX_PACKET_BYTES),
   /** Receive Maximum: QoS 1/2 publishes a client may have in flight to us. @default 64 */
-  receiveMaximum: uint16.min(1),
+  receiveMaximum: z.integer(1, 0xffff),
   /**
    * Topic Alias Maximum the server accepts. @default 0 (none). API Gateway does not keep the
    * order of a connection's messages, and an alias must be defined before it is used, so only
    * enable this behind an ordered path (SQS FIFO per connection).
    */
-  topicAliasMaximum: uint16,
+  topicAliasMaximum: z.integer(0, 0xffff),
   /**
    * Server Keep Alive (seconds) imposed when the client asks for 0 or for more. `null`: never
    * sent. @default 540: pings spaced just under API Gateway's 10-minute idle timeout.
    */
-  serverKeepAlive: uint16.min(1).nullable(),
+  serverKeepAlive: z.nullable(z.integer(1, 0xffff)),
   /** @default true */
   retainAvailable: z.boolean(),
   /** @default true */
@@ -43,7 +41,7 @@ export const brokerConfigSchema = z.object({
    * client told), and it is the lifetime of a 3.1/3.1.1 persistent (Clean Session 0) session.
    * @default 604800 (7 days)
    */
-  maximumSessionExpiryInterval: z.number().int().min(0).max(SESSION_NEVER_EXPIRES),
+  maximumSessionExpiryInterval: z.integer(0, SESSION_NEVER_EXPIRES),
   /** Accept a CONNECT that nothing identified (no user name, no principal). @default false */
   allowAnonymous: z.boolean(),
   /** Accept a zero-length client id and assign one [MQTT-3.1.3-6]. @default true */
@@ -52,9 +50,20 @@ export const brokerConfigSchema = z.object({
    * Longest client id accepted, in characters (code points), for 3.1.1 and 5.0. At least 23
    * [MQTT-3.1.3-5]; at most 512 so that it stays well inside a DynamoDB key. @default 256
    */
-  maximumClientIdLength: z.number().int().min(23).max(512),
+  maximumClientIdLength: z.integer(23, 512),
   /** Prefix of server-assigned client ids, followed by the connection id. @default 'auto-' */
-  assignedClientIdPrefix: z.string().max(64),
+  assignedClientIdPrefix: z.string().check(z.maxLength(64)),
+};
+
+/** Unknown keys refused: a misspelt capability is an error, not a default. */
+const strictBrokerConfigSchema = z.strictObject(brokerConfigShape);
+
+/**
+ * The configuration's schema (unknown keys stripped); `.strict()` gives the one that refuses them,
+ * which parseBrokerConfig uses, as classic zod's `.strict()` did.
+ */
+export const brokerConfigSchema = Object.assign(z.object(brokerConfigShape), {
+  strict: () => strictBrokerConfigSchema,
 });
 
 export type BrokerConfig = Readonly<z.infer<typeof brokerConfigSchema>>;
@@ -94,7 +103,7 @@ export class InvalidBrokerConfigError extends Error {
 
 /** Overrides on top of the defaults, validated. Throws InvalidBrokerConfigError. */
 export function parseBrokerConfig(overrides: BrokerConfigInput = {}): BrokerConfig {
-  const result = brokerConfigSchema.strict().safeParse({ ...defaultBrokerConfig(), ...overrides });
+  const result = strictBrokerConfigSchema.safeParse({ ...defaultBrokerConfig(), ...overrides });
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');

@@ -16,28 +16,30 @@
  *   an Allow's principal and context reach `$connect` in `requestContext.authorizer`. How API
  *   Gateway builds that event and evaluates that policy is emulated in lib/local/authorizer.ts.
  */
-import { z } from 'zod';
+import * as z from '../zod-mini';
 import { GatewayEventError } from './errors';
 
 const stringMap = z.record(z.string(), z.string());
 const multiStringMap = z.record(z.string(), z.array(z.string()));
+const nonEmpty = () => z.string().check(z.minLength(1));
+const nonNegativeInteger = () => z.number().check(z.int(), z.nonnegative());
 
 const identitySchema = z.object({
   sourceIp: z.string(),
-  userAgent: z.string().optional(),
+  userAgent: z.optional(z.string()),
 });
 
 const requestContextBase = {
-  connectionId: z.string().min(1),
-  requestTimeEpoch: z.number().int().nonnegative(),
-  requestTime: z.string().optional(),
-  requestId: z.string().optional(),
-  extendedRequestId: z.string().optional(),
-  messageDirection: z.literal('IN').optional(),
-  domainName: z.string().min(1),
-  stage: z.string().min(1),
-  connectedAt: z.number().int().nonnegative(),
-  apiId: z.string().min(1),
+  connectionId: nonEmpty(),
+  requestTimeEpoch: nonNegativeInteger(),
+  requestTime: z.optional(z.string()),
+  requestId: z.optional(z.string()),
+  extendedRequestId: z.optional(z.string()),
+  messageDirection: z.optional(z.literal('IN')),
+  domainName: nonEmpty(),
+  stage: nonEmpty(),
+  connectedAt: nonNegativeInteger(),
+  apiId: nonEmpty(),
   identity: identitySchema,
 };
 
@@ -54,13 +56,13 @@ export const connectEventSchema = z.object({
     ...requestContextBase,
     routeKey: z.literal('$connect'),
     eventType: z.literal('CONNECT'),
-    authorizer: connectAuthorizerSchema.optional(),
+    authorizer: z.optional(connectAuthorizerSchema),
   }),
-  headers: stringMap.nullish(),
-  multiValueHeaders: multiStringMap.nullish(),
-  queryStringParameters: stringMap.nullish(),
-  multiValueQueryStringParameters: multiStringMap.nullish(),
-  isBase64Encoded: z.boolean().optional(),
+  headers: z.nullish(stringMap),
+  multiValueHeaders: z.nullish(multiStringMap),
+  queryStringParameters: z.nullish(stringMap),
+  multiValueQueryStringParameters: z.nullish(multiStringMap),
+  isBase64Encoded: z.optional(z.boolean()),
 });
 
 export const messageEventSchema = z.object({
@@ -68,7 +70,7 @@ export const messageEventSchema = z.object({
     ...requestContextBase,
     routeKey: z.literal('$default'),
     eventType: z.literal('MESSAGE'),
-    messageId: z.string().min(1),
+    messageId: nonEmpty(),
   }),
   body: z.string(),
   isBase64Encoded: z.boolean(),
@@ -79,12 +81,12 @@ export const disconnectEventSchema = z.object({
     ...requestContextBase,
     routeKey: z.literal('$disconnect'),
     eventType: z.literal('DISCONNECT'),
-    disconnectStatusCode: z.number().int().optional(),
-    disconnectReason: z.string().optional(),
+    disconnectStatusCode: z.optional(z.number().check(z.int())),
+    disconnectReason: z.optional(z.string()),
   }),
-  headers: stringMap.nullish(),
-  multiValueHeaders: multiStringMap.nullish(),
-  isBase64Encoded: z.boolean().optional(),
+  headers: z.nullish(stringMap),
+  multiValueHeaders: z.nullish(multiStringMap),
+  isBase64Encoded: z.optional(z.boolean()),
 });
 
 /**
@@ -95,12 +97,12 @@ export const disconnectEventSchema = z.object({
  */
 export const authorizerEventSchema = z.object({
   type: z.literal('REQUEST'),
-  methodArn: z.string().min(1),
-  headers: stringMap.nullish(),
-  multiValueHeaders: multiStringMap.nullish(),
-  queryStringParameters: stringMap.nullish(),
-  multiValueQueryStringParameters: multiStringMap.nullish(),
-  stageVariables: stringMap.nullish(),
+  methodArn: nonEmpty(),
+  headers: z.nullish(stringMap),
+  multiValueHeaders: z.nullish(multiStringMap),
+  queryStringParameters: z.nullish(stringMap),
+  multiValueQueryStringParameters: z.nullish(multiStringMap),
+  stageVariables: z.nullish(stringMap),
   requestContext: z.object({
     ...requestContextBase,
     routeKey: z.literal('$connect'),
@@ -120,19 +122,19 @@ const policyStatementSchema = z.object({
  * at most 8 KB for WebSocket APIs).
  */
 export const authorizerResultSchema = z.object({
-  principalId: z.string().min(1),
+  principalId: nonEmpty(),
   policyDocument: z.object({
     Version: z.string(),
-    Statement: z.array(policyStatementSchema).min(1),
+    Statement: z.array(policyStatementSchema).check(z.minLength(1)),
   }),
-  context: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  context: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
 });
 
 /** What an integration returns for any route; on `$connect` a non-2xx status refuses the upgrade. */
 export const gatewayResultSchema = z.object({
-  statusCode: z.number().int().min(100).max(599),
-  headers: stringMap.optional(),
-  body: z.string().optional(),
+  statusCode: z.integer(100, 599),
+  headers: z.optional(stringMap),
+  body: z.optional(z.string()),
 });
 
 export type ConnectEvent = z.infer<typeof connectEventSchema>;
@@ -146,7 +148,7 @@ export type AuthorizerResult = z.infer<typeof authorizerResultSchema>;
 export type PolicyStatement = z.infer<typeof policyStatementSchema>;
 export type RouteKey = WebSocketEvent['requestContext']['routeKey'];
 
-function parseWith<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
+function parseWith<T>(schema: z.ZodMiniType<T>, raw: unknown, what: string): T {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);

@@ -14,40 +14,49 @@
  * | STRATUS_LOG_LEVEL | debug, info, warn or error (default info) |
  * | DYNAMODB_ENDPOINT | a DynamoDB-compatible endpoint (local mode only) |
  */
-import { z } from 'zod';
+import * as z from '../zod-mini';
 import { TABLE_IDS, tableEnvVar, type TableId } from '../store/schema';
 import { MAX_PACKET_BYTES } from '../api-gateway';
 
-const booleanString = z.enum(['true', 'false']).transform((v) => v === 'true');
+const booleanString = z.pipe(
+  z.enum(['true', 'false']),
+  z.transform((v) => v === 'true'),
+);
 
-const tableShape = Object.fromEntries(TABLE_IDS.map((id) => [tableEnvVar(id), z.string().min(1)])) as Record<
+const tableShape = Object.fromEntries(TABLE_IDS.map((id) => [tableEnvVar(id), z.string().check(z.minLength(1))])) as Record<
   string,
-  z.ZodString
+  z.ZodMiniString<string>
 >;
+
+/** A decimal integer in [min, max], read from a variable that may be unset. */
+const optionalInteger = (min: number, max: number) => z.optional(z.pipe(z.coerce.number(), z.integer(min, max)));
+
+/** A JSON object in a variable; unset or empty: {}. */
+const jsonObject = z.pipe(
+  z.optional(z.string()),
+  z.transform((text, ctx) => {
+    if (text === undefined || text === '') return {};
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    ctx.issues.push({ code: 'custom', message: 'must be a JSON object', input: text });
+    return z.NEVER;
+  }),
+);
 
 const EnvSchema = z.object({
   ...tableShape,
   STRATUS_MANAGEMENT_ENDPOINT: z.url(),
-  STRATUS_ALLOW_ANONYMOUS: booleanString.default(false),
-  STRATUS_MAX_PACKET_SIZE: z.coerce.number().int().min(128).max(MAX_PACKET_BYTES).optional(),
-  STRATUS_MAX_SESSION_EXPIRY: z.coerce.number().int().min(0).max(0xffffffff).optional(),
-  STRATUS_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).optional(),
-  STRATUS_CAPABILITIES: z
-    .string()
-    .optional()
-    .transform((text, ctx) => {
-      if (text === undefined || text === '') return {};
-      try {
-        const value: unknown = JSON.parse(text);
-        if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-      } catch {
-        // reported below
-      }
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
-      return z.NEVER;
-    }),
-  STRATUS_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  DYNAMODB_ENDPOINT: z.url().optional(),
+  STRATUS_ALLOW_ANONYMOUS: z._default(booleanString, false),
+  STRATUS_MAX_PACKET_SIZE: optionalInteger(128, MAX_PACKET_BYTES),
+  STRATUS_MAX_SESSION_EXPIRY: optionalInteger(0, 0xffffffff),
+  STRATUS_MAX_QUEUE: optionalInteger(0, 100_000),
+  STRATUS_CAPABILITIES: jsonObject,
+  STRATUS_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
 });
 
 export interface RuntimeConfig {

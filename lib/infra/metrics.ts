@@ -25,6 +25,8 @@ export const METRIC_NAMES = {
   gone410: 'Gone410',
   /** Messages dropped because an offline session's queue was full */
   queueOverflows: 'QueueOverflows',
+  /** Ingress frames that failed on their last attempt: dead-lettered, their connection closed */
+  ingressFailures: 'IngressFailures',
 } as const;
 
 export type StratusMetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

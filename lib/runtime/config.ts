@@ -10,6 +10,7 @@
  * | STRATUS_MAX_PACKET_SIZE | largest packet accepted, bytes (at most 98304: one 128 KB base64 message) |
  * | STRATUS_MAX_SESSION_EXPIRY | longest session expiry granted, seconds |
  * | STRATUS_MAX_QUEUE | most messages queued per offline session |
+ * | STRATUS_INGRESS_MAX_RECEIVES | the ingress queue's maxReceiveCount: a frame's last attempt (default 5) |
  * | STRATUS_CAPABILITIES | JSON object of CONNACK capabilities (receiveMaximum, serverKeepAlive, ...), validated by the broker config |
  * | STRATUS_LOG_LEVEL | debug, info, warn or error (default info) |
  * | DYNAMODB_ENDPOINT | a DynamoDB-compatible endpoint (local mode only) |
@@ -54,6 +55,7 @@ const EnvSchema = z.object({
   STRATUS_MAX_PACKET_SIZE: optionalInteger(128, MAX_PACKET_BYTES),
   STRATUS_MAX_SESSION_EXPIRY: optionalInteger(0, 0xffffffff),
   STRATUS_MAX_QUEUE: optionalInteger(0, 100_000),
+  STRATUS_INGRESS_MAX_RECEIVES: optionalInteger(1, 1000),
   STRATUS_CAPABILITIES: jsonObject,
   STRATUS_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
   DYNAMODB_ENDPOINT: z.optional(z.url()),
@@ -66,6 +68,8 @@ export interface RuntimeConfig {
   maxPacketSize?: number;
   maxSessionExpiry?: number;
   maxQueue?: number;
+  /** Attempts of an ingress frame before it is dead-lettered. */
+  maxReceives?: number;
   /** CONNACK capabilities; checked by parseBrokerConfig */
   capabilities: Record<string, unknown>;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -96,6 +100,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxPacketSize: e.STRATUS_MAX_PACKET_SIZE,
     maxSessionExpiry: e.STRATUS_MAX_SESSION_EXPIRY,
     maxQueue: e.STRATUS_MAX_QUEUE,
+    maxReceives: e.STRATUS_INGRESS_MAX_RECEIVES,
     capabilities: e.STRATUS_CAPABILITIES,
     logLevel: e.STRATUS_LOG_LEVEL,
     dynamodbEndpoint: e.DYNAMODB_ENDPOINT,

@@ -44,9 +44,14 @@ export interface RuntimeSetup {
   readonly now?: () => number;
   /** Most messages queued per offline session. @default 1000 */
   readonly maxQueued?: number;
+  /** The ingress queue's maxReceiveCount. @default DEFAULT_MAX_RECEIVES */
+  readonly maxReceives?: number;
   /** Wraps each delivery adapter (benchmarks count posts with it). */
   readonly wrapDelivery?: (delivery: Delivery) => Delivery;
 }
+
+/** Attempts of an ingress frame before the dead-letter queue: the queue's maxReceiveCount. */
+export const DEFAULT_MAX_RECEIVES = 5;
 
 export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
   const stores = dynamoStores({
@@ -73,6 +78,7 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
     ...stores,
     scan: connections,
     maxQueued: setup.maxQueued ?? 1000,
+    maxReceives: setup.maxReceives ?? DEFAULT_MAX_RECEIVES,
     publishWill: (will, clientId) => publishWill(self as RuntimeDeps, will, clientId),
     delivery: setup.wrapDelivery ? setup.wrapDelivery(api) : api,
     broker: setup.broker,
@@ -109,6 +115,7 @@ export function runtimeFromEnv(env: Record<string, string | undefined> = process
     managementEndpoint: config.managementEndpoint,
     broker,
     maxQueued: config.maxQueue,
+    maxReceives: config.maxReceives,
     log: createLogger({ level: config.logLevel }),
   });
 }

@@ -23,11 +23,38 @@ import type { RuntimeDeps } from './types';
 
 const OK: GatewayResult = { statusCode: 200 };
 
+/** One WebSocket frame of a connection, however it arrived (a `$default` event or the ingress queue). */
+export interface Frame {
+  readonly connectionId: string;
+  /** Arrival at the gateway, epoch ms. */
+  readonly requestTimeEpoch: number;
+  readonly body: string;
+  readonly isBase64Encoded: boolean;
+}
+
+/** What to do when a packet fails for a reason of the server's own (a store or post failure). */
+export type PacketFailure =
+  /** Answer it: v5 DISCONNECT 0x83 and close (direct ingress: nothing would retry the frame). */
+  | 'close'
+  /** Throw: the queue retries the frame in order (ordered ingress). */
+  | 'throw';
+
 export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Promise<GatewayResult> {
-  const { connectionId } = event.requestContext;
-  const mode: TransportMode = event.isBase64Encoded ? 'binary' : 'text';
-  const outbox = createOutbox();
-  const body = readBody(deps, event);
+  const { connectionId, requestTimeEpoch } = event.requestContext;
+  const outbox = createOutbox(event.isBase64Encoded ? 'binary' : 'text');
+  await receiveFrame(deps, { connectionId, requestTimeEpoch, body: event.body, isBase64Encoded: event.isBase64Encoded }, outbox, 'close');
+  await sendReplies(deps, connectionId, outbox);
+  return OK;
+}
+
+/**
+ * Handles the packets of one frame, gathering the replies in `outbox`; nothing is posted here.
+ * With `failure` 'throw' a failing packet throws, and the replies it had gathered are discarded
+ * by the caller (the frame is retried whole); with 'close' it is answered, and 'failed' says so.
+ */
+export async function receiveFrame(deps: RuntimeDeps, frame: Frame, outbox: Outbox, failure: PacketFailure): Promise<'handled' | 'failed'> {
+  const { connectionId } = frame;
+  const body = readBody(deps, frame);
   // A PUBLISH's routes are looked up while the connection record is read: one round trip.
   const routes = new RouteLookup(deps);
   const topic = body instanceof Uint8Array ? peekPublishTopic(body) : undefined;
@@ -36,31 +63,38 @@ export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Pro
   if (record === undefined) {
     // No live record: the connection is gone or was never accepted. Nothing to answer.
     deps.log.warn('message on unknown connection', { connectionId });
-    await deps.delivery.close(connectionId);
-    return OK;
+    outbox.close = true;
+    return 'handled';
   }
   const state = toBrokerState(record);
   const packets = decodeMessage(deps, body, connectionId, state, outbox);
-  if (packets !== undefined) {
-    try {
-      await runPackets(deps, event, { record, mode, routes }, state, packets, outbox);
-    } catch (cause) {
-      // A later packet failed: the replies already decided (a CONNACK, PUBACKs of routed
-      // messages) still go out, then the connection closes (v5: DISCONNECT 0x83).
-      deps.log.error('packet failed', { connectionId, error: cause });
-      queue(outbox, decideOnError(new ImplementationSpecificError('packet failed', { cause }), state, connectionId));
-    }
+  if (packets === undefined) return 'handled';
+  try {
+    await runPackets(deps, frame, { record, mode: outbox.mode, routes }, state, packets, outbox);
+    return 'handled';
+  } catch (cause) {
+    if (failure === 'throw') throw cause;
+    // A later packet failed: the replies already decided (a CONNACK, PUBACKs of routed
+    // messages) still go out, then the connection closes (v5: DISCONNECT 0x83).
+    deps.log.error('packet failed', { connectionId, error: cause });
+    queue(outbox, decideOnError(new ImplementationSpecificError('packet failed', { cause }), state, connectionId));
+    return 'failed';
   }
-  if (!(await flushOrClose(deps, connectionId, mode, outbox))) return OK;
-  // Queued messages of a resumed session follow its CONNACK and resent messages.
+}
+
+/**
+ * Posts the gathered replies in one message and closes if asked; then a session resumed on the
+ * way gets its queue, after its CONNACK and resent messages.
+ */
+export async function sendReplies(deps: RuntimeDeps, connectionId: string, outbox: Outbox): Promise<void> {
+  if (!(await flushOrClose(deps, connectionId, outbox.mode, outbox))) return;
   if (outbox.resumed !== undefined) await drainQueue(deps, drainTargetOf(outbox.resumed), deps.maxQueued);
-  return OK;
 }
 
 /** The message's bytes, or the framing error to answer with once the connection is known. */
-function readBody(deps: RuntimeDeps, event: MessageEvent): Uint8Array | FramingError {
+function readBody(deps: RuntimeDeps, frame: Frame): Uint8Array | FramingError {
   try {
-    const bytes = decodeBody(event, { allowBinary: deps.allowBinary });
+    const bytes = decodeBody(frame, { allowBinary: deps.allowBinary });
     deps.metrics.add('BytesIn', bytes.byteLength);
     return bytes;
   } catch (err) {
@@ -104,14 +138,14 @@ interface Invocation {
 /** Each packet in turn: inputs → decision → effects, threading the connection state. */
 async function runPackets(
   deps: RuntimeDeps,
-  event: MessageEvent,
+  frame: Frame,
   invocation: Invocation,
   initial: ConnectionState,
   packets: Packet[],
   outbox: Outbox,
 ): Promise<void> {
   let state = initial;
-  const { connectionId, requestTimeEpoch } = event.requestContext;
+  const { connectionId, requestTimeEpoch } = frame;
   for (const packet of packets) {
     deps.metrics.add('MessagesIn');
     const inputs = await inputsFor(deps, packet, state, invocation);

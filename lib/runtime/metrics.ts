@@ -16,7 +16,8 @@ export type MetricName =
   | 'PublishDenied'
   | 'DeliveryErrors'
   | 'Gone410'
-  | 'QueueOverflows';
+  | 'QueueOverflows'
+  | 'IngressFailures';
 
 const UNITS: Record<MetricName, 'Count' | 'Bytes'> = {
   Connections: 'Count',
@@ -29,6 +30,7 @@ const UNITS: Record<MetricName, 'Count' | 'Bytes'> = {
   DeliveryErrors: 'Count',
   Gone410: 'Count',
   QueueOverflows: 'Count',
+  IngressFailures: 'Count',
 };
 
 export interface Metrics {

@@ -12,14 +12,23 @@ import type { RuntimeDeps } from './types';
 
 /** What one invocation accumulates: reply bytes, and whether to close afterwards. */
 export interface Outbox {
+  /** How the connection carries bytes: the frames it sent decide. */
+  readonly mode: TransportMode;
   readonly chunks: Uint8Array[];
   close: boolean;
   /** A session resumed in this message: its queue drains after the replies are sent. */
   resumed: ConnectionRecord | undefined;
 }
 
-export function createOutbox(): Outbox {
-  return { chunks: [], close: false, resumed: undefined };
+export function createOutbox(mode: TransportMode): Outbox {
+  return { mode, chunks: [], close: false, resumed: undefined };
+}
+
+/** Adds what `from` gathered (one frame that succeeded) to `into` (the connection's batch). */
+export function merge(into: Outbox, from: Outbox): void {
+  into.chunks.push(...from.chunks);
+  if (from.close) into.close = true;
+  if (from.resumed !== undefined) into.resumed = from.resumed;
 }
 
 /** The decision's packets, encoded in its protocol version, and its close. */

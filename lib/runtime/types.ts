@@ -27,6 +27,11 @@ export interface RuntimeDeps {
   readonly messages: MessageStore;
   /** Most messages queued per offline session; beyond it new ones are dropped and counted. */
   readonly maxQueued: number;
+  /**
+   * The ingress queue's maxReceiveCount: on a frame's last attempt a failure closes its
+   * connection and dead-letters the frame (./ingress.ts).
+   */
+  readonly maxReceives: number;
   /** Publishes a Will Message on behalf of `clientId` (lib/runtime/effects/will.ts). */
   readonly publishWill: (will: Will, clientId: string) => Promise<void>;
   /** The delivery port over the configured `@connections` endpoint. */

@@ -20,6 +20,9 @@ export interface EffectContext {
   readonly sessionHint?: 'absent' | 'present';
   /** Set by a successful session claim. */
   claimed?: { readonly sessionEpoch: string; readonly sessionPresent: boolean };
-  /** Bytes for this connection that follow the decision's packets (retained after SUBACK). */
+  /**
+   * Bytes for this connection that follow the decision's packets: retained messages after a
+   * SUBACK, and copies for the sender's own subscriptions (lib/runtime/effects/send.ts `Outlet`).
+   */
   readonly after: Uint8Array[];
 }

@@ -9,6 +9,7 @@ import type { RuntimeDeps } from '../types';
 import type { EffectContext } from './context';
 import { countDenied, deleteRetained, deliver, putRetained, receiveQos2, releaseQos2 } from './publish';
 import { acknowledge } from './queue';
+import type { Outlet } from './send';
 import { claimSession, discardWill, markConnected, setSessionExpiry, type Settled } from './session';
 import { deleteSubscriptions, putSubscriptions, retainedFor } from './subscriptions';
 
@@ -16,11 +17,12 @@ export type { EffectContext } from './context';
 
 export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: EffectContext): Promise<Decision> {
   let current = decision;
+  const outlet = { connectionId: ctx.connectionId, push: (bytes: Uint8Array) => ctx.after.push(bytes) };
   let receipt: number | undefined;
   for (const intent of decision.intents) {
     let outcome: Outcome;
     try {
-      outcome = await carryOutOne(deps, intent, current, ctx);
+      outcome = await carryOutOne(deps, intent, current, ctx, outlet);
     } catch (error) {
       // A QoS 2 PUBLISH that could not be routed must not stay recorded as received: the
       // client's resend (no PUBREC came) would be taken for a duplicate and the message lost.
@@ -39,7 +41,7 @@ export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: Effec
 /** undefined: go on; Settled: the decision to go on with (or replaced); 'skip-rest': a QoS 2 duplicate. */
 type Outcome = Settled | 'skip-rest' | undefined;
 
-async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision, ctx: EffectContext): Promise<Outcome> {
+async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision, ctx: EffectContext, outlet: Outlet): Promise<Outcome> {
   switch (intent.kind) {
     case 'session.claim':
       return claimSession(deps, intent, decision, ctx);
@@ -70,13 +72,13 @@ async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision
     case 'retained.delete':
       return void (await deleteRetained(deps, intent));
     case 'publish.deliver':
-      return void (await deliver(deps, intent));
+      return void (await deliver(deps, intent, outlet));
     case 'publish.denied':
       return void countDenied(deps, intent);
     case 'inflight.ack':
     case 'inflight.complete':
     case 'inflight.released':
-      return void (await acknowledge(deps, intent, ctx.record));
+      return void (await acknowledge(deps, intent, ctx.record, outlet));
     default:
       return unknownIntent(intent);
   }

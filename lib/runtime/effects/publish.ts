@@ -13,6 +13,7 @@ import type {
 import type { ConnectionRecord } from '../../store/ports';
 import type { RuntimeDeps } from '../types';
 import { fanOut } from './fan-out';
+import type { Outlet } from './send';
 
 /**
  * Records a QoS 2 PUBLISH as received until its PUBREL. 'duplicate': a copy of this PUBLISH was
@@ -43,8 +44,8 @@ export async function deleteRetained(deps: RuntimeDeps, intent: RetainedDeleteIn
   await deps.retained.delete(intent.topic, intent.requestTimeEpoch);
 }
 
-export async function deliver(deps: RuntimeDeps, intent: PublishDeliverIntent): Promise<void> {
-  await fanOut(deps, intent.copies);
+export async function deliver(deps: RuntimeDeps, intent: PublishDeliverIntent, outlet: Outlet): Promise<void> {
+  await fanOut(deps, intent.copies, outlet);
 }
 
 /** A PUBLISH the rules refused: counted, as 3.1.1 clients are told nothing. */

@@ -14,7 +14,7 @@ import type { ConnectionRecord } from '../../store/ports';
 import type { SubscriberConnection } from '../../store/subscription-port';
 import { subscriberConnection, subscriptionTtl } from '../records';
 import type { RuntimeDeps } from '../types';
-import { DEFAULT_RECEIVE_MAXIMUM, post, type CopyTarget } from './send';
+import { DEFAULT_RECEIVE_MAXIMUM, post, type CopyTarget, type Outlet } from './send';
 
 /** Who a queue drain sends to: the session's identity and its current connection. */
 export interface DrainTarget extends CopyTarget {
@@ -43,6 +43,7 @@ export async function acknowledge(
   deps: RuntimeDeps,
   intent: InflightAckIntent | InflightCompleteIntent | InflightReleasedIntent,
   record: ConnectionRecord,
+  outlet: Outlet,
 ): Promise<void> {
   const epoch = record.sessionEpoch ?? '';
   if (intent.kind === 'inflight.released') {
@@ -51,14 +52,14 @@ export async function acknowledge(
   }
   const stored = (record.sessionExpiryInterval ?? 0) > 0;
   const { queued } = await deps.messages.complete(intent.clientId, epoch, intent.packetId, { stored });
-  if (queued > 0) await drainQueue(deps, drainTargetOf(record), 1);
+  if (queued > 0) await drainQueue(deps, drainTargetOf(record), 1, outlet);
 }
 
 /**
  * Sends queued messages while the Receive Maximum window has room, up to `limit`. Each message
  * is taken from the queue once, after its slot was reserved.
  */
-export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: number): Promise<number> {
+export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: number, outlet?: Outlet): Promise<number> {
   const { clientId, sessionEpoch: epoch, persistent, connection } = target;
   let sent = 0;
   while (sent < limit) {
@@ -85,7 +86,7 @@ export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: 
         sequence: reservation.sequence,
       });
     }
-    await post(deps, connection.connectionId, connection.mode, encode(packet, connection.protocolVersion));
+    await post(deps, connection.connectionId, connection.mode, encode(packet, connection.protocolVersion), outlet);
     sent++;
   }
   return sent;

@@ -61,11 +61,26 @@ export async function enqueue(deps: RuntimeDeps, target: CopyTarget, packet: Pub
 }
 
 /**
- * Posts bytes to a subscriber's connection. Still throttled after the delivery port's retries:
- * the copy did not (or only partly) reach the client, and no ack will free its slot, so the
- * connection is closed; the disconnect path settles the session.
+ * The reply post of the invocation: bytes for the connection the packets came from are added to
+ * it instead of being posted on their own. They then follow the replies already decided (a
+ * CONNACK always comes first [MQTT-3.2.0-1]), and cost no message of their own.
  */
-export async function post(deps: RuntimeDeps, connectionId: string, mode: TransportMode, bytes: Uint8Array): Promise<void> {
+export interface Outlet {
+  readonly connectionId: string;
+  push(bytes: Uint8Array): void;
+}
+
+/**
+ * Posts bytes to a subscriber's connection (through the outlet when it is the sender's own).
+ * Still throttled after the delivery port's retries: the copy did not (or only partly) reach the
+ * client, and no ack will free its slot, so the connection is closed; the disconnect path
+ * settles the session.
+ */
+export async function post(deps: RuntimeDeps, connectionId: string, mode: TransportMode, bytes: Uint8Array, outlet?: Outlet): Promise<void> {
+  if (outlet !== undefined && outlet.connectionId === connectionId) {
+    outlet.push(bytes);
+    return;
+  }
   const outcome = await deps.delivery.send(connectionId, bytes, mode);
   deps.metrics.add('MessagesOut');
   deps.metrics.add('BytesOut', bytes.byteLength);

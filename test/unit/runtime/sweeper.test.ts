@@ -30,6 +30,7 @@ function setup() {
     retained: new MemoryRetainedStore({ clock }),
     messages: new MemoryMessageStore({ clock }),
     maxQueued: 100,
+    maxReceives: 5,
     publishWill: async (will, clientId) => {
       published.push({ will, clientId });
     },

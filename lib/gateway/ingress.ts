@@ -1,0 +1,89 @@
+/**
+ * The ordered ingress queue's messages as the consumer receives them: an SQS event (Lambda's
+ * event source mapping, or local mode's emulation of it) turned into ingress records, one per
+ * WebSocket frame or close, in queue order. The wire contract is lib/ingress-wire.ts.
+ */
+import { INGRESS_ATTRIBUTES, STATUS_CODE_PREFIX } from '../ingress-wire';
+import * as z from '../zod-mini';
+import { GatewayEventError } from './errors';
+
+const attributeSchema = z.object({ stringValue: z.optional(z.string()), dataType: z.optional(z.string()) });
+
+const sqsRecordSchema = z.object({
+  messageId: z.string().check(z.minLength(1)),
+  body: z.string(),
+  attributes: z.object({
+    MessageGroupId: z.string().check(z.minLength(1)),
+    MessageDeduplicationId: z.optional(z.string()),
+    ApproximateReceiveCount: z.string(),
+    SentTimestamp: z.optional(z.string()),
+  }),
+  messageAttributes: z.record(z.string(), attributeSchema),
+});
+
+const sqsEventSchema = z.object({ Records: z.array(z.unknown()) });
+
+/** One frame or close of a connection, as the queue delivered it. */
+export type IngressRecord = {
+  /** The SQS message id: what a batch item failure names. */
+  readonly messageId: string;
+  readonly connectionId: string;
+  readonly requestId: string;
+  readonly requestTimeEpoch: number;
+  /** How many times the queue has handed this message out, this time included. */
+  readonly receiveCount: number;
+} & (
+  | { readonly type: 'MESSAGE'; readonly body: string; readonly isBase64Encoded: boolean }
+  | { readonly type: 'DISCONNECT'; readonly disconnectStatusCode?: number }
+);
+
+/** A record of the batch that is not a valid ingress message: it fails, and reaches the DLQ. */
+export interface InvalidIngressRecord {
+  readonly messageId: string;
+  readonly connectionId: string | undefined;
+  readonly error: GatewayEventError;
+}
+
+/** The batch's records, in queue order; the invalid ones separately, each with its error. */
+export function parseIngressEvent(raw: unknown): { records: IngressRecord[]; invalid: InvalidIngressRecord[] } {
+  const event = sqsEventSchema.safeParse(raw);
+  if (!event.success) throw new GatewayEventError('not an SQS event', issuesOf(event.error), { cause: event.error });
+  const records: IngressRecord[] = [];
+  const invalid: InvalidIngressRecord[] = [];
+  for (const item of event.data.Records) {
+    const parsed = toIngressRecord(item);
+    if ('error' in parsed) invalid.push(parsed);
+    else records.push(parsed);
+  }
+  return { records, invalid };
+}
+
+function toIngressRecord(item: unknown): IngressRecord | InvalidIngressRecord {
+  const parsed = sqsRecordSchema.safeParse(item);
+  const messageId = (item as { messageId?: unknown } | null)?.messageId;
+  if (!parsed.success) {
+    const error = new GatewayEventError('not a valid ingress message', issuesOf(parsed.error), { cause: parsed.error });
+    return { messageId: typeof messageId === 'string' ? messageId : '', connectionId: undefined, error };
+  }
+  const { attributes, messageAttributes: attrs, body } = parsed.data;
+  const value = (name: string) => attrs[name]?.stringValue;
+  const base = {
+    messageId: parsed.data.messageId,
+    connectionId: attributes.MessageGroupId,
+    requestId: attributes.MessageDeduplicationId ?? parsed.data.messageId,
+    requestTimeEpoch: Number(value(INGRESS_ATTRIBUTES.requestTimeEpoch) ?? attributes.SentTimestamp),
+    receiveCount: Number(attributes.ApproximateReceiveCount),
+  };
+  const type = value(INGRESS_ATTRIBUTES.eventType);
+  if (!Number.isSafeInteger(base.requestTimeEpoch) || !Number.isSafeInteger(base.receiveCount) || (type !== 'MESSAGE' && type !== 'DISCONNECT')) {
+    const error = new GatewayEventError('not a valid ingress message', [`${INGRESS_ATTRIBUTES.eventType}: ${type}`]);
+    return { messageId: base.messageId, connectionId: base.connectionId, error };
+  }
+  if (type === 'MESSAGE') return { ...base, type, body, isBase64Encoded: value(INGRESS_ATTRIBUTES.binary) === 'true' };
+  const code = Number.parseInt((value(INGRESS_ATTRIBUTES.disconnectStatusCode) ?? '').slice(STATUS_CODE_PREFIX.length), 10);
+  return { ...base, type, ...(Number.isSafeInteger(code) ? { disconnectStatusCode: code } : {}) };
+}
+
+function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string[] {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+}

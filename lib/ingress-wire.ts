@@ -1,0 +1,58 @@
+/**
+ * The wire contract of the ordered ingress queue (docs/ARCHITECTURE.md "Ordered ingress"): what
+ * API Gateway's request template writes into each SQS FIFO message, and what the consumer reads
+ * back. A leaf module: the CDK construct renders the templates from it, the runtime parses with
+ * it, and the local gateway writes the same messages.
+ *
+ * One SQS message per WebSocket frame (MESSAGE) or close (DISCONNECT) of a connection:
+ * - MessageGroupId: the connection id, so one connection's frames are handled one at a time, in
+ *   arrival order; MessageDeduplicationId: the request id (never content-based deduplication:
+ *   every PINGREQ is the same bytes).
+ * - Body: the frame's text as the client sent it (base64 MQTT), URL-encoded in the request; a
+ *   DISCONNECT carries `DISCONNECT_BODY` (SQS refuses an empty body).
+ * - Message attributes, all of type String: the event type, the gateway's arrival time, and for a
+ *   DISCONNECT its WebSocket close code when API Gateway knows one.
+ */
+
+export const INGRESS_ATTRIBUTES = {
+  eventType: 'stratusEventType',
+  requestTimeEpoch: 'stratusRequestTimeEpoch',
+  disconnectStatusCode: 'stratusDisconnectStatusCode',
+  /** Local lenient mode only: the body is the base64 of a binary frame. */
+  binary: 'stratusBinary',
+} as const;
+
+export type IngressEventType = 'MESSAGE' | 'DISCONNECT';
+
+export const DISCONNECT_BODY = 'DISCONNECT';
+
+/** The close code attribute is `code:1000`, or `code:` when API Gateway knows none. */
+export const STATUS_CODE_PREFIX = 'code:';
+
+/**
+ * The request template (VTL) of an API Gateway AWS integration to `SendMessage` for a route:
+ * `$default` sends MESSAGE, `$disconnect` sends DISCONNECT. Sent as
+ * `application/x-www-form-urlencoded`; every value taken from the request is URL-encoded (base64
+ * contains `+` and `/`).
+ */
+export function sendMessageTemplate(eventType: IngressEventType): string {
+  const body = eventType === 'MESSAGE' ? '$util.urlEncode($input.body)' : DISCONNECT_BODY;
+  const attributes: [string, string][] = [
+    [INGRESS_ATTRIBUTES.eventType, eventType],
+    [INGRESS_ATTRIBUTES.requestTimeEpoch, '$context.requestTimeEpoch'],
+  ];
+  // Prefixed: API Gateway may not know a close code, and SQS refuses an empty attribute value.
+  if (eventType === 'DISCONNECT') attributes.push([INGRESS_ATTRIBUTES.disconnectStatusCode, `${STATUS_CODE_PREFIX}$context.disconnectStatusCode`]);
+  const params = [
+    'Action=SendMessage',
+    'MessageGroupId=$util.urlEncode($context.connectionId)',
+    'MessageDeduplicationId=$util.urlEncode($context.requestId)',
+    `MessageBody=${body}`,
+    ...attributes.flatMap(([name, value], i) => [
+      `MessageAttribute.${i + 1}.Name=${name}`,
+      `MessageAttribute.${i + 1}.Value.DataType=String`,
+      `MessageAttribute.${i + 1}.Value.StringValue=${value}`,
+    ]),
+  ];
+  return params.join('&');
+}

@@ -71,6 +71,11 @@ function printTable(coverage: Coverage, withFiles: boolean): void {
 }
 
 function main(): void {
+  // Piped into `head`: stop quietly when the reader has gone.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   let values;
   try {
     ({ values } = parseArgs({

@@ -124,7 +124,7 @@ function resolveClientId(packet: ConnectPacket, ctx: BrokerContext): ClientIdent
 
 /**
  * An empty client id: refused in 3.1; in 3.1.1 only allowed with Clean Session 1
- * [MQTT-3.1.3-7/8]; in 5.0 allowed with either Clean Start. The assigned id is derived from the
+ * (3.1.1: [MQTT-3.1.3-7] [MQTT-3.1.3-8]); in 5.0 allowed with either Clean Start. The assigned id is derived from the
  * connection id (or ctx.assignClientId), the core having no randomness [MQTT-3.1.3-6].
  */
 function assignClientId(packet: ConnectPacket, ctx: BrokerContext): ClientIdentity {
@@ -214,7 +214,7 @@ function checkSessionOwner(identity: ClientIdentity, existing: SessionSummary | 
  * Clean start vs resume, and the effective Session Expiry Interval.
  * - Clean Start 1: Session Present 0 [MQTT-3.2.2-2] (3.1.1: [MQTT-3.2.2-1]).
  * - Clean Start 0: Session Present 1 iff a live session exists [MQTT-3.2.2-3]
- *   (3.1.1: [MQTT-3.2.2-2/3]). An assigned id never has one. 3.1 has no Session Present flag.
+ *   (3.1.1: [MQTT-3.2.2-2] [MQTT-3.2.2-3]). An assigned id never has one. 3.1 has no Session Present flag.
  * - v5: the requested interval (absent = 0), clamped to the maximum; v3/v4: 0 for a clean
  *   session, the configured maximum for a persistent one.
  */

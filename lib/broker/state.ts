@@ -12,9 +12,9 @@ import type { ConnectionAcl, PrincipalAccess } from '../auth/types';
 export interface ClientLimits {
   /** Receive Maximum: QoS 1/2 publishes we may have in flight to it. 65535 when absent. */
   readonly receiveMaximum: number;
-  /** Maximum Packet Size it accepts [MQTT-3.1.2-27]; null when absent (no limit). */
+  /** Maximum Packet Size it accepts [MQTT-3.1.2-24]; null when absent (no limit). */
   readonly maximumPacketSize: number | null;
-  /** Topic Alias Maximum it accepts; 0 when absent: we send no aliases [MQTT-3.1.2-30]. */
+  /** Topic Alias Maximum it accepts; 0 when absent: we send no aliases [MQTT-3.1.2-27]. */
   readonly topicAliasMaximum: number;
 }
 

@@ -69,7 +69,7 @@ export class Reader {
     throw new MalformedPacketError('Variable Byte Integer longer than four bytes', { specRef: 'MQTT-1.5.5-1' });
   }
 
-  /** UTF-8 Encoded String: two-byte length, then validated UTF-8 [MQTT-1.5.4-1..3]. */
+  /** UTF-8 Encoded String: two-byte length, then validated UTF-8 [MQTT-1.5.4-1] [MQTT-1.5.4-2] [MQTT-1.5.4-3]. */
   utf8(): string {
     const len = this.u16();
     const start = this.pos;

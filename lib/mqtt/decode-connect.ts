@@ -42,15 +42,18 @@ function checkConnectFlags(flags: number, version: ProtocolVersion): void {
   }
   const willFlag = (flags & 0x04) !== 0;
   const willQos = (flags >> 3) & 0x03;
+  // The will-flag rules, cited by their MQTT 5.0 IDs: [MQTT-3.1.2-11] (3.1.1: [MQTT-3.1.2-13]),
+  // [MQTT-3.1.2-12] (3.1.1: [MQTT-3.1.2-14]) and [MQTT-3.1.2-13] (3.1.1: [MQTT-3.1.2-15]).
   if (!willFlag && willQos !== 0) {
-    throw new MalformedPacketError('will QoS set without will flag', { specRef: 'MQTT-3.1.2-13' });
+    throw new MalformedPacketError('will QoS set without will flag', { specRef: 'MQTT-3.1.2-11' });
   }
-  if (willQos === 3) throw new MalformedPacketError('will QoS 3', { specRef: 'MQTT-3.1.2-14' });
+  if (willQos === 3) throw new MalformedPacketError('will QoS 3', { specRef: 'MQTT-3.1.2-12' });
   if (!willFlag && (flags & 0x20) !== 0) {
-    throw new MalformedPacketError('will retain set without will flag', { specRef: 'MQTT-3.1.2-15' });
+    throw new MalformedPacketError('will retain set without will flag', { specRef: 'MQTT-3.1.2-13' });
   }
   if (version !== 5 && (flags & 0x80) === 0 && (flags & 0x40) !== 0) {
-    throw new MalformedPacketError('password flag without user name flag', { specRef: 'MQTT-3.1.2-22' });
+    // 3.1.1 only: MQTT 5 allows a password without a user name.
+    throw new MalformedPacketError('password flag without user name flag', { specRef: '3.1.1: MQTT-3.1.2-22' });
   }
 }
 
@@ -98,7 +101,7 @@ export function decodeConnack(r: Reader, version: ProtocolVersion): ConnackPacke
   const reasonCode = r.u8();
   const sessionPresent = ackFlags === 1;
   if (version === 5) checkReasonCode('connack', reasonCode, REASON_CODE_SPEC.connack);
-  else if (reasonCode > 5) throw new ProtocolViolationError('reserved CONNACK return code', { specRef: 'MQTT-3.2.2.3' });
+  else if (reasonCode > 5) throw new ProtocolViolationError('reserved CONNACK return code', { specRef: 'MQTT 3.1.1 section 3.2.2.3' });
   if (sessionPresent && reasonCode !== 0) {
     throw new ProtocolViolationError('session present with a refusal', { specRef: 'MQTT-3.2.2-4' });
   }

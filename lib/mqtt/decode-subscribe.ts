@@ -32,7 +32,7 @@ function readSubscription(r: Reader, version: ProtocolVersion): Subscription {
   }
   const retainHandling = (options >> 4) & 0x03;
   if (retainHandling === 3) {
-    throw new ProtocolViolationError('retain handling 3', { specRef: 'MQTT-3.8.3.1' });
+    throw new ProtocolViolationError('retain handling 3', { specRef: 'MQTT 5.0 section 3.8.3.1' });
   }
   return {
     topicFilter,

@@ -60,7 +60,7 @@ const REQUIRED_FLAGS = [0, 0, 0, -1, 0, 0, 0b0010, 0, 0b0010, 0, 0b0010, 0, 0, 0
 function checkFirstByte(first: number, version: ProtocolVersion): void {
   const type = first >> 4;
   if (type === 0 || (type === 15 && version !== 5)) {
-    throw new MalformedPacketError(`reserved packet type ${type}`, { specRef: 'MQTT-2.1.2' });
+    throw new MalformedPacketError(`reserved packet type ${type}`, { specRef: 'MQTT 5.0 section 2.1.2' });
   }
   const required = REQUIRED_FLAGS[type];
   if (required >= 0 && (first & 0x0f) !== required) {

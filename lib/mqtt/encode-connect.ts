@@ -39,7 +39,7 @@ export function connectLength(p: ConnectPacket, sizes: EncodeSizes): number {
   }
   const will = p.will;
   if (will !== undefined) {
-    checkQoS(will.qos, 'MQTT-3.1.2-14');
+    checkQoS(will.qos, 'MQTT-3.1.2-12'); // (3.1.1: [MQTT-3.1.2-14])
     len += stringFieldLength(will.topic) + binaryFieldLength(will.payload, 'will payload');
     if (v5) {
       sizes.willProps = propertiesLength(will.properties, CTX_WILL);
@@ -49,7 +49,7 @@ export function connectLength(p: ConnectPacket, sizes: EncodeSizes): number {
   if (p.username !== undefined) len += stringFieldLength(p.username);
   if (p.password !== undefined) {
     if (p.username === undefined && !v5) {
-      throw new MalformedPacketError('password without user name', { specRef: 'MQTT-3.1.2-22' });
+      throw new MalformedPacketError('password without user name', { specRef: '3.1.1: MQTT-3.1.2-22' });
     }
     len += binaryFieldLength(p.password, 'password');
   }
@@ -86,7 +86,7 @@ export function writeConnect(w: Writer, p: ConnectPacket, sizes: EncodeSizes): v
 export function connackLength(p: ConnackPacket, version: ProtocolVersion, sizes: EncodeSizes): number {
   if (version === 5) checkReasonCode('connack', p.reasonCode, REASON_CODE_SPEC.connack);
   else if (!(p.reasonCode >= 0 && p.reasonCode <= 5)) {
-    throw new ProtocolViolationError('3.1.1 CONNACK return codes are 0..5', { specRef: 'MQTT-3.2.2.3' });
+    throw new ProtocolViolationError('3.1.1 CONNACK return codes are 0..5', { specRef: 'MQTT 3.1.1 section 3.2.2.3' });
   }
   if (p.sessionPresent && p.reasonCode !== 0) {
     throw new ProtocolViolationError('session present with a refusal', { specRef: 'MQTT-3.2.2-4' });

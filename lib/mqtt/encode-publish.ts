@@ -57,7 +57,7 @@ export function encodePublish(p: PublishPacket, version: ProtocolVersion): Uint8
   const payload = p.payload;
   const props = version === 5 && p.properties !== undefined ? propertiesLength(p.properties, CTX_PUBLISH) : 0;
   const rl = topicField + (qos > 0 ? 2 : 0) + (version === 5 ? vbiLength(props) + props : 0) + payload.length;
-  if (rl > MAX_VBI) throw new PacketTooLargeError('packet larger than MQTT can express', { specRef: 'MQTT-2.1.4' });
+  if (rl > MAX_VBI) throw new PacketTooLargeError('packet larger than MQTT can express', { specRef: 'MQTT 5.0 section 2.1.4' });
   const buf = allocate(1 + vbiLength(rl) + rl);
   buf[0] = publishFirstByte(p);
   let pos = 1;

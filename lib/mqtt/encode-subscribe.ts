@@ -35,7 +35,7 @@ export function subscribeLength(p: SubscribePacket, version: ProtocolVersion, si
     checkQoS(s.qos, 'MQTT-3.8.3-4');
     const rh = s.retainHandling ?? 0;
     if (version === 5 && rh !== 0 && rh !== 1 && rh !== 2) {
-      throw new ProtocolViolationError('retain handling must be 0, 1 or 2', { specRef: 'MQTT-3.8.3.1' });
+      throw new ProtocolViolationError('retain handling must be 0, 1 or 2', { specRef: 'MQTT 5.0 section 3.8.3.1' });
     }
     len += stringFieldLength(s.topicFilter) + 1;
   }

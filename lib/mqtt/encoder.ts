@@ -36,7 +36,7 @@ const SIZES: EncodeSizes = { props: 0, willProps: 0 };
  */
 function reasonOnlyLength(p: DisconnectPacket | AuthPacket, version: ProtocolVersion, sizes: EncodeSizes): number {
   if (version !== 5) {
-    if (p.type === 'auth') throw new ProtocolViolationError('AUTH exists only in MQTT 5', { specRef: 'MQTT-2.1.2' });
+    if (p.type === 'auth') throw new ProtocolViolationError('AUTH exists only in MQTT 5', { specRef: 'MQTT 5.0 section 2.1.2' });
     return 0;
   }
   const code = p.reasonCode ?? 0;
@@ -103,7 +103,7 @@ function firstByte(p: Packet): number {
 
 function checkedRemainingLength(p: Packet, version: ProtocolVersion): number {
   const rl = remainingLength(p, version, SIZES);
-  if (rl > MAX_VBI) throw new PacketTooLargeError('packet larger than MQTT can express', { specRef: 'MQTT-2.1.4' });
+  if (rl > MAX_VBI) throw new PacketTooLargeError('packet larger than MQTT can express', { specRef: 'MQTT 5.0 section 2.1.4' });
   return rl;
 }
 

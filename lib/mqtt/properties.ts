@@ -117,10 +117,10 @@ export { CONTEXT_CODE as PROPERTY_CONTEXT_CODE };
 
 function checkValue(d: CompiledDefinition, value: number): void {
   if (d.type === 'byte' && value > 1) {
-    throw new ProtocolViolationError(`${d.name} must be 0 or 1`, { specRef: 'MQTT-2.2.2.2' });
+    throw new ProtocolViolationError(`${d.name} must be 0 or 1`, { specRef: 'MQTT 5.0 section 2.2.2.2' });
   }
   if (d.nonZero && value === 0) {
-    const specRef = d.id === 0x23 ? 'MQTT-3.3.2-8' : d.id === 0x0b ? 'MQTT-3.8.2.1.2' : 'MQTT-2.2.2.2';
+    const specRef = d.id === 0x23 ? 'MQTT-3.3.2-8' : d.id === 0x0b ? 'MQTT 5.0 section 3.8.2.1.2' : 'MQTT 5.0 section 2.2.2.2';
     throw new ProtocolViolationError(`${d.name} must not be 0`, { specRef });
   }
 }
@@ -160,7 +160,7 @@ export function decodeProperties(r: Reader, context: number): Properties | undef
     const id = r.vbi();
     const d = BY_ID[id];
     if (d === undefined || (d.mask & (1 << context)) === 0) {
-      throw new MalformedPacketError(`property 0x${id.toString(16)} not allowed here`, { specRef: 'MQTT-2.2.2.2' });
+      throw new MalformedPacketError(`property 0x${id.toString(16)} not allowed here`, { specRef: 'MQTT 5.0 section 2.2.2.2' });
     }
     const value = readValue(r, d);
     if (typeof value === 'number') checkValue(d, value);
@@ -168,10 +168,10 @@ export function decodeProperties(r: Reader, context: number): Properties | undef
     if (d.repeatable) {
       if (prev === undefined) props[d.name] = [value];
       else if (d.id === 0x0b && context !== 3) {
-        throw new ProtocolViolationError('more than one Subscription Identifier', { specRef: 'MQTT-3.8.2.1.2' });
+        throw new ProtocolViolationError('more than one Subscription Identifier', { specRef: 'MQTT 5.0 section 3.8.2.1.2' });
       } else (prev as unknown[]).push(value);
     } else if (prev !== undefined) {
-      throw new ProtocolViolationError(`${d.name} included more than once`, { specRef: 'MQTT-2.2.2.2' });
+      throw new ProtocolViolationError(`${d.name} included more than once`, { specRef: 'MQTT 5.0 section 2.2.2.2' });
     } else props[d.name] = value;
   }
   r.end = outerEnd;
@@ -195,7 +195,7 @@ function checkEncodable(d: CompiledDefinition, value: unknown): number {
       const n = value as number;
       const max = d.type === 'byte' ? 0xff : d.type === 'uint16' ? 0xffff : d.type === 'uint32' ? 0xffffffff : MAX_VBI;
       if (!Number.isInteger(n) || n < 0 || n > max) {
-        throw new MalformedPacketError(`${d.name} out of range for its data type`, { specRef: 'MQTT-2.2.2.2' });
+        throw new MalformedPacketError(`${d.name} out of range for its data type`, { specRef: 'MQTT 5.0 section 2.2.2.2' });
       }
       checkValue(d, n);
       return d.type === 'byte' ? 1 : d.type === 'uint16' ? 2 : d.type === 'uint32' ? 4 : vbiLength(n);
@@ -206,7 +206,7 @@ function checkEncodable(d: CompiledDefinition, value: unknown): number {
 function lookupForEncode(name: string, context: number): CompiledDefinition {
   const d = BY_NAME[name];
   if (d === undefined || (d.mask & (1 << context)) === 0) {
-    throw new MalformedPacketError(`property ${name} not allowed here`, { specRef: 'MQTT-2.2.2.2' });
+    throw new MalformedPacketError(`property ${name} not allowed here`, { specRef: 'MQTT 5.0 section 2.2.2.2' });
   }
   return d;
 }
@@ -228,7 +228,7 @@ export function propertiesLength(props: Properties | undefined, context: number)
     }
     const list = value as unknown[];
     if (d.id === 0x0b && context !== 3 && list.length > 1) {
-      throw new ProtocolViolationError('more than one Subscription Identifier', { specRef: 'MQTT-3.8.2.1.2' });
+      throw new ProtocolViolationError('more than one Subscription Identifier', { specRef: 'MQTT 5.0 section 3.8.2.1.2' });
     }
     for (let i = 0; i < list.length; i++) len += 1 + checkEncodable(d, list[i]);
   }

@@ -6,7 +6,7 @@
  * Rules enforced both ways [MQTT-1.5.4-1]: well-formed UTF-8 only (no overlongs, no code points
  * above U+10FFFF, no surrogates U+D800..U+DFFF, which arrive as ED A0..BF xx), and
  * [MQTT-1.5.4-2]: no U+0000. [MQTT-1.5.4-3]: a BOM (EF BB BF) is kept, never stripped.
- * (3.1.1 numbers the same rules MQTT-1.5.3-1..3.)
+ * (3.1.1: [MQTT-1.5.3-1] [MQTT-1.5.3-2] [MQTT-1.5.3-3], the same rules.)
  */
 
 import { MalformedPacketError } from './errors';
@@ -153,6 +153,6 @@ export function writeUtf8(buf: Uint8Array, pos: number, s: string): number {
 /** Bytes a UTF-8 string field takes on the wire: two-byte length plus at most 65535 bytes. */
 export function stringFieldLength(s: string): number {
   const len = utf8Length(s);
-  if (len > 0xffff) throw new MalformedPacketError('UTF-8 string longer than 65535 bytes', { specRef: 'MQTT-1.5.4' });
+  if (len > 0xffff) throw new MalformedPacketError('UTF-8 string longer than 65535 bytes', { specRef: 'MQTT 5.0 section 1.5.4' });
   return 2 + len;
 }

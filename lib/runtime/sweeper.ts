@@ -6,7 +6,7 @@
  * - the record's TTL has passed (older than API Gateway's 2-hour limit): gone;
  * - `@connections` GET answers 410: gone;
  * - an MQTT connection silent for more than 1.5 × its Keep Alive (API Gateway's LastActiveAt):
- *   the server closes it [MQTT-3.1.2-24];
+ *   the server closes it [MQTT-3.1.2-22] (3.1.1: [MQTT-3.1.2-24]);
  * - a WebSocket that sent no CONNECT within `connectTimeoutMs`: closed (MQTT 5 section 3.1.4:
  *   the server SHOULD close a connection that sends no CONNECT in a reasonable time).
  *
@@ -79,7 +79,7 @@ async function verdictFor(deps: RuntimeDeps, record: ConnectionRecord, options: 
   const info = await deps.delivery.info(record.connectionId);
   if (info === undefined) return 'gone';
   if (record.status === 'mqtt' && (record.keepAlive ?? 0) > 0) {
-    // [MQTT-3.1.2-24]: nothing received for one and a half times the Keep Alive.
+    // [MQTT-3.1.2-22] (3.1.1: [MQTT-3.1.2-24]): nothing received for one and a half times the Keep Alive.
     const deadline = info.lastActiveAt.getTime() + 1500 * (record.keepAlive as number);
     if (now > deadline) return 'keep-alive-expired';
   }

@@ -112,7 +112,7 @@ describe('MQTT 5 delivery features', () => {
     expect(raw.packets.find((p) => p.type === 'unsuback')).toMatchObject({ reasonCodes: [0x00, 0x11] });
   });
 
-  it('Retain As Published keeps the RETAIN flag of a live message; without it RETAIN is 0 [MQTT-3.3.1-12/-13]', async () => {
+  it('Retain As Published keeps the RETAIN flag of a live message; without it RETAIN is 0 [MQTT-3.3.1-12] [MQTT-3.3.1-13]', async () => {
     const t = topic('rap');
     const keep = await rawConnect(5);
     await subscribe(keep, t, 1, { retainAsPublished: true });
@@ -140,7 +140,7 @@ describe('MQTT 5 delivery features', () => {
     expect(publishes(raw).map(text).sort()).toEqual(['w1', 'w2', 'w3']);
   });
 
-  it('a queued message whose expiry interval has passed is not delivered; a live one carries the remaining interval [MQTT-3.3.2-5/-6]', async () => {
+  it('a queued message whose expiry interval has passed is not delivered; a live one carries the remaining interval [MQTT-3.3.2-5] [MQTT-3.3.2-6]', async () => {
     const t = topic('expiry');
     const clientId = `exp-${randomUUID().slice(0, 8)}`;
     const persistent: Partial<ConnectPacket> = { clientId, clean: false, properties: { sessionExpiryInterval: 300 } };

@@ -126,7 +126,7 @@ export function connectArbitrary(version: ProtocolVersion): fc.Arbitrary<Connect
       properties: v5Properties(version, 'connect'),
     })
     .map((r) => {
-      // [MQTT-3.1.2-22] before v5: no password without a user name
+      // (3.1.1: [MQTT-3.1.2-22]) before v5: no password without a user name
       const password = version !== 5 && r.username === undefined ? undefined : r.password;
       return compact<ConnectPacket>({
         type: 'connect',

@@ -74,14 +74,14 @@ describe('matches', () => {
     ['$SYS/monitor/+', '$SYS/monitor/Clients', true, 'MQTT-4.7.2-1 + after a literal $ level'],
     ['$SYS/#', '$SYS', true, 'MQTT-4.7.2-1 $SYS/# matches $SYS'],
     ['a/$b/+', 'a/$b/c', true, 'MQTT-4.7.2-1 only the first character of the topic counts'],
-    ['/finance', '/finance', true, 'MQTT-4.7.3 leading / makes an empty first level'],
-    ['/finance', 'finance', false, 'MQTT-4.7.3 /finance and finance differ'],
-    ['finance/', 'finance', false, 'MQTT-4.7.3 a trailing / makes an empty last level'],
-    ['finance', 'finance/', false, 'MQTT-4.7.3 finance/ has two levels'],
-    ['a//b', 'a//b', true, 'MQTT-4.7.3 empty middle level'],
-    ['a//b', 'a/b', false, 'MQTT-4.7.3 empty levels are levels'],
-    ['ACCOUNTS', 'Accounts', false, 'MQTT-4.7.3 case sensitive'],
-    ['a b/c', 'a b/c', true, 'MQTT-4.7.3 spaces are ordinary characters'],
+    ['/finance', '/finance', true, 'MQTT 5.0 section 4.7.3: leading / makes an empty first level'],
+    ['/finance', 'finance', false, 'MQTT 5.0 section 4.7.3: /finance and finance differ'],
+    ['finance/', 'finance', false, 'MQTT 5.0 section 4.7.3: a trailing / makes an empty last level'],
+    ['finance', 'finance/', false, 'MQTT 5.0 section 4.7.3: finance/ has two levels'],
+    ['a//b', 'a//b', true, 'MQTT 5.0 section 4.7.3: empty middle level'],
+    ['a//b', 'a/b', false, 'MQTT 5.0 section 4.7.3: empty levels are levels'],
+    ['ACCOUNTS', 'Accounts', false, 'MQTT 5.0 section 4.7.3: case sensitive'],
+    ['a b/c', 'a b/c', true, 'MQTT 5.0 section 4.7.3: spaces are ordinary characters'],
     ['ab', 'a', false, 'literal longer than the topic'],
     ['a', 'ab', false, 'topic level longer than the literal'],
     ['a/b', 'a', false, 'filter has more levels'],
@@ -120,7 +120,7 @@ describe('matches', () => {
       }),
   );
 
-  it('MQTT-4.7 agrees with the reference implementation on random filters', () => {
+  it('MQTT 5.0 section 4.7: agrees with the reference implementation on random filters', () => {
     fc.assert(
       fc.property(filterArb, topicArb, (filter, topic) => {
         expect(matches(filter, topic)).toBe(referenceMatches(filter, topic));
@@ -129,7 +129,7 @@ describe('matches', () => {
     );
   });
 
-  it('MQTT-4.7 agrees with the reference implementation on filters derived from the topic', () => {
+  it('MQTT 5.0 section 4.7: agrees with the reference implementation on filters derived from the topic', () => {
     fc.assert(
       fc.property(derivedArb, ({ filter, topic }) => {
         expect(isValidTopicFilter(filter)).toBe(true);
@@ -242,7 +242,7 @@ describe('parseSharedSubscription', () => {
     ['$share/g/+', 'g', '+'],
     ['$share/g//a', 'g', '/a'],
     ['$share/$g/$SYS/#', '$g', '$SYS/#'],
-  ])('MQTT-4.8.2 [%s] -> %s + %s', (filter, shareName, topicFilter) => {
+  ])('MQTT 5.0 section 4.8.2: [%s] -> %s + %s', (filter, shareName, topicFilter) => {
     expect(parseSharedSubscription(filter)).toEqual({ shareName, topicFilter });
   });
 
@@ -293,7 +293,7 @@ describe('index keys', () => {
     expect(new Set(candidateFilterKeys('$SYS/x', 1))).toEqual(new Set(['$SYS'])); // MQTT-4.7.2-1
   });
 
-  it('MQTT-4.7 every matching filter has its key among the candidates', () => {
+  it('MQTT 5.0 section 4.7: every matching filter has its key among the candidates', () => {
     const level = fc.constantFrom('a', 'b', '', '$a');
     const topic = fc.array(level, { minLength: 1, maxLength: 5 }).map((l) => l.join('/')).filter((t) => t !== '');
     const filter = fc

@@ -47,8 +47,8 @@ describe('SUBSCRIBE and UNSUBSCRIBE payloads', () => {
     malformed(subscribe5([], 0x80), 5, 'MQTT-3.8.3-5');
   });
 
-  it('[MQTT-3.8.3.1] retain handling 3 is a protocol error, both ways', () => {
-    violation(subscribe5([], 0x30), 5, 'MQTT-3.8.3.1');
+  it('MQTT 5.0 section 3.8.3.1: retain handling 3 is a protocol error, both ways', () => {
+    violation(subscribe5([], 0x30), 5, 'MQTT 5.0 section 3.8.3.1');
     encodeViolation(subscribe({ retainHandling: 3 as 0 }), 5);
   });
 
@@ -74,26 +74,26 @@ describe('SUBSCRIBE and UNSUBSCRIBE payloads', () => {
 });
 
 describe('properties', () => {
-  it('[MQTT-2.2.2.2] a property not allowed in the packet is malformed, both ways', () => {
-    malformed(publish5([0x11, 0, 0, 0, 1]), 5, 'MQTT-2.2.2.2'); // Session Expiry Interval in PUBLISH
-    malformed(publish5([0x18, 0, 0, 0, 1]), 5, 'MQTT-2.2.2.2'); // Will Delay Interval outside the will
-    malformed(frame(0x40, [0, 1, 0, 2, 0x23, 0]), 5, 'MQTT-2.2.2.2'); // Topic Alias in PUBACK
+  it('MQTT 5.0 section 2.2.2.2: a property not allowed in the packet is malformed, both ways', () => {
+    malformed(publish5([0x11, 0, 0, 0, 1]), 5, 'MQTT 5.0 section 2.2.2.2'); // Session Expiry Interval in PUBLISH
+    malformed(publish5([0x18, 0, 0, 0, 1]), 5, 'MQTT 5.0 section 2.2.2.2'); // Will Delay Interval outside the will
+    malformed(frame(0x40, [0, 1, 0, 2, 0x23, 0]), 5, 'MQTT 5.0 section 2.2.2.2'); // Topic Alias in PUBACK
     encodeMalformed(publish({ sessionExpiryInterval: 1 }), 5);
     encodeMalformed({ type: 'puback', packetId: 1, reasonCode: 0, properties: { contentType: 'x' } }, 5);
   });
 
-  it('[MQTT-2.2.2.2] an unknown property identifier is malformed', () => {
-    malformed(publish5([0x7f, 0]), 5, 'MQTT-2.2.2.2');
-    malformed(publish5([0x00, 0]), 5, 'MQTT-2.2.2.2');
+  it('MQTT 5.0 section 2.2.2.2: an unknown property identifier is malformed', () => {
+    malformed(publish5([0x7f, 0]), 5, 'MQTT 5.0 section 2.2.2.2');
+    malformed(publish5([0x00, 0]), 5, 'MQTT 5.0 section 2.2.2.2');
   });
 
-  it('[MQTT-2.2.2.2] a property length beyond the packet is malformed', () => {
+  it('MQTT 5.0 section 2.2.2.2: a property length beyond the packet is malformed', () => {
     malformed(frame(0x30, [...str('t'), 9, 0x01, 0]), 5);
   });
 
-  it('[MQTT-2.2.2.2] a repeated property other than User Property / Subscription Identifier is a protocol error', () => {
-    violation(publish5([0x03, ...str('a'), 0x03, ...str('b')]), 5, 'MQTT-2.2.2.2'); // Content Type twice
-    violation(frame(0x20, [0, 0, 6, 0x21, 0, 1, 0x21, 0, 2]), 5, 'MQTT-2.2.2.2'); // Receive Maximum twice
+  it('MQTT 5.0 section 2.2.2.2: a repeated property other than User Property / Subscription Identifier is a protocol error', () => {
+    violation(publish5([0x03, ...str('a'), 0x03, ...str('b')]), 5, 'MQTT 5.0 section 2.2.2.2'); // Content Type twice
+    violation(frame(0x20, [0, 0, 6, 0x21, 0, 1, 0x21, 0, 2]), 5, 'MQTT 5.0 section 2.2.2.2'); // Receive Maximum twice
   });
 
   it('[MQTT-3.3.2-18] User Property may repeat, keeping its order', () => {
@@ -101,16 +101,16 @@ describe('properties', () => {
     expect((decodePacket(bytes, 5) as PublishPacket).properties?.userProperties).toEqual([['k', '2'], ['k', '1']]);
   });
 
-  it('[MQTT-3.8.2.1.2] Subscription Identifier repeats in PUBLISH, but at most once in SUBSCRIBE', () => {
+  it('MQTT 5.0 section 3.8.2.1.2: Subscription Identifier repeats in PUBLISH, but at most once in SUBSCRIBE', () => {
     const p = decodePacket(publish5([0x0b, 1, 0x0b, 2]), 5) as PublishPacket;
     expect(p.properties?.subscriptionIdentifiers).toEqual([1, 2]);
-    violation(subscribe5([0x0b, 1, 0x0b, 2]), 5, 'MQTT-3.8.2.1.2');
+    violation(subscribe5([0x0b, 1, 0x0b, 2]), 5, 'MQTT 5.0 section 3.8.2.1.2');
     encodeViolation({ ...subscribe({}), properties: { subscriptionIdentifiers: [1, 2] } }, 5);
   });
 
-  it('[MQTT-3.8.2.1.2] Subscription Identifier 0 is a protocol error, both ways', () => {
-    violation(subscribe5([0x0b, 0]), 5, 'MQTT-3.8.2.1.2');
-    violation(publish5([0x0b, 0]), 5, 'MQTT-3.8.2.1.2');
+  it('MQTT 5.0 section 3.8.2.1.2: Subscription Identifier 0 is a protocol error, both ways', () => {
+    violation(subscribe5([0x0b, 0]), 5, 'MQTT 5.0 section 3.8.2.1.2');
+    violation(publish5([0x0b, 0]), 5, 'MQTT 5.0 section 3.8.2.1.2');
     encodeViolation(publish({ subscriptionIdentifiers: [0] }), 5);
   });
 
@@ -119,12 +119,12 @@ describe('properties', () => {
     encodeViolation(publish({ topicAlias: 0 }), 5);
   });
 
-  it('[MQTT-2.2.2.2] Receive Maximum 0 and Maximum Packet Size 0 are protocol errors', () => {
+  it('MQTT 5.0 section 2.2.2.2: Receive Maximum 0 and Maximum Packet Size 0 are protocol errors', () => {
     violation(frame(0x20, [0, 0, 3, 0x21, 0, 0]), 5);
     violation(frame(0x20, [0, 0, 5, 0x27, 0, 0, 0, 0]), 5);
   });
 
-  it('[MQTT-2.2.2.2] Byte properties other than 0/1 are protocol errors, both ways', () => {
+  it('MQTT 5.0 section 2.2.2.2: Byte properties other than 0/1 are protocol errors, both ways', () => {
     violation(publish5([0x01, 2]), 5); // Payload Format Indicator
     violation(frame(0x20, [0, 0, 2, 0x24, 2]), 5); // Maximum QoS
     encodeViolation(publish({ payloadFormatIndicator: 2 }), 5);

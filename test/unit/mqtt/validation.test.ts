@@ -48,7 +48,7 @@ describe('fixed header', () => {
     for (const version of [4, 5] as const) malformed(Uint8Array.from(bytes), version, 'MQTT-2.1.3-1');
   });
 
-  it('[MQTT-2.1.2] packet type 0 is reserved, and AUTH (15) does not exist before v5', () => {
+  it('MQTT 5.0 section 2.1.2: packet type 0 is reserved, and AUTH (15) does not exist before v5', () => {
     malformed(Uint8Array.from([0x00, 0x00]), 4);
     malformed(Uint8Array.from([0xf0, 0x00]), 4);
     malformed(Uint8Array.from([0xf0, 0x00]), 3);
@@ -151,28 +151,28 @@ describe('CONNECT', () => {
     malformed(connect4(0x03), 4, 'MQTT-3.1.2-3');
   });
 
-  it('[MQTT-3.1.2-13] will QoS must be 0 without the will flag', () => {
-    malformed(connect4(0x02 | 0x08), 4, 'MQTT-3.1.2-13');
+  it('[MQTT-3.1.2-11] (3.1.1: [MQTT-3.1.2-13]) will QoS must be 0 without the will flag', () => {
+    malformed(connect4(0x02 | 0x08), 4, 'MQTT-3.1.2-11');
   });
 
-  it('[MQTT-3.1.2-14] will QoS 3 is malformed, both ways', () => {
-    malformed(connect4(0x02 | 0x04 | 0x18, [...str('w'), 0, 0]), 4, 'MQTT-3.1.2-14');
+  it('[MQTT-3.1.2-12] (3.1.1: [MQTT-3.1.2-14]) will QoS 3 is malformed, both ways', () => {
+    malformed(connect4(0x02 | 0x04 | 0x18, [...str('w'), 0, 0]), 4, 'MQTT-3.1.2-12');
     encodeMalformed(connect({ will: { topic: 'w', payload: new Uint8Array(0), qos: 3 as 0, retain: false } }), 4);
   });
 
-  it('[MQTT-3.1.2-15] will retain must be 0 without the will flag', () => {
-    malformed(connect4(0x02 | 0x20), 4, 'MQTT-3.1.2-15');
+  it('[MQTT-3.1.2-13] (3.1.1: [MQTT-3.1.2-15]) will retain must be 0 without the will flag', () => {
+    malformed(connect4(0x02 | 0x20), 4, 'MQTT-3.1.2-13');
   });
 
-  it('[MQTT-3.1.2-11] without the will flag no will fields are read', () => {
+  it('(3.1.1: [MQTT-3.1.2-11]) without the will flag no will fields are read', () => {
     // will topic/payload bytes after the client id are leftovers, hence malformed
     malformed(connect4(0x02, [...str('w'), 0, 0]), 4);
   });
 
-  it('[MQTT-3.1.2-22] a password without a user name is malformed in 3.1 and 3.1.1, allowed in 5.0', () => {
-    malformed(connect4(0x42, [0, 1, 0x70]), 4, 'MQTT-3.1.2-22');
+  it('(3.1.1: [MQTT-3.1.2-22]) a password without a user name is malformed in 3.1 and 3.1.1, allowed in 5.0', () => {
+    malformed(connect4(0x42, [0, 1, 0x70]), 4, '3.1.1: MQTT-3.1.2-22');
     const v3 = frame(0x10, [...str('MQIsdp'), 3, 0x42, 0, 10, ...str('c'), 0, 1, 0x70]);
-    malformed(v3, 3, 'MQTT-3.1.2-22');
+    malformed(v3, 3, '3.1.1: MQTT-3.1.2-22');
     encodeMalformed(connect({ password: new Uint8Array([1]) }), 4);
     const v5 = connect({ protocolVersion: 5, password: new Uint8Array([1]) });
     expect(decodePacket(encode(v5, 5), 5)).toEqual(v5);
@@ -184,7 +184,7 @@ describe('CONNECT', () => {
     ['MQTT level 3', [...str('MQTT'), 3], 'MQTT-3.1.2-2'],
     ['MQTT level 6', [...str('MQTT'), 6], 'MQTT-3.1.2-2'],
     ['MQIsdp level 4', [...str('MQIsdp'), 4], 'MQTT-3.1.2-2'],
-  ])('[MQTT-3.1.2-1/-2] %s is an unsupported protocol version (CONNACK 0x84 / return code 1)', (_, head, ref) => {
+  ])('[MQTT-3.1.2-1] [MQTT-3.1.2-2] %s is an unsupported protocol version (CONNACK 0x84 / return code 1)', (_, head, ref) => {
     const bytes = frame(0x10, [...head, 0x02, 0, 10, ...str('c')]);
     const error = expectMqttError(() => decodePacket(bytes, 4), UnsupportedProtocolVersionError, UNSUPPORTED, ref);
     expect(toV4ConnackReturnCode(error.reasonCode)).toBe(ConnackReturnCode.UnacceptableProtocolVersion);
@@ -209,7 +209,7 @@ describe('CONNACK', () => {
     encodeViolation({ type: 'connack', sessionPresent: true, reasonCode: 0x87 }, 5);
   });
 
-  it('[MQTT-3.2.2.3] 3.1.1 return codes above 5 are refused', () => {
+  it('MQTT 3.1.1 section 3.2.2.3: 3.1.1 return codes above 5 are refused', () => {
     violation(frame(0x20, [0x00, 0x06]), 4);
     encodeViolation({ type: 'connack', sessionPresent: false, reasonCode: 0x80 }, 4);
   });

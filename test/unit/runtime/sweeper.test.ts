@@ -66,7 +66,7 @@ describe('sweeper', () => {
     expect(await connections.get('alive')).toBeDefined();
   });
 
-  it('closes a connection silent for more than 1.5 x its Keep Alive [MQTT-3.1.2-24]', async () => {
+  it('closes a connection silent for more than 1.5 x its Keep Alive [MQTT-3.1.2-22] (3.1.1: [MQTT-3.1.2-24])', async () => {
     const { deps, connections, delivery, open, advance } = setup();
     await open('quiet', 60);
     advance(89_000);

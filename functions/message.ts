@@ -1,4 +1,4 @@
-/** `$default`: one WebSocket message carrying whole MQTT packets. */
-import { lambdaHandlers } from '../lib/runtime/lambda';
+/** `$default` frames (direct ingress) or batches of the ingress queue (ordered ingress). */
+import { lambdaMessageHandler } from '../lib/runtime/lambda';
 
-export const handler = lambdaHandlers().message;
+export const handler = lambdaMessageHandler();

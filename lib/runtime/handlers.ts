@@ -12,6 +12,7 @@ import { parseConnectEvent, parseDisconnectEvent, parseMessageEvent, type Gatewa
 import { acceptConnect, refuseConnect, subprotocolOf } from '../gateway/subprotocol';
 import type { ConnectionRecord } from '../store/ports';
 import { runDisconnectPath } from './disconnect-path';
+import { handleIngress } from './ingress';
 import { handleMessage } from './message';
 import type { RouteHandlers, RuntimeDeps } from './types';
 
@@ -25,6 +26,15 @@ export function createHandlers(deps: RuntimeDeps): RouteHandlers {
     connect: (event) => instrument(deps, '$connect', () => onConnect(deps, event)),
     disconnect: (event) => instrument(deps, '$disconnect', () => onDisconnect(deps, event)),
     message: (event) => instrument(deps, '$default', () => handleMessage(deps, parseMessageEvent(event))),
+    ingress: async (event) => {
+      // A failure here is not one frame's (the event is not an SQS batch): the whole batch is
+      // retried, and the dead-letter queue takes it in the end.
+      try {
+        return await handleIngress(deps, event);
+      } finally {
+        deps.metrics.flush();
+      }
+    },
   };
 }
 

@@ -20,12 +20,7 @@ import { parseIngressEvent, type IngressRecord } from '../gateway/ingress';
 import { runDisconnectPath } from './disconnect-path';
 import { receiveFrame, sendReplies } from './message';
 import { closeQuietly, createOutbox, merge, type Outbox } from './outbox';
-import type { RuntimeDeps } from './types';
-
-/** What Lambda's SQS event source mapping expects with ReportBatchItemFailures. */
-export interface BatchResponse {
-  readonly batchItemFailures: { readonly itemIdentifier: string }[];
-}
+import type { BatchResponse, RuntimeDeps } from './types';
 
 export async function handleIngress(deps: RuntimeDeps, raw: unknown): Promise<BatchResponse> {
   const { records, invalid } = parseIngressEvent(raw);

@@ -48,5 +48,13 @@ export interface RuntimeDeps {
 export interface RouteHandlers {
   connect(event: unknown): Promise<GatewayResult>;
   disconnect(event: unknown): Promise<GatewayResult>;
+  /** `$default` with direct ingress: one frame per invocation, in no particular order. */
   message(event: unknown): Promise<GatewayResult>;
+  /** Ordered ingress: a batch of the SQS FIFO queue (frames and closes, in order per connection). */
+  ingress(event: unknown): Promise<BatchResponse>;
+}
+
+/** What Lambda's SQS event source mapping expects with ReportBatchItemFailures. */
+export interface BatchResponse {
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
 }

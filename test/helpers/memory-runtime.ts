@@ -103,6 +103,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     ...stores,
     scan: stores.connections,
     maxQueued: options.maxQueued ?? 100,
+    maxReceives: 5,
     publishWill: (will, clientId) => publishWill(deps, will, clientId),
     delivery,
     broker: parseBrokerConfig({ allowAnonymous: true, ...options.broker }),

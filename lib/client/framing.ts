@@ -3,6 +3,7 @@
  * message's base64 text is cut into frames. See docs/TRANSPORT.md.
  */
 
+import { concatBytes } from '../mqtt/bytes';
 import { encodeBase64 } from './base64';
 
 /**
@@ -16,14 +17,14 @@ export function packMessages(packets: readonly Uint8Array[], maxBytes: number): 
   for (const packet of packets) {
     if (packet.length > maxBytes) throw new RangeError(`packet of ${packet.length} bytes exceeds ${maxBytes}`);
     if (size + packet.length > maxBytes && group.length > 0) {
-      messages.push(concat(group, size));
+      messages.push(concatBytes(group));
       group = [];
       size = 0;
     }
     group.push(packet);
     size += packet.length;
   }
-  if (group.length > 0) messages.push(concat(group, size));
+  if (group.length > 0) messages.push(concatBytes(group));
   return messages;
 }
 
@@ -42,15 +43,4 @@ export function planMessages(
   maxFrameSize: number,
 ): string[][] {
   return packMessages(packets, maxPacketBytes).map((message) => splitFrames(encodeBase64(message), maxFrameSize));
-}
-
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

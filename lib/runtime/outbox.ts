@@ -7,6 +7,7 @@ import type { Decision } from '../broker';
 import type { TransportMode } from '../api-gateway';
 import type { SendOutcome } from '../gateway/delivery';
 import { encode } from '../mqtt';
+import { concatBytes } from '../mqtt/bytes';
 import type { ConnectionRecord } from '../store/ports';
 import type { RuntimeDeps } from './types';
 
@@ -66,7 +67,7 @@ export async function flushOrClose(deps: RuntimeDeps, connectionId: string, mode
 /** Posts the replies, if any; answers how the post ended. */
 async function sendReplies(deps: RuntimeDeps, connectionId: string, mode: TransportMode, outbox: Outbox): Promise<SendOutcome['status']> {
   if (outbox.chunks.length === 0) return 'sent';
-  const bytes = concat(outbox.chunks);
+  const bytes = concatBytes(outbox.chunks);
   const outcome = await deps.delivery.send(connectionId, bytes, mode);
   deps.metrics.add('MessagesOut', outbox.chunks.length);
   deps.metrics.add('BytesOut', bytes.byteLength);
@@ -82,17 +83,4 @@ export async function closeQuietly(deps: RuntimeDeps, connectionId: string): Pro
   } catch (error) {
     deps.log.warn('closing the connection failed', { connectionId, error });
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  let size = 0;
-  for (const c of chunks) size += c.byteLength;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }

@@ -2,6 +2,7 @@
  * Creating the tables of lib/store/schema.ts on a DynamoDB endpoint: local mode and the tests.
  * (On AWS the CDK stack builds them from the same schemas.)
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateTableCommand,
   DeleteTableCommand,
@@ -87,7 +88,7 @@ async function waitUntilActive(client: DynamoDBClient, name: string, timeoutMs: 
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
     if (Table?.TableStatus === 'ACTIVE') return;
     if (Date.now() > deadline) throw new Error(`table ${name} not ACTIVE after ${timeoutMs} ms (${Table?.TableStatus})`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
 }
 

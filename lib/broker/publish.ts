@@ -32,7 +32,7 @@
 import { canPublish } from '../auth/acl';
 import { ProtocolViolationError } from '../mqtt/errors';
 import { ReasonCode } from '../mqtt/reason-codes';
-import { topicNameViolation, validateTopicName } from '../mqtt/topic';
+import { matches, topicNameViolation, validateTopicName } from '../mqtt/topic';
 import type { Properties, PubackPacket, PublishPacket, PubrecPacket } from '../mqtt/types';
 import type { BrokerConfig } from './config';
 import { reply, type Decision, type Intent } from './decisions';
@@ -75,7 +75,10 @@ export function handlePublish(
     now: ctx.now,
   });
   if (copies.length > 0) intents.push({ kind: 'publish.deliver', copies });
-  const code = inputs.routes.length === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  // The routes are the store's candidates (every subscription under the topic's first level):
+  // 0x10 when none of them matches, whatever else the planner left out (MQTT 5.0 section 3.4.2.1).
+  const matched = inputs.routes.some((r) => matches(r.filter, publish.topic));
+  const code = matched ? ReasonCode.Success : ReasonCode.NoMatchingSubscribers;
   const send = packet.qos === 0 ? [] : [ack(packet, state, code)];
   return reply(next, state.protocolVersion, send, intents);
 }

@@ -148,11 +148,9 @@ describe.each(VERSIONS)('PUBLISH, protocol %i', (version) => {
 });
 
 describe('PUBLISH, protocol 5 only', () => {
-  // Bug: the runtime hands the core every subscription stored under the topic's first level (the
-  // candidates of the route lookup), and `handlePublish` answers 0x10 only when that list is
-  // empty, before `planDelivery` filters it by matching. So a sibling subscription turns 0x10
-  // into 0x00. 0x00 is allowed (0x10 is a MAY), but the broker's own contract says 0x10.
-  it.fails('says 0x10 No matching subscribers even when a subscription exists beside the topic', async () => {
+  // The runtime hands the core every subscription stored under the topic's first level (the
+  // candidates of the route lookup): 0x10 must come from matching, not from an empty list.
+  it('says 0x10 No matching subscribers even when a subscription exists beside the topic', async () => {
     const base = topic('sibling');
     const sub = await connected(broker(), 5);
     await subscribeOne(sub, `${base}/other`, 1);

@@ -154,6 +154,12 @@ describe('PUBLISH, protocol 5 only', () => {
     expect(onlySent(d, 'puback')).toEqual({ type: 'puback', packetId: 11, reasonCode: 0x10 });
   });
 
+  it('answers 0x10 when the candidate routes are there but none matches the topic (3.4.2.1)', () => {
+    const d = publish(v5(), publishPacket({ qos: 1 }), { routes: [route('sub-1', { filter: 'a/other' })] });
+    expect(onlySent(d, 'puback')).toEqual({ type: 'puback', packetId: 11, reasonCode: 0x10 });
+    expect(intentOf(d, 'publish.deliver')).toBeUndefined();
+  });
+
   it('answers PUBREC 0x10 No matching subscribers when no route matches (3.5.2.1)', () => {
     const d = publish(v5(), publishPacket({ qos: 2 }), { routes: [] });
     expect(onlySent(d, 'pubrec').reasonCode).toBe(0x10);

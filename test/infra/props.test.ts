@@ -46,6 +46,7 @@ describe('MqttBroker props: defaults', () => {
       deletionProtection: true,
       throttle: { rateLimit: 1000, burstLimit: 500 },
       apiGatewayCloudWatchRole: true,
+      ingress: 'ordered',
     });
     expect(config.sweeperInterval.toSeconds()).toBe(60);
     expect(config.customDomain).toBeUndefined();
@@ -94,8 +95,14 @@ describe('MqttBroker props: invalid combinations throw naming the prop', () => {
     ['maxQueuedMessages', { maxQueuedMessages: -1 }],
     ['maxSessionExpiry', { maxSessionExpiry: Duration.seconds(0x1_0000_0000) }],
     ['logLevel', { logLevel: 'verbose' as never }],
+    ['ingress', { ingress: 'fifo' as never }],
   ])('%s: %o', (prop, props) => {
     expect(propError(props).prop).toBe(prop);
+  });
+
+  it('ingress: ordered or direct', () => {
+    expect(resolveBrokerProps({ ingress: 'direct' }).ingress).toBe('direct');
+    expect(resolveBrokerProps({ ingress: 'ordered' }).ingress).toBe('ordered');
   });
 
   it('accepts a custom domain with exactly one certificate', () => {
@@ -195,6 +202,13 @@ describe('context keys', () => {
     }
   });
 
+  it('stratus:ingress chooses the ingress mode; unset, the construct default (ordered) applies', () => {
+    expect(read({ 'stratus:ingress': 'direct' }).broker.ingress).toBe('direct');
+    expect(read({ 'stratus:ingress': 'ordered' }).broker.ingress).toBe('ordered');
+    expect(read({}).broker.ingress).toBeUndefined();
+    expect(resolveBrokerProps(read({}).broker).ingress).toBe('ordered');
+  });
+
   it('builds a custom domain from domain name and certificate ARN', () => {
     const ctx = read({ 'stratus:domainName': 'mqtt.example.com', 'stratus:certificateArn': 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' });
     expect(ctx.broker.customDomain).toEqual({ domainName: 'mqtt.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' });
@@ -211,6 +225,7 @@ describe('context keys', () => {
     ['stratus:domainName', { 'stratus:certificateArn': 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' }],
     ['stratus:deletionProtection', { 'stratus:removalPolicy': 'destroy', 'stratus:deletionProtection': 'true' }],
     ['stratus:stackName', { 'stratus:stackName': '1stack' }],
+    ['stratus:ingress', { 'stratus:ingress': 'fifo' }],
   ])('rejects %s with one line naming the key', (key, ctx) => {
     const error = contextError(ctx);
     expect(error.key).toBe(key);

@@ -6,7 +6,7 @@ import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
+import { coreFunctionIds, deployedFunctionIds, FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
 import { InvalidContextError, readAppContext } from '../../lib/infra/context';
 import { MqttBroker } from '../../lib/infra/mqtt-broker';
 import type { MqttBrokerProps } from '../../lib/infra/props';
@@ -134,6 +134,20 @@ describe('access table', () => {
   it('$connect only puts the new connection record and never calls @connections', () => {
     expect(TABLE_IDS.map((t) => [t, tableActions('connect', t)])).toEqual(TABLE_IDS.map((t) => [t, t === 'connections' ? ['PutItem'] : []]));
     expect(FUNCTION_SPECS.connect.connections).toEqual([]);
+  });
+
+  it('with ordered ingress the message function runs the disconnect path: it holds every grant of the disconnect function', () => {
+    for (const t of [...TABLE_IDS, 'a-future-table' as TableId]) {
+      expect(tableActions('message', t), t).toEqual(expect.arrayContaining([...tableActions('disconnect', t)]));
+    }
+    expect(FUNCTION_SPECS.message.connections).toEqual(expect.arrayContaining([...FUNCTION_SPECS.disconnect.connections]));
+  });
+
+  it('deploys the disconnect function with direct ingress only, the authorizer with token authentication only', () => {
+    expect(coreFunctionIds('direct')).toEqual(['connect', 'disconnect', 'message', 'sweeper']);
+    expect(coreFunctionIds('ordered')).toEqual(['connect', 'message', 'sweeper']);
+    expect(deployedFunctionIds({ tokenAuthentication: true, ingress: 'ordered' })).toEqual(['connect', 'message', 'sweeper', 'authorizer']);
+    expect(deployedFunctionIds({ tokenAuthentication: false, ingress: 'direct' })).toEqual(['connect', 'disconnect', 'message', 'sweeper']);
   });
 
   it('a table added to the schema but not listed yet gets each function\'s fallback actions', () => {

@@ -8,6 +8,7 @@
  * access pattern is known.
  */
 import type { TableId } from '../store/schema';
+import type { IngressMode } from './props';
 
 export type FunctionId = 'connect' | 'disconnect' | 'message' | 'sweeper' | 'authorizer';
 /** The functions every broker deploys; the authorizer exists only with token authentication (`jwt`). */
@@ -73,6 +74,8 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
     unlistedTable: [],
     connections: [],
   },
+  // Deployed with direct ingress only: with ordered ingress the message function runs the
+  // disconnect path for the queue's DISCONNECT records, so its grants cover this function's.
   disconnect: {
     entry: 'disconnect.ts',
     description: 'Stratus $disconnect: removes the connection, fires its will, ends clean sessions',
@@ -87,7 +90,7 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
   },
   message: {
     entry: 'message.ts',
-    description: 'Stratus $default: decodes MQTT packets, routes them and delivers over @connections',
+    description: 'Stratus $default frames (or the ordered ingress queue): decodes MQTT packets, routes them, delivers over @connections',
     tables: {
       connections: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
       sessions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'],
@@ -125,9 +128,15 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionId, FunctionSpec>> = {
 export const FUNCTION_IDS = Object.keys(FUNCTION_SPECS) as FunctionId[];
 export const CORE_FUNCTION_IDS: readonly CoreFunctionId[] = ['connect', 'disconnect', 'message', 'sweeper'];
 
-/** The functions a broker deploys: the core ones, plus the authorizer with token authentication. */
-export function deployedFunctionIds(tokenAuthentication: boolean): FunctionId[] {
-  return tokenAuthentication ? [...CORE_FUNCTION_IDS, 'authorizer'] : [...CORE_FUNCTION_IDS];
+/** The core functions a broker deploys: `disconnect` only with direct ingress (ordered: the message function closes). */
+export function coreFunctionIds(ingress: IngressMode): CoreFunctionId[] {
+  return CORE_FUNCTION_IDS.filter((id) => id !== 'disconnect' || ingress === 'direct');
+}
+
+/** The functions a broker deploys: its core ones, plus the authorizer with token authentication. */
+export function deployedFunctionIds(options: { readonly tokenAuthentication: boolean; readonly ingress: IngressMode }): FunctionId[] {
+  const core: FunctionId[] = coreFunctionIds(options.ingress);
+  return options.tokenAuthentication ? [...core, 'authorizer'] : core;
 }
 
 /** The DynamoDB actions one function has on one table (empty: no access). */

@@ -1,6 +1,8 @@
 /**
- * The API Gateway WebSocket API: the three routes, a throttled stage with a JSON access log, the
- * API Gateway account's logging role, and an optional custom domain mapped at `/{stageName}`.
+ * The API Gateway WebSocket API: the three routes (`$disconnect` and `$default` go to Lambda with
+ * direct ingress, to the ingress queue with ordered ingress: ./ingress), a throttled stage with a
+ * JSON access log, the API Gateway account's logging role, and an optional custom domain mapped at
+ * `/{stageName}`.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
@@ -12,6 +14,7 @@ import {
   WebSocketApi,
   WebSocketStage,
   type WebSocketRoute,
+  type WebSocketRouteIntegration,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -99,12 +102,26 @@ export function createWebSocketApi(scope: Construct, config: ResolvedBrokerProps
   return { api, stage, domain, cloudWatchRole };
 }
 
-interface RouteFunctions {
+interface RouteTargets {
   readonly connect: IFunction;
-  readonly disconnect: IFunction;
-  readonly message: IFunction;
   /** The `$connect` REQUEST authorizer (token authentication only) */
   readonly authorizer?: IFunction;
+  /** Where `$disconnect` and `$default` go: ./ingress (ordered) or lambdaIngress (direct) */
+  readonly ingress: IngressIntegrations;
+}
+
+/** The integrations of the two routes that carry a connection's traffic after `$connect`. */
+export interface IngressIntegrations {
+  readonly disconnect: WebSocketRouteIntegration;
+  readonly default: WebSocketRouteIntegration;
+}
+
+/** Direct ingress: Lambda proxy integrations, one invocation per frame or close (unordered). */
+export function lambdaIngress(fns: { readonly disconnect: IFunction; readonly message: IFunction }): IngressIntegrations {
+  return {
+    disconnect: new WebSocketLambdaIntegration('DisconnectIntegration', fns.disconnect),
+    default: new WebSocketLambdaIntegration('DefaultIntegration', fns.message),
+  };
 }
 
 const CONNECT_AUTHORIZER_ID = 'ConnectAuthorizer';
@@ -127,20 +144,16 @@ function clearIdentitySource(api: WebSocketApi): void {
  * `$connect` returns its integration's response to the client (a route response), so the
  * `Sec-WebSocket-Protocol: mqtt` header set by the function completes the upgrade.
  */
-export function addRoutes(api: WebSocketApi, fns: RouteFunctions): Record<'connect' | 'disconnect' | 'default', WebSocketRoute> {
+export function addRoutes(api: WebSocketApi, targets: RouteTargets): Record<'connect' | 'disconnect' | 'default', WebSocketRoute> {
   const connect = api.addRoute('$connect', {
-    integration: new WebSocketLambdaIntegration('ConnectIntegration', fns.connect),
+    integration: new WebSocketLambdaIntegration('ConnectIntegration', targets.connect),
     returnResponse: true,
-    authorizer: fns.authorizer ? new WebSocketLambdaAuthorizer(CONNECT_AUTHORIZER_ID, fns.authorizer) : undefined,
+    authorizer: targets.authorizer ? new WebSocketLambdaAuthorizer(CONNECT_AUTHORIZER_ID, targets.authorizer) : undefined,
   });
-  if (fns.authorizer) clearIdentitySource(api);
+  if (targets.authorizer) clearIdentitySource(api);
   return {
     connect,
-    disconnect: api.addRoute('$disconnect', {
-      integration: new WebSocketLambdaIntegration('DisconnectIntegration', fns.disconnect),
-    }),
-    default: api.addRoute('$default', {
-      integration: new WebSocketLambdaIntegration('DefaultIntegration', fns.message),
-    }),
+    disconnect: api.addRoute('$disconnect', { integration: targets.ingress.disconnect }),
+    default: api.addRoute('$default', { integration: targets.ingress.default }),
   };
 }

@@ -37,6 +37,7 @@ export const CONTEXT_KEYS = {
   'stratus:throttleBurstLimit': int(1, 5_000),
   'stratus:sweeperIntervalMinutes': int(1, 1440),
   'stratus:apiGatewayCloudWatchRole': bool,
+  'stratus:ingress': z.enum(['ordered', 'direct']),
   'stratus:jwtIssuer': z.string().min(1),
   'stratus:jwtAudience': z.string().min(1),
   'stratus:jwtJwksUrl': z.url({ protocol: /^https$/ }),
@@ -127,6 +128,7 @@ export function readAppContext(get: (key: string) => unknown): AppContext {
     throttle: throttle(v),
     sweeperInterval: minutes(v['stratus:sweeperIntervalMinutes']),
     apiGatewayCloudWatchRole: v['stratus:apiGatewayCloudWatchRole'],
+    ingress: v['stratus:ingress'],
   };
   if (broker.removalPolicy === RemovalPolicy.DESTROY && broker.deletionProtection === true) {
     throw new InvalidContextError('stratus:deletionProtection', 'cannot be true with stratus:removalPolicy destroy');

@@ -20,8 +20,11 @@ export const FUNCTIONS_DIR = join(PACKAGE_ROOT, 'functions');
 
 const LAMBDA_RUNTIME = Runtime.NODEJS_22_X;
 
-/** Timeouts: API Gateway waits at most 29 s for an integration; the sweeper must end before the next run. */
-const TIMEOUTS: Record<FunctionId, Duration> = {
+/**
+ * Timeouts: API Gateway waits at most 29 s for an integration; the sweeper must end before the next
+ * run. The ingress queue's visibility timeout follows the message function's (./ingress).
+ */
+export const FUNCTION_TIMEOUTS: Readonly<Record<FunctionId, Duration>> = {
   connect: Duration.seconds(10),
   disconnect: Duration.seconds(29),
   message: Duration.seconds(29),
@@ -102,7 +105,7 @@ export function createBrokerFunction(scope: Construct, id: FunctionId, options: 
     runtime: LAMBDA_RUNTIME,
     architecture: config.architecture,
     memorySize: config.memorySize,
-    timeout: TIMEOUTS[id],
+    timeout: FUNCTION_TIMEOUTS[id],
     role,
     logGroup,
     loggingFormat: LoggingFormat.JSON,

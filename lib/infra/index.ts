@@ -1,8 +1,10 @@
 export { MAX_PACKET_BYTES } from '../api-gateway';
 export { MqttBroker, runtimeEnvironment, type BrokerFunctions } from './mqtt-broker';
+export { INGRESS_MAX_RECEIVES, type IngressQueue } from './ingress';
 export { StratusStack, connectExample, type StratusStackProps } from './stratus-stack';
 export type {
   CustomDomainProps,
+  IngressMode,
   JwtProps,
   MqttBrokerProps,
   MqttCapabilities,

@@ -1,9 +1,10 @@
 /**
  * MqttBroker: the whole serverless broker as one construct, usable from any CDK app.
  *
- * API Gateway WebSocket API ($connect, $disconnect, $default) -> Lambda (connect, disconnect,
- * message) -> DynamoDB tables from lib/store/schema.ts; a scheduled sweeper; least-privilege roles;
- * alarms and a dashboard; with `jwt`, a Lambda REQUEST authorizer on $connect.
+ * API Gateway WebSocket API: $connect -> Lambda (connect); $default and $disconnect -> an SQS FIFO
+ * queue -> Lambda (message) with ordered ingress (the default), or -> Lambda (message, disconnect)
+ * with direct ingress; DynamoDB tables from lib/store/schema.ts; a scheduled sweeper;
+ * least-privilege roles; alarms and a dashboard; with `jwt`, a Lambda REQUEST authorizer on $connect.
  */
 import type { DomainName, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
@@ -15,10 +16,11 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { TABLE_IDS, tableEnvVar, type TableId } from '../store/schema';
-import { CORE_FUNCTION_IDS, deployedFunctionIds, type CoreFunctionId, type FunctionId } from './access';
-import { addRoutes, createWebSocketApi } from './api';
-import { createBrokerFunction, type BrokerFunction } from './functions';
+import { deployedFunctionIds, type CoreFunctionId, type FunctionId } from './access';
+import { addRoutes, createWebSocketApi, lambdaIngress, type IngressIntegrations } from './api';
+import { FUNCTION_TIMEOUTS, createBrokerFunction, type BrokerFunction } from './functions';
 import { grantFunctionAccess } from './grants';
+import { INGRESS_MAX_RECEIVES, consumeIngress, createIngressQueue, type IngressQueue } from './ingress';
 import { suppressBrokerFindings } from './nag';
 import { createObservability } from './observability';
 import type { MqttBrokerProps, ResolvedBrokerProps } from './props';
@@ -42,6 +44,8 @@ export function runtimeEnvironment(
     STRATUS_MAX_QUEUE: String(config.maxQueuedMessages),
     STRATUS_CAPABILITIES: JSON.stringify(config.capabilities),
     STRATUS_LOG_LEVEL: config.logLevel,
+    // The consumer closes a connection on its frame's last attempt, before SQS dead-letters it.
+    ...(config.ingress === 'ordered' ? { STRATUS_INGRESS_MAX_RECEIVES: String(INGRESS_MAX_RECEIVES) } : {}),
     NODE_OPTIONS: '--enable-source-maps',
   };
 }
@@ -69,8 +73,32 @@ export function functionEnvironment(fn: FunctionId, config: ResolvedBrokerProps,
   return fn === 'connect' || fn === 'message' ? { ...runtime, ...jwtEnvironment(config) } : runtime;
 }
 
-/** The broker's functions: the core ones always, the authorizer with token authentication. */
-export type BrokerFunctions = Readonly<Record<CoreFunctionId, NodejsFunction>> & { readonly authorizer?: NodejsFunction };
+/**
+ * The broker's functions: connect, message and sweeper always, disconnect with direct ingress (with
+ * ordered ingress the message function handles closes), the authorizer with token authentication.
+ */
+export type BrokerFunctions = Readonly<Record<Exclude<CoreFunctionId, 'disconnect'>, NodejsFunction>> & {
+  readonly disconnect?: NodejsFunction;
+  readonly authorizer?: NodejsFunction;
+};
+
+/**
+ * Ordered ingress: the queue, consumed by the message function, behind `$default` and
+ * `$disconnect`. Direct ingress: Lambda integrations to the message and disconnect functions.
+ */
+function createIngress(
+  scope: Construct,
+  config: ResolvedBrokerProps,
+  fns: { readonly message: NodejsFunction; readonly disconnect?: NodejsFunction },
+): { readonly integrations: IngressIntegrations; readonly queue?: IngressQueue } {
+  if (config.ingress === 'direct') {
+    if (!fns.disconnect) throw new Error('MqttBroker: direct ingress needs the disconnect function');
+    return { integrations: lambdaIngress({ message: fns.message, disconnect: fns.disconnect }) };
+  }
+  const queue = createIngressQueue(scope, { consumerTimeout: FUNCTION_TIMEOUTS.message });
+  consumeIngress(fns.message, queue.queue);
+  return { integrations: { default: queue.defaultIntegration, disconnect: queue.disconnectIntegration }, queue };
+}
 
 export class MqttBroker extends Construct {
   /** The props with their defaults applied */
@@ -86,6 +114,8 @@ export class MqttBroker extends Construct {
   readonly alarmTopic?: Topic;
   /** Present when `customDomain` was given */
   readonly domainName?: DomainName;
+  /** The ingress queue, its dead-letter queue and API Gateway's send role: present with `ingress: 'ordered'` */
+  readonly ingressQueue?: IngressQueue;
   /** `wss://…/{stage}`: on the custom domain if there is one */
   readonly url: string;
   /** `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: the `@connections` callback URL */
@@ -107,7 +137,7 @@ export class MqttBroker extends Construct {
 
     const tableNames = Object.fromEntries(TABLE_IDS.map((t) => [t, tables[t].tableName])) as Record<TableId, string>;
     const environment = runtimeEnvironment(config, tableNames, this.managementEndpoint);
-    const deployed = deployedFunctionIds(config.jwt !== undefined);
+    const deployed = deployedFunctionIds({ tokenAuthentication: config.jwt !== undefined, ingress: config.ingress });
     const built: Partial<Record<FunctionId, BrokerFunction>> = {};
     for (const fnId of deployed) {
       const fn = createBrokerFunction(this, fnId, { config, environment: functionEnvironment(fnId, config, environment) });
@@ -115,17 +145,11 @@ export class MqttBroker extends Construct {
       built[fnId] = fn;
     }
     const core = (id: CoreFunctionId): BrokerFunction => built[id] as BrokerFunction;
-    this.functions = {
-      ...(Object.fromEntries(CORE_FUNCTION_IDS.map((f) => [f, core(f).fn])) as Record<CoreFunctionId, NodejsFunction>),
-      ...(built.authorizer ? { authorizer: built.authorizer.fn } : {}),
-    };
+    this.functions = Object.fromEntries(deployed.map((f) => [f, (built[f] as BrokerFunction).fn])) as Record<string, NodejsFunction> as BrokerFunctions;
 
-    const routes = addRoutes(this.api, {
-      connect: core('connect').fn,
-      disconnect: core('disconnect').fn,
-      message: core('message').fn,
-      authorizer: built.authorizer?.fn,
-    });
+    const ingress = createIngress(this, config, { message: core('message').fn, disconnect: built.disconnect?.fn });
+    this.ingressQueue = ingress.queue;
+    const routes = addRoutes(this.api, { connect: core('connect').fn, authorizer: built.authorizer?.fn, ingress: ingress.integrations });
     this.sweeperSchedule = new Rule(this, 'SweeperSchedule', {
       schedule: Schedule.rate(config.sweeperInterval),
       description: 'Runs the Stratus sweeper: dead connections, wills, expired sessions',
@@ -138,6 +162,7 @@ export class MqttBroker extends Construct {
       apiId: this.api.apiId,
       stageName: config.stageName,
       alarmEmail: config.alarmEmail,
+      ingressQueue: this.ingressQueue,
     });
     this.alarms = observed.alarms;
     this.dashboard = observed.dashboard;

@@ -1,7 +1,8 @@
 /**
- * Alarms (function errors and throttles, delivery failures) wired to an SNS topic when an alarm
- * e-mail is given, and one CloudWatch dashboard: the gateway, the functions, the broker's EMF
- * metrics and the tables.
+ * Alarms (function errors and throttles, delivery failures; with ordered ingress, the ingress
+ * queue's dead letters, the age of its oldest frame and the gateway's integration errors) wired to
+ * an SNS topic when an alarm e-mail is given, and one CloudWatch dashboard: the gateway, the
+ * functions, the broker's EMF metrics, the tables and the ingress queue.
  */
 import { Duration } from 'aws-cdk-lib';
 import {
@@ -17,6 +18,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -25,6 +27,12 @@ import type { FunctionId } from './access';
 import { ALL_METRIC_NAMES, METRICS_NAMESPACE, METRIC_NAMES, type StratusMetricName } from './metrics';
 
 const PERIOD = Duration.minutes(5);
+/**
+ * The ingress age alarm fires when a frame has waited longer than this: a backlog the consumer does
+ * not keep up with, or a connection stalled behind a retried frame (each retry waits out the
+ * visibility timeout). An MQTT client typically gives up on a PINGRESP after its keep alive.
+ */
+export const INGRESS_AGE_ALARM_SECONDS = 60;
 
 function stratusMetric(name: StratusMetricName): Metric {
   return new Metric({ namespace: METRICS_NAMESPACE, metricName: name, statistic: 'Sum', period: PERIOD });
@@ -37,6 +45,8 @@ interface ObservabilityProps {
   readonly apiId: string;
   readonly stageName: string;
   readonly alarmEmail?: string;
+  /** The ordered ingress queue and its dead-letter queue (absent with direct ingress) */
+  readonly ingressQueue?: { readonly queue: IQueue; readonly deadLetterQueue: IQueue };
 }
 
 interface Observability {
@@ -73,7 +83,39 @@ function createAlarms(scope: Construct, props: ObservabilityProps): Alarm[] {
       '@connections deliveries failed (other than 410 Gone) in 5 minutes',
     ),
   );
+  if (props.ingressQueue) alarms.push(...createIngressAlarms(scope, props, props.ingressQueue));
   return alarms;
+}
+
+/**
+ * Ordered ingress: a frame dead-lettered (its connection was closed), a frame waiting too long, and
+ * the gateway failing to send to the queue (on a one-way route the client hears nothing).
+ */
+function createIngressAlarms(scope: Construct, props: ObservabilityProps, ingress: NonNullable<ObservabilityProps['ingressQueue']>): Alarm[] {
+  const deadLetters = new Alarm(scope, 'IngressDeadLettersAlarm', {
+    metric: ingress.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    // SQS stops reporting a queue without activity: the alarm keeps its state until the DLQ is emptied.
+    treatMissingData: TreatMissingData.IGNORE,
+    alarmDescription: 'Ingress frames failed on every attempt and are in the dead-letter queue; their connections were closed',
+  });
+  const age = new Alarm(scope, 'IngressAgeAlarm', {
+    metric: ingress.queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' }),
+    threshold: INGRESS_AGE_ALARM_SECONDS,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+    alarmDescription: `An ingress frame waited more than ${INGRESS_AGE_ALARM_SECONDS} s in the queue: a backlog, or a connection stalled behind a retried frame`,
+  });
+  const integrationErrors = alarmOnAny(
+    scope,
+    'IntegrationErrorsAlarm',
+    gatewayMetric(props, 'IntegrationError'),
+    'API Gateway integrations answered 4XX/5XX in 5 minutes: SQS refused frames of $default or $disconnect (lost: the route is one-way), or $connect failed',
+  );
+  return [deadLetters, age, integrationErrors];
 }
 
 function gatewayMetric(props: ObservabilityProps, metricName: string, statistic = 'Sum'): Metric {
@@ -115,7 +157,28 @@ function createDashboard(scope: Construct, props: ObservabilityProps): Dashboard
       t.metricConsumedWriteCapacityUnits({ period: PERIOD, label: `${id} writes` }),
     ])),
   );
+  if (props.ingressQueue) dashboard.addWidgets(...ingressWidgets(props.ingressQueue, graph));
   return dashboard;
+}
+
+function ingressWidgets(
+  ingress: NonNullable<ObservabilityProps['ingressQueue']>,
+  graph: (title: string, left: IMetric[], right?: IMetric[]) => GraphWidget,
+): GraphWidget[] {
+  const { queue, deadLetterQueue: dlq } = ingress;
+  const max = { period: PERIOD, statistic: 'Maximum' };
+  return [
+    graph('Ingress queue: frames', [
+      queue.metricNumberOfMessagesSent({ period: PERIOD, label: 'sent' }),
+      queue.metricNumberOfMessagesDeleted({ period: PERIOD, label: 'handled' }),
+    ]),
+    graph('Ingress queue: backlog (max)', [
+      queue.metricApproximateNumberOfMessagesVisible({ ...max, label: 'waiting' }),
+      queue.metricApproximateNumberOfMessagesNotVisible({ ...max, label: 'in flight' }),
+      dlq.metricApproximateNumberOfMessagesVisible({ ...max, label: 'dead-lettered' }),
+    ]),
+    graph('Ingress queue: age of the oldest frame (max, s)', [queue.metricApproximateAgeOfOldestMessage({ ...max, label: 'age' })]),
+  ];
 }
 
 function createAlarmTopic(scope: Construct, email: string): Topic {

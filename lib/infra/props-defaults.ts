@@ -6,7 +6,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { MAX_PACKET_BYTES } from '../api-gateway';
-import type { JwtProps, MqttBrokerProps, ResolvedBrokerProps, StratusLogLevel, ThrottleProps } from './props';
+import type { IngressMode, JwtProps, MqttBrokerProps, ResolvedBrokerProps, StratusLogLevel, ThrottleProps } from './props';
 
 const defaultStageName = (): string => 'mqtt';
 const defaultAllowAnonymous = (): boolean => false;
@@ -22,6 +22,7 @@ const defaultThrottle = (): Required<ThrottleProps> => ({ rateLimit: 1000, burst
 const defaultSweeperInterval = (): Duration => Duration.minutes(1);
 const defaultApiGatewayCloudWatchRole = (): boolean => true;
 const defaultUsernameClaim = (): string => 'sub';
+const defaultIngress = (): IngressMode => 'ordered';
 
 /** Deletion protection follows the removal policy unless set. */
 export const defaultDeletionProtection = (removalPolicy: RemovalPolicy): boolean =>
@@ -53,5 +54,6 @@ export function withDefaults(props: MqttBrokerProps): ResolvedBrokerProps {
     throttle: { ...defaultThrottle(), ...props.throttle },
     sweeperInterval: props.sweeperInterval ?? defaultSweeperInterval(),
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? defaultApiGatewayCloudWatchRole(),
+    ingress: props.ingress ?? defaultIngress(),
   };
 }

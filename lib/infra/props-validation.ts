@@ -5,7 +5,7 @@
  */
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import { MESSAGE_LIMIT_BYTES, MAX_PACKET_BYTES } from '../api-gateway';
-import type { CustomDomainProps, JwtProps, MqttBrokerProps, MqttCapabilities, ResolvedBrokerProps, ThrottleProps } from './props';
+import type { CustomDomainProps, IngressMode, JwtProps, MqttBrokerProps, MqttCapabilities, ResolvedBrokerProps, ThrottleProps } from './props';
 import { withDefaults } from './props-defaults';
 
 /** The smallest packet limit worth advertising (a CONNECT with credentials must fit). */
@@ -13,6 +13,8 @@ export const MIN_PACKET_SIZE = 128;
 /** The MQTT 5 Session Expiry Interval is a Four Byte Integer, in seconds (MQTT 5 section 3.1.2.11.2). */
 export const MAX_SESSION_EXPIRY_SECONDS = 0xffffffff;
 export const MAX_QUEUE_LIMIT = 100_000;
+
+export const INGRESS_MODES: readonly IngressMode[] = ['ordered', 'direct'];
 
 /** A prop, or a combination of props, the construct refuses. */
 export class InvalidBrokerPropsError extends Error {
@@ -109,6 +111,7 @@ function validate(props: ResolvedBrokerProps): void {
   check(props.alarmEmail === undefined || EMAIL.test(props.alarmEmail), 'alarmEmail', `not an e-mail address: '${props.alarmEmail}'`);
   checkThrottle(props.throttle);
   checkSweeperInterval(props);
+  check(INGRESS_MODES.includes(props.ingress), 'ingress', `must be ordered or direct, got '${props.ingress}'`);
 }
 
 /** Applies the defaults and validates; throws InvalidBrokerPropsError naming the prop. */

@@ -9,6 +9,18 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 
 export type StratusLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/**
+ * How WebSocket frames reach the broker (docs/DEPLOY.md "Ingress").
+ * - `ordered`: API Gateway writes each `$default` frame and each `$disconnect` into an SQS FIFO
+ *   queue, one message group per connection, and the message function consumes it in batches: a
+ *   connection's packets are handled one at a time in arrival order, a failing packet is retried in
+ *   order and finally dead-lettered (with an alarm), and DISCONNECT is handled before the close.
+ * - `direct`: API Gateway invokes the functions itself (Lambda proxy integrations), one invocation
+ *   per frame: the lowest latency, but **unordered**: a connection's packets may be handled
+ *   concurrently and out of order, and a packet whose handler fails is lost.
+ */
+export type IngressMode = 'ordered' | 'direct';
+
 export interface CustomDomainProps {
   /** The domain clients connect to, e.g. `mqtt.example.com` */
   readonly domainName: string;
@@ -153,6 +165,13 @@ export interface MqttBrokerProps {
    * @default true
    */
   readonly apiGatewayCloudWatchRole?: boolean;
+  /**
+   * How WebSocket frames reach the broker: `ordered` through an SQS FIFO queue (a connection's
+   * packets in order, retried, dead-lettered), or `direct` Lambda integrations (lowest latency,
+   * unordered). See IngressMode.
+   * @default 'ordered'
+   */
+  readonly ingress?: IngressMode;
 }
 
 /** MQTT capabilities a deployment may change (see MqttBrokerProps.capabilities). */
@@ -199,4 +218,5 @@ export interface ResolvedBrokerProps {
   readonly throttle: Required<ThrottleProps>;
   readonly sweeperInterval: Duration;
   readonly apiGatewayCloudWatchRole: boolean;
+  readonly ingress: IngressMode;
 }

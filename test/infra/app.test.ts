@@ -53,5 +53,8 @@ describe('bin/app.ts', () => {
     const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Record<string, { Type: string; Properties: any }> };
     const fns = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(fns.every((f) => f.Properties.Environment.Variables.STRATUS_ALLOW_ANONYMOUS === 'true')).toBe(true);
+    // cdk.json's default ingress: ordered, through the FIFO queue and its dead-letter queue.
+    const queues = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SQS::Queue');
+    expect(queues.map((q) => q.Properties.FifoQueue)).toEqual([true, true]);
   });
 });

@@ -4,6 +4,7 @@
  * (lib/infra never imports runtime code; this test may.)
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { INGRESS_MAX_RECEIVES } from '../../lib/infra/ingress';
 import { ALL_METRIC_NAMES, METRICS_NAMESPACE } from '../../lib/infra/metrics';
 import { runtimeEnvironment } from '../../lib/infra/mqtt-broker';
 import { resolveBrokerProps } from '../../lib/infra/props-validation';
@@ -32,6 +33,18 @@ describe('stack ⇄ runtime contract', () => {
       logLevel: 'warn',
     });
     expect(Object.keys(runtime.tables).sort()).toEqual([...TABLE_IDS].sort());
+  });
+
+  it("ordered ingress: the runtime's last attempt is the queue's maxReceiveCount", () => {
+    const env = runtimeEnvironment(resolveBrokerProps({ ingress: 'ordered' }), tableNamesForPrefix('stratus-'), ENDPOINT);
+    expect(env.STRATUS_INGRESS_MAX_RECEIVES).toBe(String(INGRESS_MAX_RECEIVES));
+    expect(loadConfig(env).maxReceives).toBe(INGRESS_MAX_RECEIVES);
+  });
+
+  it('direct ingress: no maxReceiveCount is set, and the runtime config accepts that', () => {
+    const env = runtimeEnvironment(resolveBrokerProps({ ingress: 'direct' }), tableNamesForPrefix('stratus-'), ENDPOINT);
+    expect(env).not.toHaveProperty('STRATUS_INGRESS_MAX_RECEIVES');
+    expect(loadConfig(env).maxReceives).toBeUndefined();
   });
 
   it('the runtime emits EMF in the namespace and under the names the alarms and dashboard read', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaAuthorizer } from '../../lib/auth/authorizer';
 import { jwtOptionsFromEnv } from '../../lib/auth/jwt';
-import { CORE_FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
+import { coreFunctionIds, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
 import { readAppContext, InvalidContextError } from '../../lib/infra/context';
 import { functionEnvironment, jwtEnvironment } from '../../lib/infra/mqtt-broker';
 import type { JwtProps } from '../../lib/infra/props';
@@ -19,6 +19,9 @@ import { render, renderStatement, type RenderedStatement } from './render';
 import { synthStratus, type Synthesized } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any> };
+
+/** The core functions of a stack with the default (ordered) ingress. */
+const CORE_FUNCTION_IDS = coreFunctionIds('ordered');
 
 const JWT: JwtProps = {
   issuer: 'https://auth.example.com/',
@@ -116,9 +119,7 @@ describe('StratusStack with token authentication (bundled, cdk-nag)', () => {
   it('gives the JWT settings to the authorizer, $connect and $default, and not to the others', () => {
     expect(env('authorizer')).toEqual({ ...JWT_ENV, STRATUS_LOG_LEVEL: 'info', NODE_OPTIONS: '--enable-source-maps' });
     for (const id of ['connect', 'message'] as const) expect(env(id)).toMatchObject(JWT_ENV);
-    for (const id of ['disconnect', 'sweeper'] as const) {
-      expect(Object.keys(env(id)).some((k) => k.startsWith('STRATUS_JWT_'))).toBe(false);
-    }
+    expect(Object.keys(env('sweeper')).some((k) => k.startsWith('STRATUS_JWT_'))).toBe(false);
   });
 
   it('the authorizer role may write its log group and nothing else: no table, no @connections', () => {

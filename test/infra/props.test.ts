@@ -6,7 +6,7 @@ import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
+import { coreFunctionIds, deployedFunctionIds, FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
 import { InvalidContextError, readAppContext } from '../../lib/infra/context';
 import { MqttBroker } from '../../lib/infra/mqtt-broker';
 import type { MqttBrokerProps } from '../../lib/infra/props';
@@ -46,6 +46,7 @@ describe('MqttBroker props: defaults', () => {
       deletionProtection: true,
       throttle: { rateLimit: 1000, burstLimit: 500 },
       apiGatewayCloudWatchRole: true,
+      ingress: 'ordered',
     });
     expect(config.sweeperInterval.toSeconds()).toBe(60);
     expect(config.customDomain).toBeUndefined();
@@ -94,8 +95,14 @@ describe('MqttBroker props: invalid combinations throw naming the prop', () => {
     ['maxQueuedMessages', { maxQueuedMessages: -1 }],
     ['maxSessionExpiry', { maxSessionExpiry: Duration.seconds(0x1_0000_0000) }],
     ['logLevel', { logLevel: 'verbose' as never }],
+    ['ingress', { ingress: 'fifo' as never }],
   ])('%s: %o', (prop, props) => {
     expect(propError(props).prop).toBe(prop);
+  });
+
+  it('ingress: ordered or direct', () => {
+    expect(resolveBrokerProps({ ingress: 'direct' }).ingress).toBe('direct');
+    expect(resolveBrokerProps({ ingress: 'ordered' }).ingress).toBe('ordered');
   });
 
   it('accepts a custom domain with exactly one certificate', () => {
@@ -127,6 +134,20 @@ describe('access table', () => {
   it('$connect only puts the new connection record and never calls @connections', () => {
     expect(TABLE_IDS.map((t) => [t, tableActions('connect', t)])).toEqual(TABLE_IDS.map((t) => [t, t === 'connections' ? ['PutItem'] : []]));
     expect(FUNCTION_SPECS.connect.connections).toEqual([]);
+  });
+
+  it('with ordered ingress the message function runs the disconnect path: it holds every grant of the disconnect function', () => {
+    for (const t of [...TABLE_IDS, 'a-future-table' as TableId]) {
+      expect(tableActions('message', t), t).toEqual(expect.arrayContaining([...tableActions('disconnect', t)]));
+    }
+    expect(FUNCTION_SPECS.message.connections).toEqual(expect.arrayContaining([...FUNCTION_SPECS.disconnect.connections]));
+  });
+
+  it('deploys the disconnect function with direct ingress only, the authorizer with token authentication only', () => {
+    expect(coreFunctionIds('direct')).toEqual(['connect', 'disconnect', 'message', 'sweeper']);
+    expect(coreFunctionIds('ordered')).toEqual(['connect', 'message', 'sweeper']);
+    expect(deployedFunctionIds({ tokenAuthentication: true, ingress: 'ordered' })).toEqual(['connect', 'message', 'sweeper', 'authorizer']);
+    expect(deployedFunctionIds({ tokenAuthentication: false, ingress: 'direct' })).toEqual(['connect', 'disconnect', 'message', 'sweeper']);
   });
 
   it('a table added to the schema but not listed yet gets each function\'s fallback actions', () => {
@@ -195,6 +216,13 @@ describe('context keys', () => {
     }
   });
 
+  it('stratus:ingress chooses the ingress mode; unset, the construct default (ordered) applies', () => {
+    expect(read({ 'stratus:ingress': 'direct' }).broker.ingress).toBe('direct');
+    expect(read({ 'stratus:ingress': 'ordered' }).broker.ingress).toBe('ordered');
+    expect(read({}).broker.ingress).toBeUndefined();
+    expect(resolveBrokerProps(read({}).broker).ingress).toBe('ordered');
+  });
+
   it('builds a custom domain from domain name and certificate ARN', () => {
     const ctx = read({ 'stratus:domainName': 'mqtt.example.com', 'stratus:certificateArn': 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' });
     expect(ctx.broker.customDomain).toEqual({ domainName: 'mqtt.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' });
@@ -211,6 +239,7 @@ describe('context keys', () => {
     ['stratus:domainName', { 'stratus:certificateArn': 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' }],
     ['stratus:deletionProtection', { 'stratus:removalPolicy': 'destroy', 'stratus:deletionProtection': 'true' }],
     ['stratus:stackName', { 'stratus:stackName': '1stack' }],
+    ['stratus:ingress', { 'stratus:ingress': 'fifo' }],
   ])('rejects %s with one line naming the key', (key, ctx) => {
     const error = contextError(ctx);
     expect(error.key).toBe(key);

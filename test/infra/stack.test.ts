@@ -1,19 +1,23 @@
 /**
  * The default StratusStack (plus an alarm e-mail), synthesized once with esbuild bundling and the
  * cdk-nag AwsSolutions plugin: routes, tables, functions, bundles, IAM, schedule, alarms, outputs.
+ * The default ingress is ordered: the queue and its integrations are tested in ingress.test.ts.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CORE_FUNCTION_IDS, FUNCTION_SPECS, tableActions, type CoreFunctionId } from '../../lib/infra/access';
+import { coreFunctionIds, FUNCTION_SPECS, tableActions, type CoreFunctionId } from '../../lib/infra/access';
 import { METRICS_NAMESPACE, METRIC_NAMES } from '../../lib/infra/metrics';
 import { TABLE_IDS, TABLE_SCHEMAS, tableEnvVar, type TableId } from '../../lib/store/schema';
 import { render, renderStatement, type RenderedStatement } from './render';
 import { missingEntries, synthStratus, type Synthesized } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+
+/** The functions of the default (ordered ingress) stack: no disconnect function. */
+const CORE_FUNCTION_IDS = coreFunctionIds('ordered');
 
 beforeEach(() => {
   expect.hasAssertions();
@@ -30,10 +34,15 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
   const resources = (type: string): Record<string, Resource> => s.template.findResources(type) as Record<string, Resource>;
   const tableId = (id: TableId) => logicalId(s.stack.broker.tables[id]);
   const apiId = () => logicalId(s.stack.broker.api);
-  const functionId = (id: CoreFunctionId) => logicalId(s.stack.broker.functions[id]);
+  const fnOf = (id: CoreFunctionId) => {
+    const fn = s.stack.broker.functions[id];
+    if (!fn) throw new Error(`no ${id} function`);
+    return fn;
+  };
+  const functionId = (id: CoreFunctionId) => logicalId(fnOf(id));
 
   function statementsOf(fn: CoreFunctionId): RenderedStatement[] {
-    const roleId = logicalId(s.stack.broker.functions[fn].role as never);
+    const roleId = logicalId(fnOf(fn).role as never);
     return Object.values(resources('AWS::IAM::Policy'))
       .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
       .flatMap((p) => (p.Properties.PolicyDocument.Statement as Record<string, unknown>[]).map(renderStatement));
@@ -84,16 +93,17 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
       for (const r of others) expect(r.Properties.RouteResponseSelectionExpression).toBeUndefined();
     });
 
-    it('routes each key to its function through a Lambda proxy integration', () => {
+    it('routes $connect to the connect function (Lambda proxy), $default and $disconnect to the ingress queue (AWS integrations)', () => {
       const integrations = resources('AWS::ApiGatewayV2::Integration');
-      const routeFunction = { $connect: 'connect', $disconnect: 'disconnect', $default: 'message' } as const;
+      const types: Record<string, string> = {};
       for (const route of Object.values(resources('AWS::ApiGatewayV2::Route'))) {
         const integrationId = render(route.Properties.Target).replace('integrations/', '').replace(/^\$\{|\}$/g, '');
         const integration = integrations[integrationId];
-        expect(integration.Properties.IntegrationType).toBe('AWS_PROXY');
-        const fn = routeFunction[route.Properties.RouteKey as keyof typeof routeFunction];
-        expect(render(integration.Properties.IntegrationUri)).toContain(`\${${functionId(fn)}.Arn}`);
+        types[route.Properties.RouteKey] = integration.Properties.IntegrationType;
+        if (route.Properties.RouteKey === '$connect') expect(render(integration.Properties.IntegrationUri)).toContain(`\${${functionId('connect')}.Arn}`);
+        else expect(render(integration.Properties.IntegrationUri)).toContain(':sqs:path/');
       }
+      expect(types).toEqual({ $connect: 'AWS_PROXY', $default: 'AWS', $disconnect: 'AWS' });
     });
 
     it('has a stage named mqtt, auto-deployed, throttled, with a JSON access log', () => {
@@ -145,7 +155,7 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
   });
 
   describe('functions', () => {
-    it('creates one function per entry point, Node.js 22 on arm64, JSON logs', () => {
+    it('creates one function per deployed entry point (no disconnect function with ordered ingress), Node.js 22 on arm64, JSON logs', () => {
       const fns = resources('AWS::Lambda::Function');
       for (const id of CORE_FUNCTION_IDS) {
         expect(fns[functionId(id)].Properties).toMatchObject({
@@ -184,7 +194,7 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
 
     it('bundles each entry locally into a minified ESM file with a source map', () => {
       for (const id of CORE_FUNCTION_IDS) {
-        const assetPath = (s.stack.broker.functions[id].node.findChild('Code') as unknown as { assetPath?: string }).assetPath;
+        const assetPath = (fnOf(id).node.findChild('Code') as unknown as { assetPath?: string }).assetPath;
         const dir = assetPath ? join(s.outdir, assetPath) : '';
         expect(existsSync(join(dir, 'index.mjs')), `bundle of ${id}`).toBe(true);
         expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
@@ -268,9 +278,10 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
   });
 
   describe('alarms and dashboard', () => {
-    it('alarms on errors and throttles of every function and on delivery errors, all to the topic', () => {
+    it('alarms on errors and throttles of every function, on delivery errors and on the ingress queue, all to the topic', () => {
       const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
-      expect(alarms).toHaveLength(CORE_FUNCTION_IDS.length * 2 + 1);
+      // The ingress queue's three (dead letters, age, integration errors): ingress.test.ts
+      expect(alarms).toHaveLength(CORE_FUNCTION_IDS.length * 2 + 1 + 3);
       const topicId = logicalId(s.stack.broker.alarmTopic!);
       for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       for (const id of CORE_FUNCTION_IDS) {

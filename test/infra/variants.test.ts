@@ -1,6 +1,7 @@
 /**
  * A StratusStack with every prop changed from its default, in a concrete environment, synthesized
- * once without bundling (bundling is covered by stack.test.ts) and checked by cdk-nag.
+ * once without bundling (bundling is covered by stack.test.ts) and checked by cdk-nag. Its ingress
+ * is direct: today's Lambda integrations, no queue.
  */
 import { Duration, RemovalPolicy, type CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -43,6 +44,7 @@ describe('StratusStack (every prop set, concrete environment)', () => {
           throttle: { rateLimit: 50, burstLimit: 20 },
           sweeperInterval: Duration.minutes(5),
           apiGatewayCloudWatchRole: false,
+          ingress: 'direct',
         },
       },
       { bundling: false, nag: true },
@@ -129,6 +131,45 @@ describe('StratusStack (every prop set, concrete environment)', () => {
     );
     expect(resourcesOf.length).toBeGreaterThan(0);
     for (const r of resourcesOf) expect(r).toMatch(/^arn:\$\{AWS::Partition\}:execute-api:eu-west-1:123456789012:\$\{\w+\}\/broker\/(POST|GET|DELETE)\/@connections\/\*$/);
+  });
+
+  it('direct ingress: Lambda proxy integrations for all three routes, each to its function', () => {
+    const integrations = s.template.findResources('AWS::ApiGatewayV2::Integration') as Record<string, Resource>;
+    const routeFunction = { $connect: 'connect', $disconnect: 'disconnect', $default: 'message' } as const;
+    const routes = resources('AWS::ApiGatewayV2::Route');
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(['$connect', '$default', '$disconnect']);
+    for (const route of routes) {
+      const integrationId = render(route.Properties.Target).replace('integrations/', '').replace(/^\$\{|\}$/g, '');
+      const integration = integrations[integrationId]!;
+      expect(integration.Properties.IntegrationType).toBe('AWS_PROXY');
+      expect(integration.Properties.CredentialsArn).toBeUndefined();
+      const fn = s.stack.broker.functions[routeFunction[route.Properties.RouteKey as keyof typeof routeFunction]]!;
+      expect(render(integration.Properties.IntegrationUri)).toContain(`\${${logicalId(fn)}.Arn}`);
+    }
+    const fromGateway = resources('AWS::Lambda::Permission').filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');
+    expect(fromGateway).toHaveLength(3);
+  });
+
+  it('direct ingress: no queue, no event source mapping, no send role, nothing of SQS in any policy', () => {
+    expect(s.stack.broker.ingressQueue).toBeUndefined();
+    expect(resources('AWS::SQS::Queue')).toEqual([]);
+    expect(resources('AWS::SQS::QueuePolicy')).toEqual([]);
+    expect(resources('AWS::Lambda::EventSourceMapping')).toEqual([]);
+    const actions = resources('AWS::IAM::Policy').flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((st) => [st.Action].flat()),
+    );
+    expect(actions.filter((a) => a.startsWith('sqs:'))).toEqual([]);
+    for (const role of resources('AWS::IAM::Role')) {
+      expect(role.Properties.AssumeRolePolicyDocument.Statement.map((st: { Principal: { Service: string } }) => st.Principal.Service)).toEqual(['lambda.amazonaws.com']);
+    }
+  });
+
+  it('direct ingress: the runtime is not told a maxReceiveCount, and no ingress alarm exists', () => {
+    for (const fn of resources('AWS::Lambda::Function')) expect(fn.Properties.Environment.Variables).not.toHaveProperty('STRATUS_INGRESS_MAX_RECEIVES');
+    const metrics = resources('AWS::CloudWatch::Alarm').map((a) => a.Properties.MetricName);
+    expect(metrics).not.toContain('ApproximateNumberOfMessagesVisible');
+    expect(metrics).not.toContain('ApproximateAgeOfOldestMessage');
+    expect(metrics).not.toContain('IntegrationError');
   });
 
   it('without an alarm e-mail: no topic, alarms without actions; no account logging role when turned off', () => {

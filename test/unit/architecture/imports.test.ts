@@ -37,10 +37,15 @@ describe('imports in lib/', () => {
     }
   });
 
-  it('lib/infra imports no runtime code beyond the table schemas and the API Gateway limits', () => {
+  it('lib/infra imports no runtime code beyond the table schemas, the API Gateway limits and the ingress wire contract', () => {
     for (const [file, target] of importsOf('lib/infra/')) {
-      expect(target, file).toMatch(/^lib\/(infra\/|store\/schema\.ts$|api-gateway\.ts$)/);
+      expect(target, file).toMatch(/^lib\/(infra\/|store\/schema\.ts$|api-gateway\.ts$|ingress-wire\.ts$)/);
     }
+  });
+
+  it('the ingress wire contract, shared by lib/infra and the runtime, is a leaf', () => {
+    expect(graph.get('lib/ingress-wire.ts')).toEqual([]);
+    expect(external.get('lib/ingress-wire.ts')).toEqual([]);
   });
 
   it('lib/client (the bridge included) imports nothing from runtime, store, infra or local', () => {

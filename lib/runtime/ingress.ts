@@ -10,13 +10,14 @@
  * so no grace period is needed.
  *
  * Failures (a store or post failure, never bad input: that gets its MQTT reaction and succeeds):
- * the failing frame and every later one of its connection are reported as batch item failures,
+ * a frame is tried once more in place; then the failing frame and every later one of its connection are reported as batch item failures,
  * so the queue hands them out again, in order. On its last attempt a frame is answered as direct
  * ingress would (v5 DISCONNECT 0x83, close) and reported once more, which moves it to the
  * dead-letter queue; the connection's later frames are dropped with it, since its order can no
  * longer be kept.
  */
 import { parseIngressEvent, type IngressRecord } from '../gateway/ingress';
+import { withRetry, type RetryPolicy } from '../retry';
 import { runDisconnectPath } from './disconnect-path';
 import { receiveFrame, sendReplies } from './message';
 import { closeQuietly, createOutbox, merge, type Outbox } from './outbox';
@@ -66,8 +67,7 @@ async function runConnection(deps: RuntimeDeps, records: readonly IngressRecord[
         deps.log.info('frame after the connection closed: dropped', { connectionId, messageId: record.messageId });
         continue;
       }
-      const frame = createOutbox(record.isBase64Encoded ? 'binary' : 'text');
-      const outcome = await receiveFrame(deps, record, frame, lastAttempt ? 'close' : 'throw');
+      const { frame, outcome } = await receive(deps, record, lastAttempt);
       batch ??= createOutbox(frame.mode);
       merge(batch, frame);
       if (batch.close) {
@@ -90,6 +90,26 @@ async function runConnection(deps: RuntimeDeps, records: readonly IngressRecord[
   await flushQuietly(deps, flush);
   return [];
 }
+
+/**
+ * A frame's packets, tried again here after a short backoff before the frame is handed back to
+ * the queue: a retry through the queue waits out the visibility timeout, and the connection's
+ * later frames wait with it. Each try starts from empty replies.
+ */
+async function receive(deps: RuntimeDeps, record: IngressRecord & { type: 'MESSAGE' }, lastAttempt: boolean) {
+  const mode = record.isBase64Encoded ? 'binary' : 'text';
+  if (lastAttempt) {
+    const frame = createOutbox(mode);
+    return { frame, outcome: await receiveFrame(deps, record, frame, 'close') };
+  }
+  return withRetry(IN_PLACE_RETRY, () => true, async () => {
+    const frame = createOutbox(mode);
+    return { frame, outcome: await receiveFrame(deps, record, frame, 'throw') };
+  });
+}
+
+/** Tries of a failing frame within one invocation, before the queue retries it. */
+const IN_PLACE_RETRY: RetryPolicy = { attempts: 2, baseDelayMs: 100, maxDelayMs: 500 };
 
 /**
  * A frame failed on its last attempt (the connection is closed by now): reported failed once

@@ -79,7 +79,8 @@ describe.each([4, 5] as const)('ordered ingress, protocol %i', (v: ProtocolVersi
     conn.take();
     other.take();
     const put = rt.stores.subscriptions.put.bind(rt.stores.subscriptions);
-    let failures = 1;
+    // Two failures: the frame's try in place fails too, so the queue retries it.
+    let failures = 2;
     rt.stores.subscriptions.put = async (...args) => {
       if (failures-- > 0) throw new Error('store timed out');
       return put(...args);
@@ -93,6 +94,22 @@ describe.each([4, 5] as const)('ordered ingress, protocol %i', (v: ProtocolVersi
     const retry = await rt.handlers.ingress(batch(frame(conn, [subscribe('t/1')], 2), frame(conn, [{ type: 'pingreq' }], 2)));
     expect(retry.batchItemFailures).toEqual([]);
     expect(conn.take().map((p) => p.type)).toEqual(['suback', 'pingresp']);
+  });
+
+  it('absorbs one transient failure in place: nothing is reported, the replies keep their order', async () => {
+    const rt = memoryRuntime();
+    const conn = await rt.open(v);
+    const put = rt.stores.subscriptions.put.bind(rt.stores.subscriptions);
+    let failures = 1;
+    rt.stores.subscriptions.put = async (...args) => {
+      if (failures-- > 0) throw new Error('store timed out');
+      return put(...args);
+    };
+    const result = await rt.handlers.ingress(
+      batch(frame(conn, [connectPacket(v, { clientId: 'c-1' })]), frame(conn, [subscribe('t/1')]), frame(conn, [{ type: 'pingreq' }])),
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    expect(conn.take().map((p) => p.type)).toEqual(['connack', 'suback', 'pingresp']);
   });
 
   it('on the last attempt answers a failing frame with a close (v5: DISCONNECT 0x83), dead-letters it and drops the later frames', async () => {

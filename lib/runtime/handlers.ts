@@ -71,8 +71,10 @@ async function onDisconnect(deps: RuntimeDeps, raw: unknown): Promise<GatewayRes
   deps.log.debug('$disconnect', { connectionId, statusCode });
   const closedAt = deps.now();
   // After a clean close the grace check has read the record already: the path reuses it.
-  const record =
-    statusCode !== undefined && CLEAN_CLOSE_CODES.has(statusCode) ? await graceForDisconnect(deps, connectionId) : undefined;
+  const clean = statusCode !== undefined && CLEAN_CLOSE_CODES.has(statusCode);
+  const record = clean ? await graceForDisconnect(deps, connectionId) : undefined;
+  // A DISCONNECT ran the disconnect path already (lib/runtime/message.ts): nothing is left.
+  if (clean && record === undefined) return OK;
   await runDisconnectPath(deps, connectionId, 'client-closed', record, closedAt);
   return OK;
 }

@@ -14,6 +14,7 @@ import { decodeBody } from '../gateway/framing';
 import { FramingError } from '../gateway/errors';
 import { createDecoder, decode, MalformedPacketError, MqttError, peekPublishTopic, type Packet } from '../mqtt';
 import type { ConnectionRecord } from '../store/ports';
+import { runDisconnectPath } from './disconnect-path';
 import { carryOut, type EffectContext } from './effects';
 import { drainQueue, drainTargetOf, resumeSession } from './effects/queue';
 import { inputsFor, RouteLookup } from './inputs';
@@ -168,6 +169,12 @@ async function runPackets(
       outbox.resumed = invocation.record;
     }
     state = settled.state;
+    if (settled.close?.reason === 'client-disconnect') {
+      // The client said DISCONNECT: its session is released now, not when the close reaches us.
+      // The close may come after the client's next CONNECT on a new connection (another group of
+      // the ingress queue, or an unordered invocation), which must find the session ended.
+      await runDisconnectPath(deps, connectionId, 'client-closed', invocation.record, deps.now());
+    }
     if (settled.close !== null) return;
   }
 }

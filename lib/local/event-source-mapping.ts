@@ -32,6 +32,7 @@ export class EventSourceMapping {
   private active = 0;
   private stopped = false;
   private pollScheduled = false;
+  private readonly idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly queue: FifoQueue,
@@ -53,6 +54,12 @@ export class EventSourceMapping {
   /** Takes no more batches (the ones being handled finish). */
   stop(): void {
     this.stopped = true;
+  }
+
+  /** Resolves once no batch is being handled. */
+  idle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Hands batches to idle consumers while there are both. */
@@ -90,5 +97,6 @@ export class EventSourceMapping {
     this.active--;
     // Settling makes the batch's groups available again: poll() runs from it.
     this.queue.settle(batch, failed);
+    if (this.active === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }

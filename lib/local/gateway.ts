@@ -68,6 +68,9 @@ export interface LocalGatewayAddress {
 
 type Route = 'connect' | 'message' | 'disconnect';
 
+/** How long `stop()` lets the ingress queue drain: bounded, as Ctrl-C stops DynamoDB Local at once. */
+const STOP_DRAIN_MS = 3_000;
+
 /** Lenient mode's message limit: the largest MQTT packet (256 MB) plus its fixed header. */
 const LENIENT_MAX_MESSAGE_BYTES = 268_435_455 + 5;
 
@@ -165,15 +168,14 @@ export class LocalGateway {
     this.state = 'stopping';
     for (const connection of this.connections.values()) this.closeConnection(connection, GOING_AWAY);
     await Promise.all([...this.sockets].map((ws) => closedOrTerminated(ws)));
-    // The handlers may still post (to the connections that remain, or get 410s): before the server closes.
-    await this.ordered?.drained();
+    // The closes go through the queue, and their handlers may post: before the server closes.
+    await this.ordered?.stop(STOP_DRAIN_MS);
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
     this.wss.close();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    this.ordered?.stop();
     this.state = 'stopped';
   }
 

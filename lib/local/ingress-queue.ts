@@ -89,7 +89,8 @@ export class FifoQueue {
   private readonly groups = new Map<string, Group>();
   private readonly deduplication = new Map<string, { readonly messageId: string; readonly until: number }>();
   private readonly dead: DeadLetter[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Failed messages waiting for their visibility timeout: each timer and what it releases. */
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private readonly idleWaiters: (() => void)[] = [];
   private readonly batchSize: number;
   private readonly visibilityTimeoutMs: number;
@@ -99,6 +100,7 @@ export class FifoQueue {
   private sequence = FIRST_SEQUENCE;
   private messages = 0;
   private closed = false;
+  private expedited = false;
   /** Called whenever messages may have become available to receive. */
   onAvailable: () => void = () => undefined;
 
@@ -204,10 +206,24 @@ export class FifoQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Shutting down: failed messages come back at once instead of after their visibility timeout,
+   * so that what is left is retried (or dead-lettered) now rather than never.
+   */
+  expediteRetries(): void {
+    this.expedited = true;
+    const waiting = [...this.timers];
+    this.timers.clear();
+    for (const [timer, release] of waiting) {
+      clearTimeout(timer);
+      release();
+    }
+  }
+
   /** Stops the visibility timers; the queue takes no more messages. */
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers.keys()) clearTimeout(timer);
     this.timers.clear();
   }
 
@@ -237,12 +253,12 @@ export class FifoQueue {
       this.onAvailable();
     };
     const delay = visibleAt - this.now();
-    if (delay <= 0 || this.closed) return release();
+    if (delay <= 0 || this.closed || this.expedited) return release();
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       release();
     }, delay);
-    this.timers.add(timer);
+    this.timers.set(timer, release);
   }
 
   private deadLetter(message: Stored, now: number): void {

@@ -72,14 +72,21 @@ export class OrderedIngress {
     return this.queue.deadLetters();
   }
 
-  /** Resolves once every message sent so far is handled or dead-lettered. */
-  drained(): Promise<void> {
-    return this.queue.drained();
-  }
-
-  stop(): void {
+  /**
+   * Stopping: lets the queue drain (retries no longer wait for their visibility timeout) for at
+   * most `graceMs`, lets the batches in hand finish, then stops; logs what was left unhandled.
+   * (Local mode's queue lives in memory: whatever is left goes with the process.)
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.queue.expediteRetries();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.queue.drained(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
     this.mapping.stop();
+    await this.mapping.idle();
+    const left = this.queue.depth;
     this.queue.close();
+    if (left > 0) this.log.warn('gateway stopped with ingress messages unhandled', { messages: left });
   }
 
   private send(message: IngressSend): void {

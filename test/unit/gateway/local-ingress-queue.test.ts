@@ -199,6 +199,21 @@ describe('FifoQueue: deduplication', () => {
   });
 });
 
+describe('FifoQueue: shutting down', () => {
+  it('expediteRetries hands failed messages out again at once, and every later failure too', () => {
+    const queue = new FifoQueue({ visibilityTimeoutMs: 60_000 });
+    queue.send(msg('A', 'a0'));
+    const first = queue.receive();
+    queue.settle(first, ids(first));
+    expect(queue.receive()).toEqual([]);
+    queue.expediteRetries();
+    const second = queue.receive();
+    expect(second.map((r) => r.message.receiveCount)).toEqual([2]);
+    queue.settle(second, ids(second));
+    expect(queue.receive().map((r) => r.message.receiveCount)).toEqual([3]);
+  });
+});
+
 describe('FifoQueue: drained', () => {
   it('resolves once nothing waits and nothing is in flight', async () => {
     const queue = new FifoQueue({ visibilityTimeoutMs: 10 });

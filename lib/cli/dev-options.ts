@@ -10,6 +10,7 @@ export const DEV_DEFAULTS = {
   stage: 'mqtt',
   idleTimeoutMs: 10 * 60 * 1000,
   maxConnectionMs: 2 * 60 * 60 * 1000,
+  ingressConsumers: 4,
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -25,6 +26,10 @@ export const DevOptionsSchema = z
       .default(DEV_DEFAULTS.stage),
     strict: z.boolean().default(false),
     data: z.string().min(1).optional(),
+    /** How frames reach the handlers: through the emulated SQS FIFO queue (as deployed), or directly. */
+    ingress: z.enum(['ordered', 'direct']).default('ordered'),
+    /** Ordered ingress: batches handled at once (Lambda's concurrency on the queue). */
+    ingressConsumers: z.coerce.number().int().min(1).max(1000).default(DEV_DEFAULTS.ingressConsumers),
     jitterMs: z.coerce.number().int().min(0).max(60_000).default(0),
     dropDisconnectRate: z.coerce.number().min(0).max(1).default(0),
     idleTimeoutMs: millis.default(DEV_DEFAULTS.idleTimeoutMs),

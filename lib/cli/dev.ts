@@ -23,6 +23,8 @@ export function registerDevCommand(program: Command): void {
     .option('--strict', 'behave exactly like API Gateway: refuse binary frames, enforce 32 KB frames and 128 KB messages', false)
     .option('--data <dir>', 'keep DynamoDB Local data in this directory (default: in memory)')
     .option('--dynamodb-endpoint <url>', 'use this DynamoDB endpoint instead of starting DynamoDB Local (also: DYNAMODB_ENDPOINT)')
+    .option('--ingress <mode>', "ordered: each connection's packets in order, through an emulated SQS FIFO queue, as deployed; direct: one unordered handler call per frame", 'ordered')
+    .option('--ingress-consumers <n>', 'ordered ingress: batches handled at once (Lambda concurrency)', String(DEV_DEFAULTS.ingressConsumers))
     .option('--jitter-ms <ms>', 'random delay before each handler call, to surface ordering races', '0')
     .option('--drop-disconnect-rate <p>', 'probability (0..1) that $disconnect is never delivered', '0')
     .option('--idle-timeout-ms <ms>', 'close connections silent for this long', String(DEV_DEFAULTS.idleTimeoutMs))
@@ -46,6 +48,8 @@ export async function runDev(options: DevOptions): Promise<void> {
       port: options.port,
       stage: options.stage,
       strict: options.strict,
+      ingress: options.ingress,
+      ingressConsumers: options.ingressConsumers,
       jitterMs: options.jitterMs,
       dropDisconnectRate: options.dropDisconnectRate,
       idleTimeoutMs: options.idleTimeoutMs,
@@ -126,6 +130,7 @@ function banner(broker: LocalBroker, options: DevOptions, bridge?: Bridge): stri
   const lines = [
     '',
     `Stratus local broker listening on ${broker.url}${options.strict ? ' (strict: behaves like API Gateway)' : ''}`,
+    `  Ingress:          ${options.ingress === 'ordered' ? `ordered (emulated SQS FIFO queue, ${options.ingressConsumers} consumers)` : 'direct (unordered, one handler call per frame)'}`,
     `  @connections API: ${broker.managementEndpoint}/@connections/{id}`,
     `  DynamoDB:         ${broker.dynamodbEndpoint}${options.data ? ` (data in ${options.data})` : ' (in memory)'}`,
     '',

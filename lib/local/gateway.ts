@@ -7,10 +7,13 @@
  *   `connect`; the upgrade completes only when it returns. Non-2xx refuses the handshake with that
  *   status; 2xx completes it, echoing `Sec-WebSocket-Protocol` (and any other header) from the
  *   result.
- * - Each incoming message becomes a `$default` event (`requestTimeEpoch` = arrival). Handlers run
- *   concurrently with no per-connection ordering, as on AWS. Handler errors are logged, never
- *   thrown.
- * - A close from either side calls `disconnect`, unless `dropDisconnectRate` drops it.
+ * - Ordered ingress (the default, see ordered-ingress.ts): each incoming message becomes a message
+ *   of the connection's group in an emulated SQS FIFO queue, and a close from either side a
+ *   DISCONNECT message behind them (unless `dropDisconnectRate` drops it); a bounded pool of
+ *   consumers calls `ingress` with SQS batches, as Lambda's event source mapping does.
+ * - Direct ingress: each incoming message becomes a `$default` event (`requestTimeEpoch` =
+ *   arrival), and a close calls `disconnect` (unless dropped). Handlers run concurrently with no
+ *   per-connection ordering, as on AWS. Handler errors are logged, never thrown.
  * - `@connections` is served on the same port under `/{stage}` (see management-api.ts).
  * - Strict mode (see options.ts) enforces API Gateway's frame rules; both modes apply the idle
  *   timeout and the maximum connection duration.
@@ -32,6 +35,9 @@ import { GOING_AWAY, LocalConnection } from './connection';
 import type { ConnectionContext } from './events';
 import { connectEvent, disconnectEvent, messageEvent, newConnectionContext } from './events';
 import { FrameMonitor } from './frame-monitor';
+import type { DeadLetter } from './ingress-queue';
+import { OrderedIngress } from './ordered-ingress';
+import type { SqsBatchResponse, SqsEvent } from './sqs-event';
 import { connectionIdOf, handleManagementRequest, reply } from './management-api';
 import { chosenProtocol, closedOrTerminated, extraHeaderLines, isWebSocketUpgrade, refuseUpgrade, toBuffer } from './sockets';
 import { errorFields, localGatewayOptionsSchema, stderrLogger } from './options';
@@ -41,11 +47,15 @@ import type { Logger } from '../log';
 
 export type { LocalAuthorizer, LocalGatewayOptions } from './options';
 
-/** The integrations behind the three routes, with Lambda's event and result shapes. */
+/** The integrations behind the routes, with Lambda's event and result shapes. */
 export interface GatewayHandlers {
   connect(event: ConnectEvent): Promise<GatewayResult>;
+  /** Direct ingress. */
   message(event: MessageEvent): Promise<GatewayResult | void>;
+  /** Direct ingress. */
   disconnect(event: DisconnectEvent): Promise<GatewayResult | void>;
+  /** Ordered ingress: a batch of the queue; the answer is read as ReportBatchItemFailures. */
+  ingress(event: SqsEvent): Promise<SqsBatchResponse | void>;
 }
 
 export interface LocalGatewayAddress {
@@ -57,6 +67,9 @@ export interface LocalGatewayAddress {
 }
 
 type Route = 'connect' | 'message' | 'disconnect';
+
+/** How long `stop()` lets the ingress queue drain: bounded, as Ctrl-C stops DynamoDB Local at once. */
+const STOP_DRAIN_MS = 3_000;
 
 /** Lenient mode's message limit: the largest MQTT packet (256 MB) plus its fixed header. */
 const LENIENT_MAX_MESSAGE_BYTES = 268_435_455 + 5;
@@ -71,6 +84,8 @@ export class LocalGateway {
   private readonly accepted = new WeakMap<IncomingMessage, GatewayResult>();
   private readonly server: Server;
   private readonly wss: WebSocketServer;
+  /** The ingress queue and its consumers, in ordered mode. */
+  private readonly ordered: OrderedIngress | undefined;
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private stopped: Promise<void> | undefined;
 
@@ -82,6 +97,7 @@ export class LocalGateway {
     this.config = localGatewayOptionsSchema.parse(rest);
     this.log = log ?? stderrLogger;
     this.authorizer = authorizer;
+    this.ordered = this.config.ingress === 'ordered' ? new OrderedIngress((event) => this.handlers.ingress(event), this.config, this.log) : undefined;
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -121,11 +137,14 @@ export class LocalGateway {
       managementEndpoint: `http://${authority}/${this.config.stage}`,
       port,
     };
-    this.log.info('local gateway listening', { ...address, strict: this.config.strict });
+    this.log.info('local gateway listening', { ...address, strict: this.config.strict, ingress: this.config.ingress });
     return address;
   }
 
-  /** Closes every socket (1001), the server, and waits for the handlers already started. */
+  /**
+   * Closes every socket (1001), lets the ingress queue drain (the closes included), closes the
+   * server, and waits for the handlers already started.
+   */
   stop(): Promise<void> {
     if (this.state === 'idle') {
       this.state = 'stopped';
@@ -140,10 +159,17 @@ export class LocalGateway {
     return [...this.connections.keys()];
   }
 
+  /** Ordered ingress: the messages the queue moved to its dead-letter list (none in direct mode). */
+  deadLetters(): readonly DeadLetter[] {
+    return this.ordered?.deadLetters() ?? [];
+  }
+
   private async shutdown(): Promise<void> {
     this.state = 'stopping';
     for (const connection of this.connections.values()) this.closeConnection(connection, GOING_AWAY);
     await Promise.all([...this.sockets].map((ws) => closedOrTerminated(ws)));
+    // The closes go through the queue, and their handlers may post: before the server closes.
+    await this.ordered?.stop(STOP_DRAIN_MS);
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -221,6 +247,7 @@ export class LocalGateway {
     }
     const body = connection.received(toBuffer(data), isBinary);
     if (body === undefined) return;
+    if (this.ordered !== undefined) return this.ordered.frame(connection.context, body, isBinary, arrival);
     const event = messageEvent(connection.context, body, isBinary, arrival);
     void this.dispatch('message', connection.id, () => this.handlers.message(event));
   }
@@ -234,6 +261,7 @@ export class LocalGateway {
       this.log.info('$disconnect dropped', { connectionId: connection.id, ...status });
       return;
     }
+    if (this.ordered !== undefined) return this.ordered.close(connection.context, status.code, Date.now());
     const event = disconnectEvent(connection.context, status.code, status.reason, Date.now());
     void this.dispatch('disconnect', connection.id, () => this.handlers.disconnect(event));
   }

@@ -12,9 +12,10 @@ import { ensureTables } from '../store/dynamodb/tables';
 import { sharedDynamoDbClient } from '../store/dynamodb/client';
 import type { Meter } from '../store/meter';
 import { tableNamesForPrefix } from '../store/schema';
-import { createRuntime } from '../runtime/deps';
+import { createRuntime, DEFAULT_MAX_RECEIVES } from '../runtime/deps';
 import { createHandlers } from '../runtime/handlers';
-import type { RouteHandlers } from '../runtime/types';
+import type { RouteHandlers, RuntimeDeps } from '../runtime/types';
+import type { DeadLetter } from './ingress-queue';
 import { sweep, type SweepReport } from '../runtime/sweeper';
 import { createLogger, type Logger } from '../log';
 import { createAuthorizer } from '../auth/authorizer';
@@ -22,7 +23,11 @@ import { createJwtVerifier, type JwtOptions } from '../auth/jwt';
 import { createMetrics, type Metrics } from '../runtime/metrics';
 
 export interface LocalBrokerOptions {
-  /** Gateway options: host, port (0 = any free port), strict mode, limits, jitter, drop rate. */
+  /**
+   * Gateway options: host, port (0 = any free port), strict mode, ordered or direct ingress and its
+   * queue (consumers, visibility timeout, maxReceiveCount: the runtime uses the same), limits,
+   * jitter, drop rate.
+   */
   readonly gateway?: Omit<LocalGatewayOptions, 'log'>;
   /** Use this DynamoDB endpoint instead of starting DynamoDB Local. */
   readonly dynamodbEndpoint?: string;
@@ -40,6 +45,8 @@ export interface LocalBrokerOptions {
   readonly maxQueued?: number;
   /** Wraps the delivery adapter (benchmarks count posts with it). */
   readonly wrapDelivery?: (delivery: Delivery) => Delivery;
+  /** Wraps the runtime's dependencies before the handlers are built (tests inject store failures). */
+  readonly wrapRuntime?: (deps: RuntimeDeps) => RuntimeDeps;
   /** Run the sweeper this often, as the deployed schedule does; 0 turns it off. @default 60000 */
   readonly sweepIntervalMs?: number;
   /**
@@ -57,6 +64,8 @@ export interface LocalBroker {
   readonly port: number;
   readonly dynamodbEndpoint: string;
   readonly tables: ReturnType<typeof tableNamesForPrefix>;
+  /** Ordered ingress: the messages moved to the queue's dead-letter list, oldest first. */
+  deadLetters(): readonly DeadLetter[];
   /** Runs the sweeper once now (it also runs every `sweepIntervalMs`). */
   sweep(): Promise<SweepReport>;
   /** Stops the gateway, then DynamoDB Local if this broker started it. Idempotent. */
@@ -76,8 +85,10 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     let handlers: RouteHandlers | undefined;
     const verifyToken = options.jwt === undefined ? undefined : createJwtVerifier(options.jwt);
     const authorizer = verifyToken === undefined ? undefined : createAuthorizer({ verify: verifyToken, log: log.child({ component: 'authorizer' }) });
+    const maxReceives = options.gateway?.maxReceiveCount ?? DEFAULT_MAX_RECEIVES;
     const gateway = new LocalGateway(lateBound(() => handlers), {
       ...options.gateway,
+      maxReceiveCount: maxReceives,
       ...(authorizer === undefined ? {} : { authorizer }),
       log: log.child({ component: 'local-gateway' }),
     });
@@ -95,8 +106,9 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       meter: options.meter,
       wrapDelivery: options.wrapDelivery,
       maxQueued: options.maxQueued,
+      maxReceives,
     });
-    handlers = createHandlers(runtime);
+    handlers = createHandlers(options.wrapRuntime ? options.wrapRuntime(runtime) : runtime);
     const sweepNow = () => sweep(runtime);
     const interval = options.sweepIntervalMs ?? 60_000;
     const timer =
@@ -112,7 +124,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         resetManagementClients();
         await dynamo.stop();
       })());
-    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, sweep: sweepNow, stop };
+    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), sweep: sweepNow, stop };
   } catch (error) {
     await dynamo.stop();
     throw error;
@@ -126,5 +138,11 @@ function lateBound(get: () => RouteHandlers | undefined): GatewayHandlers {
     connect: async (event) => get()?.connect(event) ?? unavailable,
     message: async (event) => get()?.message(event) ?? unavailable,
     disconnect: async (event) => get()?.disconnect(event) ?? unavailable,
+    ingress: async (event) => {
+      const handlers = get();
+      // Not up yet: the batch fails, and the queue hands it out again.
+      if (handlers === undefined) throw new Error('the handlers are not ready');
+      return handlers.ingress(event);
+    },
   };
 }

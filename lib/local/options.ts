@@ -24,10 +24,31 @@ export const localGatewayOptionsSchema = z.object({
   idleTimeoutMs: z.number().int().positive().default(10 * 60_000),
   /** A connection is closed (1001) this long after it opened. @default 2 h */
   maxConnectionDurationMs: z.number().int().positive().default(2 * 60 * 60_000),
-  /** Random delay in [0, jitterMs) before each handler call, to surface ordering races. @default 0 */
+  /**
+   * Random delay in [0, jitterMs) before each handler call (each batch in ordered mode), to
+   * surface ordering races. @default 0
+   */
   jitterMs: z.number().min(0).default(0),
   /** Probability (0..1) that a `$disconnect` is never delivered, as AWS allows. @default 0 */
   dropDisconnectRate: z.number().min(0).max(1).default(0),
+  /**
+   * How `$default` and `$disconnect` reach the handlers. 'ordered': as the deployed default, through
+   * an SQS FIFO queue (one message group per connection) and an event source mapping, emulated in
+   * process (ordered-ingress.ts): each connection's frames and close are handled in order, failures
+   * are retried and end in a dead-letter list. 'direct': each frame and close is its own handler
+   * call, concurrent and unordered, as API Gateway's Lambda integration. `$connect` is always
+   * direct. @default 'ordered'
+   */
+  ingress: z.enum(['ordered', 'direct']).default('ordered'),
+  /** Ordered ingress: batches handled at once (Lambda's concurrency on the queue). @default 4 */
+  ingressConsumers: z.number().int().min(1).max(1000).default(4),
+  /** Ordered ingress: how long a failed message stays invisible before its retry. @default 1000 */
+  visibilityTimeoutMs: z.number().int().positive().default(1000),
+  /**
+   * Ordered ingress: receives of a message before the dead-letter list (the queue's
+   * maxReceiveCount; the runtime's `maxReceives` must match). @default 5
+   */
+  maxReceiveCount: z.number().int().min(1).max(1000).default(5),
   /** `requestContext.apiId` in events. @default 'local' */
   apiId: z.string().min(1).default('local'),
 });

@@ -1,7 +1,7 @@
 /**
- * Concurrency end to end: the gateway's jitter delays every handler call by a random time, so the
- * invocations of one connection run out of order, as on AWS (AWS-FACTS.md: no ordering between
- * the messages of one connection). MQTT.js through the Stratus transport, and a raw client where a
+ * Concurrency end to end, with direct ingress: the gateway's jitter delays every handler call by a
+ * random time, so the invocations of one connection run out of order, as on AWS with the Lambda
+ * integration (AWS-FACTS.md: no ordering between the messages of one connection). MQTT.js through the Stratus transport, and a raw client where a
  * test needs exact control of the WebSocket messages, against local strict mode on DynamoDB Local.
  * Each behaviour runs for protocol versions 4 and 5; the fan-out mixes both in one population.
  */
@@ -34,7 +34,11 @@ let broker: TestBroker;
 const clients: MqttClient[] = [];
 
 beforeAll(async () => {
-  broker = await startTestBroker({ gateway: { jitterMs: JITTER_MS } });
+  // Direct ingress on purpose: these tests prove the core correct under the unordered, concurrent
+  // invocations of API Gateway's Lambda integration (ingress 'direct'); ordered ingress would hand
+  // one connection's frames over in order and hide every race they exercise
+  // (test/integration/ordered-ingress.test.ts covers ordered mode).
+  broker = await startTestBroker({ gateway: { jitterMs: JITTER_MS, ingress: 'direct' } });
 });
 
 afterAll(async () => {

@@ -10,7 +10,9 @@ import type { ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from 
 import { parseConnectEvent, parseDisconnectEvent, parseMessageEvent } from '../../../lib/gateway/events';
 import { decodeBody } from '../../../lib/gateway/framing';
 import { acceptConnect, refuseConnect, subprotocolOf } from '../../../lib/gateway/subprotocol';
+import { parseIngressEvent, type IngressRecord } from '../../../lib/gateway/ingress';
 import { LocalGateway } from '../../../lib/local/gateway';
+import type { SqsEvent } from '../../../lib/local/sqs-event';
 import type { GatewayHandlers, LocalGatewayAddress, LocalGatewayOptions } from '../../../lib/local/gateway';
 import { createLogger } from '../../../lib/log';
 
@@ -40,6 +42,9 @@ export class Recorder {
   readonly connects: ConnectEvent[] = [];
   readonly messages: MessageEvent[] = [];
   readonly disconnects: DisconnectEvent[] = [];
+  /** Ordered ingress: each SQS batch as the handler received it, and its records parsed. */
+  readonly batches: SqsEvent[] = [];
+  readonly records: IngressRecord[] = [];
   readonly logs: LogEntry[] = [];
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
 
@@ -77,7 +82,9 @@ export interface Started {
 
 /**
  * Starts a gateway on a free port with handlers that accept `mqtt`/`mqttv3.1`, run `onMessage`
- * for each message and record everything.
+ * for each message and record everything. Direct ingress unless the options ask for ordered: most
+ * of these tests are about the `$default` and `$disconnect` events of API Gateway's Lambda
+ * integration. In ordered mode each batch is recorded and its frames echoed.
  */
 export async function startGateway(
   options: LocalGatewayOptions = {},
@@ -108,6 +115,18 @@ export async function startGateway(
       recorder.notify();
       return { statusCode: 200 };
     },
+    ingress: async (event) => {
+      recorder.batches.push(event);
+      const { records } = parseIngressEvent(event);
+      for (const record of records) {
+        recorder.records.push(record);
+        if (record.type !== 'MESSAGE') continue;
+        const mode = record.isBase64Encoded ? 'binary' : 'text';
+        await (delivery as ApiGatewayDelivery).send(record.connectionId, Buffer.from(record.body, 'base64'), mode);
+      }
+      recorder.notify();
+      return { batchItemFailures: [] };
+    },
     ...overrides,
   };
   const gateway = new LocalGateway(handlers, {
@@ -119,11 +138,16 @@ export async function startGateway(
         recorder.notify();
       },
     }),
+    ingress: 'direct',
     ...options,
   });
-  teardown.push(() => gateway.stop());
-  const address = await gateway.start();
+  const address = await gateway.start().catch(async (error: unknown) => {
+    await gateway.stop();
+    throw error;
+  });
   const client = sdkClient(address.managementEndpoint);
+  // Stopped before its SDK client is destroyed: the handlers still running can finish their posts.
+  teardown.push(() => gateway.stop());
   delivery = new ApiGatewayDelivery({ client, onGone: (id) => void goneIds.push(id) });
   return { gateway, address, recorder, client, delivery, goneIds };
 }

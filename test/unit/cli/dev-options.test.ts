@@ -8,6 +8,12 @@ describe('stratus dev options', () => {
     expect(DEV_DEFAULTS.port).toBe(8083);
   });
 
+  it('--ingress is ordered by default, takes direct, and refuses anything else', () => {
+    expect(parseDevOptions({})).toMatchObject({ ingress: 'ordered', ingressConsumers: 4 });
+    expect(parseDevOptions({ ingress: 'direct', jitterMs: '50' })).toMatchObject({ ingress: 'direct', jitterMs: 50 });
+    expect(parseDevOptions({ ingressConsumers: '16' }).ingressConsumers).toBe(16);
+  });
+
   it('--tcp is off by default and takes a port (0 picks a free one)', () => {
     expect(parseDevOptions({}).tcp).toBeUndefined();
     expect(parseDevOptions({ tcp: '1883' }).tcp).toBe(1883);
@@ -29,6 +35,8 @@ describe('stratus dev options', () => {
     [{ stage: 'a/b' }, /--stage/],
     [{ dynamodbEndpoint: 'not a url' }, /--dynamodb-endpoint/],
     [{ tcp: '70000' }, /--tcp/],
+    [{ ingress: 'fifo' }, /--ingress/],
+    [{ ingressConsumers: '0' }, /--ingress-consumers/],
     [{ jwtIssuer: 'https://login.example/' }, /--jwt-audience/],
     [{ jwtIssuer: 'i', jwtAudience: 'a', jwtJwksUrl: 'ftp://keys' }, /--jwt-jwks-url/],
     [{ jwtUsernameClaim: 'email' }, /--jwt-issuer/],

@@ -18,6 +18,7 @@ import {
 import type { ConnectPacket, Packet } from '../mqtt';
 import type { ConnectionRecord } from '../store/ports';
 import type { SessionRecord } from '../store/session-port';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SubscriptionRecord } from '../store/subscription-port';
 import { toRoute } from './records';
 import type { RuntimeDeps } from './types';
@@ -95,11 +96,39 @@ async function connectInputs(deps: RuntimeDeps, packet: ConnectPacket, record: C
   // this principal may take the client id over (lib/broker/connect.ts checkSessionOwner).
   const ownerCheck = auth.ok && auth.access !== undefined;
   if ((packet.clean && !ownerCheck) || packet.clientId === '') return { core: { connect: { auth, existingSession: null } } };
-  const session = await deps.sessions.get(packet.clientId);
+  const session = await settledSession(deps, packet.clientId, record.connectionId);
   return {
     core: { connect: { auth, existingSession: session === undefined ? null : sessionSummary(session) } },
     sessionHint: session === undefined ? 'absent' : 'present',
   };
+}
+
+/** How long a CONNECT waits for the close of the connection it takes over, at most. */
+export const CLOSE_WAIT_MS = 2_000;
+const CLOSE_POLL_MS = 50;
+
+/**
+ * The stored session, once the connection that holds it has been handled to its end. A client
+ * that sends DISCONNECT (or drops) and connects again at once has its new CONNECT on another
+ * connection: another message group of the ingress queue, or another unordered invocation, which
+ * can run before the old connection's last frames. When the old connection's WebSocket is gone
+ * but its record is still there, those frames are on their way: the CONNECT waits for them (a
+ * DISCONNECT with Session Expiry 0 must end the session before the reconnect looks at it), up to
+ * CLOSE_WAIT_MS; the sweeper settles a close that never comes. A holder that is still connected
+ * is taken over, as usual [MQTT-3.1.4-3]. Costs a `@connections` GET only when a session is held
+ * by another connection, and a GetItem per poll only while its close is pending.
+ */
+async function settledSession(deps: RuntimeDeps, clientId: string, connectionId: string): Promise<SessionRecord | undefined> {
+  const session = await deps.sessions.get(clientId);
+  const holder = session?.connectionId;
+  if (holder === undefined || holder === connectionId) return session;
+  if ((await deps.delivery.info(holder)) !== undefined) return session;
+  if ((await deps.connections.get(holder)) === undefined) return session;
+  for (let polls = 0; polls < CLOSE_WAIT_MS / CLOSE_POLL_MS; polls++) {
+    await sleep(CLOSE_POLL_MS);
+    if ((await deps.connections.get(holder)) === undefined) break;
+  }
+  return deps.sessions.get(clientId);
 }
 
 /** Online sessions and sessions that never expire have no expiry time for the core. */

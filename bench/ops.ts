@@ -28,13 +28,20 @@ import { createDynamoDbClient } from '../lib/store/dynamodb/client';
 import { MeteredDynamoDb } from '../lib/store/dynamodb/metered';
 import { integerOption, parseBenchArgs } from './lib/options';
 
-const USAGE = `Usage: npm run bench:ops -- [--json] [--rounds N]
+const USAGE = `Usage: npm run bench:ops -- [--json] [--rounds N] [--ingress ordered|direct]
   --json        one JSON object per row, instead of a Markdown table
-  --rounds N    samples per operation (default 12; the 100-subscriber rows use a third of it)`;
+  --rounds N    samples per operation (default 12; the 100-subscriber rows use a third of it)
+  --ingress M   ordered (default: frames through the emulated SQS FIFO queue) or direct`;
 const options = parseBenchArgs(USAGE, {
   json: { type: 'boolean', default: false },
   rounds: { type: 'string', default: '12' },
+  ingress: { type: 'string', default: 'ordered' },
 });
+if (options.ingress !== 'ordered' && options.ingress !== 'direct') {
+  console.error(`--ingress must be ordered or direct, got ${JSON.stringify(options.ingress)}\n\n${USAGE}`);
+  process.exit(2);
+}
+const ingress: 'ordered' | 'direct' = options.ingress;
 const json = options.json;
 const rounds = integerOption(USAGE, 'rounds', options.rounds, 1);
 
@@ -278,7 +285,7 @@ async function main(): Promise<void> {
     close: (connectionId) => delivery.close(connectionId),
     info: (connectionId) => delivery.info(connectionId),
   });
-  const broker = await startLocalBroker({ gateway: { port: 0, strict: true }, log: silentLogger, meter, sweepIntervalMs: 0, wrapDelivery: countPosts });
+  const broker = await startLocalBroker({ gateway: { port: 0, strict: true, ingress }, log: silentLogger, meter, sweepIntervalMs: 0, wrapDelivery: countPosts });
   auth = new DynamoAuthStore(new MeteredDynamoDb(createDynamoDbClient({ endpoint: broker.dynamodbEndpoint })), broker.tables.auth);
   await auth.createGroup({ name: BENCH_GROUP, createdAt: Date.now() });
   await auth.addRule({ kind: 'group', name: BENCH_GROUP }, { id: 'all', effect: 'allow', actions: ['publish', 'subscribe'], pattern: '#' });
@@ -337,7 +344,7 @@ function summarize(operation: string, samples: Sample[], reference: number[]) {
 
 function print(rows: ReturnType<typeof summarize>[]): void {
   if (json) {
-    for (const row of rows) process.stdout.write(JSON.stringify(row) + '\n');
+    for (const row of rows) process.stdout.write(JSON.stringify({ ...row, ingress }) + '\n');
     return;
   }
   const f = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));

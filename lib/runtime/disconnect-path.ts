@@ -23,7 +23,9 @@ export async function runDisconnectPath(
   closedAt?: number,
 ): Promise<ConnectionRecord | undefined> {
   const record = known ?? (await deps.connections.get(connectionId));
-  if (record?.clientId !== undefined && record.status === 'mqtt') await releaseSession(deps, record, closedAt ?? deps.now());
+  // Nothing left: a DISCONNECT ran this path already, or an earlier run finished it.
+  if (record === undefined) return undefined;
+  if (record.clientId !== undefined && record.status === 'mqtt') await releaseSession(deps, record, closedAt ?? deps.now());
   await deps.connections.remove(connectionId);
   deps.log.info('disconnected', { connectionId, clientId: record?.clientId, cause });
   return record;

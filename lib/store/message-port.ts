@@ -38,12 +38,21 @@ export type Reservation =
   /** The Receive Maximum window is full: queue the message instead */
   | { readonly outcome: 'window-full' };
 
+export interface ReserveOptions {
+  /**
+   * A new message for the session (not one taken from its queue): refused like a full window
+   * while older messages wait in the queue, so it goes behind them and never overtakes them.
+   */
+  readonly behindQueue?: boolean;
+}
+
 export interface MessageStore {
   /**
    * Allocates the next packet id and takes a window slot, if fewer than `receiveMaximum`
-   * messages are in flight: one conditional UpdateItem on the client's counter item.
+   * messages are in flight (and, with `behindQueue`, none waits in the queue): one conditional
+   * UpdateItem on the client's counter item.
    */
-  reserve(clientId: string, sessionEpoch: string, receiveMaximum: number): Promise<Reservation>;
+  reserve(clientId: string, sessionEpoch: string, receiveMaximum: number, options?: ReserveOptions): Promise<Reservation>;
   /** Records a sent QoS 1/2 message until it is acknowledged (persistent sessions only). */
   putInflight(clientId: string, sessionEpoch: string, message: InflightMessage): Promise<void>;
   /**

@@ -24,7 +24,8 @@ export interface CopyTarget {
 
 /**
  * A copy ready to send: QoS 0 as it is; QoS 1/2 with a packet id and a window slot (and kept in
- * flight for a persistent session). undefined: the window is full and the copy was queued.
+ * flight for a persistent session). undefined: the window is full, or older copies wait in the
+ * queue, and the copy was queued behind them.
  */
 export async function prepare(
   deps: RuntimeDeps,
@@ -34,7 +35,10 @@ export async function prepare(
   receiveMaximum: number | undefined,
 ): Promise<PublishPacket | undefined> {
   if (packet.qos === 0) return packet;
-  const reservation = await deps.messages.reserve(target.clientId, target.sessionEpoch, receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM);
+  // Behind the queue: a new copy never overtakes older ones waiting for this session.
+  const reservation = await deps.messages.reserve(target.clientId, target.sessionEpoch, receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, {
+    behindQueue: true,
+  });
   if (reservation.outcome === 'window-full') {
     await enqueue(deps, target, packet, messageExpiresAt);
     return undefined;

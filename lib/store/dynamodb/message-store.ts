@@ -8,7 +8,7 @@
  */
 import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../clock';
-import type { InflightMessage, MessageStore, OutboundMessage, QueuedMessage, Reservation } from '../message-port';
+import type { InflightMessage, MessageStore, OutboundMessage, QueuedMessage, Reservation, ReserveOptions } from '../message-port';
 import type { DynamoStoreOptions } from './connection-store';
 import { ExpressionBuilder } from './expressions';
 import { PK, SK, itemKeyOf } from './message-codec';
@@ -42,8 +42,8 @@ export class DynamoMessageStore implements MessageStore {
     this.receipts = new Qos2Receipts(this.table);
   }
 
-  reserve(clientId: string, sessionEpoch: string, receiveMaximum: number): Promise<Reservation> {
-    return this.window.reserve(clientId, sessionEpoch, receiveMaximum);
+  reserve(clientId: string, sessionEpoch: string, receiveMaximum: number, options?: ReserveOptions): Promise<Reservation> {
+    return this.window.reserve(clientId, sessionEpoch, receiveMaximum, options);
   }
 
   putInflight(clientId: string, sessionEpoch: string, message: InflightMessage): Promise<void> {

@@ -17,7 +17,7 @@
  * DeleteItem of the in-flight item (persistent sessions stored one).
  */
 import { isExpired } from '../clock';
-import type { InflightMessage, Reservation } from '../message-port';
+import type { InflightMessage, Reservation, ReserveOptions } from '../message-port';
 import { conditionally, nothing } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import {
@@ -50,12 +50,13 @@ export class InflightWindow {
     private readonly firstPacketId?: number,
   ) {}
 
-  async reserve(clientId: string, sessionEpoch: string, receiveMaximum: number): Promise<Reservation> {
+  async reserve(clientId: string, sessionEpoch: string, receiveMaximum: number, options: ReserveOptions = {}): Promise<Reservation> {
+    const behindQueue = options.behindQueue === true;
     let packetId = this.proposeId(clientId, new Set());
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.table.clock();
       const result = await conditionally(
-        () => this.takeSlot(clientId, sessionEpoch, receiveMaximum, packetId, now),
+        () => this.takeSlot(clientId, sessionEpoch, receiveMaximum, packetId, now, behindQueue),
         (failure) => ({ old: counterFrom(failure.Item) }),
       );
       if ('outcome' in result) {
@@ -70,6 +71,7 @@ export class InflightWindow {
         continue;
       }
       if (old.inflight >= receiveMaximum) return { outcome: 'window-full' };
+      if (behindQueue && old.queued > 0) return { outcome: 'window-full' };
       packetId = this.proposeId(clientId, old.ids, old.next);
     }
     throw new MessageStoreRetryError(clientId, 'reserve');
@@ -160,6 +162,7 @@ export class InflightWindow {
     receiveMaximum: number,
     packetId: number,
     now: number,
+    behindQueue: boolean,
   ): Promise<Reservation> {
     const x = new ExpressionBuilder();
     const one = x.value({ N: '1' });
@@ -170,7 +173,8 @@ export class InflightWindow {
     const condition =
       `${currentEpoch(x, sessionEpoch, now)} AND ` +
       `(attribute_not_exists(${x.name('inflight')}) OR ${x.name('inflight')} < ${x.value({ N: String(receiveMaximum) })}) ` +
-      `AND NOT contains(${x.name('ids')}, ${id})`;
+      `AND NOT contains(${x.name('ids')}, ${id})` +
+      (behindQueue ? ` AND (attribute_not_exists(${x.name('queued')}) OR ${x.name('queued')} = ${x.value({ N: '0' })})` : '');
     const { Attributes } = await this.table.db.updateItem({
       TableName: this.table.tableName,
       Key: itemKeyOf(clientId, COUNTER_KEY),

@@ -5,7 +5,7 @@
  * and inbound QoS 2 receipts, each entry stamped with its epoch and TTL like the DynamoDB items.
  */
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
-import type { InflightMessage, MessageStore, OutboundMessage, QueuedMessage, Reservation } from '../message-port';
+import type { InflightMessage, MessageStore, OutboundMessage, QueuedMessage, Reservation, ReserveOptions } from '../message-port';
 import type { MemoryStoreOptions } from './connection-store';
 
 const DEFAULT_TTL_SECONDS = 7 * 24 * 3600 + 3600;
@@ -50,9 +50,10 @@ export class MemoryMessageStore implements MessageStore {
     this.firstPacketId = options.firstPacketId ?? 1;
   }
 
-  async reserve(clientId: string, sessionEpoch: string, receiveMaximum: number): Promise<Reservation> {
+  async reserve(clientId: string, sessionEpoch: string, receiveMaximum: number, options: ReserveOptions = {}): Promise<Reservation> {
     const counter = this.counter(clientId, sessionEpoch);
     if (counter === undefined || counter.ids.size >= receiveMaximum) return { outcome: 'window-full' };
+    if (options.behindQueue === true && counter.queued > 0) return { outcome: 'window-full' };
     const packetId = nextFreePacketId(counter.next, counter.ids);
     counter.next = packetId;
     counter.ids.add(packetId);

@@ -217,6 +217,16 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
       it('returns nothing for an empty queue', async () => {
         expect(await store.takeQueued(client, EPOCH, 5)).toEqual([]);
       });
+
+      it('keeps a new message behind the queue: no reservation while older ones wait [MQTT-4.6.0-5]', async () => {
+        expect(await store.reserve(client, EPOCH, 10, { behindQueue: true })).toMatchObject({ outcome: 'reserved' });
+        await store.enqueue(client, EPOCH, message('q/old'), 10);
+        expect(await store.reserve(client, EPOCH, 10, { behindQueue: true })).toEqual({ outcome: 'window-full' });
+        // A drain reserves for the queue's head, which is what the queue is for.
+        expect(await store.reserve(client, EPOCH, 10)).toMatchObject({ outcome: 'reserved' });
+        expect((await store.takeQueued(client, EPOCH, 1)).map((m) => m.packet.topic)).toEqual(['q/old']);
+        expect(await store.reserve(client, EPOCH, 10, { behindQueue: true })).toMatchObject({ outcome: 'reserved' });
+      });
     });
 
     describe('inbound QoS 2', () => {

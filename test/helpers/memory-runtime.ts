@@ -12,6 +12,7 @@ import { parseBrokerConfig, type BrokerConfigInput } from '../../lib/broker';
 import type { GatewayResult } from '../../lib/gateway/events';
 import { MemoryDelivery } from '../../lib/gateway/memory-delivery';
 import { silentLogger } from '../../lib/log';
+import { connectPacket } from './packets';
 import {
   createDecoder,
   decode,
@@ -238,18 +239,7 @@ export class TestConnection {
   }
 }
 
-/** A CONNECT for `version`: clean, keep alive 60; `fields` override. */
-export function connectPacket(version: ProtocolVersion, fields: Partial<ConnectPacket> = {}): ConnectPacket {
-  return {
-    type: 'connect',
-    protocolName: version === 3 ? 'MQIsdp' : 'MQTT',
-    protocolVersion: version,
-    clean: true,
-    keepAlive: 60,
-    clientId: 'client',
-    ...fields,
-  };
-}
+export { connectPacket };
 
 /** An application message's payload. */
 export function text(s: string): Uint8Array {

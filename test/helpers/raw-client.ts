@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import { connectPacket as baseConnect } from './packets';
 import {
   createDecoder,
   decode,
@@ -32,15 +33,7 @@ const openClients = new Set<RawClient>();
 
 /** A CONNECT for `version` with a fresh client id, clean, keep alive 60; `fields` override. */
 export function connectPacket(version: ProtocolVersion, fields: Partial<ConnectPacket> = {}): ConnectPacket {
-  return {
-    type: 'connect',
-    protocolName: version === 3 ? 'MQIsdp' : 'MQTT',
-    protocolVersion: version,
-    clean: true,
-    keepAlive: 60,
-    clientId: `raw-${randomUUID().slice(0, 8)}`,
-    ...fields,
-  };
+  return baseConnect(version, { clientId: `raw-${randomUUID().slice(0, 8)}`, ...fields });
 }
 
 export class RawClient {

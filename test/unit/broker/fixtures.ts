@@ -13,6 +13,7 @@ import type {
   SubscriptionInputs,
 } from '../../../lib/broker/state';
 import type { ConnectPacket, ProtocolVersion, Will } from '../../../lib/mqtt/types';
+import { connectPacket as baseConnect } from '../../helpers/packets';
 
 export const CONNECTION_ID = 'Kx3fYcN9IAMCJWw=';
 export const NOW = 1_800_000_000_000;
@@ -49,17 +50,7 @@ export function makeCtx(options: CtxOptions = {}): BrokerContext {
 
 /** A CONNECT for the version: 'MQIsdp' for 3, 'MQTT' otherwise; user 'alice', clean start. */
 export function connectPacket(version: ProtocolVersion, overrides: Partial<ConnectPacket> = {}): ConnectPacket {
-  return {
-    type: 'connect',
-    protocolName: version === 3 ? 'MQIsdp' : 'MQTT',
-    protocolVersion: version,
-    clean: true,
-    keepAlive: 60,
-    clientId: 'sensor-1',
-    username: 'alice',
-    password: new Uint8Array([0x70, 0x77]),
-    ...overrides,
-  };
+  return baseConnect(version, { clientId: 'sensor-1', username: 'alice', password: new Uint8Array([0x70, 0x77]), ...overrides });
 }
 
 export function will(overrides: Partial<Will> = {}): Will {

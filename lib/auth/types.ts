@@ -21,7 +21,10 @@ export interface AclRule {
   readonly effect: AclEffect;
   /** Non-empty; no duplicates. */
   readonly actions: readonly AclAction[];
-  /** A topic filter, possibly with `%u` / `%c` placeholders; `$share/...` is not allowed here. */
+  /**
+   * A topic filter, possibly with `%u` / `%c` placeholders; or a share rule
+   * `$share/{group}/{filter}` (subscribe only), whose group is a name, `%u`, `%c` or `+`.
+   */
   readonly pattern: string;
 }
 
@@ -69,6 +72,11 @@ export interface CompiledRule {
   readonly subscribe: boolean;
   /** A valid topic filter, placeholders substituted. */
   readonly filter: string;
+  /**
+   * A share rule (pattern `$share/{group}/{filter}`, subscribe only): the group it governs,
+   * substituted, or `+` for every group. Absent: a plain rule.
+   */
+  readonly share?: string;
 }
 
 /**

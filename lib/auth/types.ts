@@ -53,6 +53,15 @@ export interface GroupRecord {
   readonly createdAt: number;
 }
 
+/**
+ * The principal of a token user: `token:NAME`. Token users and password users are two namespaces,
+ * so a token whose username claim equals a password user's name owns none of its sessions. The
+ * `%u` placeholder stands for NAME alone.
+ */
+export function tokenPrincipalId(username: string): string {
+  return `token:${username}`;
+}
+
 /** The built-in group whose rules apply to anonymous clients. */
 export const ANONYMOUS_GROUP = 'anonymous';
 

@@ -136,6 +136,19 @@ describe.each([4, 5] as const)('session owners, protocol %i', (v) => {
     expect(onlySent(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: null, principal: null }, 'alice'))), 'connack').reasonCode).toBe(v === 5 ? 0x87 : 5);
   });
 
+  it("a token user named like a password user does not own that user's session; %u is the bare name", () => {
+    const token = (existing: { expiresAt: number | null; principal?: string | null }) =>
+      makeCtx({ connect: { auth: { ok: true, principal: 'token:alice', username: 'alice', access: OWN }, existingSession: existing } });
+    const OWN: PrincipalAccess = { defaultEffect: 'deny', rules: [{ id: 'u', effect: 'allow', actions: ['subscribe'], pattern: 'users/%u/#' }] };
+    const refused = decided(handlePacket(connectPacket(v), OPEN, token({ expiresAt: null, principal: 'alice' })));
+    expect(onlySent(refused, 'connack').reasonCode).toBe(v === 5 ? 0x87 : 5);
+    const own = decided(handlePacket(connectPacket(v, { clientId: 'dev-7' }), OPEN, token({ expiresAt: null, principal: 'token:alice' })));
+    expect(own.close).toBeNull();
+    const state = own.state as MqttConnectionState;
+    expect(state.principal).toBe('token:alice');
+    expect(state.acl?.rules.map((r) => r.filter)).toEqual(['users/alice/#']);
+  });
+
   it('the same principal, an expired session, or an unknown owner: accepted', () => {
     expect(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: null, principal: 'alice' }, 'alice'))).close).toBeNull();
     expect(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: 1, principal: 'bob' }, 'alice'))).close).toBeNull();

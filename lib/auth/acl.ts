@@ -25,7 +25,8 @@
  * so an allow `#` does not cover `$SYS/x`; a deny rule, though, fences `$` topics off too: a
  * deny `#` denies `$SYS/x` (see `forDeny`).
  */
-import { isValidTopicFilter, matches, topicFilterViolation, topicLevels } from '../mqtt/topic';
+import { isValidTopicFilter, matches, topicFilterViolation } from '../mqtt/topic';
+import { filterCovers, filterIntersects } from './filter-algebra';
 import type { AclAction, AclRule, CompiledRule, ConnectionAcl, PrincipalAccess } from './types';
 
 const SHARE_PREFIX = '$share/';
@@ -43,12 +44,28 @@ type Piece = string | { readonly placeholder: 'u' | 'c' };
 /** Why a rule pattern is not valid (a short sentence for the CLI), or undefined when it is. */
 export function validateRulePattern(pattern: string): string | undefined {
   if (typeof pattern !== 'string' || pattern.length === 0) return 'the pattern is empty';
-  if (pattern.startsWith(SHARE_PREFIX)) return 'a pattern cannot be a shared subscription ($share/...)';
+  const shared = splitShare(pattern);
+  if (typeof shared === 'string') return shared;
+  if (shared !== undefined) return validateShareGroup(shared.group) ?? validateFilterPattern(shared.filter);
+  return validateFilterPattern(pattern);
+}
+
+function validateFilterPattern(pattern: string): string | undefined {
   const pieces = parsePattern(pattern);
   if (typeof pieces === 'string') return pieces;
   const sample = pieces.map((p) => (typeof p === 'string' ? p : 'x')).join('');
   const violation = topicFilterViolation(sample);
   return violation === undefined ? undefined : `not a valid topic filter [${violation}]`;
+}
+
+/** A share group pattern is one level: `+` (any group), or a name that may hold `%u` / `%c`. */
+function validateShareGroup(group: string): string | undefined {
+  const pieces = parsePattern(group);
+  if (typeof pieces === 'string') return pieces;
+  const sample = pieces.map((p) => (typeof p === 'string' ? p : 'x')).join('');
+  // [MQTT-4.8.2-2] a ShareName has no '/', '+' or '#'; '+' alone is our "any group"
+  if (sample !== '+' && /[/+#]/.test(sample)) return 'the share group is one level: a name, %u, %c or +';
+  return undefined;
 }
 
 /** Why a rule is not valid, or undefined: its effect, actions (non-empty, no duplicates), pattern. */
@@ -58,6 +75,7 @@ export function validateAclRule(rule: AclRule): string | undefined {
   if (!Array.isArray(rule.actions) || rule.actions.length === 0) return 'the rule has no action';
   if (rule.actions.some((a) => !ACTIONS.includes(a))) return 'actions are publish and subscribe';
   if (new Set(rule.actions).size !== rule.actions.length) return 'an action is listed twice';
+  if (rule.actions.includes('publish') && isSharePattern(rule.pattern)) return 'a $share pattern is for subscribe only';
   return validateRulePattern(rule.pattern);
 }
 
@@ -92,6 +110,22 @@ function parsePattern(pattern: string): Piece[] | string {
   return pieces;
 }
 
+function isSharePattern(pattern: string): boolean {
+  return typeof pattern === 'string' && pattern.startsWith(SHARE_PREFIX);
+}
+
+/**
+ * `$share/{group}/{filter}` split in two; undefined when it is not a shared subscription, an
+ * error text when it is one without a group or a filter. The same split serves rule patterns
+ * and the filters clients subscribe with.
+ */
+function splitShare(pattern: string): { readonly group: string; readonly filter: string } | string | undefined {
+  if (!pattern.startsWith(SHARE_PREFIX)) return undefined;
+  const groupEnd = pattern.indexOf('/', SHARE_PREFIX.length);
+  if (groupEnd <= SHARE_PREFIX.length || groupEnd === pattern.length - 1) return 'a shared subscription is $share/{group}/{filter}';
+  return { group: pattern.slice(SHARE_PREFIX.length, groupEnd), filter: pattern.slice(groupEnd + 1) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Compilation
 // ---------------------------------------------------------------------------------------------
@@ -107,13 +141,52 @@ export interface AclSubject {
 export function compileAcl(access: PrincipalAccess, who: AclSubject): ConnectionAcl {
   const rules: CompiledRule[] = [];
   for (const rule of access.rules) {
-    const publish = rule.actions.includes('publish');
-    const subscribe = rule.actions.includes('subscribe');
-    if (!publish && !subscribe) continue;
-    const filter = rule.effect === 'allow' ? allowFilter(rule.pattern, who) : denyFilter(rule.pattern, who);
-    if (filter !== undefined) rules.push({ effect: rule.effect, publish, subscribe, filter });
+    const compiled = compileRule(rule, who);
+    if (compiled !== undefined) rules.push(compiled);
   }
   return { defaultEffect: access.defaultEffect, rules };
+}
+
+function compileRule(rule: AclRule, who: AclSubject): CompiledRule | undefined {
+  const allow = rule.effect === 'allow';
+  const subscribe = rule.actions.includes('subscribe');
+  const shared = splitShare(rule.pattern);
+  if (shared === undefined) {
+    const publish = rule.actions.includes('publish');
+    if (!publish && !subscribe) return undefined;
+    const filter = allow ? allowFilter(rule.pattern, who) : denyFilter(rule.pattern, who);
+    return filter === undefined ? undefined : { effect: rule.effect, publish, subscribe, filter };
+  }
+  // A share rule governs joining a group; it never grants or denies a publish.
+  if (!subscribe) return undefined;
+  if (typeof shared === 'string') return allow ? undefined : { effect: 'deny', publish: false, subscribe, filter: '#', share: '+' };
+  const share = allow ? allowGroup(shared.group, who) : denyGroup(shared.group, who);
+  const filter = allow ? allowFilter(shared.filter, who) : denyFilter(shared.filter, who);
+  return share === undefined || filter === undefined ? undefined : { effect: rule.effect, publish: false, subscribe, filter, share };
+}
+
+/** An allow rule's share group: its placeholders substituted, or undefined when one is unsafe. */
+function allowGroup(pattern: string, who: AclSubject): string | undefined {
+  const group = substituteGroup(pattern, who);
+  return group === undefined || (group !== '+' && /[/+#]/.test(group)) ? undefined : group;
+}
+
+/** A deny rule's share group: `+` (every group) when a placeholder is unsafe or the pattern bad. */
+function denyGroup(pattern: string, who: AclSubject): string {
+  const group = substituteGroup(pattern, who);
+  return group === undefined || (group !== '+' && /[/+#]/.test(group)) ? '+' : group;
+}
+
+function substituteGroup(pattern: string, who: AclSubject): string | undefined {
+  const pieces = parsePattern(pattern);
+  if (typeof pieces === 'string' || pattern.length === 0) return undefined;
+  let group = '';
+  for (const piece of pieces) {
+    const value = typeof piece === 'string' ? piece : safeValue(piece.placeholder, who);
+    if (value === undefined) return undefined;
+    group += value;
+  }
+  return group;
 }
 
 /** The value of a placeholder, or undefined when it is unsafe in a topic level. */
@@ -173,8 +246,14 @@ function isAllowedPattern(filter: string): boolean {
 // Decisions
 // ---------------------------------------------------------------------------------------------
 
-/** Whether the connection may publish to a topic name; a null acl is unrestricted. */
+/**
+ * Whether the connection may publish to a topic name; a null acl is otherwise unrestricted.
+ * No client publishes to a topic starting with `$`, whatever its rules: those topics are the
+ * server's, and the server should keep clients from exchanging messages on them (MQTT 5.0
+ * section 4.7.2); a client-made `$SYS/...` message would pass for the broker's own.
+ */
 export function canPublish(acl: ConnectionAcl | null, topic: string): boolean {
+  if (topic.startsWith('$')) return false;
   if (acl === null) return true;
   let allowed = false;
   for (const rule of acl.rules) {
@@ -189,23 +268,32 @@ export function canPublish(acl: ConnectionAcl | null, topic: string): boolean {
 }
 
 /**
- * Whether the connection may subscribe to a topic filter (`$share/{name}/{filter}`: its filter);
- * a null acl is unrestricted. An invalid shared subscription is refused.
+ * Whether the connection may subscribe to a topic filter; a null acl is unrestricted. A shared
+ * subscription `$share/{group}/{filter}` is checked twice: its filter against the plain deny
+ * rules, and the group with its filter against the share rules. Only a share rule allows joining
+ * a group (a plain allow rule does not), unless the default is allow. A plain filter ignores the
+ * share rules. An invalid shared subscription is refused.
  */
 export function canSubscribe(acl: ConnectionAcl | null, filter: string): boolean {
   if (acl === null) return true;
-  const target = sharedTopicFilter(filter);
-  if (target === undefined) return false;
+  const shared = splitShare(filter);
+  if (typeof shared === 'string') return false;
+  const target = shared?.filter ?? filter;
   let allowed = false;
   for (const rule of acl.rules) {
     if (!rule.subscribe) continue;
+    if (rule.share !== undefined && (shared === undefined || !groupMatches(rule.share, shared.group))) continue;
     if (rule.effect === 'deny') {
       if (filterIntersects(rule.filter, forDeny(rule.filter, target))) return false;
-    } else if (!allowed && filterCovers(rule.filter, target)) {
+    } else if (!allowed && (rule.share !== undefined) === (shared !== undefined) && filterCovers(rule.filter, target)) {
       allowed = true;
     }
   }
   return allowed || acl.defaultEffect === 'allow';
+}
+
+function groupMatches(ruleGroup: string, group: string): boolean {
+  return ruleGroup === '+' || ruleGroup === group;
 }
 
 /**
@@ -216,66 +304,4 @@ export function canSubscribe(acl: ConnectionAcl | null, filter: string): boolean
 function forDeny(ruleFilter: string, topicOrFilter: string): string {
   const wildFirst = ruleFilter.startsWith('+') || ruleFilter.startsWith('#');
   return wildFirst && topicOrFilter.startsWith('$') ? `_${topicOrFilter.slice(1)}` : topicOrFilter;
-}
-
-/** The filter a subscription matches with: the part after `$share/{name}/`, or the filter itself. */
-function sharedTopicFilter(filter: string): string | undefined {
-  if (!filter.startsWith(SHARE_PREFIX)) return filter;
-  const nameEnd = filter.indexOf('/', SHARE_PREFIX.length);
-  if (nameEnd <= SHARE_PREFIX.length || nameEnd === filter.length - 1) return undefined;
-  return filter.slice(nameEnd + 1);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Filter algebra
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Whether some topic name matches both valid topic filters. Level by level: `#` matches the
- * rest (zero levels included), `+` any one level, a literal only itself; a literal first level
- * starting with `$` is never matched by a wildcard first level [MQTT-4.7.2-1].
- */
-export function filterIntersects(a: string, b: string): boolean {
-  // '/#' and '+' both match only '' with one level, and '' is not a topic [MQTT-4.7.3-1]
-  if ((a === '/#' && b === '+') || (a === '+' && b === '/#')) return false;
-  const x = topicLevels(a);
-  const y = topicLevels(b);
-  if (dollarMismatch(x[0], y[0]) || dollarMismatch(y[0], x[0])) return false;
-  for (let i = 0; ; i++) {
-    if (x[i] === '#' || y[i] === '#') return true;
-    if (i === x.length || i === y.length) return i === x.length && i === y.length;
-    if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
-  }
-}
-
-/**
- * Whether every topic name that `specific` matches, `general` matches too (both valid topic
- * filters): `a/#` covers `a/+/b` and `a`; `a/+` does not cover `a/#`, nor `+/x` cover `$a/x`.
- */
-export function filterCovers(general: string, specific: string): boolean {
-  const g = topicLevels(general);
-  const s = topicLevels(specific);
-  if (dollarMismatch(g[0], s[0])) return false;
-  for (let i = 0; ; i++) {
-    if (g[i] === '#') return true; // the rest, the parent level included
-    if (i === g.length || i === s.length) return i === g.length && i === s.length;
-    if (s[i] === '#') return noParentTopic(s, i) && g[i] === '+' && g[i + 1] === '#' && g.length === i + 2;
-    if (g[i] !== '+' && g[i] !== s[i]) return false;
-  }
-}
-
-/**
- * Whether the parent that a `#` at level i of a filter matches (the topic of its first i levels)
- * is not a topic: at level 0 there is none, and at level 1 after an empty level it is the empty
- * string [MQTT-4.7.3-1]. Then the `#` matches one or more levels, exactly as `+/#` does.
- * Otherwise the filter matches the parent, which a filter with a level other than `#` at i
- * does not.
- */
-function noParentTopic(levels: readonly string[], i: number): boolean {
-  return i === 0 || (i === 1 && levels[0] === '');
-}
-
-/** `wild` is a wildcard first level and `literal` a first level starting with `$`. */
-function dollarMismatch(wild: string, literal: string): boolean {
-  return (wild === '+' || wild === '#') && literal.startsWith('$');
 }

@@ -2,7 +2,8 @@
  * The authenticator over the auth table: decides who a CONNECT is and which rules apply to it
  * (lib/broker/state.ts AuthVerdict). In order:
  * 1. A principal established at `$connect` (the REQUEST authorizer verified a token): accepted;
- *    the CONNECT's username and password are ignored.
+ *    the CONNECT's username and password are ignored. Its principal is `token:NAME`; a token
+ *    naming a password user is not authorized.
  * 2. A password that looks like a JWT (three base64url segments), when a token verifier is
  *    configured: the token decides. A refused token is bad credentials, never a fallback.
  * 3. A username and a password: the stored user's scrypt hash decides. An unknown user, or one
@@ -25,7 +26,7 @@ import type { Logger } from '../log';
 import type { AuthStore } from '../store/auth-port';
 import { looksLikeJwt } from './jwt';
 import { dummyVerify, verifyPassword } from './password';
-import { ANONYMOUS_GROUP, type AclRule, type PreAuthenticated, type TokenVerifier } from './types';
+import { ANONYMOUS_GROUP, tokenPrincipalId, type AclRule, type PreAuthenticated, type TokenVerifier } from './types';
 
 /** What the runtime knows about a connection beyond its CONNECT packet. */
 export interface AuthContext {
@@ -50,15 +51,26 @@ const NOT_AUTHORIZED: AuthVerdict = { ok: false, reason: 'not-authorized' };
 export function createAuthenticator(options: AuthenticatorOptions): StoreAuthenticator {
   const { store, allowAnonymous, verifyToken, log } = options;
 
-  /** Accepts a verified token principal: its rules, its stored user's, and all their groups'. */
+  /**
+   * Accepts a verified token principal: its rules, its stored user's, and all their groups'. Token
+   * users and password users are two namespaces (docs/SECURITY.md): the token's principal is
+   * `token:NAME`, so it never owns a password user's session, and a token naming a password user
+   * is refused outright, since `%u` would give it that user's topics.
+   */
   const tokenPrincipal = async (principal: PreAuthenticated): Promise<AuthVerdict> => {
-    // Only a token-only user (no password) lends a token its stored rules and groups: a token
-    // naming a password user (through a claim its holder could choose) gains nothing from it.
     const stored = await store.getUser(principal.username);
-    const user = stored?.record.passwordHash === null ? stored : undefined;
-    const groups = [...principal.groups, ...(user?.record.groups ?? [])];
-    const rules = [...principal.rules, ...(user?.rules ?? []), ...(await rulesOfGroups(store, groups))];
-    return { ok: true, principal: principal.username, access: { defaultEffect: 'deny', rules } };
+    if (stored !== undefined && stored.record.passwordHash !== null) {
+      log?.info('auth refused', { username: principal.username, why: 'a token names a password user' });
+      return NOT_AUTHORIZED;
+    }
+    const groups = [...principal.groups, ...(stored?.record.groups ?? [])];
+    const rules = [...principal.rules, ...(stored?.rules ?? []), ...(await rulesOfGroups(store, groups))];
+    return {
+      ok: true,
+      principal: tokenPrincipalId(principal.username),
+      username: principal.username,
+      access: { defaultEffect: 'deny', rules },
+    };
   };
 
   const anonymous = async (): Promise<AuthVerdict> => {

@@ -12,7 +12,13 @@ const effect = z.enum(['allow', 'deny']);
 export const connectionAclSchema: z.ZodMiniType<ConnectionAcl> = z.strictObject({
   defaultEffect: effect,
   rules: z.array(
-    z.strictObject({ effect, publish: z.boolean(), subscribe: z.boolean(), filter: z.string().check(z.minLength(1)) }),
+    z.strictObject({
+      effect,
+      publish: z.boolean(),
+      subscribe: z.boolean(),
+      filter: z.string().check(z.minLength(1)),
+      share: z.optional(z.string().check(z.minLength(1))),
+    }),
   ),
 });
 

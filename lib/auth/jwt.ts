@@ -25,8 +25,8 @@ import {
   type JWTVerifyOptions,
 } from 'jose';
 import * as z from '../zod-mini';
-import { validateRulePattern } from './acl';
-import type { AclRule, PreAuthenticated, TokenVerdict, TokenVerifier } from './types';
+import { validateAclRule } from './acl';
+import type { AclAction, AclRule, PreAuthenticated, TokenVerdict, TokenVerifier } from './types';
 
 /** Asymmetric JWS algorithms: the only ones a verifier accepts. */
 export const ASYMMETRIC_ALGORITHMS = [
@@ -130,20 +130,24 @@ export const usernameSchema = z
     z.refine((name) => !/[/+#\u0000]/.test(name), 'must not contain / + # or U+0000'),
   );
 export const groupsSchema = z.array(z.string().check(z.minLength(1), z.maxLength(128))).check(z.maxLength(MAX_GROUPS));
-const patternsSchema = z
-  .array(
-    z.string().check(
-      z.minLength(1),
-      z.superRefine((p, ctx) => {
-        const violation = validateRulePattern(p);
-        if (violation) ctx.addIssue({ code: 'custom', message: violation });
-      }),
-    ),
-  )
-  .check(z.maxLength(MAX_PATTERNS_PER_ACTION));
+const patternsSchema = (action: AclAction) =>
+  z
+    .array(
+      z.string().check(
+        z.minLength(1),
+        z.superRefine((p, ctx) => {
+          const violation = validateAclRule({ id: 'claim', effect: 'allow', actions: [action], pattern: p });
+          if (violation) ctx.addIssue({ code: 'custom', message: violation });
+        }),
+      ),
+    )
+    .check(z.maxLength(MAX_PATTERNS_PER_ACTION));
 
 /** The `stratus:acl` claim: allowed topic patterns per action. */
-export const aclClaimSchema = z.strictObject({ publish: z.optional(patternsSchema), subscribe: z.optional(patternsSchema) });
+export const aclClaimSchema = z.strictObject({
+  publish: z.optional(patternsSchema('publish')),
+  subscribe: z.optional(patternsSchema('subscribe')),
+});
 export type AclClaim = z.output<typeof aclClaimSchema>;
 
 /** `stratus:acl` → allow rules with stable ids (`jwt-pub-0`, `jwt-sub-0`, ...). */

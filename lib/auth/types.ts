@@ -21,7 +21,10 @@ export interface AclRule {
   readonly effect: AclEffect;
   /** Non-empty; no duplicates. */
   readonly actions: readonly AclAction[];
-  /** A topic filter, possibly with `%u` / `%c` placeholders; `$share/...` is not allowed here. */
+  /**
+   * A topic filter, possibly with `%u` / `%c` placeholders; or a share rule
+   * `$share/{group}/{filter}` (subscribe only), whose group is a name, `%u`, `%c` or `+`.
+   */
   readonly pattern: string;
 }
 
@@ -50,6 +53,15 @@ export interface GroupRecord {
   readonly createdAt: number;
 }
 
+/**
+ * The principal of a token user: `token:NAME`. Token users and password users are two namespaces,
+ * so a token whose username claim equals a password user's name owns none of its sessions. The
+ * `%u` placeholder stands for NAME alone.
+ */
+export function tokenPrincipalId(username: string): string {
+  return `token:${username}`;
+}
+
 /** The built-in group whose rules apply to anonymous clients. */
 export const ANONYMOUS_GROUP = 'anonymous';
 
@@ -69,6 +81,11 @@ export interface CompiledRule {
   readonly subscribe: boolean;
   /** A valid topic filter, placeholders substituted. */
   readonly filter: string;
+  /**
+   * A share rule (pattern `$share/{group}/{filter}`, subscribe only): the group it governs,
+   * substituted, or `+` for every group. Absent: a plain rule.
+   */
+  readonly share?: string;
 }
 
 /**

@@ -184,7 +184,7 @@ function compileAccess(auth: AuthVerdict, principal: string | null, clientId: st
   if (!auth.ok || auth.access === undefined) return null;
   // Allowed by default with no rule: unrestricted, and nothing to store with the connection.
   if (auth.access.defaultEffect === 'allow' && auth.access.rules.length === 0) return null;
-  return compileAcl(auth.access, { username: principal, clientId });
+  return compileAcl(auth.access, { username: auth.username ?? principal, clientId });
 }
 
 /**

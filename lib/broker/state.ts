@@ -80,8 +80,13 @@ export interface SessionSummary {
 export type AuthVerdict =
   | {
       readonly ok: true;
-      /** The authenticated username; absent for an anonymous client. */
+      /**
+       * Who the client is, the owner of its sessions; absent for an anonymous client. A password
+       * user's name, or `token:NAME` for a token user (lib/auth/types.ts tokenPrincipalId).
+       */
       readonly principal?: string;
+      /** The name `%u` stands for in access rules; absent: the principal. */
+      readonly username?: string;
       /** The principal's rules; absent: unrestricted (no access control configured). */
       readonly access?: PrincipalAccess;
     }

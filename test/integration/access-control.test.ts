@@ -41,6 +41,7 @@ beforeAll(async () => {
   await store.addRule({ kind: 'user', name: 'alice' }, rule('u2', 'allow', ['subscribe'], 'users/%u/#'));
   await store.addRule({ kind: 'user', name: 'alice' }, rule('u3', 'deny', ['publish'], 'plant/a/locked/#'));
   await store.addRule({ kind: 'user', name: 'alice' }, rule('u4', 'deny', ['subscribe'], 'plant/a/secret/#'));
+  await store.addRule({ kind: 'user', name: 'alice' }, rule('u5', 'allow', ['subscribe'], '$share/line-%u/plant/a/#'));
   await store.createUser({ name: 'ops', passwordHash: await hashPassword('ops-pw'), groups: [], createdAt: now });
   await store.addRule({ kind: 'user', name: 'ops' }, rule('o1', 'allow', ['publish', 'subscribe'], '#'));
   await store.createUser({ name: 'token-only', passwordHash: null, groups: [], createdAt: now });
@@ -220,10 +221,12 @@ describe.each([4, 5] as const)('topic ACLs (protocol %i)', (version) => {
     await c.endAsync();
   });
 
-  it('a shared subscription is checked on its filter', async () => {
+  it('a shared subscription needs a share rule for its group, and its filter passes the topic rules [MQTT-4.8.2-1]', async () => {
     const { c } = await open(version, alice());
-    expect(await subackCode(c, '$share/g/plant/b/#')).toBe(DENIED_SUB);
-    expect(await subackCode(c, '$share/g/plant/a/line7/#')).toBe(1);
+    expect(await subackCode(c, '$share/line-alice/plant/a/line7/#')).toBe(1);
+    expect(await subackCode(c, '$share/line-alice/plant/b/#')).toBe(DENIED_SUB); // the filter is not allowed
+    expect(await subackCode(c, '$share/line-alice/plant/a/secret/x')).toBe(DENIED_SUB); // a deny rule fences it off
+    expect(await subackCode(c, '$share/g/plant/a/line7/#')).toBe(DENIED_SUB); // a group her rules do not name
     await c.endAsync();
   });
 

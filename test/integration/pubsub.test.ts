@@ -80,6 +80,27 @@ describe.each(VERSIONS)('publish/subscribe, protocol %i', (version) => {
     await sub.c.endAsync(); // its '#' would match every other test's topics
   });
 
+  it('a client PUBLISH to a $ topic is refused: v5 PUBACK 0x87, and a $SYS/# subscriber gets nothing (MQTT 5.0 section 4.7.2)', async () => {
+    const root = `$SYS/fake-${randomUUID().slice(0, 6)}`;
+    const sub = await client(version);
+    await sub.c.subscribeAsync(`${root}/#`, { qos: 1 });
+    const pub = await client(version);
+    const codes: Array<number | undefined> = [];
+    pub.c.on('packetreceive', (p) => {
+      if (p.cmd === 'puback') codes.push((p as { reasonCode?: number }).reasonCode);
+    });
+    pub.c.publish(`${root}/uptime`, 'forged', { qos: 1 }, () => undefined); // v5: the callback gets the 0x87
+    await pub.c.publishAsync(`${root}/uptime`, 'forged', { qos: 0, retain: true });
+    await eventually(() => codes.length === 1);
+    await settle();
+    expect(codes).toEqual([version === 5 ? 0x87 : undefined]); // 3.1.1 has no negative PUBACK
+    expect(sub.received).toEqual([]);
+    const late = await client(version);
+    await late.c.subscribeAsync(`${root}/#`, { qos: 1 });
+    await settle();
+    expect(late.received).toEqual([]); // nothing was retained either
+  });
+
   it('one copy per client even when several of its filters match [MQTT-3.3.4-2]', async () => {
     const t = topic('temp');
     const sub = await client(version);
@@ -218,8 +239,8 @@ describe('MQTT 5 delivery features', () => {
       pub.c.on('packetreceive', (p) => {
         if (p.cmd === 'puback') resolve((p as { reasonCode?: number }).reasonCode);
       });
-      // A $ topic: no leading-wildcard subscription of another test can match it [MQTT-4.7.2-1].
-      pub.c.publish(`$nobody-${randomUUID().slice(0, 8)}/x`, 'x', { qos: 1 }, () => undefined);
+      // A root of its own: the tests that subscribe to '#' end their clean sessions before this one.
+      pub.c.publish(`nobody-${randomUUID().slice(0, 8)}/x`, 'x', { qos: 1 }, () => undefined);
     });
     expect(ack).toBe(0x10);
   });

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { describeRule, validateRulePattern } from '../../auth/acl';
+import { describeRule, validateAclRule, validateRulePattern } from '../../auth/acl';
 import type { AclAction, AclEffect, AclRule, RuleOwner } from '../../auth/types';
 import { PrincipalNotFoundError } from '../../store/errors';
 import { action, commandGroup, finishGroup, withTargetOptions, type AdminDeps, type Open } from './context';
@@ -31,7 +31,7 @@ export function registerAclCommands(program: Command, deps: AdminDeps): void {
       acl
         .command('add')
         .description('add a rule and print its id; in PATTERN, %u is the username and %c the client id')
-        .argument('<pattern>', "a topic filter, e.g. 'plant/%u/#'"),
+        .argument('<pattern>', "a topic filter, e.g. 'plant/%u/#', or a group to join, e.g. '$share/%u/jobs/#'"),
     ),
   )
     .option('--allow', 'the rule allows')
@@ -89,6 +89,8 @@ async function addRule(rawPattern: unknown, raw: Record<string, unknown>, deps: 
   );
   const owner = ownerOf(options, true) as RuleOwner;
   const rule: AclRule = { id: deps.newRuleId(), effect: effectOf(options), actions: actionsOf(options), pattern };
+  const problem = validateAclRule(rule);
+  if (problem !== undefined) throw new AdminInputError(`invalid rule: ${problem}`);
   const stores = await open(options);
   await stores.auth.addRule(owner, rule);
   return { json: ruleView(owner, rule), text: rule.id };

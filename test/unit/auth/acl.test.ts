@@ -5,12 +5,11 @@ import {
   canSubscribe,
   compileAcl,
   describeRule,
-  filterCovers,
-  filterIntersects,
   validateAclRule,
   type AclSubject,
   validateRulePattern,
 } from '../../../lib/auth/acl';
+import { filterCovers, filterIntersects } from '../../../lib/auth/filter-algebra';
 import type { AclAction, AclEffect, AclRule, ConnectionAcl, PrincipalAccess } from '../../../lib/auth/types';
 import { matches } from '../../../lib/mqtt/topic';
 
@@ -43,13 +42,22 @@ describe('validateRulePattern', () => {
     '$SYS/broker/#',
     'percent/%%/x', // %% is a literal %
     '$share', // a bare $share is an ordinary filter
+    '$share/g/a', // a share rule: joining group g on filter a
+    '$share/+/plant/#', // any group
+    '$share/%u/plant/%u/#',
+    '$share/team-%c/x',
   ])('accepts %s', (pattern) => {
     expect(validateRulePattern(pattern)).toBeUndefined();
   });
 
   it.each([
     ['', 'empty'],
-    ['$share/g/a', 'shared subscription'],
+    ['$share/g', '$share/{group}/{filter}'],
+    ['$share//a', '$share/{group}/{filter}'],
+    ['$share/g/', '$share/{group}/{filter}'],
+    ['$share/a+b/x', 'one level'], // [MQTT-4.8.2-2] no wildcard inside a share name
+    ['$share/#/x', 'one level'],
+    ['$share/g/a/#/b', 'MQTT-4.7.1-1'],
     ['a/%x', 'placeholder'],
     ['a/%', 'placeholder'],
     ['a/%U', 'placeholder'],
@@ -140,6 +148,14 @@ describe('canPublish', () => {
     expect(canPublish(null, 'anything')).toBe(true);
   });
 
+  it('refuses every client publish to a topic starting with $, whatever the rules (MQTT 5.0 section 4.7.2)', () => {
+    expect(canPublish(null, '$SYS/broker/uptime')).toBe(false);
+    expect(canPublish(compiled([], 'allow', { username: null, clientId: 'c' }), '$SYS/x')).toBe(false);
+    expect(canPublish(compiled([allow('$SYS/#', ['publish'])]), '$SYS/x')).toBe(false);
+    expect(canPublish(compiled([allow('$share/g/#', ['subscribe'])], 'allow'), '$share/g/x')).toBe(false);
+    expect(canPublish(null, 'a/$SYS')).toBe(true); // only a leading $ is the server's
+  });
+
   it('denies what no rule allows for an authenticated principal', () => {
     const acl = compiled([allow('plant/%u/#', ['publish'])]);
     expect(canPublish(acl, 'plant/alice/t1')).toBe(true);
@@ -177,7 +193,7 @@ describe('canPublish', () => {
     // A deny fences $ topics off too: an anonymous client fenced by `deny #` gets nothing.
     expect(canPublish(compiled([deny('+/x')], 'allow'), '$a/x')).toBe(false);
     expect(canPublish(compiled([deny('#')], 'allow'), '$x/y')).toBe(false);
-    expect(canPublish(compiled([deny('+/x')], 'allow'), '$a/y')).toBe(true);
+    expect(canPublish(compiled([deny('+/x')], 'allow'), '$a/y')).toBe(false); // no client publishes to a $ topic
   });
 });
 
@@ -219,13 +235,38 @@ describe('canSubscribe', () => {
     expect(canSubscribe(compiled([deny('a/#', ['publish'])], 'allow'), 'a/x')).toBe(true);
   });
 
-  it('checks a shared subscription by its topic filter [MQTT-4.8.2-1]', () => {
-    const acl = compiled([allow('a/#'), deny('a/secret')]);
+  it('a shared subscription needs a share rule for its group: a plain allow rule does not let a user join any group [MQTT-4.8.2-1]', () => {
+    const acl = compiled([allow('a/#'), deny('a/secret'), allow('$share/g/a/#', ['subscribe'])]);
     expect(canSubscribe(acl, '$share/g/a/x')).toBe(true);
-    expect(canSubscribe(acl, '$share/g/a/+')).toBe(false);
-    expect(canSubscribe(acl, '$share/g/b')).toBe(false);
+    expect(canSubscribe(acl, '$share/g/a/+')).toBe(false); // the plain deny still fences a/secret off
+    expect(canSubscribe(acl, '$share/h/a/x')).toBe(false); // another group
+    expect(canSubscribe(acl, '$share/g/b')).toBe(false); // the share rule does not cover b
+    expect(canSubscribe(compiled([allow('a/#')]), '$share/g/a/x')).toBe(false);
     expect(canSubscribe(compiled([], 'allow'), '$share/g/')).toBe(false); // not a valid shared subscription
     expect(canSubscribe(compiled([], 'allow'), '$share//a')).toBe(false);
+  });
+
+  it('share rules: + is any group, %u and %c name the group, deny rules fence a group off, and a plain filter ignores them', () => {
+    const any = compiled([allow('$share/+/plant/#', ['subscribe'])]);
+    expect(canSubscribe(any, '$share/x/plant/1')).toBe(true);
+    expect(canSubscribe(any, 'plant/1')).toBe(false); // a share rule grants only shared subscriptions
+    const own = compiled([allow('$share/%u/plant/#', ['subscribe'])]);
+    expect(canSubscribe(own, '$share/alice/plant/1')).toBe(true);
+    expect(canSubscribe(own, '$share/bob/plant/1')).toBe(false);
+    const fenced = compiled([deny('$share/ops/#', ['subscribe'])], 'allow', { username: null, clientId: 'c' });
+    expect(canSubscribe(fenced, '$share/ops/plant/1')).toBe(false);
+    expect(canSubscribe(fenced, '$share/other/plant/1')).toBe(true); // the default is allow
+    expect(canSubscribe(fenced, 'plant/1')).toBe(true);
+  });
+
+  it('share rules cannot be widened by an unsafe value, and never govern publishing', () => {
+    const nobody: AclSubject = { username: null, clientId: 'c' };
+    expect(compiled([allow('$share/%u/#', ['subscribe'])], 'deny', nobody).rules).toEqual([]);
+    const denied = compiled([deny('$share/%u/#', ['subscribe'])], 'allow', nobody);
+    expect(denied.rules).toEqual([{ effect: 'deny', publish: false, subscribe: true, filter: '#', share: '+' }]);
+    expect(canSubscribe(denied, '$share/any/x')).toBe(false);
+    expect(compiled([allow('$share/g/#', ['publish'])]).rules).toEqual([]);
+    expect(validateAclRule({ id: 'r', effect: 'allow', actions: ['publish'], pattern: '$share/g/#' })).toMatch(/subscribe only/);
   });
 
   it('an allow # does not cover $ topics [MQTT-4.7.2-1]; a deny # fences them off', () => {
@@ -235,6 +276,7 @@ describe('canSubscribe', () => {
     expect(canSubscribe(compiled([deny('$SYS/#')], 'allow'), '$SYS/x')).toBe(false);
     expect(canSubscribe(compiled([deny('#')], 'allow'), '$SYS/x')).toBe(false);
     expect(canSubscribe(compiled([deny('#')], 'allow'), '$share/g/$SYS/x')).toBe(false);
+    expect(canSubscribe(compiled([allow('$share/g/#', ['subscribe'])]), '$share/g/$SYS/x')).toBe(false);
   });
 });
 

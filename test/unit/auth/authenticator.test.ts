@@ -123,7 +123,8 @@ describe.each([4, 5] as ProtocolVersion[])('createAuthenticator, protocol %i', (
       expect(verifier.calls).toEqual([TOKEN]);
       expect(verdict).toEqual({
         ok: true,
-        principal: 'token-user',
+        principal: 'token:token-user',
+        username: 'token-user',
         access: { defaultEffect: 'deny', rules: [tokenRule, rule('stored', 'stored/#'), fleetRule, opsRule] },
       });
     });
@@ -152,21 +153,26 @@ describe.each([4, 5] as ProtocolVersion[])('createAuthenticator, protocol %i', (
       expect(verifier.calls).toEqual([]);
       expect(verdict).toEqual({
         ok: true,
-        principal: 'token-user',
+        principal: 'token:token-user',
+        username: 'token-user',
         access: { defaultEffect: 'deny', rules: [tokenRule, rule('stored', 'stored/#'), fleetRule, opsRule] },
       });
     });
 
-    it('a token naming a password user gets none of its stored rules or groups (claims are not a password)', async () => {
+    it('a token naming a password user is not authorized: token and password users are two namespaces', async () => {
       const preAuth = { username: 'alice', groups: [], rules: [tokenRule] };
-      const verdict = await authenticator()(connect(), { preAuth });
-      expect(verdict).toEqual({ ok: true, principal: 'alice', access: { defaultEffect: 'deny', rules: [tokenRule] } });
+      expect(await authenticator()(connect(), { preAuth })).toEqual({ ok: false, reason: 'not-authorized' });
     });
 
     it('accepts a $connect principal that has no stored user: the token rules and groups only', async () => {
       const preAuth = { username: 'device-9', groups: ['fleet'], rules: [] };
       const verdict = await authenticator()(connect(), { preAuth });
-      expect(verdict).toEqual({ ok: true, principal: 'device-9', access: { defaultEffect: 'deny', rules: [fleetRule] } });
+      expect(verdict).toEqual({
+        ok: true,
+        principal: 'token:device-9',
+        username: 'device-9',
+        access: { defaultEffect: 'deny', rules: [fleetRule] },
+      });
     });
   });
 
@@ -191,7 +197,7 @@ describe.each([4, 5] as ProtocolVersion[])('createAuthenticator, protocol %i', (
     it('refuses a password without a username that is not a verified token (v5 allows sending one)', async () => {
       const anyone = authenticator({ allowAnonymous: true, verifyToken: verifier });
       expect(await anyone(connect({ password: bytes(PASSWORD) }))).toEqual({ ok: false, reason: 'bad-credentials' });
-      expect(await anyone(connect({ password: bytes(TOKEN) }))).toMatchObject({ ok: true, principal: 'token-user' });
+      expect(await anyone(connect({ password: bytes(TOKEN) }))).toMatchObject({ ok: true, principal: 'token:token-user' });
     });
   });
 

@@ -60,6 +60,11 @@ describe('createJwtVerifier (inline JWKS)', () => {
     });
   });
 
+  it('accepts a share rule to subscribe: the token names the groups its holder may join', async () => {
+    const verdict = await createJwtVerifier(options)(await sign({ sub: 'a', 'stratus:acl': { subscribe: ['$share/%u/jobs/#'] } }));
+    expect(verdict).toMatchObject({ ok: true, rules: [{ actions: ['subscribe'], pattern: '$share/%u/jobs/#' }] });
+  });
+
   it('has no groups and no rules when the token carries no Stratus claims', async () => {
     const verdict = await createJwtVerifier(options)(await sign({ sub: 'alice' }));
     expect(verdict).toEqual({ ok: true, username: 'alice', groups: [], rules: [] });
@@ -107,7 +112,8 @@ describe('createJwtVerifier (inline JWKS)', () => {
     ['a numeric username', { sub: 42 }],
     ['groups that are not a string array', { sub: 'a', 'stratus:groups': 'admins' }],
     ['an invalid publish pattern', { sub: 'a', 'stratus:acl': { publish: ['a/#/b'] } }],
-    ['a shared-subscription pattern', { sub: 'a', 'stratus:acl': { subscribe: ['$share/g/a'] } }],
+    ['a shared-subscription pattern to publish', { sub: 'a', 'stratus:acl': { publish: ['$share/g/a'] } }],
+    ['a share group with a wildcard inside', { sub: 'a', 'stratus:acl': { subscribe: ['$share/g+/a'] } }],
     ['an unknown acl action', { sub: 'a', 'stratus:acl': { delete: ['a'] } }],
     ['an acl that is not an object', { sub: 'a', 'stratus:acl': ['a/#'] }],
   ])('refuses a token with %s (claims)', async (_name, claims) => {

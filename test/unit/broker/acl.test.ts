@@ -26,6 +26,7 @@ const ACL: ConnectionAcl = {
   rules: [
     { effect: 'allow', publish: true, subscribe: true, filter: 'plant/a/#' },
     { effect: 'deny', publish: true, subscribe: true, filter: 'plant/a/locked/#' },
+    { effect: 'allow', publish: false, subscribe: true, filter: 'plant/a/#', share: 'g' },
   ],
 };
 
@@ -82,6 +83,18 @@ describe.each([4, 5] as const)('access rules in the core, protocol %i', (v) => {
     expect(d.intents.map((i) => i.kind)).toEqual(['publish.denied']);
   });
 
+  it('a client PUBLISH to a $ topic is refused even without rules: v5 PUBACK 0x87, neither routed nor retained (MQTT 5.0 section 4.7.2)', () => {
+    const d = publish(connectedState(v, { acl: null }), '$SYS/broker/uptime', 1);
+    expect(onlySent(d, 'puback').reasonCode).toBe(v === 5 ? 0x87 : undefined);
+    expect(d.intents).toEqual([{ kind: 'publish.denied', clientId: 'sensor-1', topic: '$SYS/broker/uptime' }]);
+  });
+
+  it('a will on a $ topic refuses the CONNECT even without rules: 0x87 (v5) / return code 5 (3.1.1)', () => {
+    const d = connect(v, undefined, { will: will({ topic: '$SYS/fake' }) });
+    expect(onlySent(d, 'connack').reasonCode).toBe(v === 5 ? 0x87 : 5);
+    expect(d.intents).toEqual([]);
+  });
+
   it('a denied QoS 0 PUBLISH sends nothing back and is dropped', () => {
     const d = publish(connectedState(v, { acl: ACL }), 'plant/b/x', 0);
     expect(d.send).toEqual([]);
@@ -98,11 +111,12 @@ describe.each([4, 5] as const)('access rules in the core, protocol %i', (v) => {
         { topicFilter: 'plant/b/#', qos: 1 as const },
         { topicFilter: 'plant/a/#', qos: 1 as const },
         { topicFilter: '$share/g/plant/a/line2', qos: 1 as const },
+        { topicFilter: '$share/other/plant/a/line2', qos: 1 as const }, // no share rule for this group
       ],
     };
     const d = decided(handlePacket(packet, connectedState(v, { acl: ACL }), makeCtx({ subscribe: { existingFilters: new Set() } })));
     const refused = v === 5 ? 0x87 : 0x80;
-    expect(onlySent(d, 'suback').reasonCodes).toEqual([1, refused, refused, 1]);
+    expect(onlySent(d, 'suback').reasonCodes).toEqual([1, refused, refused, 1, refused]);
     const put = intentOf(d, 'subscriptions.put');
     expect(put?.subscriptions.map((s) => s.filter)).toEqual(['plant/a/line1/#', '$share/g/plant/a/line2']);
   });
@@ -120,6 +134,19 @@ describe.each([4, 5] as const)('session owners, protocol %i', (v) => {
   it('an anonymous client cannot take over a user\'s session, nor a user an anonymous one', () => {
     expect(onlySent(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: null, principal: 'bob' }, null))), 'connack').reasonCode).toBe(v === 5 ? 0x87 : 5);
     expect(onlySent(decided(handlePacket(connectPacket(v), OPEN, ctxWith({ expiresAt: null, principal: null }, 'alice'))), 'connack').reasonCode).toBe(v === 5 ? 0x87 : 5);
+  });
+
+  it("a token user named like a password user does not own that user's session; %u is the bare name", () => {
+    const token = (existing: { expiresAt: number | null; principal?: string | null }) =>
+      makeCtx({ connect: { auth: { ok: true, principal: 'token:alice', username: 'alice', access: OWN }, existingSession: existing } });
+    const OWN: PrincipalAccess = { defaultEffect: 'deny', rules: [{ id: 'u', effect: 'allow', actions: ['subscribe'], pattern: 'users/%u/#' }] };
+    const refused = decided(handlePacket(connectPacket(v), OPEN, token({ expiresAt: null, principal: 'alice' })));
+    expect(onlySent(refused, 'connack').reasonCode).toBe(v === 5 ? 0x87 : 5);
+    const own = decided(handlePacket(connectPacket(v, { clientId: 'dev-7' }), OPEN, token({ expiresAt: null, principal: 'token:alice' })));
+    expect(own.close).toBeNull();
+    const state = own.state as MqttConnectionState;
+    expect(state.principal).toBe('token:alice');
+    expect(state.acl?.rules.map((r) => r.filter)).toEqual(['users/alice/#']);
   });
 
   it('the same principal, an expired session, or an unknown owner: accepted', () => {

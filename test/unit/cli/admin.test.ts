@@ -217,11 +217,14 @@ describe('stratus acl', () => {
     [['acl', 'add', '--allow', '--publish', 'a/#'], /missing owner: pass --user NAME or --group NAME/],
     [['acl', 'add', '--user', 'a', '--group', 'b', '--allow', '--publish', 'a/#'], /--user and --group exclude each other/],
     [['acl', 'add', '--user', 'a', '--publish', 'a/#'], /exactly one of --allow and --deny/],
+    [['acl', 'add', '--user', 'a', '--allow', '--both', '$share/g/#'], /invalid rule: a \$share pattern is for subscribe only/],
+    [['acl', 'add', '--user', 'a', '--allow', '--subscribe', '$share/g+h/#'], /the share group is one level/],
     [['acl', 'add', '--user', 'a', '--allow', '--deny', '--publish', 'a/#'], /exactly one of --allow and --deny/],
     [['acl', 'add', '--user', 'a', '--allow', 'a/#'], /missing action: pass --publish, --subscribe or --both/],
     [['acl', 'add', '--user', 'a', '--allow', '--publish', 'a/#/b'], /^stratus: invalid PATTERN: not a valid topic filter/],
     [['acl', 'add', '--user', 'a', '--allow', '--publish', 'a/%x'], /invalid PATTERN: unknown placeholder %x/],
-    [['acl', 'add', '--user', 'a', '--allow', '--publish', '$share/g/a'], /invalid PATTERN: .*shared subscription/],
+    [['acl', 'add', '--user', 'a', '--allow', '--publish', '$share/g/a'], /invalid rule: a \$share pattern is for subscribe only/],
+    [['acl', 'add', '--user', 'a', '--allow', '--subscribe', '$share//a'], /invalid PATTERN: a shared subscription is \$share\/\{group\}\/\{filter\}/],
     [['acl', 'remove', '--user', 'a', 'bad id'], /invalid ID: /],
   ])('bad input %j: exit 2', async (argv, pattern) => {
     const out = await harness().run(argv);

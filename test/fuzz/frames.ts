@@ -34,7 +34,7 @@ export function connectFrame(pool: PacketPool, version: ProtocolVersion, prng: P
   let standard: StandardConnect | undefined;
   let first: Uint8Array;
   if (roll < 95) {
-    const own = prng.chance(0.6);
+    const own = prng.chance(0.7);
     standard = own ? standardConnect(prng, session) : undefined;
     first = own ? encode(connectOf(version, standard as StandardConnect), version) : pickConnect(pool, version, prng).bytes;
     if (roll >= 80) {
@@ -61,7 +61,7 @@ function packetsOf(pool: PacketPool, version: ProtocolVersion, prng: Prng, count
     // now and then a packet of another level (an AUTH in 3.1.1, a v5 property block in 3.1.1...)
     const level = prng.chance(0.03) ? prng.pick([3, 4, 5] as const) : version;
     const valid = pickPacket(pool, level, prng).bytes;
-    out.push(prng.chance(0.12) ? mutatePacket(valid, prng, level) : valid);
+    out.push(prng.chance(0.08) ? mutatePacket(valid, prng, level) : valid);
   }
   return out;
 }
@@ -69,7 +69,7 @@ function packetsOf(pool: PacketPool, version: ProtocolVersion, prng: Prng, count
 function frameOf(packets: Uint8Array[], prng: Prng): Frame {
   const bytes = concat(packets);
   const frame = { packets: packets.length, isBase64Encoded: false };
-  if (!prng.chance(0.08)) return { ...frame, body: base64(bytes) };
+  if (!prng.chance(0.06)) return { ...frame, body: base64(bytes) };
   const last = packets[packets.length - 1];
   switch (prng.below(5)) {
     case 0: // cut inside the last packet

@@ -1,6 +1,6 @@
 /**
  * One connection of the handler fuzzer: `$connect`, a first message (mostly a CONNECT), up to
- * fifteen more messages while the server keeps the connection, then `$disconnect`. Each message is
+ * 23 more messages while the server keeps the connection, then `$disconnect`. Each message is
  * judged by ./oracle.ts; the connection's end by the session checks below:
  * - a persistent session whose connection was closed for a rejected message keeps its session,
  *   its subscriptions and its unacknowledged messages [MQTT-4.1.0-1];
@@ -56,7 +56,7 @@ export async function runSession(fuzz: FuzzRuntime, pool: PacketPool, prng: Prng
   const first = connectFrame(pool, version, prng, session);
   const state: SessionState = { phase: { status: 'open' }, closed: false, disconnected: false, history: [] };
   const fail = (frame: number, problem: string) => tally.failures.push({ session, frame, version, problem, frames: [...state.history] });
-  const messages = prng.between(1, 16);
+  const messages = prng.between(4, 24);
   for (let i = 0; i < messages && !state.closed; i++) {
     const frame = i === 0 ? first.frame : dataFrame(pool, version, prng);
     const problem = await sendFrame(fuzz, connection, frame, state, first.standard, tally);

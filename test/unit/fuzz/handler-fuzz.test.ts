@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Packet } from '../../../lib/mqtt';
+import { memoryRuntime } from '../../helpers/memory-runtime';
 import { formatReport, fuzzHandler } from '../../fuzz/handler-fuzzer';
 import { judge, type Expected, type Phase } from '../../fuzz/oracle';
 
@@ -40,6 +41,32 @@ describe('the $default handler under fuzzing', () => {
       packetsPerSecond: 0,
       packetsPerCpuSecond: 0,
     });
+  });
+});
+
+describe('found by the fuzzer', () => {
+  /**
+   * BUG (seed 1, connection 866, message 1 of `npm run fuzz`): on a connected v5 connection, a
+   * CONNECT that the codec refuses for its protocol name or level (UnsupportedProtocolVersionError,
+   * 0x84) is answered DISCONNECT 0x80 Unspecified error: lib/runtime/message.ts hands the codec
+   * error to decideOnError, which turns 0x84 (no DISCONNECT code) into 0x80. A second CONNECT is
+   * a Protocol Error [MQTT-3.1.0-2]: DISCONNECT 0x82, as a well-formed second CONNECT gets.
+   */
+  it.fails('answers a second CONNECT with an unsupported protocol level with DISCONNECT 0x82 [MQTT-3.1.0-2]', async () => {
+    const runtime = memoryRuntime();
+    const connection = await runtime.connected(5);
+    // CONNECT: 'MQTT', level 6, Clean Start, keep alive 60, no properties, client id 'x'
+    await connection.sendBytes(Buffer.from('100e00044d5154540602003c00000178', 'hex'));
+    expect(connection.take()).toEqual([{ type: 'disconnect', reasonCode: 0x82 }]);
+    expect(connection.closedByServer).toBe(true);
+  });
+
+  it('answers a well-formed second CONNECT with DISCONNECT 0x82 [MQTT-3.1.0-2]', async () => {
+    const runtime = memoryRuntime();
+    const connection = await runtime.connected(5);
+    await connection.sendBytes(Buffer.from('100e00044d5154540502003c00000178', 'hex'));
+    expect(connection.take()).toEqual([{ type: 'disconnect', reasonCode: 0x82 }]);
+    expect(connection.closedByServer).toBe(true);
   });
 });
 

@@ -167,8 +167,12 @@ export class TestConnection {
 
   /** Sends raw bytes in one WebSocket message, base64 in a text frame as API Gateway relays it. */
   sendBytes(bytes: Uint8Array): Promise<GatewayResult> {
-    const body = Buffer.from(bytes).toString('base64');
-    return this.runtime.handlers.message(this.event('$default', 'MESSAGE', { body, isBase64Encoded: false }));
+    return this.sendBody(Buffer.from(bytes).toString('base64'));
+  }
+
+  /** Sends a message body as API Gateway relays it: a text frame, or a binary one (`isBase64Encoded`). */
+  sendBody(body: string, isBase64Encoded = false): Promise<GatewayResult> {
+    return this.runtime.handlers.message(this.event('$default', 'MESSAGE', { body, isBase64Encoded }));
   }
 
   /** Sends a CONNECT (clean, keep alive 60, client id = the connection id unless `fields` say). */

@@ -10,19 +10,8 @@ import { createDecoder, decode, decodePacket, encode } from '../../../lib/mqtt/i
 import { MqttError } from '../../../lib/mqtt/errors';
 import type { Packet, ProtocolVersion } from '../../../lib/mqtt/types';
 import { arbitraryPacket } from './arbitraries';
-
-/** xorshift32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { mutate } from '../../fuzz/mutations';
+import { rng } from '../../fuzz/prng';
 
 const VERSIONS: ProtocolVersion[] = [3, 4, 5];
 
@@ -62,43 +51,6 @@ function check(bytes: Uint8Array, version: ProtocolVersion, next: () => number):
     return { bytes: hex(bytes), version, error };
   }
   return undefined;
-}
-
-/** Applies one random mutation to a copy of `valid`. */
-function mutate(valid: Uint8Array, next: () => number): Uint8Array {
-  const b = valid.slice();
-  switch (next() % 7) {
-    case 0: // flip one to three bits
-      for (let i = 1 + (next() % 3); i > 0; i--) b[next() % b.length] ^= 1 << (next() % 8);
-      return b;
-    case 1: // truncate
-      return b.subarray(0, next() % b.length);
-    case 2: // tamper with the remaining length
-      if (b.length > 1) b[1] = next() & 0xff;
-      return b;
-    case 3: // replace one byte
-      b[next() % b.length] = next() & 0xff;
-      return b;
-    case 4: { // insert random bytes
-      const at = next() % (b.length + 1);
-      const extra = Uint8Array.from({ length: 1 + (next() % 4) }, () => next() & 0xff);
-      const out = new Uint8Array(b.length + extra.length);
-      out.set(b.subarray(0, at));
-      out.set(extra, at);
-      out.set(b.subarray(at), at + extra.length);
-      return out;
-    }
-    case 5: { // delete a byte
-      const at = next() % b.length;
-      const out = new Uint8Array(b.length - 1);
-      out.set(b.subarray(0, at));
-      out.set(b.subarray(at + 1), at);
-      return out;
-    }
-    default: // change the packet type, keep the flags
-      b[0] = (b[0] & 0x0f) | ((next() % 16) << 4);
-      return b;
-  }
 }
 
 function expectNoFailures(failures: Failure[]): void {

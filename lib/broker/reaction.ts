@@ -53,11 +53,22 @@ export function reactionTo(
   if (!connackSent) return refuseConnect(code, protocolVersion);
   if (protocolVersion === 5) {
     // [MQTT-3.14.2-1] only DISCONNECT reason codes; never a Session Expiry Interval [MQTT-3.14.2-2]
-    const reasonCode = isValidReasonCode('disconnect', code) ? code : ReasonCode.UnspecifiedError;
+    const reasonCode = disconnectCodeFor(code);
     const disconnect: DisconnectPacket = { type: 'disconnect', reasonCode };
     return { protocolVersion, send: [disconnect], close: { reason: 'server-disconnect', reasonCode } };
   }
   return closeOnly(protocolVersion, 'server-disconnect', code);
+}
+
+/**
+ * The DISCONNECT reason code for an error after CONNACK. A code that only a CONNACK can carry
+ * (0x84 Unsupported Protocol Version, 0x85 Client Identifier not valid) comes from decoding a
+ * CONNECT, and any CONNECT after the first is a Protocol Error [MQTT-3.1.0-2], whatever else is
+ * wrong with it. Any other code a DISCONNECT cannot carry is 0x80.
+ */
+function disconnectCodeFor(code: number): number {
+  if (isValidReasonCode('disconnect', code)) return code;
+  return isValidReasonCode('connack', code) && code >= 0x80 ? ReasonCode.ProtocolError : ReasonCode.UnspecifiedError;
 }
 
 /** CONNACK with a failure code, then close [MQTT-3.2.2-7] (3.1.1: [MQTT-3.2.2-5]). */

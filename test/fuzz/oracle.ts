@@ -102,9 +102,9 @@ function checkRejected(code: number, phase: Phase, sent: readonly Packet[], clos
   if (phase.version !== 5) return sent.length === 0 ? undefined : 'a 3.1.1 client got packets before the close';
   const [disconnect] = sent;
   if (sent.length !== 1 || disconnect.type !== 'disconnect') return 'no DISCONNECT before the close [MQTT-4.13.1-1]';
-  // Other codec codes (0x84, 0x85: a second CONNECT the codec refuses) are only required to be
-  // 0x80 or more here; test/unit/fuzz/handler-fuzz.test.ts holds the 0x82 they should get.
-  if ((code === MALFORMED || code === PROTOCOL_ERROR) && disconnect.reasonCode !== code) {
+  // A codec code only a CONNACK carries (0x84, 0x85) comes from a second CONNECT: Protocol Error [MQTT-3.1.0-2].
+  const expected = code === MALFORMED || code === PROTOCOL_ERROR ? code : code === 0x84 || code === 0x85 ? PROTOCOL_ERROR : undefined;
+  if (expected !== undefined && disconnect.reasonCode !== expected) {
     return `DISCONNECT ${hex(disconnect.reasonCode ?? 0)} for a codec error ${hex(code)}`;
   }
   return undefined;

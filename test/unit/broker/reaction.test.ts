@@ -11,7 +11,7 @@ import { decideOnError, reactionTo } from '../../../lib/broker/reaction';
 import {
   ClientIdentifierNotValidError,
   MalformedPacketError,
-  type MqttError,
+  MqttError,
   PacketTooLargeError,
   ProtocolViolationError,
   TopicFilterInvalidError,
@@ -69,8 +69,18 @@ describe.each([3, 4, 5] as const)('reactionTo after CONNACK, protocol %i', (v) =
   });
 
   it('uses 0x80 for a code DISCONNECT may not carry [MQTT-3.14.2-1]', () => {
-    const r = reactionTo(new ClientIdentifierNotValidError('x'), v, true);
+    class PacketIdInUseError extends MqttError {
+      readonly reasonCode = 0x91; // a PUBACK/PUBREC code, neither a DISCONNECT nor a CONNACK one
+    }
+    const r = reactionTo(new PacketIdInUseError('x'), v, true);
     expect(r.send).toEqual(v === 5 ? [{ type: 'disconnect', reasonCode: 0x80 }] : []);
+  });
+
+  it('answers a code only a CONNACK carries with 0x82: it comes from a second CONNECT [MQTT-3.1.0-2]', () => {
+    for (const error of [new ClientIdentifierNotValidError('x'), new UnsupportedProtocolVersionError('x'), new BadUserNameOrPasswordError('x')]) {
+      const r = reactionTo(error, v, true);
+      expect(r.send).toEqual(v === 5 ? [{ type: 'disconnect', reasonCode: 0x82 }] : []);
+    }
   });
 
   it('never sends a CONNACK after CONNACK [MQTT-3.2.0-2]', () => {

@@ -100,6 +100,23 @@ function encodeOutgoingId(): string {
   return splitTag(message)!.tag!.id;
 }
 
+describe('docs/TRANSPORT.md section 7, worked example', () => {
+  const hello = Buffer.from('300a0003612f6268656c6c6f', 'hex');
+
+  it('posts PUBLISH hello and a PINGRESP in one untagged message', () => {
+    expect(encodeOutgoing(hello, 'text')).toEqual(['MAoAA2EvYmhlbGxv']);
+    expect(encodeOutgoing(concat([hello, Buffer.from([0xd0, 0x00])]), 'text')).toEqual(['MAoAA2EvYmhlbGxv0AA=']);
+  });
+
+  it('posts a 60,009-byte PUBLISH as 3 fragments', () => {
+    const publish = new Uint8Array(60_009);
+    publish.set([0x30, 0xe5, 0xd4, 0x03, 0x00, 0x03, 0x61, 0x2f, 0x62]);
+    const messages = encodeOutgoing(publish, 'text', () => 'Q2x1c3Rlcl8x') as string[];
+    expect(messages.map((m) => m.slice(0, 29))).toEqual(['Q2x1c3Rlcl8x.0.3:MOXUAwADYS9i', expect.stringMatching(/^Q2x1c3Rlcl8x\.1\.3:/), expect.stringMatching(/^Q2x1c3Rlcl8x\.2\.3:/)]);
+    expect(messages.map((m) => splitTag(m)!.payload.length)).toEqual([31_712, 31_712, 16_588]);
+  });
+});
+
 describe('encodeOutgoing, binary (lenient local mode): whole packets, never cut', () => {
   it.each([
     ['empty', [], []],

@@ -17,8 +17,31 @@ export const MESSAGE_LIMIT_BYTES = 128 * 1024;
  */
 export const MAX_PACKET_BYTES = (MESSAGE_LIMIT_BYTES / 4) * 3;
 
-/** Largest chunk of raw bytes per posted message: its base64 is exactly FRAME_LIMIT_BYTES (24 KiB). */
-export const MAX_CHUNK_BYTES = (FRAME_LIMIT_BYTES / 4) * 3;
+/**
+ * Largest text Stratus posts to a client in one `@connections` POST, tag included: 31 KiB, 31,744
+ * characters. AWS caps a frame at "32 KB" without saying whether that is 32,000 or 32,768, so
+ * posts stay under both with room to spare.
+ */
+export const POST_LIMIT_CHARS = 31 * 1024;
+
+/** Most MQTT bytes in one untagged post of whole packets: the base64 of 23,808 bytes is POST_LIMIT_CHARS. */
+export const POST_PACKED_BYTES = (POST_LIMIT_CHARS / 4) * 3;
+
+/**
+ * Room kept for a fragment tag `<id>.<index>.<count>:`: a 16-character id, two numbers of at most
+ * 6 digits and 3 separators are 31 characters, rounded up to 32 so the payload stays a multiple of 4.
+ */
+export const FRAGMENT_TAG_MAX_CHARS = 32;
+
+/** MQTT bytes per fragment of a packet too big for one post: 23,784, base64 31,712 characters. */
+export const FRAGMENT_PAYLOAD_BYTES = ((POST_LIMIT_CHARS - FRAGMENT_TAG_MAX_CHARS) / 4) * 3;
+
+/**
+ * Most MQTT bytes in one binary post (local lenient mode only): the gateway takes a post up to the
+ * message limit, 128 KB, so every packet Stratus sends (at most MAX_PACKET_BYTES plus a few bytes
+ * of properties) goes whole.
+ */
+export const BINARY_POST_BYTES = MESSAGE_LIMIT_BYTES;
 
 /** How a connection carries MQTT: base64 in text frames (API Gateway), or binary frames (local lenient mode only). */
 export type TransportMode = 'text' | 'binary';

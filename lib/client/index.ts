@@ -10,7 +10,9 @@
 
 import mqtt, { type IClientOptions, type MqttClient, type StreamBuilder } from 'mqtt';
 import type { ClientOptions } from 'ws';
+import { MESSAGE_LIMIT_BYTES } from '../api-gateway';
 import { resolveLimits, type StratusTransportOptions } from './limits';
+import type { ReassemblyOptions } from './reassembly';
 import { chooseSocketFactory } from './socket';
 import type { SocketTarget } from './socket-types';
 import { StratusStream } from './stream';
@@ -26,6 +28,7 @@ export {
 } from './errors';
 export { maxPacketSize, type StratusTransportOptions } from './limits';
 export { StratusStream } from './stream';
+export { Reassembler, decodeServerMessages, type ReassemblyOptions } from './reassembly';
 export type { MqttClient };
 
 export type StratusClientOptions = IClientOptions & StratusTransportOptions;
@@ -78,8 +81,14 @@ export function createStreamBuilder(url: string, options: StratusClientOptions =
       forceNativeWebSocket: options.forceNativeWebSocket,
       createWebSocket: createWebsocket && ((wsUrl, protocols) => createWebsocket(wsUrl, protocols, options) as WebSocket),
     });
-    return new StratusStream(factory, limits);
+    return new StratusStream(factory, limits, receiveLimits(options));
   };
+}
+
+/** Reassembly bounds: a v5 client's own Maximum Packet Size, when it sets one, caps a packet's parts. */
+function receiveLimits(options: StratusClientOptions): ReassemblyOptions {
+  const max = options.properties?.maximumPacketSize;
+  return max === undefined ? {} : { maxPacketBytes: Math.min(max, MESSAGE_LIMIT_BYTES) };
 }
 
 function parseUrl(url: string): URL {

@@ -1,12 +1,12 @@
 /**
  * The Duplex stream MQTT.js reads and writes. It speaks the Stratus framing (docs/TRANSPORT.md):
  * outgoing bytes are cut at packet boundaries, whole packets are packed into base64 text messages
- * (fragmented above 32 KB), and incoming text messages are decoded back into the byte stream.
+ * (fragmented above 32 KB), and incoming messages are decoded back into the byte stream: untagged
+ * text and binary at once, tagged fragments once their packet is complete (reassembly.ts).
  * `readable-stream` is the Duplex MQTT.js itself uses, in Node and in browsers.
  */
 
 import { Duplex } from 'readable-stream';
-import { decodeBase64 } from './base64';
 import {
   FramingRefusedError,
   MalformedFrameError,
@@ -15,6 +15,7 @@ import {
 } from './errors';
 import { planMessages } from './framing';
 import { maxPacketSize, type TransportLimits } from './limits';
+import { Reassembler, type ReassemblyOptions } from './reassembly';
 import { PacketScanner, type FixedHeader } from './scanner';
 import type { SocketEvents, SocketFactory, TextSocket } from './socket-types';
 
@@ -27,6 +28,8 @@ export class StratusStream extends Duplex {
   /** Largest packet this stream can send, in bytes. */
   readonly maxPacketSize: number;
   private readonly scanner: PacketScanner;
+  /** Incoming fragments of big packets, until each packet is complete */
+  private readonly reassembler: Reassembler;
   private textSocket?: TextSocket;
   private isOpen = false;
   /** We closed (or are closing) the socket: its errors and close are expected. */
@@ -44,8 +47,10 @@ export class StratusStream extends Duplex {
   constructor(
     factory: SocketFactory,
     private readonly limits: TransportLimits,
+    receive: ReassemblyOptions = {},
   ) {
     super();
+    this.reassembler = new Reassembler(receive);
     this.maxPacketSize = maxPacketSize(limits, factory.canFragment);
     this.scanner = new PacketScanner(this.maxPacketSize);
     this.openSocket(factory);
@@ -190,14 +195,20 @@ export class StratusStream extends Duplex {
     this.flush();
   }
 
+  /** Untagged text is whole packets; a tagged fragment adds its packet once all parts are in. */
   private onText(text: string): void {
     if (this.destroyed) return;
-    const bytes = decodeBase64(text);
-    if (bytes) this.onBytes(bytes);
-    else this.fail(new MalformedFrameError(`text message of ${text.length} characters is not padded base64`));
+    let bytes: Uint8Array;
+    try {
+      bytes = this.reassembler.text(text);
+    } catch (error) {
+      this.fail(error as MalformedFrameError);
+      return;
+    }
+    this.onBytes(bytes);
   }
 
-  /** Packets may span messages [MQTT-6.0.0-2]; MQTT.js's parser reassembles them. */
+  /** Bytes in arrival order; MQTT.js's parser still copes with a packet spanning messages [MQTT-6.0.0-2]. */
   private onBytes(bytes: Uint8Array): void {
     if (this.destroyed || bytes.length === 0) return;
     if (!this.push(bytes)) this.textSocket?.pause?.();

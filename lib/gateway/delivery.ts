@@ -7,8 +7,10 @@
  *   `onGone(targetId)` so the caller deletes the records of the connection that is gone, never
  *   the sender's.
  * - `throttled` (429 LimitExceededException after bounded retries): the client or the account is
- *   over its rate. If `posted > 0` the client holds part of the bytes, possibly half a packet, so
- *   its stream can no longer be trusted; the caller should close that connection.
+ *   over its rate. Every message holds whole packets or one tagged fragment (framing.ts), so the
+ *   packets of the `posted` messages reached the client and the rest did not; a packet whose
+ *   fragments stopped midway is never handed to MQTT (the client drops its parts). The client's
+ *   stream stays valid; whether to close the connection is the caller's choice.
  * 413 PayloadTooLargeException and 403 ForbiddenException are bugs or misconfiguration and throw
  * typed errors (PayloadTooLargeError, ForbiddenError).
  */
@@ -31,7 +33,7 @@ import type { RetryPolicy } from '../retry';
 import type { TransportMode } from '../api-gateway';
 
 export type SendOutcome =
-  /** Every message was posted. */
+  /** Every message was posted. `posted` counts messages (POST calls), not packets or bytes. */
   | { readonly status: 'sent'; readonly posted: number }
   /** The connection does not exist any more; `onGone` was called with its id. */
   | { readonly status: 'gone'; readonly posted: number }
@@ -46,7 +48,11 @@ export interface ConnectionInfo {
 }
 
 export interface Delivery {
-  /** Posts a piece of the outgoing MQTT stream, split per framing.ts, in order. */
+  /**
+   * Posts whole MQTT packets (back to back in `bytes`), in order, as framing.ts lays them out:
+   * packed whole packets per message, a packet too big for one post as tagged fragments. Throws
+   * FramingError `not-whole-packets` if `bytes` is not whole packets.
+   */
   send(connectionId: string, bytes: Uint8Array, mode: TransportMode): Promise<SendOutcome>;
   /** Disconnects the client (no close code). Closing a connection that is gone is not an error. */
   close(connectionId: string): Promise<void>;
@@ -108,7 +114,8 @@ export class ApiGatewayDelivery implements Delivery {
   async send(connectionId: string, bytes: Uint8Array, mode: TransportMode): Promise<SendOutcome> {
     const messages = encodeOutgoing(bytes, mode);
     let posted = 0;
-    // One message at a time: two posts are two independent HTTP requests with no ordering.
+    // One message at a time: two posts are two independent HTTP requests with no ordering, and the
+    // fragments of one packet must reach the client one after the other.
     for (const message of messages) {
       const failure = await this.post(connectionId, message);
       if (failure === 'gone') {

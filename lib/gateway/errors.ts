@@ -21,9 +21,12 @@ export class GatewayEventError extends GatewayError {
   }
 }
 
-/** A message body that is not the wire encoding (base64 text, or binary where allowed). */
+/**
+ * A message body that is not the wire encoding (base64 text, or binary where allowed), or
+ * outgoing bytes that are not whole packets (a bug: the runtime only sends whole packets).
+ */
 export class FramingError extends GatewayError {
-  readonly kind: 'invalid-base64' | 'binary-not-allowed';
+  readonly kind: 'invalid-base64' | 'binary-not-allowed' | 'not-whole-packets';
 
   constructor(kind: FramingError['kind'], message: string, options?: { cause?: unknown }) {
     super(message, options);

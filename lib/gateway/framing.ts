@@ -2,24 +2,29 @@
  * The wire encoding between MQTT bytes and API Gateway WebSocket messages (see docs/TRANSPORT.md).
  *
  * API Gateway refuses binary frames (close 1003), so on AWS MQTT travels as base64 in TEXT frames,
- * both ways: each text message is the base64 encoding of a contiguous chunk of the MQTT byte
- * stream; server-to-client chunks may split packets, client-to-server messages carry whole
- * packets. One MQTT packet may therefore span several WebSocket messages [MQTT-6.0.0-2], and the
- * receiving side reassembles the stream.
- *
- * Limits: a frame is at most 32 KB and a message at most 128 KB; a larger one, including one sent
- * through `@connections`, closes the connection with 1009. Base64 turns 3 bytes into 4 characters,
- * so a chunk of 24 KiB of raw bytes encodes to exactly 32 KiB: outgoing data is cut into chunks
- * of at most 24 KiB and each chunk is posted as its own message. Binary-mode connections (only in
- * the local gateway's lenient mode) get the same chunks as raw bytes.
+ * both ways. Client-to-server messages carry whole packets. Server-to-client messages do too, so
+ * that two Lambda invocations posting to one connection at once may interleave their messages
+ * without corrupting the client's stream, and a send throttled midway leaves no half packet:
+ * - consecutive whole packets are packed into one untagged post of at most POST_LIMIT_CHARS
+ *   (31,744) characters, that is POST_PACKED_BYTES (23,808) bytes;
+ * - a packet bigger than that is posted as tagged fragments, `<id>.<index>.<count>:<base64>`
+ *   (lib/client/fragment-tag.ts), one after the other, each at most POST_LIMIT_CHARS; the client
+ *   reassembles them [MQTT-6.0.0-2].
+ * Binary-mode connections (only in the local gateway's lenient mode; stock MQTT-over-WebSocket
+ * clients cannot read tags) get whole packets packed up to BINARY_POST_BYTES, the lenient
+ * gateway's post limit, so no packet is ever cut.
  *
  * Incoming: a `$default` event's `body` is the text frame, i.e. base64. In lenient local mode a
  * binary frame arrives as `isBase64Encoded: true` with the frame's bytes base64-encoded in `body`;
  * that is accepted only when the caller allows binary.
  */
+import { randomBytes } from 'node:crypto';
 import { isBase64 } from '../client/base64';
+import { formatTag } from '../client/fragment-tag';
+import { packMessages } from '../client/framing';
+import { readFixedHeader } from '../client/scanner';
 import { FramingError } from './errors';
-import { FRAME_LIMIT_BYTES, MAX_CHUNK_BYTES } from '../api-gateway';
+import { BINARY_POST_BYTES, FRAGMENT_PAYLOAD_BYTES, POST_PACKED_BYTES } from '../api-gateway';
 import type { TransportMode } from '../api-gateway';
 
 /** One message to post: a base64 string for text mode, raw bytes for binary mode. */
@@ -48,26 +53,83 @@ export function decodeBody(
 }
 
 /**
- * Cuts bytes into contiguous chunks of at most `maxChunk` bytes (views, not copies). Zero bytes
- * give zero chunks: there is nothing to post.
+ * Cuts the outgoing bytes at packet boundaries, read from each fixed header (views, not copies).
+ * The runtime only ever sends whole packets; bytes that end inside a packet, or a fixed header
+ * that is not MQTT [MQTT-1.5.5-1], are a bug and throw FramingError `not-whole-packets`.
  */
-export function splitBytes(bytes: Uint8Array, maxChunk: number = MAX_CHUNK_BYTES): Uint8Array[] {
-  if (!Number.isInteger(maxChunk) || maxChunk < 1) throw new RangeError('maxChunk must be >= 1');
-  const chunks: Uint8Array[] = [];
-  for (let offset = 0; offset < bytes.length; offset += maxChunk) {
-    chunks.push(bytes.subarray(offset, Math.min(offset + maxChunk, bytes.length)));
+export function splitPackets(bytes: Uint8Array): Uint8Array[] {
+  const packets: Uint8Array[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    const rest = bytes.subarray(offset);
+    let size: number | undefined;
+    try {
+      size = readFixedHeader(rest.subarray(0, 5))?.packetSize;
+    } catch (error) {
+      throw new FramingError('not-whole-packets', `outgoing bytes hold a malformed fixed header at ${offset}`, { cause: error });
+    }
+    if (size === undefined || size > rest.length) {
+      throw new FramingError('not-whole-packets', `outgoing bytes end inside a packet at ${offset}`);
+    }
+    packets.push(rest.subarray(0, size));
+    offset += size;
   }
-  return chunks;
+  return packets;
+}
+
+/** A fresh fragment id: 12 characters, 72 random bits, so two invocations never pick the same. */
+export function randomFragmentId(): string {
+  return randomBytes(9).toString('base64url');
 }
 
 /**
- * The messages to post for a piece of the outgoing MQTT stream, in order: base64 strings for text
- * connections, raw bytes for binary ones; none is over FRAME_LIMIT_BYTES.
+ * The messages to post for whole packets, in order: untagged base64 of packed whole packets, and
+ * tagged fragments for a packet over POST_PACKED_BYTES (text); or packed raw bytes (binary). No
+ * text message is over POST_LIMIT_CHARS. `newId` names each fragmented packet.
  */
-export function encodeOutgoing(bytes: Uint8Array, mode: TransportMode): OutgoingMessage[] {
-  const chunks = splitBytes(bytes);
-  if (mode === 'binary') return chunks;
-  return chunks.map((chunk) => toBase64(chunk));
+export function encodeOutgoing(bytes: Uint8Array, mode: TransportMode, newId: () => string = randomFragmentId): OutgoingMessage[] {
+  const packets = splitPackets(bytes);
+  const limit = mode === 'binary' ? BINARY_POST_BYTES : POST_PACKED_BYTES;
+  const messages: OutgoingMessage[] = [];
+  for (const run of runsWithin(packets, limit)) {
+    if (run.length === 1 && run[0]!.length > limit) {
+      // Binary: the packet goes whole; over the gateway's limit its post fails with 413.
+      if (mode === 'binary') messages.push(run[0]!);
+      else messages.push(...fragment(run[0]!, newId()));
+    } else {
+      const packed = packMessages(run, limit);
+      messages.push(...(mode === 'binary' ? packed : packed.map(toBase64)));
+    }
+  }
+  return messages;
+}
+
+/** Runs of consecutive packets each at most `limit` bytes, and each bigger packet alone, in order. */
+function runsWithin(packets: readonly Uint8Array[], limit: number): Uint8Array[][] {
+  const runs: Uint8Array[][] = [];
+  let run: Uint8Array[] = [];
+  for (const packet of packets) {
+    if (packet.length <= limit) {
+      run.push(packet);
+      continue;
+    }
+    if (run.length > 0) runs.push(run);
+    runs.push([packet]);
+    run = [];
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** The tagged fragments of one packet: `<id>.<index>.<count>:` then the base64 of its part. */
+export function fragment(packet: Uint8Array, id: string): string[] {
+  const count = Math.ceil(packet.length / FRAGMENT_PAYLOAD_BYTES);
+  const parts: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const part = packet.subarray(index * FRAGMENT_PAYLOAD_BYTES, (index + 1) * FRAGMENT_PAYLOAD_BYTES);
+    parts.push(formatTag({ id, index, count }) + toBase64(part));
+  }
+  return parts;
 }
 
 /** Standard padded base64 of the bytes. */

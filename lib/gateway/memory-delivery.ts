@@ -1,9 +1,11 @@
 /**
  * An in-memory Delivery adapter for unit tests. It behaves like `@connections`: unknown or closed
  * connections are gone (and `onGone` is told their id), throttles can be simulated, and every
- * posted message is recorded after the same splitting as the real adapter.
+ * posted message is recorded after the same framing as the real adapter (whole packets per
+ * message, tagged fragments for a big packet).
  */
 import type { ConnectionInfo, Delivery, OnGone, SendOutcome } from './delivery';
+import { decodeServerMessages } from '../client/reassembly';
 import { encodeOutgoing } from './framing';
 import type { OutgoingMessage } from './framing';
 import type { TransportMode } from '../api-gateway';
@@ -54,12 +56,9 @@ export class MemoryDelivery implements Delivery {
     return this.connections.has(connectionId);
   }
 
-  /** The bytes a connection has received so far, reassembled from its posts. */
+  /** The bytes a connection has received so far, reassembled from its posts as a client would. */
   received(connectionId: string): Uint8Array {
-    const parts = this.posts
-      .filter((post) => post.connectionId === connectionId)
-      .map((post) => (typeof post.message === 'string' ? Buffer.from(post.message, 'base64') : post.message));
-    return new Uint8Array(Buffer.concat(parts));
+    return decodeServerMessages(this.posts.filter((post) => post.connectionId === connectionId).map((post) => post.message));
   }
 
   async send(connectionId: string, bytes: Uint8Array, mode: TransportMode): Promise<SendOutcome> {

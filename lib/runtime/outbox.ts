@@ -41,9 +41,9 @@ export function queue(outbox: Outbox, decision: Decision): void {
 /**
  * Sends the replies, then closes if the core said so; false when the connection was closed. A
  * reply that never arrives (a CONNACK, a PUBACK) would leave the client waiting until its own
- * timeout, and a throttled reply may have left half a packet on its stream; so the connection is
- * closed instead, and the client reconnects and resends its unacknowledged QoS 1/2 messages
- * [MQTT-4.4.0-1].
+ * timeout (a throttled send delivers whole packets only, but maybe not all of them); so the
+ * connection is closed instead, and the client reconnects and resends its unacknowledged QoS 1/2
+ * messages [MQTT-4.4.0-1].
  */
 export async function flushOrClose(deps: RuntimeDeps, connectionId: string, mode: TransportMode, outbox: Outbox): Promise<boolean> {
   let status: SendOutcome['status'];

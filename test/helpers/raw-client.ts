@@ -2,7 +2,7 @@
  * A byte-level MQTT client for the local gateway in strict mode, framed as API Gateway frames it:
  * subprotocol `mqtt`, every WebSocket message a text frame holding base64. It sends packets
  * encoded with lib/mqtt (or raw bytes, for malformed input), one WebSocket message per call, and
- * records what comes back: the decoded packets, in order, and the close code.
+ * records what comes back: the decoded packets (fragments reassembled), in order, and the close code.
  *
  * It acknowledges nothing by itself: a test sends every PUBACK, PUBREC, PUBREL and PUBCOMP.
  * Waits are event-driven and bounded; a wait that fails names what was received so far.
@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { connectPacket as baseConnect } from './packets';
+import { Reassembler } from '../../lib/client/reassembly';
 import {
   createDecoder,
   decode,
@@ -46,6 +47,7 @@ export class RawClient {
   /** What the codec could not decode, if anything: received bytes are expected to be valid MQTT. */
   decodeError: unknown;
   private readonly decoder: DecoderState;
+  private readonly reassembler = new Reassembler();
   private readonly listeners = new Set<() => void>();
 
   private constructor(
@@ -55,7 +57,8 @@ export class RawClient {
     this.decoder = createDecoder({ protocolVersion: version });
     ws.on('message', (data) => {
       try {
-        this.packets.push(...decode(this.decoder, Buffer.from(String(data), 'base64')).packets);
+        // Untagged posts are whole packets; a big packet comes in tagged fragments (docs/TRANSPORT.md).
+        this.packets.push(...decode(this.decoder, this.reassembler.text(String(data))).packets);
       } catch (error) {
         this.decodeError ??= error;
       }

@@ -10,12 +10,13 @@
  * - `handshake`: the message with the CONNECT is sent. Later packets are held until the server's
  *   first bytes (its CONNACK, or AUTH) arrive, because API Gateway does not order a connection's
  *   messages and nothing may overtake the CONNECT.
- * - `open`: client packets go through the outbox (batching); server bytes go to the client as is.
+ * - `open`: client packets go through the outbox (batching); server bytes go to the client as is,
+ *   a packet posted in tagged fragments once all its parts are in (../reassembly.ts).
  * - `closed`: either side ended, and the other was closed.
  */
 import type WebSocket from 'ws';
 import type { RawData } from 'ws';
-import { decodeBase64 } from '../base64';
+import { Reassembler } from '../reassembly';
 import { PacketScanner, type FixedHeader } from '../scanner';
 import type { Logger } from '../../log';
 import { PACKET_TOO_LARGE_DISCONNECT, notAuthorizedConnack, peekConnect, serverUnavailableConnack, subprotocolFor, type ConnectSummary } from './connect-peek';
@@ -52,6 +53,8 @@ type Phase = 'connect' | 'opening' | 'handshake' | 'open' | 'closed';
 export class Relay {
   private phase: Phase = 'connect';
   private readonly scanner = new PacketScanner(MAX_MESSAGE_BYTES);
+  /** Parts of big server packets, until each is complete */
+  private readonly reassembler = new Reassembler();
   private readonly outbox: Outbox;
   private readonly log: Logger;
   /** Packets waiting for the upstream to open or to answer the CONNECT */
@@ -227,14 +230,16 @@ export class Relay {
   private onUpstreamMessage(data: RawData, isBinary: boolean): void {
     if (this.phase === 'closed') return;
     const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    // Text is base64 of a chunk of the server's byte stream; a lenient local gateway may send binary.
-    const bytes = isBinary ? raw : decodeBase64(raw.toString('latin1'));
-    if (bytes === undefined) {
-      this.log.warn('upstream sent a text message that is not padded base64; closing');
+    // Text is base64 of whole packets, or a tagged part of one big packet; a lenient local gateway may send binary.
+    let bytes: Uint8Array;
+    try {
+      bytes = isBinary ? raw : this.reassembler.text(raw.toString('latin1'));
+    } catch {
+      this.log.warn('upstream sent a text message that is neither padded base64 nor a tagged fragment; closing');
       this.finish();
       return;
     }
-    // An empty message carries no bytes, so it is not the CONNACK (docs/TRANSPORT.md).
+    // An empty message, or a fragment of a packet not yet complete, is not the CONNACK (docs/TRANSPORT.md).
     if (bytes.length === 0) return;
     if (this.phase === 'handshake') {
       this.phase = 'open';

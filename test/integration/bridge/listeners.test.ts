@@ -87,6 +87,22 @@ describe.each([4, 5] as const)('listeners, protocol %i', (version) => {
     },
   );
 
+  it('a 60 KB PUBLISH from the cloud reaches a TCP device whole: the relay reassembles tagged fragments [MQTT-6.0.0-2]', async () => {
+    const down = topic('big-down');
+    const body = Buffer.alloc(60_000, 0x5a);
+    body.write('end', body.length - 3);
+    const device = await stockClient(listenerUrl('mqtt'), { protocolVersion: version });
+    const received: Buffer[] = [];
+    device.on('message', (_t, payload) => received.push(payload));
+    await device.subscribeAsync(down, { qos: 1 });
+    const cloud = await stratusClient(broker.url, version);
+    await cloud.c.publishAsync(down, body, { qos: 1 });
+    await cloud.c.publishAsync(down, 'small', { qos: 1 });
+    await until(() => received.length === 2);
+    expect(received.map((b) => b.length)).toEqual([60_000, 5]);
+    expect(received[0]!.equals(body)).toBe(true);
+  });
+
   it('a packet too big for one API Gateway message closes the client (v5: DISCONNECT 0x95 first)', async () => {
     const device = await stockClient(listenerUrl('mqtt'), { protocolVersion: version });
     const disconnect = new Promise<IDisconnectPacket>((resolve) => device.once('disconnect', resolve));

@@ -14,6 +14,7 @@ import {
   type MqttClient,
   type StratusClientOptions,
 } from 'stratus-mqtt/client';
+import { fragment } from '../../../lib/gateway/framing';
 import { answer, FramingServer, versionOf, type RawFrame } from './framing-server';
 
 let server: FramingServer | undefined;
@@ -97,6 +98,34 @@ describe.each([4, 5] as const)('stratus-mqtt/client over the framing, MQTT proto
     expect(topic).toBe('big/one');
     expect(received.length).toBe(big.length);
     expect(received.equals(big)).toBe(true);
+  });
+
+  it('receives a 100 KB PUBLISH in tagged fragments, out of order, with a small PUBLISH posted between them [MQTT-6.0.0-2]', async () => {
+    const big = payload(100 * 1024);
+    const srv = await startServer((packet, connection) => {
+      if (packet.cmd !== 'subscribe') return answer(packet, connection);
+      const opts = versionOf(connection);
+      const publish = (topic: string, body: Buffer) =>
+        mqttPacket.generate({ cmd: 'publish', topic, payload: body, qos: 0, dup: false, retain: false }, opts);
+      const parts = fragment(publish('big/one', big), 'xY_9-');
+      connection.socket.send(mqttPacket.generate({ cmd: 'suback', messageId: packet.messageId, granted: [0] }, opts).toString('base64'));
+      // As when another Lambda invocation posts to the same connection while the big packet is sent.
+      for (const text of [parts[4]!, parts[0]!, publish('big/small', Buffer.from('s')).toString('base64'), ...parts.slice(1, 4)]) {
+        connection.socket.send(text);
+      }
+    });
+    const client = await connected(srv.url, { protocolVersion });
+    const received: [string, Buffer][] = [];
+    const both = new Promise<void>((resolve) =>
+      client.on('message', (topic, body) => {
+        received.push([topic, body]);
+        if (received.length === 2) resolve();
+      }),
+    );
+    await client.subscribeAsync('big/#', { qos: 0 });
+    await both;
+    expect(received.map(([topic]) => topic)).toEqual(['big/small', 'big/one']);
+    expect(received[1]![1].equals(big)).toBe(true);
   });
 
   it('sends a PUBLISH over 32 KB as one message of several frames, each at most 32 KB', async () => {

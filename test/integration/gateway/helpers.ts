@@ -5,6 +5,7 @@
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import WebSocket from 'ws';
+import { decodeServerMessages } from '../../../lib/client/reassembly';
 import { ApiGatewayDelivery } from '../../../lib/gateway/delivery';
 import type { ConnectEvent, DisconnectEvent, GatewayResult, MessageEvent } from '../../../lib/gateway/events';
 import { parseConnectEvent, parseDisconnectEvent, parseMessageEvent } from '../../../lib/gateway/events';
@@ -157,7 +158,7 @@ export interface TestClient {
   /** Every message received: strings for text frames, Buffers for binary frames. */
   readonly received: (string | Buffer)[];
   readonly closed: Promise<{ code: number; reason: string }>;
-  /** Resolves once the decoded bytes received reach `length`. */
+  /** Resolves once the decoded (reassembled) bytes received reach `length`. */
   bytes(length: number): Promise<Buffer>;
 }
 
@@ -176,8 +177,8 @@ export function openClient(url: string, protocols: string | string[] | undefined
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
   });
-  const decoded = (): Buffer =>
-    Buffer.concat(received.map((m) => (typeof m === 'string' ? Buffer.from(m, 'base64') : m)));
+  // As a Stratus client reads them: untagged and binary messages appended, fragments reassembled.
+  const decoded = (): Buffer => Buffer.from(decodeServerMessages(received));
   const bytes = (length: number): Promise<Buffer> =>
     new Promise((resolve) => {
       const check = (): void => {

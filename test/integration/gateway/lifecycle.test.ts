@@ -37,9 +37,10 @@ describe('local gateway: connection lifetime', () => {
   it('handles every message under jitter, with no ordering promised', async () => {
     const { address, gateway, recorder } = await startGateway({ strict: true, jitterMs: 20 });
     const client = await openClient(address.url);
-    for (let i = 0; i < 20; i += 1) client.ws.send(b64(Buffer.from([0xc0, i])));
-    const bytes = await client.bytes(40);
-    expect([...bytes].filter((_, i) => i % 2 === 1).sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
+    // 3-byte packets carrying i (type byte, Remaining Length 1, i): the echo posts whole packets only.
+    for (let i = 0; i < 20; i += 1) client.ws.send(b64(Buffer.from([0xc0, 0x01, i])));
+    const bytes = await client.bytes(60);
+    expect([...bytes].filter((_, i) => i % 3 === 2).sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
     const epochs = recorder.messages.map((m) => m.requestContext.requestTimeEpoch);
     expect(epochs).toHaveLength(20);
     await gateway.stop();

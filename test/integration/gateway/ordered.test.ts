@@ -9,7 +9,9 @@ import { b64, cleanup, openClient, startGateway } from './helpers';
 
 afterEach(cleanup);
 
-const pingWith = (i: number) => b64(Buffer.from([0xc0, i]));
+/** A 3-byte packet carrying `i` (type byte, Remaining Length 1, i): the echo posts whole packets only. */
+const packet = (i: number) => Buffer.from([0xc0, 0x01, i]);
+const pingWith = (i: number) => b64(packet(i));
 
 describe('local gateway, ordered ingress', () => {
   it('writes each frame as a message of the connection group, with the wire contract attributes', async () => {
@@ -17,7 +19,7 @@ describe('local gateway, ordered ingress', () => {
     const client = await openClient(address.url);
     const before = Date.now();
     client.ws.send(pingWith(1));
-    expect(await client.bytes(2)).toEqual(Buffer.from([0xc0, 1]));
+    expect(await client.bytes(3)).toEqual(packet(1));
     const connectionId = recorder.connects[0]!.requestContext.connectionId;
     const [record] = recorder.batches[0]!.Records;
     expect(record).toMatchObject({
@@ -40,8 +42,8 @@ describe('local gateway, ordered ingress', () => {
     const { address, recorder } = await startGateway({ strict: true, ingress: 'ordered', jitterMs: 20 });
     const client = await openClient(address.url);
     for (let i = 0; i < 30; i += 1) client.ws.send(pingWith(i));
-    const bytes = await client.bytes(60);
-    expect([...bytes].filter((_, i) => i % 2 === 1)).toEqual([...Array(30).keys()]);
+    const bytes = await client.bytes(90);
+    expect([...bytes].filter((_, i) => i % 3 === 2)).toEqual([...Array(30).keys()]);
     expect(recorder.batches.length).toBeLessThan(30); // frames share batches
   });
 
@@ -125,7 +127,7 @@ describe('local gateway, ordered ingress', () => {
     const client = await openClient(address.url);
     client.ws.send('');
     client.ws.send(pingWith(3));
-    expect(await client.bytes(2)).toEqual(Buffer.from([0xc0, 3]));
+    expect(await client.bytes(3)).toEqual(packet(3));
     expect(recorder.records).toHaveLength(1);
     expect(recorder.logs.some((l) => l.msg === 'ingress message refused by the queue: dropped')).toBe(true);
   });

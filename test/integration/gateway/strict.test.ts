@@ -1,17 +1,17 @@
 import { PayloadTooLargeException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pattern, sameBytes } from '../../unit/gateway/delivery-contract';
+import { packetOfSize, sameBytes } from '../../unit/gateway/delivery-contract';
 import type { MessageAction } from './helpers';
 import { b64, cleanup, echo, openClient, startGateway } from './helpers';
-import { MAX_CHUNK_BYTES } from '../../../lib/api-gateway';
+import { FRAGMENT_PAYLOAD_BYTES, POST_LIMIT_CHARS } from '../../../lib/api-gateway';
 
 afterEach(cleanup);
 
-/** On [0x01], pushes `size` bytes to the sender; otherwise echoes. */
+/** On [0x01], pushes a packet of `size` bytes to the sender; otherwise echoes. */
 function pushOnRequest(size: number): MessageAction {
   return async (event, bytes, delivery) => {
     if (bytes.length === 1 && bytes[0] === 0x01) {
-      await delivery.send(event.requestContext.connectionId, pattern(size, 3), 'text');
+      await delivery.send(event.requestContext.connectionId, packetOfSize(size, 3), 'text');
     } else {
       await echo(event, bytes, delivery);
     }
@@ -32,7 +32,7 @@ describe('strict mode: frames from the client', () => {
   it('accepts a frame of exactly 32 KB', async () => {
     const { address } = await startGateway({ strict: true });
     const client = await openClient(address.url);
-    const data = pattern(MAX_CHUNK_BYTES); // base64: exactly 32768 characters
+    const data = packetOfSize(24 * 1024); // base64: exactly 32768 characters
     client.ws.send(b64(data));
     expect(sameBytes(await client.bytes(data.length), data)).toBe(true);
   });
@@ -49,9 +49,9 @@ describe('strict mode: frames from the client', () => {
   it('accepts a fragmented message of small frames under 128 KB', async () => {
     const { address, recorder } = await startGateway({ strict: true });
     const client = await openClient(address.url);
-    const text = b64(pattern(90_000)); // 120000 characters in 4 frames of 30000
+    const text = b64(packetOfSize(90_000)); // 120000 characters in 4 frames of 30000
     for (let i = 0; i < 4; i += 1) client.ws.send(text.slice(i * 30_000, (i + 1) * 30_000), { fin: i === 3 });
-    expect(sameBytes(await client.bytes(90_000), pattern(90_000))).toBe(true);
+    expect(sameBytes(await client.bytes(90_000), packetOfSize(90_000))).toBe(true);
     expect(recorder.messages).toHaveLength(1);
   });
 
@@ -77,14 +77,14 @@ describe('strict mode: frames from the client', () => {
 });
 
 describe('strict mode: data to the client', () => {
-  it('delivers 100 KB intact through split posts, and the connection stays open [MQTT-6.0.0-2]', async () => {
+  it('delivers a 100 KB packet intact in tagged fragments, and the connection stays open [MQTT-6.0.0-2]', async () => {
     const size = 100 * 1024;
     const { address } = await startGateway({ strict: true }, pushOnRequest(size));
     const client = await openClient(address.url);
     client.ws.send(b64(Buffer.from([0x01])));
-    expect(sameBytes(await client.bytes(size), pattern(size, 3))).toBe(true);
-    expect(client.received).toHaveLength(Math.ceil(size / MAX_CHUNK_BYTES));
-    expect(client.received.every((m) => typeof m === 'string' && m.length <= 32 * 1024)).toBe(true);
+    expect(sameBytes(await client.bytes(size), packetOfSize(size, 3))).toBe(true);
+    expect(client.received).toHaveLength(Math.ceil(size / FRAGMENT_PAYLOAD_BYTES));
+    expect(client.received.every((m) => typeof m === 'string' && m.length <= POST_LIMIT_CHARS)).toBe(true);
     expect(client.ws.readyState).toBe(client.ws.OPEN);
   });
 

@@ -10,7 +10,8 @@ import { resolveLimits, type StratusTransportOptions } from '../../../lib/client
 import type { SocketEvents, TextSocket } from '../../../lib/client/socket-types';
 import { StratusStream } from '../../../lib/client/stream';
 import { concatBytes, cutAt, hex, rawPacket } from './helpers';
-import { FRAME_LIMIT_BYTES } from '../../../lib/api-gateway';
+import { FRAGMENT_PAYLOAD_BYTES, FRAME_LIMIT_BYTES } from '../../../lib/api-gateway';
+import { fragment } from '../../../lib/gateway/framing';
 
 class FakeSocket implements TextSocket {
   readonly sent: string[][] = [];
@@ -223,6 +224,27 @@ describe('StratusStream incoming', () => {
     cutAt(bytes, [1, 13, 100]).forEach((chunk) => events.text(Buffer.from(chunk).toString('base64')));
     await settle();
     expect(hex([concatBytes(chunks)])).toEqual(hex([bytes]));
+  });
+
+  it('appends a fragmented packet once all its tagged parts are in, untagged posts passing between them', async () => {
+    const { stream, events } = await setup();
+    const chunks = read(stream);
+    const bigPacket = rawPacket(0x30, 2 * FRAGMENT_PAYLOAD_BYTES);
+    const parts = fragment(bigPacket, 'big1');
+    events.text(parts[1]!);
+    events.text(Buffer.from(p1).toString('base64'));
+    events.text(parts[0]!);
+    events.text(parts[2]!);
+    await settle();
+    expect(hex([concatBytes(chunks)])).toEqual(hex([concatBytes([p1, bigPacket])]));
+  });
+
+  it('fails with MalformedFrameError on a malformed fragment tag', async () => {
+    const { stream, events } = await setup();
+    const error = nextError(stream);
+    events.text('big1.3.2:wAA=');
+    expect(await error).toBeInstanceOf(MalformedFrameError);
+    expect(stream.destroyed).toBe(true);
   });
 
   it('passes binary messages from a lenient server through as they are', async () => {

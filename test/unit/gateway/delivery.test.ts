@@ -4,9 +4,10 @@ import { DeliveryError, ForbiddenError, PayloadTooLargeError, ThrottledError } f
 import { managementClient, resetManagementClients } from '../../../lib/gateway/management-client';
 import { MemoryDelivery } from '../../../lib/gateway/memory-delivery';
 import type { RetryPolicy } from '../../../lib/retry';
-import { describeDeliveryContract, pattern } from './delivery-contract';
+import { describeDeliveryContract, packetOfSize } from './delivery-contract';
+import { decodeServerMessages } from '../../../lib/client/reassembly';
 import { FakeManagementApi } from './fake-management-api';
-import { MAX_CHUNK_BYTES } from '../../../lib/api-gateway';
+import { FRAGMENT_PAYLOAD_BYTES } from '../../../lib/api-gateway';
 
 const sleeps: number[] = [];
 const instantRetry: RetryPolicy = {
@@ -52,8 +53,7 @@ describeDeliveryContract('API Gateway over a fake @connections', async () => {
       api.connections.set(id, { chunks: [], connectedAt: new Date() });
       return id;
     },
-    received: async (id) =>
-      new Uint8Array(Buffer.concat(api.connections.get(id)!.chunks.map((c) => Buffer.from(c.toString(), 'base64')))),
+    received: async (id) => decodeServerMessages(api.connections.get(id)!.chunks.map((c) => c.toString())),
     kill: async (id) => void api.connections.delete(id),
     dispose: async () => client.destroy(),
   };
@@ -78,7 +78,7 @@ describe('ApiGatewayDelivery outcomes', () => {
     const { api, client, delivery, id } = setup();
     try {
       api.scripted.set(id, [429, 429]);
-      expect(await delivery.send(id, pattern(3), 'text')).toEqual({ status: 'sent', posted: 1 });
+      expect(await delivery.send(id, packetOfSize(3), 'text')).toEqual({ status: 'sent', posted: 1 });
       expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(3);
       expect(sleeps).toEqual([99, 149]); // 0.999 * min(150, 100 * 2^n), floored
     } finally {
@@ -90,7 +90,7 @@ describe('ApiGatewayDelivery outcomes', () => {
     const { api, client, delivery, goneIds, id } = setup();
     try {
       api.scripted.set(id, [200, 429, 429, 429]);
-      const outcome = await delivery.send(id, pattern(MAX_CHUNK_BYTES + 1), 'text');
+      const outcome = await delivery.send(id, packetOfSize(FRAGMENT_PAYLOAD_BYTES + 100), 'text');
       expect(outcome).toEqual({ status: 'throttled', posted: 1 });
       expect(api.requests).toHaveLength(4);
       expect(goneIds).toEqual([]);
@@ -99,11 +99,25 @@ describe('ApiGatewayDelivery outcomes', () => {
     }
   });
 
-  it('stops at the first gone chunk', async () => {
+  it('throttled midway: the posted messages hold whole packets, the rest is not delivered', async () => {
+    const { api, client, delivery, id } = setup();
+    try {
+      const packets = [packetOfSize(20_000, 1), packetOfSize(20_000, 2), packetOfSize(60_000, 3)];
+      api.scripted.set(id, [200, 200, 200, 429, 429, 429]);
+      const outcome = await delivery.send(id, new Uint8Array(Buffer.concat(packets)), 'text');
+      expect(outcome).toEqual({ status: 'throttled', posted: 3 }); // two whole packets, one fragment
+      const received = decodeServerMessages(api.connections.get(id)!.chunks.map((c) => c.toString()));
+      expect(Buffer.from(received).equals(Buffer.concat(packets.slice(0, 2)))).toBe(true);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('stops at the first gone fragment', async () => {
     const { api, client, delivery, goneIds, id } = setup();
     try {
       api.scripted.set(id, [200, 410]);
-      expect(await delivery.send(id, pattern(3 * MAX_CHUNK_BYTES), 'text')).toEqual({ status: 'gone', posted: 1 });
+      expect(await delivery.send(id, packetOfSize(3 * FRAGMENT_PAYLOAD_BYTES), 'text')).toEqual({ status: 'gone', posted: 1 });
       expect(api.requests).toHaveLength(2);
       expect(goneIds).toEqual([id]);
     } finally {
@@ -119,7 +133,7 @@ describe('ApiGatewayDelivery outcomes', () => {
     const { api, client, delivery, id } = setup();
     try {
       api.scripted.set(id, [status]);
-      const error = await delivery.send(id, pattern(3), 'text').catch((e: unknown) => e);
+      const error = await delivery.send(id, packetOfSize(3), 'text').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(errorClass);
       expect(error).toBeInstanceOf(DeliveryError);
       expect((error as DeliveryError).connectionId).toBe(id);
@@ -142,7 +156,7 @@ describe('ApiGatewayDelivery outcomes', () => {
   it('posts raw bytes for binary-mode connections', async () => {
     const { api, client, delivery, id } = setup();
     try {
-      const data = pattern(7);
+      const data = packetOfSize(7);
       await delivery.send(id, data, 'binary');
       expect(new Uint8Array(api.connections.get(id)!.chunks[0]!)).toEqual(data);
     } finally {
@@ -156,9 +170,9 @@ describe('MemoryDelivery simulation', () => {
     const delivery = new MemoryDelivery();
     delivery.open('a');
     delivery.simulateThrottle('a', 1);
-    expect((await delivery.send('a', pattern(2), 'text')).status).toBe('throttled');
-    expect((await delivery.send('a', pattern(2), 'binary')).status).toBe('sent');
-    expect(delivery.posts).toEqual([{ connectionId: 'a', mode: 'binary', message: pattern(2) }]);
+    expect((await delivery.send('a', packetOfSize(2), 'text')).status).toBe('throttled');
+    expect((await delivery.send('a', packetOfSize(2), 'binary')).status).toBe('sent');
+    expect(delivery.posts).toEqual([{ connectionId: 'a', mode: 'binary', message: packetOfSize(2) }]);
     await delivery.close('a');
     expect(delivery.closed).toEqual(['a']);
     expect(delivery.isOpen('a')).toBe(false);

@@ -18,7 +18,7 @@ interface FakeConnection {
 
 export class FakeManagementApi {
   readonly connections = new Map<string, FakeConnection>();
-  /** Per id: statuses to answer the next posts with, in order, before behaving normally. */
+  /** Per id: statuses to answer the next requests with, in order (200: behave normally), before behaving normally. */
   readonly scripted = new Map<string, number[]>();
   readonly requests: { method: string; connectionId: string }[] = [];
 
@@ -38,7 +38,7 @@ export class FakeManagementApi {
     const connectionId = decodeURIComponent(match[1] as string);
     this.requests.push({ method: request.method, connectionId });
     const scripted = this.scripted.get(connectionId)?.shift();
-    if (scripted !== undefined) return reply(scripted, { message: null }, errorType(scripted));
+    if (scripted !== undefined && scripted !== 200) return reply(scripted, { message: null }, errorType(scripted));
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return reply(410, { message: null }, 'GoneException');
     switch (request.method) {

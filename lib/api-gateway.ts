@@ -17,6 +17,21 @@ export const MESSAGE_LIMIT_BYTES = 128 * 1024;
  */
 export const MAX_PACKET_BYTES = (MESSAGE_LIMIT_BYTES / 4) * 3;
 
+/**
+ * Characters a numbered client message reserves for its `<seq>:` prefix (docs/TRANSPORT.md
+ * section 3): a sequence number of at most 15 digits, and the colon.
+ */
+export const SEQ_PREFIX_RESERVE = 16;
+
+/** The largest sequence number of a numbered client message: 15 decimal digits (a safe integer). */
+export const MAX_MESSAGE_SEQ = 999_999_999_999_999;
+
+/**
+ * The largest MQTT packet one numbered message can carry: the base64 after the reserved prefix,
+ * floor((131,072 - 16) / 4) * 3 = 98,292 bytes.
+ */
+export const MAX_NUMBERED_PACKET_BYTES = Math.floor((MESSAGE_LIMIT_BYTES - SEQ_PREFIX_RESERVE) / 4) * 3;
+
 /** Largest chunk of raw bytes per posted message: its base64 is exactly FRAME_LIMIT_BYTES (24 KiB). */
 export const MAX_CHUNK_BYTES = (FRAME_LIMIT_BYTES / 4) * 3;
 

@@ -23,7 +23,7 @@ export class GatewayEventError extends GatewayError {
 
 /** A message body that is not the wire encoding (base64 text, or binary where allowed). */
 export class FramingError extends GatewayError {
-  readonly kind: 'invalid-base64' | 'binary-not-allowed';
+  readonly kind: 'invalid-base64' | 'binary-not-allowed' | 'malformed-seq';
 
   constructor(kind: FramingError['kind'], message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -43,5 +43,20 @@ export const FRAGMENT_PAYLOAD_BYTES = ((POST_LIMIT_CHARS - FRAGMENT_TAG_MAX_CHAR
  */
 export const BINARY_POST_BYTES = MESSAGE_LIMIT_BYTES;
 
+/**
+ * Characters a numbered client message reserves for its `<seq>:` prefix (docs/TRANSPORT.md
+ * section 3): a sequence number of at most 15 digits, and the colon.
+ */
+export const SEQ_PREFIX_RESERVE = 16;
+
+/** The largest sequence number of a numbered client message: 15 decimal digits (a safe integer). */
+export const MAX_MESSAGE_SEQ = 999_999_999_999_999;
+
+/**
+ * The largest MQTT packet one numbered message can carry: the base64 after the reserved prefix,
+ * floor((131,072 - 16) / 4) * 3 = 98,292 bytes.
+ */
+export const MAX_NUMBERED_PACKET_BYTES = Math.floor((MESSAGE_LIMIT_BYTES - SEQ_PREFIX_RESERVE) / 4) * 3;
+
 /** How a connection carries MQTT: base64 in text frames (API Gateway), or binary frames (local lenient mode only). */
 export type TransportMode = 'text' | 'binary';

@@ -15,7 +15,7 @@ export function registerBridgeCommand(program: Command): void {
     .option('--listen <url>', `where clients connect: mqtt://, mqtts://, ws:// or wss://HOST:PORT; repeatable (default ${BRIDGE_DEFAULTS.listen})`, collect)
     .requiredOption('--upstream <url>', 'the Stratus WebSocket URL, wss://… (ws:// only for a loopback host)')
     .option('--batch-ms <ms>', 'hold a connection\'s packets up to this long to pack them into one message (0: per read)', String(BRIDGE_DEFAULTS.batchMs))
-    .option('--batch-bytes <n>', 'send once this many bytes are held (max 98304)', String(BRIDGE_DEFAULTS.batchBytes))
+    .option('--batch-bytes <n>', 'send once this many bytes are held (max 98292)', String(BRIDGE_DEFAULTS.batchBytes))
     .option('--cert <file>', 'PEM certificate chain for mqtts:// and wss:// listeners')
     .option('--key <file>', 'PEM private key for mqtts:// and wss:// listeners')
     .option('--upstream-ca <file>', 'extra PEM CA certificates to trust for the upstream')

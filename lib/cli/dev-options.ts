@@ -32,6 +32,8 @@ export const DevOptionsSchema = z
     ingressConsumers: z.coerce.number().int().min(1).max(1000).default(DEV_DEFAULTS.ingressConsumers),
     jitterMs: z.coerce.number().int().min(0).max(60_000).default(0),
     dropDisconnectRate: z.coerce.number().min(0).max(1).default(0),
+    /** Ordered ingress: fraction (0..1) of frames swapped with their connection's next before the queue. */
+    swapFraction: z.coerce.number().min(0).max(1).default(0),
     idleTimeoutMs: millis.default(DEV_DEFAULTS.idleTimeoutMs),
     maxConnectionMs: millis.default(DEV_DEFAULTS.maxConnectionMs),
     dynamodbEndpoint: z.url().optional(),
@@ -46,6 +48,7 @@ export const DevOptionsSchema = z
   })
   .strict()
   .superRefine((o, ctx) => {
+    if (o.swapFraction > 0 && o.ingress !== 'ordered') ctx.addIssue({ code: 'custom', path: ['swapFraction'], message: 'needs --ingress ordered (frames are swapped before the queue)' });
     const given = [o.jwtIssuer, o.jwtAudience, o.jwtJwksUrl].filter((v) => v !== undefined).length;
     if (given === 0 && o.jwtUsernameClaim === undefined) return;
     for (const key of ['jwtIssuer', 'jwtAudience', 'jwtJwksUrl'] as const) {

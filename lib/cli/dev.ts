@@ -27,6 +27,7 @@ export function registerDevCommand(program: Command): void {
     .option('--ingress-consumers <n>', 'ordered ingress: batches handled at once (Lambda concurrency)', String(DEV_DEFAULTS.ingressConsumers))
     .option('--jitter-ms <ms>', 'random delay before each handler call, to surface ordering races', '0')
     .option('--drop-disconnect-rate <p>', 'probability (0..1) that $disconnect is never delivered', '0')
+    .option('--swap-fraction <f>', "ordered ingress: fraction (0..1) of frames written to the queue after their connection's next frame, to exercise the restoring of order", '0')
     .option('--idle-timeout-ms <ms>', 'close connections silent for this long', String(DEV_DEFAULTS.idleTimeoutMs))
     .option('--max-connection-ms <ms>', 'close connections this long after they open', String(DEV_DEFAULTS.maxConnectionMs))
     .option('--auth', 'refuse anonymous clients (local mode allows them by default)', false)
@@ -52,6 +53,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       ingressConsumers: options.ingressConsumers,
       jitterMs: options.jitterMs,
       dropDisconnectRate: options.dropDisconnectRate,
+      swapFraction: options.swapFraction,
       idleTimeoutMs: options.idleTimeoutMs,
       maxConnectionDurationMs: options.maxConnectionMs,
     },
@@ -130,7 +132,7 @@ function banner(broker: LocalBroker, options: DevOptions, bridge?: Bridge): stri
   const lines = [
     '',
     `Stratus local broker listening on ${broker.url}${options.strict ? ' (strict: behaves like API Gateway)' : ''}`,
-    `  Ingress:          ${options.ingress === 'ordered' ? `ordered (emulated SQS FIFO queue, ${options.ingressConsumers} consumers)` : 'direct (unordered, one handler call per frame)'}`,
+    `  Ingress:          ${options.ingress === 'ordered' ? `ordered (emulated SQS FIFO queue, ${options.ingressConsumers} consumers${options.swapFraction > 0 ? `, ${options.swapFraction} of frames swapped before it` : ''})` : 'direct (unordered, one handler call per frame)'}`,
     `  @connections API: ${broker.managementEndpoint}/@connections/{id}`,
     `  DynamoDB:         ${broker.dynamodbEndpoint}${options.data ? ` (data in ${options.data})` : ' (in memory)'}`,
     '',

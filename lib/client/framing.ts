@@ -4,6 +4,7 @@
  */
 
 import { concatBytes } from '../mqtt/bytes';
+import { MAX_MESSAGE_SEQ } from '../api-gateway';
 import { encodeBase64 } from './base64';
 
 /**
@@ -36,11 +37,28 @@ export function splitFrames(text: string, maxFrameSize: number): string[] {
   return frames;
 }
 
-/** The frames of every message for `packets`, ready for the socket: one string[] per message. */
+/**
+ * A numbered message's text (docs/TRANSPORT.md section 3): the decimal sequence number, ':', then
+ * the base64. The number takes at most 15 digits (SEQ_PREFIX_RESERVE with the colon).
+ */
+export function numberMessage(seq: number, base64: string): string {
+  if (!Number.isSafeInteger(seq) || seq < 1 || seq > MAX_MESSAGE_SEQ) throw new RangeError(`message sequence number out of range: ${seq}`);
+  return `${seq}:${base64}`;
+}
+
+/**
+ * The frames of every message for `packets`, ready for the socket: one string[] per message.
+ * With `firstSeq` the messages are numbered from it, one number per message however many frames
+ * it takes; the caller budgets the prefix in `maxPacketBytes` (./limits.ts).
+ */
 export function planMessages(
   packets: readonly Uint8Array[],
   maxPacketBytes: number,
   maxFrameSize: number,
+  firstSeq?: number,
 ): string[][] {
-  return packMessages(packets, maxPacketBytes).map((message) => splitFrames(encodeBase64(message), maxFrameSize));
+  return packMessages(packets, maxPacketBytes).map((message, i) => {
+    const base64 = encodeBase64(message);
+    return splitFrames(firstSeq === undefined ? base64 : numberMessage(firstSeq + i, base64), maxFrameSize);
+  });
 }

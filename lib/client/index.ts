@@ -39,7 +39,7 @@ const TLS_OPTIONS = ['rejectUnauthorized', 'ca', 'cert', 'key', 'pfx', 'passphra
 /**
  * Connects MQTT.js to `url` (ws:// or wss://) over the Stratus framing. Options are MQTT.js's
  * (protocolVersion, clientId, reconnectPeriod, wsOptions, transformWsUrl, ...) plus the
- * transport's (batchMs, maxFrameSize, maxMessageSize, highWaterMark). Throws TypeError for another
+ * transport's (batchMs, maxFrameSize, maxMessageSize, highWaterMark, numbered). Throws TypeError for another
  * scheme and RangeError for limits API Gateway would refuse.
  */
 export function connect(url: string, options: StratusClientOptions = {}): MqttClient {

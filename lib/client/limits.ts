@@ -2,7 +2,7 @@
  * API Gateway WebSocket limits and the arithmetic that turns them into MQTT byte budgets.
  * Base64 text is ASCII, so a text frame's payload length in bytes equals its length in characters.
  */
-import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
+import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, SEQ_PREFIX_RESERVE } from '../api-gateway';
 
 /** Transport settings a caller may tighten (never loosen: API Gateway enforces the defaults). */
 export interface StratusTransportOptions {
@@ -20,6 +20,12 @@ export interface StratusTransportOptions {
    * back, so `writeToStream` reports backpressure. @default 1 MiB
    */
   highWaterMark?: number;
+  /**
+   * Number each message (`<seq>:<base64>`, docs/TRANSPORT.md section 3), so the server can put
+   * back in order two messages swapped before its queue. Costs 16 characters of each message's
+   * budget: the largest packet is 98,292 bytes (24,564 without fragmentation). @default true
+   */
+  numbered?: boolean;
 }
 
 export interface TransportLimits {
@@ -27,6 +33,7 @@ export interface TransportLimits {
   readonly maxFrameSize: number;
   readonly maxMessageSize: number;
   readonly highWaterMark: number;
+  readonly numbered: boolean;
 }
 
 /** Most bytes whose base64 fits in `chars` characters. */
@@ -42,9 +49,12 @@ function messageBudget(limits: TransportLimits, canFragment: boolean): number {
   return canFragment ? limits.maxMessageSize : Math.min(limits.maxFrameSize, limits.maxMessageSize);
 }
 
-/** Largest MQTT packet the transport can send: 98,304 bytes with fragmentation, 24,576 without. */
+/**
+ * Largest MQTT packet the transport can send: numbered, 98,292 bytes with fragmentation and
+ * 24,564 without; unnumbered, 98,304 and 24,576.
+ */
 export function maxPacketSize(limits: TransportLimits, canFragment: boolean): number {
-  return bytesFitting(messageBudget(limits, canFragment));
+  return bytesFitting(messageBudget(limits, canFragment) - (limits.numbered ? SEQ_PREFIX_RESERVE : 0));
 }
 
 /** Applies defaults and rejects settings API Gateway would refuse. Throws RangeError. */
@@ -54,10 +64,13 @@ export function resolveLimits(options: StratusTransportOptions = {}): TransportL
     maxFrameSize: options.maxFrameSize ?? FRAME_LIMIT_BYTES,
     maxMessageSize: options.maxMessageSize ?? MESSAGE_LIMIT_BYTES,
     highWaterMark: options.highWaterMark ?? 1024 * 1024,
+    numbered: options.numbered ?? true,
   };
+  // Room for at least one base64 quantum after the prefix.
+  const smallest = 4 + (limits.numbered ? SEQ_PREFIX_RESERVE : 0);
   requireRange('batchMs', limits.batchMs, 0, 60_000);
   requireRange('maxFrameSize', limits.maxFrameSize, 4, FRAME_LIMIT_BYTES);
-  requireRange('maxMessageSize', limits.maxMessageSize, 4, MESSAGE_LIMIT_BYTES);
+  requireRange('maxMessageSize', limits.maxMessageSize, smallest, MESSAGE_LIMIT_BYTES);
   requireRange('highWaterMark', limits.highWaterMark, 0, Number.MAX_SAFE_INTEGER);
   return limits;
 }

@@ -43,6 +43,8 @@ export class StratusStream extends Duplex {
   private held?: WriteCallback;
   private flushQueued = false;
   private flushTimer?: ReturnType<typeof setTimeout>;
+  /** The next message's sequence number: each stream is one WebSocket, numbered from 1. */
+  private nextSeq = 1;
 
   constructor(
     factory: SocketFactory,
@@ -163,7 +165,9 @@ export class StratusStream extends Duplex {
     const packets = this.outbox;
     this.outbox = [];
     this.outboxBytes = 0;
-    for (const frames of planMessages(packets, this.maxPacketSize, this.limits.maxFrameSize)) {
+    const messages = planMessages(packets, this.maxPacketSize, this.limits.maxFrameSize, this.limits.numbered ? this.nextSeq : undefined);
+    this.nextSeq += messages.length;
+    for (const frames of messages) {
       const size = frames.reduce((sum, frame) => sum + frame.length, 0);
       this.inFlight += size;
       socket.send(frames, (error) => this.onSent(size, error));

@@ -26,7 +26,7 @@ export class GatewayEventError extends GatewayError {
  * outgoing bytes that are not whole packets (a bug: the runtime only sends whole packets).
  */
 export class FramingError extends GatewayError {
-  readonly kind: 'invalid-base64' | 'binary-not-allowed' | 'not-whole-packets';
+  readonly kind: 'invalid-base64' | 'binary-not-allowed' | 'not-whole-packets' | 'malformed-seq';
 
   constructor(kind: FramingError['kind'], message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -36,8 +36,10 @@ export interface DecodeOptions {
 }
 
 /**
- * The MQTT bytes carried by one incoming message. Throws FramingError if a text body is not
- * canonical base64 (padded, no whitespace), or if the frame was binary and binary is not allowed.
+ * The MQTT bytes carried by one incoming message. A text body may be numbered (`<seq>:<base64>`,
+ * docs/TRANSPORT.md section 3): the prefix is checked and stripped. Throws FramingError if a text
+ * body is not canonical base64 (padded, no whitespace) after an optional valid prefix, or if the
+ * frame was binary and binary is not allowed.
  */
 export function decodeBody(
   message: { readonly body: string; readonly isBase64Encoded: boolean },
@@ -46,10 +48,36 @@ export function decodeBody(
   if (message.isBase64Encoded && !options.allowBinary) {
     throw new FramingError('binary-not-allowed', 'binary frames are not accepted: send base64 text');
   }
-  if (!isBase64(message.body)) {
+  const text = message.isBase64Encoded ? message.body : parseNumbered(message.body).base64;
+  if (!isBase64(text)) {
     throw new FramingError('invalid-base64', 'message body is not base64');
   }
-  return toUint8Array(Buffer.from(message.body, 'base64'));
+  return toUint8Array(Buffer.from(text, 'base64'));
+}
+
+/** A client message's text split at its optional sequence number. */
+export interface NumberedText {
+  /** The message's sequence number; undefined for an unnumbered message. */
+  readonly seq: number | undefined;
+  /** The text after the prefix (the whole text when unnumbered). */
+  readonly base64: string;
+}
+
+/** `<seq>:` with seq 1 to 15 digits, no leading zero. ':' is not in the base64 alphabet. */
+const SEQ_PREFIX = /^[1-9][0-9]{0,14}$/;
+
+/**
+ * Splits a client message's text at its `<seq>:` prefix (docs/TRANSPORT.md section 3). A text
+ * without ':' is unnumbered; one whose text before the first ':' is not a valid sequence number
+ * (empty, a leading zero, over 15 digits, not digits) throws FramingError `malformed-seq`, which
+ * callers answer as any malformed frame.
+ */
+export function parseNumbered(text: string): NumberedText {
+  const colon = text.indexOf(':');
+  if (colon < 0) return { seq: undefined, base64: text };
+  const prefix = text.slice(0, colon);
+  if (!SEQ_PREFIX.test(prefix)) throw new FramingError('malformed-seq', 'message sequence number is malformed');
+  return { seq: Number(prefix), base64: text.slice(colon + 1) };
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { INGRESS_ATTRIBUTES, STATUS_CODE_PREFIX } from '../ingress-wire';
 import * as z from '../zod-mini';
-import { GatewayEventError } from './errors';
+import { FramingError, GatewayEventError } from './errors';
+import { parseNumbered } from './framing';
 
 const attributeSchema = z.object({ stringValue: z.optional(z.string()), dataType: z.optional(z.string()) });
 
@@ -33,7 +34,14 @@ export type IngressRecord = {
   /** How many times the queue has handed this message out, this time included. */
   readonly receiveCount: number;
 } & (
-  | { readonly type: 'MESSAGE'; readonly body: string; readonly isBase64Encoded: boolean }
+  | {
+      readonly type: 'MESSAGE';
+      /** The frame's text, its `<seq>:` prefix stripped (docs/TRANSPORT.md section 3). */
+      readonly body: string;
+      readonly isBase64Encoded: boolean;
+      /** The client's sequence number of the message; undefined when it is not numbered. */
+      readonly seq?: number;
+    }
   | { readonly type: 'DISCONNECT'; readonly disconnectStatusCode?: number }
 );
 
@@ -79,9 +87,24 @@ function toIngressRecord(item: unknown): IngressRecord | InvalidIngressRecord {
     const error = new GatewayEventError('not a valid ingress message', [`${INGRESS_ATTRIBUTES.eventType}: ${type}`]);
     return { messageId: base.messageId, connectionId: base.connectionId, error };
   }
-  if (type === 'MESSAGE') return { ...base, type, body, isBase64Encoded: value(INGRESS_ATTRIBUTES.binary) === 'true' };
+  if (type === 'MESSAGE') return { ...base, type, ...messageBody(body, value(INGRESS_ATTRIBUTES.binary) === 'true') };
   const code = Number.parseInt((value(INGRESS_ATTRIBUTES.disconnectStatusCode) ?? '').slice(STATUS_CODE_PREFIX.length), 10);
   return { ...base, type, ...(Number.isSafeInteger(code) ? { disconnectStatusCode: code } : {}) };
+}
+
+/**
+ * A frame's body and sequence number. A malformed prefix leaves the body whole and unnumbered:
+ * decoding it then fails, and the frame gets the reaction to any malformed frame.
+ */
+function messageBody(body: string, isBase64Encoded: boolean): { body: string; isBase64Encoded: boolean; seq?: number } {
+  if (isBase64Encoded) return { body, isBase64Encoded };
+  try {
+    const { seq, base64 } = parseNumbered(body);
+    return seq === undefined ? { body, isBase64Encoded } : { body: base64, isBase64Encoded, seq };
+  } catch (error) {
+    if (error instanceof FramingError) return { body, isBase64Encoded };
+    throw error;
+  }
 }
 
 function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string[] {

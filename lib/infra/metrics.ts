@@ -27,6 +27,11 @@ export const METRIC_NAMES = {
   queueOverflows: 'QueueOverflows',
   /** Ingress frames that failed on their last attempt: dead-lettered, their connection closed */
   ingressFailures: 'IngressFailures',
+  /**
+   * Numbered ingress frames that reached the queue behind a later frame of their connection
+   * (restored within a batch, or too late to restore); see docs/ARCHITECTURE.md "Ordered ingress"
+   */
+  ingressReorders: 'IngressReorders',
 } as const;
 
 export type StratusMetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

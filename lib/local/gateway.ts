@@ -159,6 +159,11 @@ export class LocalGateway {
     return [...this.connections.keys()];
   }
 
+  /** Ordered ingress: frames written to the queue swapped with their connection's next (`swapFraction`). */
+  ingressSwaps(): number {
+    return this.ordered?.swaps ?? 0;
+  }
+
   /** Ordered ingress: the messages the queue moved to its dead-letter list (none in direct mode). */
   deadLetters(): readonly DeadLetter[] {
     return this.ordered?.deadLetters() ?? [];

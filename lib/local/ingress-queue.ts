@@ -43,6 +43,8 @@ export interface QueuedMessage {
   readonly receiveCount: number;
   /** ApproximateFirstReceiveTimestamp, epoch ms (0 until the first receive). */
   readonly firstReceivedAt: number;
+  /** Messages sent together right after this one (`sendTogether`): a receive takes them all or none. */
+  readonly together: number;
 }
 
 /** A message the redrive policy moved to the dead-letter queue. */
@@ -116,6 +118,21 @@ export class FifoQueue {
 
   /** SendMessage: answers the message id, and whether it was dropped as a duplicate. */
   send(send: IngressSend): { messageId: string; duplicate: boolean } {
+    return this.enqueue(send, 0);
+  }
+
+  /**
+   * Sends messages of one group back to back, and keeps them in one batch: a receive that cannot
+   * take them all leaves them for the next. Not an SQS feature: local mode's swap
+   * (./ordered-ingress.ts) uses it so that two swapped frames always reach the consumer together,
+   * where it can restore their order; on AWS such a pair may straddle two batches.
+   */
+  sendTogether(sends: readonly IngressSend[]): void {
+    if (sends.length > this.batchSize) throw new RangeError(`at most ${this.batchSize} messages go together`);
+    sends.forEach((send, i) => this.enqueue(send, sends.length - 1 - i));
+  }
+
+  private enqueue(send: IngressSend, together: number): { messageId: string; duplicate: boolean } {
     if (this.closed) throw new Error('the ingress queue is closed');
     const now = this.now();
     this.forgetExpiredDeduplication(now);
@@ -129,6 +146,7 @@ export class FifoQueue {
       sentAt: now,
       receiveCount: 0,
       firstReceivedAt: 0,
+      together,
     };
     this.deduplication.set(key, { messageId: message.messageId, until: now + this.deduplicationWindowMs });
     const group = this.groupOf(send.groupId);
@@ -147,6 +165,8 @@ export class FifoQueue {
     const now = this.now();
     for (const group of this.availableGroups()) {
       while (batch.length < this.batchSize && group.waiting.length > 0) {
+        // Messages sent together go in one batch, unless they could never fit one.
+        if (batch.length > 0 && batch.length + 1 + group.waiting[0].together > this.batchSize) break;
         const message = group.waiting.shift() as Stored;
         if (message.receiveCount >= this.maxReceiveCount) {
           this.deadLetter(message, now);

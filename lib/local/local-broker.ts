@@ -66,6 +66,8 @@ export interface LocalBroker {
   readonly tables: ReturnType<typeof tableNamesForPrefix>;
   /** Ordered ingress: the messages moved to the queue's dead-letter list, oldest first. */
   deadLetters(): readonly DeadLetter[];
+  /** Ordered ingress: swaps the gateway performed before the queue (the `swapFraction` option). */
+  ingressSwaps(): number;
   /** Runs the sweeper once now (it also runs every `sweepIntervalMs`). */
   sweep(): Promise<SweepReport>;
   /** Stops the gateway, then DynamoDB Local if this broker started it. Idempotent. */
@@ -124,7 +126,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         resetManagementClients();
         await dynamo.stop();
       })());
-    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), sweep: sweepNow, stop };
+    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), ingressSwaps: () => gateway.ingressSwaps(), sweep: sweepNow, stop };
   } catch (error) {
     await dynamo.stop();
     throw error;

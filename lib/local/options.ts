@@ -49,6 +49,13 @@ export const localGatewayOptionsSchema = z.object({
    * maxReceiveCount; the runtime's `maxReceives` must match). @default 5
    */
   maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+  /**
+   * Ordered ingress: probability (0..1) that a frame is held and written to the queue right after
+   * its connection's next frame, both at once, to exercise the consumer's restoring of order
+   * (API Gateway does not document that it never swaps two frames before the queue). A held frame
+   * goes alone after a short wait, or before the connection's close. @default 0
+   */
+  swapFraction: z.number().min(0).max(1).default(0),
   /** `requestContext.apiId` in events. @default 'local' */
   apiId: z.string().min(1).default('local'),
 });

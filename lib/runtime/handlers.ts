@@ -13,6 +13,7 @@ import { acceptConnect, refuseConnect, subprotocolOf } from '../gateway/subproto
 import type { ConnectionRecord } from '../store/ports';
 import { runDisconnectPath } from './disconnect-path';
 import { handleIngress } from './ingress';
+import { HandledSeqs } from './ingress-order';
 import { handleMessage } from './message';
 import type { RouteHandlers, RuntimeDeps } from './types';
 
@@ -22,6 +23,8 @@ export const CONNECTION_RECORD_TTL_SECONDS = 2 * 3600 + 600;
 const OK: GatewayResult = { statusCode: 200 };
 
 export function createHandlers(deps: RuntimeDeps): RouteHandlers {
+  // Kept across the batches a container handles: reorders across batches are detected with it.
+  const seqs = new HandledSeqs();
   return {
     connect: (event) => instrument(deps, '$connect', () => onConnect(deps, event)),
     disconnect: (event) => instrument(deps, '$disconnect', () => onDisconnect(deps, event)),
@@ -30,7 +33,7 @@ export function createHandlers(deps: RuntimeDeps): RouteHandlers {
       // A failure here is not one frame's (the event is not an SQS batch): the whole batch is
       // retried, and the dead-letter queue takes it in the end.
       try {
-        return await handleIngress(deps, event);
+        return await handleIngress(deps, event, seqs);
       } finally {
         deps.metrics.flush();
       }

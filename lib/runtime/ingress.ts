@@ -9,9 +9,14 @@
  * disconnect path: the frames before it, a DISCONNECT packet included, are always handled first,
  * so no grace period is needed.
  *
+ * Numbered frames (docs/TRANSPORT.md section 3) are handled by sequence number: two frames
+ * swapped before the queue are put back in order when they share a batch (./ingress-order.ts),
+ * and every reorder is counted (`IngressReorders`).
+ *
  * Failures (a store or post failure, never bad input: that gets its MQTT reaction and succeeds):
- * a frame is tried once more in place; then the failing frame and every later one of its connection are reported as batch item failures,
- * so the queue hands them out again, in order. On its last attempt a frame is answered as direct
+ * a frame is tried once more in place; then the failing frame and every frame of its connection
+ * not yet handled are reported as batch item failures, in queue order, so the queue hands them
+ * out again, in order. On its last attempt a frame is answered as direct
  * ingress would (v5 DISCONNECT 0x83, close) and reported once more, which moves it to the
  * dead-letter queue; the connection's later frames are dropped with it, since its order can no
  * longer be kept.
@@ -19,11 +24,13 @@
 import { parseIngressEvent, type IngressRecord } from '../gateway/ingress';
 import { withRetry, type RetryPolicy } from '../retry';
 import { runDisconnectPath } from './disconnect-path';
+import { planConnection, seqOf, type HandledSeqs } from './ingress-order';
 import { receiveFrame, sendReplies } from './message';
 import { closeQuietly, createOutbox, merge, type Outbox } from './outbox';
 import type { BatchResponse, RuntimeDeps } from './types';
 
-export async function handleIngress(deps: RuntimeDeps, raw: unknown): Promise<BatchResponse> {
+/** `seqs`: the highest sequence number handled per connection, kept by the container. */
+export async function handleIngress(deps: RuntimeDeps, raw: unknown, seqs: HandledSeqs): Promise<BatchResponse> {
   const { records, invalid } = parseIngressEvent(raw);
   const failed: string[] = [];
   for (const bad of invalid) {
@@ -38,13 +45,33 @@ export async function handleIngress(deps: RuntimeDeps, raw: unknown): Promise<Ba
     if (group === undefined) groups.set(record.connectionId, [record]);
     else group.push(record);
   }
-  const results = await Promise.all([...groups.values()].map((group) => runConnection(deps, group)));
+  const results = await Promise.all([...groups.values()].map((group) => runGroup(deps, seqs, group)));
   for (const ids of results) failed.push(...ids);
   return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-/** One connection's records of the batch, in order; answers the message ids that failed. */
-async function runConnection(deps: RuntimeDeps, records: readonly IngressRecord[]): Promise<string[]> {
+/**
+ * One connection's records of the batch, in queue order: handled in the order the plan restores,
+ * and the failed ones answered in queue order (what the event source mapping sees).
+ */
+async function runGroup(deps: RuntimeDeps, seqs: HandledSeqs, arrival: readonly IngressRecord[]): Promise<string[]> {
+  const connectionId = arrival[0].connectionId;
+  const plan = planConnection(arrival, seqs.get(connectionId));
+  if (plan.reorders > 0) deps.metrics.add('IngressReorders', plan.reorders);
+  for (const record of plan.late) {
+    deps.log.warn('ingress frame arrived after a later one was handled: order not restored', {
+      connectionId,
+      messageId: record.messageId,
+      seq: seqOf(record),
+      handled: seqs.get(connectionId),
+    });
+  }
+  const failed = new Set(await runConnection(deps, seqs, plan.order));
+  return arrival.filter((r) => failed.has(r.messageId)).map((r) => r.messageId);
+}
+
+/** One connection's records of the batch, in the order to handle them; answers the message ids that failed. */
+async function runConnection(deps: RuntimeDeps, seqs: HandledSeqs, records: readonly IngressRecord[]): Promise<string[]> {
   const connectionId = records[0].connectionId;
   let batch: Outbox | undefined;
   let closed = false;
@@ -60,6 +87,7 @@ async function runConnection(deps: RuntimeDeps, records: readonly IngressRecord[
       if (record.type === 'DISCONNECT') {
         await flush();
         await runDisconnectPath(deps, connectionId, 'client-closed', undefined, record.requestTimeEpoch);
+        seqs.forget(connectionId);
         continue;
       }
       if (closed) {
@@ -68,6 +96,7 @@ async function runConnection(deps: RuntimeDeps, records: readonly IngressRecord[
         continue;
       }
       const { frame, outcome } = await receive(deps, record, lastAttempt);
+      if (outcome === 'handled' && record.seq !== undefined) seqs.handled(connectionId, record.seq);
       batch ??= createOutbox(frame.mode);
       merge(batch, frame);
       if (batch.close) {

@@ -17,7 +17,8 @@ export type MetricName =
   | 'DeliveryErrors'
   | 'Gone410'
   | 'QueueOverflows'
-  | 'IngressFailures';
+  | 'IngressFailures'
+  | 'IngressReorders';
 
 const UNITS: Record<MetricName, 'Count' | 'Bytes'> = {
   Connections: 'Count',
@@ -31,6 +32,7 @@ const UNITS: Record<MetricName, 'Count' | 'Bytes'> = {
   Gone410: 'Count',
   QueueOverflows: 'Count',
   IngressFailures: 'Count',
+  IngressReorders: 'Count',
 };
 
 export interface Metrics {

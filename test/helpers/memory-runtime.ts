@@ -75,6 +75,8 @@ export interface MemoryRuntime {
   readonly stores: MemoryStores;
   /** The name of every metric flushed so far, once per flush that carried it. */
   readonly metrics: MetricName[];
+  /** The sum of a metric's values flushed so far. */
+  metricTotal(name: MetricName): number;
   now(): number;
   advance(ms: number): void;
   /** `$connect` with the `mqtt` subprotocol; the connection is live on `@connections` once accepted. */
@@ -87,6 +89,14 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
   let now = options.start ?? T0;
   const clock = () => now;
   const metrics: MetricName[] = [];
+  const totals = new Map<MetricName, number>();
+  const record = (line: string) => {
+    const values = JSON.parse(line) as Record<string, unknown>;
+    for (const name of metricNames(line)) {
+      metrics.push(name);
+      totals.set(name, (totals.get(name) ?? 0) + Number(values[name]));
+    }
+  };
   const stores: MemoryStores = {
     connections: new MemoryConnectionStore({ clock }),
     sessions: new MemorySessionStore({ clock }),
@@ -111,7 +121,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     authenticate: options.authenticate ?? noCredentialStore(true),
     allowBinary: false,
     log: silentLogger,
-    metrics: createMetrics((line) => metrics.push(...metricNames(line)), clock),
+    metrics: createMetrics(record, clock),
     now: clock,
   };
   const handlers = createHandlers(deps);
@@ -123,6 +133,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     delivery,
     stores,
     metrics,
+    metricTotal: (name) => totals.get(name) ?? 0,
     now: clock,
     advance: (ms) => {
       now += ms;

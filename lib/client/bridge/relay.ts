@@ -66,6 +66,8 @@ export class Relay {
   /** The client closed while the upstream handshake was still running. */
   private clientGone = false;
   private timer?: ReturnType<typeof setTimeout>;
+  /** The next upstream message's sequence number (docs/TRANSPORT.md section 3); one upstream per relay. */
+  private nextSeq = 1;
 
   constructor(
     private readonly client: Downstream,
@@ -148,7 +150,7 @@ export class Relay {
   private sendUpstream(message: Uint8Array, packets: number): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== ws.OPEN) return;
-    const chars = sendMessage(ws, message, (error) => this.onSent(error));
+    const chars = sendMessage(ws, this.nextSeq++, message, (error) => this.onSent(error));
     this.context.stats.recordUpstream(chars, packets);
     if (ws.bufferedAmount > HIGH_WATER_MARK) this.pauseClient();
   }

@@ -1,12 +1,12 @@
 /**
  * The cloud side of a relay: one WebSocket to Stratus (API Gateway, or local mode) speaking the
- * Stratus framing, base64 in text frames (docs/TRANSPORT.md). Each message is one text message,
+ * Stratus framing, numbered base64 in text frames (docs/TRANSPORT.md). Each message is one text message,
  * fragmented into frames of at most 32 KB when it is longer. Also the start-up check that the
  * upstream URL leads to a WebSocket server that accepts the `mqtt` subprotocol.
  */
 import WebSocket from 'ws';
 import { encodeBase64 } from '../base64';
-import { splitFrames } from '../framing';
+import { numberMessage, splitFrames } from '../framing';
 import { redactUrl } from './options';
 import { FRAME_LIMIT_BYTES } from '../../api-gateway';
 
@@ -38,11 +38,12 @@ export function openUpstream(target: UpstreamTarget, subprotocol: string): WebSo
 }
 
 /**
- * Sends MQTT bytes (whole packets) as one text message of base64. Returns the base64 length, the
- * size API Gateway meters (in 32 KB steps).
+ * Sends MQTT bytes (whole packets) as one numbered text message, `<seq>:<base64>`
+ * (docs/TRANSPORT.md section 3). Returns the text's length, the size API Gateway meters (in 32 KB
+ * steps).
  */
-export function sendMessage(ws: WebSocket, bytes: Uint8Array, done: (error?: Error) => void): number {
-  const text = encodeBase64(bytes);
+export function sendMessage(ws: WebSocket, seq: number, bytes: Uint8Array, done: (error?: Error) => void): number {
+  const text = numberMessage(seq, encodeBase64(bytes));
   const frames = splitFrames(text, FRAME_LIMIT_BYTES);
   const last = frames.length - 1;
   frames.forEach((frame, i) => ws.send(frame, { binary: false, fin: i === last }, i === last ? done : undefined));

@@ -1,6 +1,7 @@
 /**
  * A tiny MQTT server speaking the Stratus framing the way API Gateway imposes it: binary frames
- * close the connection with 1003, client messages are base64 text holding whole packets, and
+ * close the connection with 1003, client messages are base64 text holding whole packets (numbered
+ * `<seq>:<base64>` or not, docs/TRANSPORT.md section 3), and
  * server data may be cut anywhere across messages. It records every client frame from the raw TCP
  * bytes, so tests can check frame sizes and opcodes without relying on `ws` internals.
  */
@@ -21,6 +22,8 @@ export interface RawFrame {
 /** One client WebSocket message as the server's `ws` delivered it, with what it carried. */
 export interface ClientMessage {
   readonly text: string;
+  /** The message's number, for a numbered message */
+  readonly seq: number | undefined;
   readonly packets: Packet[];
   /** The packets' sizes add up to the decoded length: the message holds whole packets only */
   readonly wholePackets: boolean;
@@ -102,11 +105,13 @@ export class FramingServer {
         return;
       }
       const text = data.toString('latin1');
-      const bytes = Buffer.from(text, 'base64');
+      const numbered = /^([1-9][0-9]{0,14}):/.exec(text);
+      const seq = numbered === null ? undefined : Number(numbered[1]);
+      const bytes = Buffer.from(numbered === null ? text : text.slice(numbered[0].length), 'base64');
       parsed = [];
       parser.parse(bytes);
       const size = parsed.reduce((sum, p) => sum + packetSize(p), 0);
-      connection.messages.push({ text, packets: parsed, wholePackets: size === bytes.length });
+      connection.messages.push({ text, seq, packets: parsed, wholePackets: size === bytes.length });
       for (const packet of parsed) this.onPacket(packet, connection);
       this.waiters.splice(0).forEach((wake) => wake());
     });

@@ -157,6 +157,27 @@ describe.each([4, 5] as const)('stratus-mqtt/client over the framing, MQTT proto
     expect(batch[0].packets.map((p) => (p as IPublishPacket).topic)).toEqual(['a', 'b', 'c']);
   });
 
+  it('numbers its messages from 1 on each WebSocket, one number per message (docs/TRANSPORT.md section 3)', async () => {
+    const srv = await startServer();
+    const client = await connected(srv.url, { protocolVersion, reconnectPeriod: 50 });
+    await client.publishAsync('big', payload(60 * 1024), { qos: 1 }); // one message of 3 frames
+    await client.publishAsync('small', 'x', { qos: 1 });
+    expect(srv.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    // A new WebSocket starts again from 1.
+    srv.connections[0].socket.close(1001);
+    await new Promise((resolve) => client.once('connect', resolve));
+    await client.publishAsync('again', 'y', { qos: 1 });
+    expect(srv.messages.slice(3).map((m) => m.seq)).toEqual([1, 2]);
+  });
+
+  it('with numbered: false sends plain base64, and packets up to 98,304 bytes', async () => {
+    const srv = await startServer();
+    const client = await connected(srv.url, { protocolVersion, numbered: false });
+    await client.publishAsync('plain', payload(98_000), { qos: 1 });
+    expect(srv.messages.map((m) => m.seq)).toEqual([undefined, undefined]);
+    expect(publishes(srv).map((p) => p.topic)).toEqual(['plain']);
+  });
+
   it('refuses a packet larger than one 128 KB message: error, nothing sent, connection kept', async () => {
     const srv = await startServer();
     const client = await connected(srv.url, { protocolVersion });
@@ -165,7 +186,7 @@ describe.each([4, 5] as const)('stratus-mqtt/client over the framing, MQTT proto
     const [error] = (await failed) as [PacketTooLargeError];
     expect(error).toBeInstanceOf(PacketTooLargeError);
     expect(error.reasonCode).toBe(0x95);
-    expect(error.limit).toBe(98_304);
+    expect(error.limit).toBe(98_292);
     client.publish('after', 'small');
     await srv.until(() => publishes(srv).length === 1);
     expect(publishes(srv).map((p) => p.topic)).toEqual(['after']);
@@ -183,7 +204,7 @@ describe.each([4, 5] as const)('stratus-mqtt/client over the framing, MQTT proto
     const failed = next(client, 'error');
     client.publish('too/big', payload(30 * 1024));
     const [error] = (await failed) as [PacketTooLargeError];
-    expect(error.limit).toBe(24_576);
+    expect(error.limit).toBe(24_564);
     expect(publishes(srv).map((p) => p.topic)).toEqual(['fits']);
     expect(dataMessages(srv.frames).every((group) => group.length === 1 && group[0].length <= FRAME_LIMIT_BYTES)).toBe(true);
   });

@@ -14,6 +14,12 @@ describe('stratus dev options', () => {
     expect(parseDevOptions({ ingressConsumers: '16' }).ingressConsumers).toBe(16);
   });
 
+  it('--swap-fraction is 0 by default and takes a fraction from 0 to 1', () => {
+    expect(parseDevOptions({}).swapFraction).toBe(0);
+    expect(parseDevOptions({ swapFraction: '0.3' }).swapFraction).toBe(0.3);
+    expect(parseDevOptions({ swapFraction: '1' }).swapFraction).toBe(1);
+  });
+
   it('--tcp is off by default and takes a port (0 picks a free one)', () => {
     expect(parseDevOptions({}).tcp).toBeUndefined();
     expect(parseDevOptions({ tcp: '1883' }).tcp).toBe(1883);
@@ -37,6 +43,10 @@ describe('stratus dev options', () => {
     [{ tcp: '70000' }, /--tcp/],
     [{ ingress: 'fifo' }, /--ingress/],
     [{ ingressConsumers: '0' }, /--ingress-consumers/],
+    [{ swapFraction: '1.5' }, /--swap-fraction/],
+    [{ swapFraction: '-0.1' }, /--swap-fraction/],
+    [{ swapFraction: 'half' }, /--swap-fraction/],
+    [{ swapFraction: '0.2', ingress: 'direct' }, /--swap-fraction: needs --ingress ordered/],
     [{ jwtIssuer: 'https://login.example/' }, /--jwt-audience/],
     [{ jwtIssuer: 'i', jwtAudience: 'a', jwtJwksUrl: 'ftp://keys' }, /--jwt-jwks-url/],
     [{ jwtUsernameClaim: 'email' }, /--jwt-issuer/],

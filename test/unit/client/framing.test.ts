@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { packMessages, planMessages, splitFrames } from '../../../lib/client/framing';
+import { numberMessage, packMessages, planMessages, splitFrames } from '../../../lib/client/framing';
 import { encodeBase64 } from '../../../lib/client/base64';
 import { bytesFitting, maxPacketSize, resolveLimits } from '../../../lib/client/limits';
 import { PacketScanner } from '../../../lib/client/scanner';
 import { concatBytes, hex, rawPacket } from './helpers';
-import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../../../lib/api-gateway';
+import { FRAME_LIMIT_BYTES, MAX_MESSAGE_SEQ, MAX_NUMBERED_PACKET_BYTES, MESSAGE_LIMIT_BYTES } from '../../../lib/api-gateway';
 
 const defaults = resolveLimits();
 
@@ -15,13 +15,32 @@ describe('limits', () => {
     expect(MESSAGE_LIMIT_BYTES).toBe(131_072);
   });
 
-  it('largest packet: 96 KiB with fragmentation, 24 KiB in one frame (browsers)', () => {
-    expect(maxPacketSize(defaults, true)).toBe(98_304);
-    expect(maxPacketSize(defaults, false)).toBe(24_576);
+  it('largest packet, numbered (the default): 98,292 bytes with fragmentation, 24,564 in one frame (browsers)', () => {
+    expect(maxPacketSize(defaults, true)).toBe(98_292);
+    expect(maxPacketSize(defaults, false)).toBe(24_564);
+    expect(MAX_NUMBERED_PACKET_BYTES).toBe(98_292);
+    const numberedLength = (bytes: number): number => numberMessage(MAX_MESSAGE_SEQ, encodeBase64(new Uint8Array(bytes))).length;
+    // The largest sequence number (15 digits) and its colon fit beside the largest packet.
+    expect(numberedLength(98_292)).toBeLessThanOrEqual(MESSAGE_LIMIT_BYTES);
+    expect(numberedLength(98_295)).toBeGreaterThan(MESSAGE_LIMIT_BYTES);
+    expect(numberedLength(24_564)).toBeLessThanOrEqual(FRAME_LIMIT_BYTES);
+    expect(numberedLength(24_567)).toBeGreaterThan(FRAME_LIMIT_BYTES);
+  });
+
+  it('largest packet, unnumbered: 96 KiB with fragmentation, 24 KiB in one frame (browsers)', () => {
+    const unnumbered = resolveLimits({ numbered: false });
+    expect(maxPacketSize(unnumbered, true)).toBe(98_304);
+    expect(maxPacketSize(unnumbered, false)).toBe(24_576);
     const base64Length = (bytes: number): number => encodeBase64(new Uint8Array(bytes)).length;
     expect(base64Length(98_304)).toBe(MESSAGE_LIMIT_BYTES);
     expect(base64Length(98_305)).toBeGreaterThan(MESSAGE_LIMIT_BYTES);
     expect(base64Length(24_576)).toBe(FRAME_LIMIT_BYTES);
+  });
+
+  it('numbered, a message of 20 characters at least: 16 for the prefix, 4 for the smallest base64', () => {
+    expect(() => resolveLimits({ maxMessageSize: 19 })).toThrow(RangeError);
+    expect(maxPacketSize(resolveLimits({ maxMessageSize: 20 }), true)).toBe(3);
+    expect(maxPacketSize(resolveLimits({ maxMessageSize: 4, numbered: false }), true)).toBe(3);
   });
 
   it('base64 arithmetic: the most bytes whose padded base64 fits', () => {
@@ -95,5 +114,27 @@ describe('planMessages', () => {
     expect(plan.map((frames) => frames.length)).toEqual([4, 2]);
     expect(plan.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
     expect(plan[0].join('')).toBe(Buffer.from(concatBytes([packet, packet])).toString('base64'));
+  });
+
+  it('numbers the messages from firstSeq, one number per message however many frames it takes', () => {
+    const packet = rawPacket(0x30, 40_000 - 4);
+    const plan = planMessages([packet, packet, packet], maxPacketSize(defaults, true), FRAME_LIMIT_BYTES, 7);
+    expect(plan.map((frames) => frames.length)).toEqual([4, 2]);
+    expect(plan.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
+    expect(plan[0].join('')).toBe(`7:${Buffer.from(concatBytes([packet, packet])).toString('base64')}`);
+    expect(plan[1].join('')).toBe(`8:${Buffer.from(packet).toString('base64')}`);
+    // Only the first frame of a message carries the number.
+    expect(plan[0].slice(1).some((frame) => frame.includes(':'))).toBe(false);
+  });
+});
+
+describe('numberMessage', () => {
+  it('writes `<seq>:<base64>`, 1 to 15 digits', () => {
+    expect(numberMessage(1, 'wAA=')).toBe('1:wAA=');
+    expect(numberMessage(MAX_MESSAGE_SEQ, 'wAA=')).toBe('999999999999999:wAA=');
+  });
+
+  it.each([0, -1, 1.5, MAX_MESSAGE_SEQ + 1])('refuses %d', (seq) => {
+    expect(() => numberMessage(seq, 'wAA=')).toThrow(RangeError);
   });
 });

@@ -38,9 +38,17 @@ class FakeSocket implements TextSocket {
     this.paused = false;
   }
 
-  /** MQTT bytes of each message sent */
+  /** MQTT bytes of each message sent, its `<seq>:` prefix stripped */
   messages(): Uint8Array[] {
-    return this.sent.map((frames) => Buffer.from(frames.join(''), 'base64'));
+    return this.sent.map((frames) => Buffer.from(frames.join('').replace(/^\d+:/, ''), 'base64'));
+  }
+
+  /** The sequence number of each message sent (undefined when unnumbered) */
+  seqs(): (number | undefined)[] {
+    return this.sent.map((frames) => {
+      const prefix = /^(\d+):/.exec(frames.join(''));
+      return prefix === null ? undefined : Number(prefix[1]);
+    });
   }
 }
 
@@ -152,7 +160,7 @@ describe('StratusStream outgoing', () => {
     const error = nextError(stream);
     cutAt(rawPacket(0x30, 100_000), [1, 2, 50_000]).forEach((chunk) => stream.write(chunk));
     stream.write(p1);
-    expect(await error).toMatchObject({ code: 'STRATUS_PACKET_TOO_LARGE', packetType: 3, packetSize: 100_004, limit: 98_304 });
+    expect(await error).toMatchObject({ code: 'STRATUS_PACKET_TOO_LARGE', packetType: 3, packetSize: 100_004, limit: 98_292 });
     expect(await error).toBeInstanceOf(PacketTooLargeError);
     await settle();
     expect(hex(socket.messages())).toEqual(hex([p1]));
@@ -165,8 +173,8 @@ describe('StratusStream outgoing', () => {
     stream.write(packet);
     stream.write(packet);
     const error = nextError(stream);
-    stream.write(rawPacket(0x30, 24_573)); // 24,577 bytes: one more than fits
-    expect(await error).toMatchObject({ limit: 24_576, packetSize: 24_577 });
+    stream.write(rawPacket(0x30, 24_561)); // 24,565 bytes: one more than fits beside the number
+    expect(await error).toMatchObject({ limit: 24_564, packetSize: 24_565 });
     await settle();
     expect(socket.sent.map((frames) => frames.length)).toEqual([1, 1]);
     expect(socket.sent.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
@@ -201,6 +209,32 @@ describe('StratusStream outgoing', () => {
     await settle();
     expect(hex(socket.messages())).toEqual(hex([p1]));
     expect(socket.closed).toBe(1);
+  });
+
+  it('numbers its messages from 1, one number per message, a fragmented one included', async () => {
+    const { stream, socket } = await setup();
+    stream.write(p1);
+    await settle();
+    stream.write(rawPacket(0x30, 40_000 - 4)); // 53,336 characters: 2 frames, 1 message
+    await settle();
+    stream.write(p2);
+    stream.write(p3);
+    await settle();
+    expect(socket.seqs()).toEqual([1, 2, 3]);
+    expect(socket.sent.map((frames) => frames.length)).toEqual([1, 2, 1]);
+    expect(socket.sent[1][0]).toMatch(/^2:/);
+    expect(hex(socket.messages())).toEqual(hex([p1, rawPacket(0x30, 40_000 - 4), concatBytes([p2, p3])]));
+  });
+
+  it('with numbered: false, sends plain base64, and the largest packet is 98,304 bytes', async () => {
+    const { stream, socket } = await setup({ limits: { numbered: false } });
+    expect(stream.maxPacketSize).toBe(98_304);
+    stream.write(p1);
+    await settle();
+    stream.write(p2);
+    await settle();
+    expect(socket.seqs()).toEqual([undefined, undefined]);
+    expect(socket.sent.flat()).toEqual([Buffer.from(p1).toString('base64'), Buffer.from(p2).toString('base64')]);
   });
 
   it('closes the socket when destroyed', async () => {

@@ -4,42 +4,10 @@
  * per connection per batch, failures retried in order and dead-lettered on the last attempt.
  */
 import { describe, expect, it } from 'vitest';
-import { INGRESS_ATTRIBUTES, STATUS_CODE_PREFIX } from '../../../lib/ingress-wire';
-import { encode, type Packet, type ProtocolVersion } from '../../../lib/mqtt';
-import { connectPacket, memoryRuntime, publishPacket, type TestConnection } from '../../helpers/memory-runtime';
+import type { Packet, ProtocolVersion } from '../../../lib/mqtt';
+import { batch, close, frame, idOf } from '../../helpers/ingress-batch';
+import { connectPacket, memoryRuntime, publishPacket } from '../../helpers/memory-runtime';
 
-let ids = 0;
-
-/** One queue message: a frame carrying `packets`, as the `$default` request template writes it. */
-function frame(conn: TestConnection, packets: Packet[], receiveCount = 1): object {
-  const body = Buffer.concat(packets.map((p) => encode(p, conn.version))).toString('base64');
-  return record(conn.id, body, { [INGRESS_ATTRIBUTES.eventType]: 'MESSAGE' }, receiveCount);
-}
-
-/** The close of a connection, as the `$disconnect` request template writes it. */
-function close(conn: TestConnection, code: number | '' = 1000, receiveCount = 1): object {
-  const attributes = { [INGRESS_ATTRIBUTES.eventType]: 'DISCONNECT', [INGRESS_ATTRIBUTES.disconnectStatusCode]: `${STATUS_CODE_PREFIX}${code}` };
-  return record(conn.id, 'DISCONNECT', attributes, receiveCount);
-}
-
-function record(connectionId: string, body: string, attributes: Record<string, string>, receiveCount: number): object {
-  const n = ++ids;
-  const messageAttributes: Record<string, { stringValue: string; dataType: string }> = {
-    [INGRESS_ATTRIBUTES.requestTimeEpoch]: { stringValue: String(1_800_000_000_000 + n), dataType: 'String' },
-  };
-  for (const [name, value] of Object.entries(attributes)) messageAttributes[name] = { stringValue: value, dataType: 'String' };
-  return {
-    messageId: `m-${n}`,
-    receiptHandle: `r-${n}`,
-    body,
-    attributes: { MessageGroupId: connectionId, MessageDeduplicationId: `req-${n}`, ApproximateReceiveCount: String(receiveCount), SentTimestamp: '1' },
-    messageAttributes,
-    eventSource: 'aws:sqs',
-  };
-}
-
-const batch = (...records: object[]) => ({ Records: records });
-const idOf = (r: object) => (r as { messageId: string }).messageId;
 const subscribe = (topicFilter: string): Packet => ({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter, qos: 1 }] });
 
 describe.each([4, 5] as const)('ordered ingress, protocol %i', (v: ProtocolVersion) => {

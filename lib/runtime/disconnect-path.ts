@@ -45,8 +45,10 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
     await deps.subscriptions.deleteAll(clientId);
     await deps.messages.deleteAll(clientId);
   } else {
-    // Offline: subscriptions stop pointing at this connection (not at a newer one that already
-    // resumed the session); QoS 1/2 copies queue instead.
+    // Offline: the session's gate closes to this connection (a copy planned for it is queued),
+    // and subscriptions stop pointing at it (not at a newer one that already resumed the
+    // session); QoS 1/2 copies queue instead.
+    await deps.messages.closeGate(clientId, record.sessionEpoch ?? '', connectionId);
     const ttl = subscriptionTtl(deps.now(), Math.floor(closedAt / 1000), record.sessionExpiryInterval ?? 0);
     await deps.subscriptions.attach(clientId, record.sessionEpoch ?? '', null, ttl, { onlyIfConnectionId: connectionId });
   }

@@ -5,7 +5,8 @@
  *   event → bytes (lib/gateway/framing) → the connection's record (one read, with the PUBLISH's
  *   routes prefetched beside it) → packets (lib/mqtt) → per packet: inputs loaded (./inputs) →
  *   the core decides (lib/broker) → effects carried out (./effects) → replies flushed in one
- *   post (./outbox) → a resumed session's queue drained (./effects/queue).
+ *   post (./outbox) → a resumed session's subscriptions attached, its queue drained, its gate
+ *   opened (./effects/resume).
  */
 import { decideOnError, handlePacket, ImplementationSpecificError, type ConnectionState } from '../broker';
 import type { TransportMode } from '../api-gateway';
@@ -16,9 +17,9 @@ import { createDecoder, decode, MalformedPacketError, MqttError, peekPublishTopi
 import type { ConnectionRecord } from '../store/ports';
 import { runDisconnectPath } from './disconnect-path';
 import { carryOut, type EffectContext } from './effects';
-import { drainQueue, drainTargetOf, resumeSession } from './effects/queue';
+import { finishResume, resumeSession } from './effects/resume';
 import { inputsFor, RouteLookup } from './inputs';
-import { createOutbox, flushOrClose, queue, type Outbox } from './outbox';
+import { closeQuietly, createOutbox, flushOrClose, queue, type Outbox } from './outbox';
 import { toBrokerState } from './records';
 import type { RuntimeDeps } from './types';
 
@@ -85,11 +86,19 @@ export async function receiveFrame(deps: RuntimeDeps, frame: Frame, outbox: Outb
 
 /**
  * Posts the gathered replies in one message and closes if asked; then a session resumed on the
- * way gets its queue, after its CONNACK and resent messages.
+ * way gets its backlog, after its CONNACK and resent messages, and live messages after that
+ * (./effects/resume.ts). A resume that cannot finish closes the connection: its gate stays held
+ * (live copies keep queueing), and the client's next CONNECT resumes the session again.
  */
 export async function sendReplies(deps: RuntimeDeps, connectionId: string, outbox: Outbox): Promise<void> {
   if (!(await flushOrClose(deps, connectionId, outbox.mode, outbox))) return;
-  if (outbox.resumed !== undefined) await drainQueue(deps, drainTargetOf(outbox.resumed), deps.maxQueued);
+  if (outbox.resumed === undefined) return;
+  try {
+    await finishResume(deps, outbox.resumed);
+  } catch (error) {
+    deps.log.error('resume not finished: closing the connection', { connectionId, error });
+    await closeQuietly(deps, connectionId);
+  }
 }
 
 /** The message's bytes, or the framing error to answer with once the connection is known. */
@@ -165,8 +174,9 @@ async function runPackets(
     queue(outbox, settled);
     outbox.chunks.push(...effects.after);
     if (effects.claimed?.sessionPresent && settled.close === null) {
-      outbox.chunks.push(...(await resumeSession(deps, invocation.record)));
-      outbox.resumed = invocation.record;
+      const { resends, resumed } = await resumeSession(deps, invocation.record);
+      outbox.chunks.push(...resends);
+      outbox.resumed = resumed;
     }
     state = settled.state;
     if (settled.close?.reason === 'client-disconnect') {

@@ -11,14 +11,20 @@ import { concatBytes } from '../mqtt/bytes';
 import type { ConnectionRecord } from '../store/ports';
 import type { RuntimeDeps } from './types';
 
+/** A session resumed in a message: its record, and how many messages its queue held when the resume took its gate. */
+export interface Resumed {
+  readonly record: ConnectionRecord;
+  readonly queued: number;
+}
+
 /** What one invocation accumulates: reply bytes, and whether to close afterwards. */
 export interface Outbox {
   /** How the connection carries bytes: the frames it sent decide. */
   readonly mode: TransportMode;
   readonly chunks: Uint8Array[];
   close: boolean;
-  /** A session resumed in this message: its queue drains after the replies are sent. */
-  resumed: ConnectionRecord | undefined;
+  /** A session resumed in this message: its resume finishes after the replies are sent (effects/resume.ts). */
+  resumed: Resumed | undefined;
 }
 
 export function createOutbox(mode: TransportMode): Outbox {

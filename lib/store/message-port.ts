@@ -44,7 +44,37 @@ export interface ReserveOptions {
    * while older messages wait in the queue, so it goes behind them and never overtakes them.
    */
   readonly behindQueue?: boolean;
+  /**
+   * The connection the copy is posted to: refused like a full window unless the session's gate
+   * lets copies through to it (see `Gate`). Absent: the gate is not consulted.
+   */
+  readonly to?: string;
+  /** With `to`: the resume of that connection, which holds the gate, sends the backlog. */
+  readonly resuming?: boolean;
 }
+
+/**
+ * Which connection may be sent the session's QoS 1/2 copies now, kept on the counter item beside
+ * the window, so that every reservation checks it in the same conditional write:
+ * - 'none': no resume yet in this session: the connection its routes name;
+ * - 'held': a resume of `connectionId` is sending CONNACK, resends and backlog; only it reserves,
+ *   every other copy is queued behind the backlog;
+ * - 'open': `connectionId` only (a copy planned for an older connection is queued instead);
+ * - 'closed': the session is offline.
+ */
+export type Gate =
+  | { readonly state: 'none' }
+  | { readonly state: 'held' | 'open'; readonly connectionId: string }
+  | { readonly state: 'closed' };
+
+export type Enqueued =
+  /** Queued; the session's gate as it stood at that write */
+  | { readonly outcome: 'queued'; readonly gate: Gate }
+  /** `maxQueued` messages wait already: not queued */
+  | { readonly outcome: 'full' };
+
+/** The end of a resume: 'queued' while messages wait and the window has room (drain them first). */
+export type GateOpening = 'opened' | 'queued' | 'lost';
 
 export interface MessageStore {
   /**
@@ -67,9 +97,23 @@ export interface MessageStore {
   /** Messages in flight, by sequence: resent on reconnect. */
   inflight(clientId: string, sessionEpoch: string): Promise<InflightMessage[]>;
   /** Appends to the offline queue; 'full' when `maxQueued` messages wait already. */
-  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<'queued' | 'full'>;
+  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued>;
   /** Takes up to `limit` queued messages, oldest first, removing them (each taken once). */
   takeQueued(clientId: string, sessionEpoch: string, limit: number): Promise<QueuedMessage[]>;
+  /**
+   * A resume of `connectionId` starts: the gate is held for it, so that from now on only its own
+   * reservations (`resuming`) succeed. One conditional UpdateItem on the counter, idempotent.
+   * Answers how many messages wait in the queue.
+   */
+  holdGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<{ queued: number }>;
+  /**
+   * The resume is done: the gate opens to `connectionId`, if the resume still holds it and no
+   * message waits in the queue while the window has room ('queued': drain, then try again);
+   * `force` opens it whatever waits. One conditional UpdateItem.
+   */
+  openGate(clientId: string, sessionEpoch: string, connectionId: string, receiveMaximum: number, force?: boolean): Promise<GateOpening>;
+  /** The connection closed: the gate, if it is held or open for it, closes. One conditional UpdateItem. */
+  closeGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<void>;
   /** Inbound QoS 2: records the packet id; 'duplicate' if already recorded (deliver once). */
   receiveQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'new' | 'duplicate'>;
   /** Inbound PUBREL: forgets the packet id; 'unknown' if it was not recorded. */

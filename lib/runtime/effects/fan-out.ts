@@ -6,7 +6,7 @@
 import type { PlannedCopy } from '../../broker';
 import { encode } from '../../mqtt';
 import type { RuntimeDeps } from '../types';
-import { drainQueue } from './queue';
+import { drainAfterQueued } from './queue';
 import { enqueue, post, prepare, type Outlet } from './send';
 
 /** Concurrent posts of one fan-out. */
@@ -39,18 +39,20 @@ export async function fanOut(deps: RuntimeDeps, copies: readonly PlannedCopy[], 
 async function deliverCopy(deps: RuntimeDeps, copy: PlannedCopy, outlet: Outlet | undefined): Promise<void> {
   if (copy.expiresAt !== null && copy.expiresAt <= deps.now()) return;
   if (copy.queue || copy.connectionId === null || copy.mode === undefined) {
-    // Offline: QoS 1/2 wait in a persistent session's queue; QoS 0 is not kept (optional in MQTT 5.0 section 4.1).
-    if (copy.qos > 0 && copy.persistent) await enqueue(deps, copy, copy.packet, copy.expiresAt);
+    // Offline: QoS 1/2 wait in a persistent session's queue; QoS 0 is not kept (optional in MQTT 5.0
+    // section 4.1). The route may have been read just before the session came back: then the gate
+    // is open to its new connection, and the queue drains there.
+    if (copy.qos > 0 && copy.persistent) await drainAfterQueued(deps, copy, await enqueue(deps, copy, copy.packet, copy.expiresAt), undefined, outlet);
     return;
   }
-  const packet = await prepare(deps, copy, copy.packet, copy.expiresAt, copy.receiveMaximum);
   const connection = { connectionId: copy.connectionId, protocolVersion: copy.protocolVersion, mode: copy.mode, receiveMaximum: copy.receiveMaximum };
-  if (packet === undefined) {
-    // Queued because the window was full. An ack may have freed a slot between the failed
-    // reservation and the enqueue, and found nothing to drain: try once, so the copy cannot wait
-    // for an ack that never comes.
-    await drainQueue(deps, { clientId: copy.clientId, sessionEpoch: copy.sessionEpoch, persistent: copy.persistent, connection }, 1, outlet);
+  const prepared = await prepare(deps, copy, copy.connectionId, copy.packet, copy.expiresAt, copy.receiveMaximum);
+  if ('queued' in prepared) {
+    // Queued: the window was full, older copies wait, or the gate did not let it through. An ack
+    // may have freed a slot between the failed reservation and the enqueue, and found nothing to
+    // drain: one drain, so the copy cannot wait for an ack that never comes.
+    await drainAfterQueued(deps, copy, prepared.queued, connection, outlet);
     return;
   }
-  await post(deps, copy.connectionId, copy.mode, encode(packet, copy.protocolVersion), outlet);
+  await post(deps, copy.connectionId, copy.mode, encode(prepared, copy.protocolVersion), outlet);
 }

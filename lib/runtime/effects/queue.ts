@@ -1,18 +1,18 @@
 /**
- * The session queue: what waits for a subscriber, and what is owed to it when it comes back.
+ * The session queue: what waits for a subscriber.
  * - Acknowledgements free a Receive Maximum slot, and the queue drains into it.
- * - A queue drains while the window has room, oldest first.
- * - A resumed session gets its unacknowledged messages again (DUP 1) and its PUBRELs
- *   [MQTT-4.4.0-1]; its queue drains after the CONNACK and the resends.
+ * - A queue drains while the window has room, oldest first, to the connection the session's gate
+ *   lets through (lib/store/message-port.ts `Gate`); a resume drains it while it holds the gate
+ *   (./resume.ts).
  */
-import { planResend, type InflightAckIntent, type InflightCompleteIntent, type InflightEntry, type InflightReleasedIntent } from '../../broker';
+import type { InflightAckIntent, InflightCompleteIntent, InflightReleasedIntent } from '../../broker';
 import { canSubscribe } from '../../auth/acl';
 import type { ConnectionAcl } from '../../auth/types';
 import { encode, type PublishPacket } from '../../mqtt';
-import type { InflightMessage } from '../../store/message-port';
+import type { Gate } from '../../store/message-port';
 import type { ConnectionRecord } from '../../store/ports';
 import type { SubscriberConnection } from '../../store/subscription-port';
-import { subscriberConnection, subscriptionTtl } from '../records';
+import { subscriberConnection } from '../records';
 import type { RuntimeDeps } from '../types';
 import { DEFAULT_RECEIVE_MAXIMUM, post, type CopyTarget, type Outlet } from './send';
 
@@ -21,6 +21,8 @@ export interface DrainTarget extends CopyTarget {
   readonly connection: SubscriberConnection;
   /** The connection's access rules: a queued message they no longer let it receive is dropped. */
   readonly acl?: ConnectionAcl;
+  /** The resume of this connection drains, holding the session's gate. */
+  readonly resuming?: boolean;
 }
 
 /** The drain target of a connection record (after its CONNECT). */
@@ -63,7 +65,10 @@ export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: 
   const { clientId, sessionEpoch: epoch, persistent, connection } = target;
   let sent = 0;
   while (sent < limit) {
-    const reservation = await deps.messages.reserve(clientId, epoch, connection.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM);
+    const reservation = await deps.messages.reserve(clientId, epoch, connection.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, {
+      to: connection.connectionId,
+      resuming: target.resuming === true,
+    });
     if (reservation.outcome === 'window-full') break;
     const [queued] = await deps.messages.takeQueued(clientId, epoch, 1);
     if (queued === undefined) {
@@ -93,50 +98,35 @@ export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: 
 }
 
 /**
- * A resumed session: its subscriptions point at the new connection, and the packets to resend
- * come back (unacknowledged PUBLISHes with DUP 1, PUBRELs again [MQTT-4.4.0-1]) for the caller to
- * send right after the CONNACK. The queue drains after that (`drainQueue`).
+ * A copy was just queued (the window was full, older copies wait, the gate let it not through,
+ * or its route was offline): one queued message drains toward the connection the gate lets
+ * through, so that nothing waits for an ack that never comes. A gate open to another connection
+ * than the copy's route named (the route was read before the session moved) costs a read of that
+ * connection's record; a held gate (its resume drains) or a closed one (offline) costs nothing.
  */
-export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord): Promise<Uint8Array[]> {
-  const clientId = record.clientId as string;
-  const epoch = record.sessionEpoch ?? '';
-  const expiry = record.sessionExpiryInterval ?? 0;
-  const acl = record.acl;
-  // The resuming CONNECT may persist the session where the old one did not (or the reverse), and
-  // its rules may have narrowed since the session subscribed (docs/SECURITY.md): the
-  // subscriptions they no longer allow are deleted on the way, in the same pass.
-  const ttl = subscriptionTtl(deps.now(), record.expiresAt, expiry);
-  await deps.subscriptions.attach(clientId, epoch, subscriberConnection(record), ttl, {
-    persistent: expiry > 0,
-    ...(acl === undefined ? {} : { drop: (filter: string) => !canSubscribe(acl, filter) }),
-  });
-  const inflight = await allowedInflight(deps, record, await deps.messages.inflight(clientId, epoch));
-  const entries: InflightEntry[] = inflight.map((m) =>
-    m.stage === 'pubrel'
-      ? { kind: 'pubrel', sequence: m.sequence, packetId: m.packetId }
-      : { kind: 'publish', sequence: m.sequence, packet: { ...withRemainingExpiry(m.packet, m.messageExpiresAt, deps.now()), packetId: m.packetId } },
-  );
-  return planResend(entries).map((p) => encode(p, record.protocolVersion ?? 4));
+export async function drainAfterQueued(
+  deps: RuntimeDeps,
+  target: CopyTarget,
+  gate: Gate | undefined,
+  planned: SubscriberConnection | undefined,
+  outlet?: Outlet,
+): Promise<void> {
+  if (gate === undefined || gate.state === 'held' || gate.state === 'closed') return;
+  const session: CopyTarget = { clientId: target.clientId, sessionEpoch: target.sessionEpoch, persistent: target.persistent };
+  let drainTarget: DrainTarget | undefined;
+  if (gate.state === 'none' || gate.connectionId === planned?.connectionId) {
+    drainTarget = planned === undefined ? undefined : { ...session, connection: planned };
+  } else {
+    drainTarget = await liveTarget(deps, session, gate.connectionId);
+  }
+  if (drainTarget !== undefined) await drainQueue(deps, drainTarget, 1, outlet);
 }
 
-/**
- * Unacknowledged messages the connection's rules no longer let it receive are not resent: each
- * is completed (its packet id and window slot freed) instead. A PUBREL is always sent again: its
- * message was delivered already.
- */
-async function allowedInflight(deps: RuntimeDeps, record: ConnectionRecord, inflight: InflightMessage[]): Promise<InflightMessage[]> {
-  const acl = record.acl;
-  if (acl === undefined) return inflight;
-  const kept: InflightMessage[] = [];
-  for (const m of inflight) {
-    if (m.stage === 'publish' && !canSubscribe(acl, m.packet.topic)) {
-      await deps.messages.complete(record.clientId as string, record.sessionEpoch ?? '', m.packetId, { stored: true });
-      deps.log.info('unacknowledged message no longer allowed dropped', { clientId: record.clientId, topic: m.packet.topic });
-    } else {
-      kept.push(m);
-    }
-  }
-  return kept;
+/** The drain target of the session's live connection, if that connection still serves the session. */
+async function liveTarget(deps: RuntimeDeps, target: CopyTarget, connectionId: string): Promise<DrainTarget | undefined> {
+  const record = await deps.connections.get(connectionId);
+  if (record?.status !== 'mqtt' || record.clientId !== target.clientId || record.sessionEpoch !== target.sessionEpoch) return undefined;
+  return drainTargetOf(record);
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import type { TransportMode } from '../../api-gateway';
 import type { PublishPacket } from '../../mqtt';
+import type { Gate } from '../../store/message-port';
 import type { RuntimeDeps } from '../types';
 
 /** No Receive Maximum announced: the spec default (MQTT 5.0 section 3.1.2.11.3, 65,535). */
@@ -22,27 +23,32 @@ export interface CopyTarget {
   readonly persistent: boolean;
 }
 
+/** A copy that went to the session's queue instead: the gate as the queue saw it (undefined: dropped, the queue was full). */
+export interface Queued {
+  readonly queued: Gate | undefined;
+}
+
 /**
- * A copy ready to send: QoS 0 as it is; QoS 1/2 with a packet id and a window slot (and kept in
- * flight for a persistent session). undefined: the window is full, or older copies wait in the
- * queue, and the copy was queued behind them.
+ * A copy ready to send to connection `to`: QoS 0 as it is; QoS 1/2 with a packet id and a window
+ * slot (and kept in flight for a persistent session). Queued instead when the window is full,
+ * when older copies wait in the queue, or when the session's gate does not let copies through to
+ * `to` (a resume is sending its backlog, or `to` is not the session's connection any more).
  */
 export async function prepare(
   deps: RuntimeDeps,
   target: CopyTarget,
+  to: string,
   packet: PublishPacket,
   messageExpiresAt: number | null,
   receiveMaximum: number | undefined,
-): Promise<PublishPacket | undefined> {
+): Promise<PublishPacket | Queued> {
   if (packet.qos === 0) return packet;
   // Behind the queue: a new copy never overtakes older ones waiting for this session.
   const reservation = await deps.messages.reserve(target.clientId, target.sessionEpoch, receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, {
     behindQueue: true,
+    to,
   });
-  if (reservation.outcome === 'window-full') {
-    await enqueue(deps, target, packet, messageExpiresAt);
-    return undefined;
-  }
+  if (reservation.outcome === 'window-full') return { queued: await enqueue(deps, target, packet, messageExpiresAt) };
   if (target.persistent) {
     await deps.messages.putInflight(target.clientId, target.sessionEpoch, {
       packet,
@@ -55,13 +61,21 @@ export async function prepare(
   return { ...packet, packetId: reservation.packetId };
 }
 
-/** Appends a copy to its session's queue; a full queue drops it, counted and logged. */
-export async function enqueue(deps: RuntimeDeps, target: CopyTarget, packet: PublishPacket, messageExpiresAt: number | null): Promise<void> {
-  const outcome = await deps.messages.enqueue(target.clientId, target.sessionEpoch, { packet, messageExpiresAt }, deps.maxQueued);
-  if (outcome === 'full') {
-    deps.metrics.add('QueueOverflows');
-    deps.log.warn('queue full: message dropped', { clientId: target.clientId, topic: packet.topic, maxQueued: deps.maxQueued });
-  }
+/**
+ * Appends a copy to its session's queue and answers the session's gate; a full queue drops it,
+ * counted and logged (undefined).
+ */
+export async function enqueue(
+  deps: RuntimeDeps,
+  target: CopyTarget,
+  packet: PublishPacket,
+  messageExpiresAt: number | null,
+): Promise<Gate | undefined> {
+  const result = await deps.messages.enqueue(target.clientId, target.sessionEpoch, { packet, messageExpiresAt }, deps.maxQueued);
+  if (result.outcome === 'queued') return result.gate;
+  deps.metrics.add('QueueOverflows');
+  deps.log.warn('queue full: message dropped', { clientId: target.clientId, topic: packet.topic, maxQueued: deps.maxQueued });
+  return undefined;
 }
 
 /**

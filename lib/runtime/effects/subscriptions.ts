@@ -30,8 +30,9 @@ export async function retainedFor(deps: RuntimeDeps, intent: RetainedSendIntent,
   for (const message of await deps.retained.matching(intent.topicFilter, now)) {
     const packet = retainedPublish({ ...message, expiresAt: message.messageExpiresAt }, intent, now);
     if (packet === undefined) continue;
-    const ready = await prepare(deps, target, packet, message.messageExpiresAt, record.receiveMaximum);
-    if (ready !== undefined) out.push(encode(ready, intent.protocolVersion));
+    // Queued (the window is full, or a resume is sending its backlog): an ack or the resume drains it.
+    const ready = await prepare(deps, target, record.connectionId, packet, message.messageExpiresAt, record.receiveMaximum);
+    if (!('queued' in ready)) out.push(encode(ready, intent.protocolVersion));
   }
   return out;
 }

@@ -116,6 +116,8 @@ export interface Counter {
   queued: number;
   /** Queue sequence of the last enqueued message */
   queueTail: number;
+  /** The session's gate as stored (lib/store/gate.ts); absent: none yet */
+  gate?: string;
   expiresAt: number;
 }
 
@@ -131,6 +133,7 @@ export function counterFrom(item: Item | undefined): Counter | undefined {
     sequence: n('sequence'),
     queued: n('queued'),
     queueTail: n('queueTail'),
+    ...(item.gate?.S === undefined ? {} : { gate: item.gate.S }),
     expiresAt: n('expiresAt'),
   };
 }

@@ -7,7 +7,8 @@
  * conditional DeleteItem per item (ALL_OLD), then one UpdateItem returning the slots.
  */
 import { isExpired } from '../clock';
-import type { OutboundMessage, QueuedMessage } from '../message-port';
+import { gateOf } from '../gate';
+import type { Enqueued, OutboundMessage, QueuedMessage } from '../message-port';
 import { conditionally, nothing } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import {
@@ -29,27 +30,27 @@ export class SessionQueue {
   constructor(private readonly table: MessageTable) {}
 
   /** Takes a queue slot on the counter (conditional UpdateItem), then puts the message. */
-  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<'queued' | 'full'> {
+  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.table.clock();
       const result = await conditionally(
         () => this.takeSlot(clientId, sessionEpoch, maxQueued, now),
         (failure) => ({ old: counterFrom(failure.Item) }),
       );
-      if (typeof result === 'number') {
+      if ('sequence' in result) {
         const item = queuedCodec.toItem({
           clientId,
-          itemKey: queueKey(result),
+          itemKey: queueKey(result.sequence),
           epoch: sessionEpoch,
           ...storedFields(message),
-          sequence: result,
+          sequence: result.sequence,
           expiresAt: this.table.expiresAt(now),
         });
         await this.table.db.putItem({ TableName: this.table.tableName, Item: item });
-        return 'queued';
+        return { outcome: 'queued', gate: gateOf(result.gate) };
       }
       const { old } = result;
-      if (old !== undefined && (isCurrent(old, sessionEpoch, now) || supersedes(old, sessionEpoch, now))) return 'full';
+      if (old !== undefined && (isCurrent(old, sessionEpoch, now) || supersedes(old, sessionEpoch, now))) return { outcome: 'full' };
       if (old !== undefined) await this.table.resetCounter(clientId, sessionEpoch);
     }
     throw new MessageStoreRetryError(clientId, 'enqueue');
@@ -92,8 +93,11 @@ export class SessionQueue {
     return taken;
   }
 
-  /** The conditional UpdateItem of enqueue(): a slot, if fewer than `maxQueued` wait; the new tail. */
-  private async takeSlot(clientId: string, sessionEpoch: string, maxQueued: number, now: number): Promise<number> {
+  /**
+   * The conditional UpdateItem of enqueue(): a slot, if fewer than `maxQueued` wait; the new tail
+   * and the gate (ALL_NEW costs no more than UPDATED_NEW).
+   */
+  private async takeSlot(clientId: string, sessionEpoch: string, maxQueued: number, now: number): Promise<{ sequence: number; gate?: string }> {
     const x = new ExpressionBuilder();
     const one = x.value({ N: '1' });
     const { Attributes } = await this.table.db.updateItem({
@@ -106,10 +110,10 @@ export class SessionQueue {
         `${currentEpoch(x, sessionEpoch, now)} AND ` +
         `(attribute_not_exists(${x.name('queued')}) OR ${x.name('queued')} < ${x.value({ N: String(maxQueued) })})`,
       ...x.attributes(),
-      ReturnValues: 'UPDATED_NEW',
+      ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    return Number(Attributes?.queueTail?.N);
+    return { sequence: Number(Attributes?.queueTail?.N), gate: Attributes?.gate?.S };
   }
 
   /**

@@ -3,14 +3,25 @@
  * per job over the same table and counter item (./message-table):
  * - ./message-window: packet ids, the Receive Maximum window and the messages in flight;
  * - ./message-queue: the session queue;
+ * - ./message-gate: which connection may be sent the session's copies (held by a resume);
  * - ./qos2-receipts: inbound QoS 2 receipts.
  * deleteAll, which clears all three, is here.
  */
 import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../clock';
-import type { InflightMessage, MessageStore, OutboundMessage, QueuedMessage, Reservation, ReserveOptions } from '../message-port';
+import type {
+  Enqueued,
+  GateOpening,
+  InflightMessage,
+  MessageStore,
+  OutboundMessage,
+  QueuedMessage,
+  Reservation,
+  ReserveOptions,
+} from '../message-port';
 import type { DynamoStoreOptions } from './connection-store';
 import { ExpressionBuilder } from './expressions';
+import { SessionGate } from './message-gate';
 import { PK, SK, itemKeyOf } from './message-codec';
 import { SessionQueue } from './message-queue';
 import { DEFAULT_MESSAGE_TTL_SECONDS, MAX_ATTEMPTS, MessageStoreRetryError, MessageTable } from './message-table';
@@ -33,6 +44,7 @@ export class DynamoMessageStore implements MessageStore {
   private readonly window: InflightWindow;
   private readonly queue: SessionQueue;
   private readonly receipts: Qos2Receipts;
+  private readonly gate: SessionGate;
 
   constructor(db: MeteredDynamoDb, tableName: string, options: DynamoMessageStoreOptions = {}) {
     const clock = options.clock ?? systemClock;
@@ -40,6 +52,7 @@ export class DynamoMessageStore implements MessageStore {
     this.window = new InflightWindow(this.table, options.firstPacketId);
     this.queue = new SessionQueue(this.table);
     this.receipts = new Qos2Receipts(this.table);
+    this.gate = new SessionGate(this.table);
   }
 
   reserve(clientId: string, sessionEpoch: string, receiveMaximum: number, options?: ReserveOptions): Promise<Reservation> {
@@ -62,8 +75,20 @@ export class DynamoMessageStore implements MessageStore {
     return this.window.inflight(clientId, sessionEpoch);
   }
 
-  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<'queued' | 'full'> {
+  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued> {
     return this.queue.enqueue(clientId, sessionEpoch, message, maxQueued);
+  }
+
+  holdGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<{ queued: number }> {
+    return this.gate.hold(clientId, sessionEpoch, connectionId);
+  }
+
+  openGate(clientId: string, sessionEpoch: string, connectionId: string, receiveMaximum: number, force = false): Promise<GateOpening> {
+    return this.gate.open(clientId, sessionEpoch, connectionId, receiveMaximum, force);
+  }
+
+  closeGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<void> {
+    return this.gate.close(clientId, sessionEpoch, connectionId);
   }
 
   takeQueued(clientId: string, sessionEpoch: string, limit: number): Promise<QueuedMessage[]> {

@@ -52,7 +52,7 @@ export class MessageTable {
   }
 
   /**
-   * A clean start for the counter: zero slots and queue. Only towards a newer epoch (epochs sort
+   * A clean start for the counter: zero slots and queue, no gate. Only towards a newer epoch (epochs sort
    * in claim order, see session-port) or over an expired counter, and only once when concurrent.
    */
   async resetCounter(clientId: string, sessionEpoch: string): Promise<void> {
@@ -65,7 +65,7 @@ export class MessageTable {
         this.db.updateItem({
           TableName: this.tableName,
           Key: itemKeyOf(clientId, COUNTER_KEY),
-          UpdateExpression: `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${fields.join(', ')}, ${this.ttl(x, now)} REMOVE ${x.name('ids')}`,
+          UpdateExpression: `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${fields.join(', ')}, ${this.ttl(x, now)} REMOVE ${x.name('ids')}, ${x.name('gate')}`,
           ConditionExpression:
             `attribute_not_exists(${x.name('epoch')}) OR ${x.name('epoch')} < ${x.value({ S: sessionEpoch })} ` +
             `OR ${x.name('expiresAt')} <= ${x.value({ N: String(epochSeconds(now)) })}`,

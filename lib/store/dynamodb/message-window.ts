@@ -17,6 +17,7 @@
  * DeleteItem of the in-flight item (persistent sessions stored one).
  */
 import { isExpired } from '../clock';
+import { gatePasses, requiredGate } from '../gate';
 import type { InflightMessage, Reservation, ReserveOptions } from '../message-port';
 import { conditionally, nothing } from './conditionally';
 import { ExpressionBuilder } from './expressions';
@@ -56,7 +57,7 @@ export class InflightWindow {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.table.clock();
       const result = await conditionally(
-        () => this.takeSlot(clientId, sessionEpoch, receiveMaximum, packetId, now, behindQueue),
+        () => this.takeSlot(clientId, sessionEpoch, receiveMaximum, packetId, now, options),
         (failure) => ({ old: counterFrom(failure.Item) }),
       );
       if ('outcome' in result) {
@@ -72,6 +73,7 @@ export class InflightWindow {
       }
       if (old.inflight >= receiveMaximum) return { outcome: 'window-full' };
       if (behindQueue && old.queued > 0) return { outcome: 'window-full' };
+      if (!gatePasses(old.gate, options)) return { outcome: 'window-full' }; // not this connection's turn
       packetId = this.proposeId(clientId, old.ids, old.next);
     }
     throw new MessageStoreRetryError(clientId, 'reserve');
@@ -162,7 +164,7 @@ export class InflightWindow {
     receiveMaximum: number,
     packetId: number,
     now: number,
-    behindQueue: boolean,
+    options: ReserveOptions,
   ): Promise<Reservation> {
     const x = new ExpressionBuilder();
     const one = x.value({ N: '1' });
@@ -174,7 +176,8 @@ export class InflightWindow {
       `${currentEpoch(x, sessionEpoch, now)} AND ` +
       `(attribute_not_exists(${x.name('inflight')}) OR ${x.name('inflight')} < ${x.value({ N: String(receiveMaximum) })}) ` +
       `AND NOT contains(${x.name('ids')}, ${id})` +
-      (behindQueue ? ` AND (attribute_not_exists(${x.name('queued')}) OR ${x.name('queued')} = ${x.value({ N: '0' })})` : '');
+      (options.behindQueue === true ? ` AND (attribute_not_exists(${x.name('queued')}) OR ${x.name('queued')} = ${x.value({ N: '0' })})` : '') +
+      gateCondition(x, options);
     const { Attributes } = await this.table.db.updateItem({
       TableName: this.table.tableName,
       Key: itemKeyOf(clientId, COUNTER_KEY),
@@ -213,4 +216,12 @@ export class InflightWindow {
     const last = storedNext ?? this.lastIds.get(clientId);
     return last === undefined ? this.firstPacketId : nextFreePacketId(last, outstanding);
   }
+}
+
+/** The reservation's gate condition (lib/store/gate.ts `gatePasses`), or nothing when it needs none. */
+function gateCondition(x: ExpressionBuilder, options: ReserveOptions): string {
+  const required = requiredGate(options);
+  if (required === undefined) return '';
+  const equal = `${x.name('gate')} = ${x.value({ S: required })}`;
+  return options.resuming === true ? ` AND ${equal}` : ` AND (attribute_not_exists(${x.name('gate')}) OR ${equal})`;
 }

@@ -5,7 +5,8 @@
  * and inbound QoS 2 receipts, each entry stamped with its epoch and TTL like the DynamoDB items.
  */
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
-import type { InflightMessage, MessageStore, OutboundMessage, QueuedMessage, Reservation, ReserveOptions } from '../message-port';
+import { gateOf, gatePasses, gateValue } from '../gate';
+import type { Enqueued, GateOpening, InflightMessage, MessageStore, OutboundMessage, QueuedMessage, Reservation, ReserveOptions } from '../message-port';
 import type { MemoryStoreOptions } from './connection-store';
 
 const DEFAULT_TTL_SECONDS = 7 * 24 * 3600 + 3600;
@@ -29,6 +30,8 @@ interface Counter extends Stamp {
   sequence: number;
   queued: number;
   queueTail: number;
+  /** The stored gate (lib/store/gate.ts); undefined: none yet */
+  gate?: string;
 }
 
 interface ClientState {
@@ -54,6 +57,7 @@ export class MemoryMessageStore implements MessageStore {
     const counter = this.counter(clientId, sessionEpoch);
     if (counter === undefined || counter.ids.size >= receiveMaximum) return { outcome: 'window-full' };
     if (options.behindQueue === true && counter.queued > 0) return { outcome: 'window-full' };
+    if (!gatePasses(counter.gate, options)) return { outcome: 'window-full' };
     const packetId = nextFreePacketId(counter.next, counter.ids);
     counter.next = packetId;
     counter.ids.add(packetId);
@@ -91,15 +95,38 @@ export class MemoryMessageStore implements MessageStore {
       .map(({ epoch: _e, expiresAt: _x, ...message }) => structuredClone(message));
   }
 
-  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<'queued' | 'full'> {
+  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued> {
     const counter = this.counter(clientId, sessionEpoch);
-    if (counter === undefined || counter.queued >= maxQueued) return 'full';
+    if (counter === undefined || counter.queued >= maxQueued) return { outcome: 'full' };
     counter.queued += 1;
     counter.queueTail += 1;
     counter.expiresAt = this.expiresAt();
     const sequence = counter.queueTail;
     this.state(clientId).queue.set(sequence, { ...stripped(message), sequence, epoch: sessionEpoch, expiresAt: this.expiresAt() });
-    return 'queued';
+    return { outcome: 'queued', gate: gateOf(counter.gate) };
+  }
+
+  async holdGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<{ queued: number }> {
+    const counter = this.counter(clientId, sessionEpoch);
+    if (counter === undefined) return { queued: 0 }; // a newer session's counter: the caller is stale
+    counter.gate = gateValue('held', connectionId);
+    counter.expiresAt = this.expiresAt();
+    return { queued: counter.queued };
+  }
+
+  async openGate(clientId: string, sessionEpoch: string, connectionId: string, receiveMaximum: number, force = false): Promise<GateOpening> {
+    const counter = this.state(clientId).counter;
+    if (counter === undefined || !this.isCurrent(counter, sessionEpoch) || counter.gate !== gateValue('held', connectionId)) return 'lost';
+    if (!force && counter.queued > 0 && counter.ids.size < receiveMaximum) return 'queued';
+    counter.gate = gateValue('open', connectionId);
+    return 'opened';
+  }
+
+  async closeGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<void> {
+    const counter = this.state(clientId).counter;
+    if (counter?.epoch !== sessionEpoch) return;
+    const ours = counter.gate === undefined || counter.gate === gateValue('held', connectionId) || counter.gate === gateValue('open', connectionId);
+    if (ours) counter.gate = gateValue('closed');
   }
 
   async takeQueued(clientId: string, sessionEpoch: string, limit: number): Promise<QueuedMessage[]> {

@@ -90,8 +90,8 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
 
       it('complete() reports how many messages are queued, and 0 for a duplicate', async () => {
         const a = reserved(await store.reserve(client, EPOCH, 1));
-        expect(await store.enqueue(client, EPOCH, message('t/1'), 10)).toBe('queued');
-        expect(await store.enqueue(client, EPOCH, message('t/2'), 10)).toBe('queued');
+        expect(await store.enqueue(client, EPOCH, message('t/1'), 10)).toMatchObject({ outcome: 'queued' });
+        expect(await store.enqueue(client, EPOCH, message('t/2'), 10)).toMatchObject({ outcome: 'queued' });
         expect(await store.complete(client, EPOCH, a.packetId, { stored: false })).toEqual({ queued: 2 });
         expect(await store.complete(client, EPOCH, a.packetId, { stored: false })).toEqual({ queued: 0 });
       });
@@ -175,11 +175,11 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
 
     describe('offline queue', () => {
       it("queues up to maxQueued, then reports 'full'", async () => {
-        for (let i = 0; i < 3; i++) expect(await store.enqueue(client, EPOCH, message(`q/${i}`), 3)).toBe('queued');
-        expect(await store.enqueue(client, EPOCH, message('q/3'), 3)).toBe('full');
+        for (let i = 0; i < 3; i++) expect(await store.enqueue(client, EPOCH, message(`q/${i}`), 3)).toMatchObject({ outcome: 'queued' });
+        expect(await store.enqueue(client, EPOCH, message('q/3'), 3)).toEqual({ outcome: 'full' });
         expect(await store.takeQueued(client, EPOCH, 1)).toHaveLength(1);
-        expect(await store.enqueue(client, EPOCH, message('q/4'), 3)).toBe('queued');
-        expect(await store.enqueue(client, EPOCH, message('q/5'), 3)).toBe('full');
+        expect(await store.enqueue(client, EPOCH, message('q/4'), 3)).toMatchObject({ outcome: 'queued' });
+        expect(await store.enqueue(client, EPOCH, message('q/5'), 3)).toEqual({ outcome: 'full' });
       });
 
       it('takes oldest first, each message once', async () => {
@@ -211,7 +211,7 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         const taken = await store.takeQueued(client, EPOCH, 10);
         expect(taken.map((m) => m.packet.topic)).toEqual(['keep/0', 'keep/1']);
         expect(taken[1]?.messageExpiresAt).toBe(time.nowMs - 10_000 + 60_000);
-        for (let i = 0; i < 3; i++) expect(await store.enqueue(client, EPOCH, message(`q/${i}`), 3)).toBe('queued');
+        for (let i = 0; i < 3; i++) expect(await store.enqueue(client, EPOCH, message(`q/${i}`), 3)).toMatchObject({ outcome: 'queued' });
       });
 
       it('returns nothing for an empty queue', async () => {
@@ -226,6 +226,64 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect(await store.reserve(client, EPOCH, 10)).toMatchObject({ outcome: 'reserved' });
         expect((await store.takeQueued(client, EPOCH, 1)).map((m) => m.packet.topic)).toEqual(['q/old']);
         expect(await store.reserve(client, EPOCH, 10, { behindQueue: true })).toMatchObject({ outcome: 'reserved' });
+      });
+    });
+
+    describe('the session gate (a resume sends its backlog before live copies)', () => {
+      it('lets any connection through before a resume, and reports the gate with each enqueue', async () => {
+        expect(await store.reserve(client, EPOCH, 10, { behindQueue: true, to: 'conn-a' })).toMatchObject({ outcome: 'reserved' });
+        expect(await store.enqueue(client, EPOCH, message('q/1'), 10)).toEqual({ outcome: 'queued', gate: { state: 'none' } });
+      });
+
+      it('while held, refuses every reservation but the resume\'s own, and reports the queue [MQTT-4.4.0-1] [MQTT-4.6.0-5]', async () => {
+        await store.enqueue(client, EPOCH, message('q/1'), 10);
+        expect(await store.holdGate(client, EPOCH, 'conn-b')).toEqual({ queued: 1 });
+        expect(await store.reserve(client, EPOCH, 10, { behindQueue: true, to: 'conn-b' })).toEqual({ outcome: 'window-full' });
+        expect(await store.reserve(client, EPOCH, 10, { to: 'conn-a' })).toEqual({ outcome: 'window-full' });
+        expect(await store.reserve(client, EPOCH, 10, { to: 'conn-a', resuming: true })).toEqual({ outcome: 'window-full' });
+        expect(await store.enqueue(client, EPOCH, message('q/2'), 10)).toEqual({ outcome: 'queued', gate: { state: 'held', connectionId: 'conn-b' } });
+        expect(await store.reserve(client, EPOCH, 10, { to: 'conn-b', resuming: true })).toMatchObject({ outcome: 'reserved' });
+      });
+
+      it('opens only to its holder and only once nothing waits while the window has room', async () => {
+        await store.holdGate(client, EPOCH, 'conn-b');
+        await store.enqueue(client, EPOCH, message('q/1'), 10);
+        expect(await store.openGate(client, EPOCH, 'conn-a', 10)).toBe('lost');
+        expect(await store.openGate(client, EPOCH, 'conn-b', 10)).toBe('queued');
+        // A full window: an ack will drain the queue, so the gate may open.
+        expect(await store.reserve(client, EPOCH, 1, { to: 'conn-b', resuming: true })).toMatchObject({ outcome: 'reserved' });
+        expect(await store.openGate(client, EPOCH, 'conn-b', 1)).toBe('opened');
+        expect(await store.openGate(client, EPOCH, 'conn-b', 10)).toBe('lost');
+        expect(await store.enqueue(client, EPOCH, message('q/2'), 10)).toEqual({ outcome: 'queued', gate: { state: 'open', connectionId: 'conn-b' } });
+      });
+
+      it('once open, lets through its connection only, and the resume of a newer connection takes it', async () => {
+        await store.holdGate(client, EPOCH, 'conn-b');
+        expect(await store.openGate(client, EPOCH, 'conn-b', 10)).toBe('opened');
+        expect(await store.reserve(client, EPOCH, 10, { behindQueue: true, to: 'conn-a' })).toEqual({ outcome: 'window-full' });
+        expect(await store.reserve(client, EPOCH, 10, { behindQueue: true, to: 'conn-b' })).toMatchObject({ outcome: 'reserved' });
+        await store.holdGate(client, EPOCH, 'conn-c');
+        expect(await store.openGate(client, EPOCH, 'conn-b', 10, true)).toBe('lost');
+        expect(await store.openGate(client, EPOCH, 'conn-c', 10)).toBe('opened');
+      });
+
+      it('closes with its connection only, and is held again by the next resume', async () => {
+        await store.holdGate(client, EPOCH, 'conn-b');
+        await store.openGate(client, EPOCH, 'conn-b', 10);
+        await store.closeGate(client, EPOCH, 'conn-a');
+        expect(await store.reserve(client, EPOCH, 10, { to: 'conn-b' })).toMatchObject({ outcome: 'reserved' });
+        await store.closeGate(client, EPOCH, 'conn-b');
+        await store.closeGate(client, EPOCH, 'conn-b');
+        expect(await store.reserve(client, EPOCH, 10, { to: 'conn-b' })).toEqual({ outcome: 'window-full' });
+        expect(await store.enqueue(client, EPOCH, message('q/1'), 10)).toEqual({ outcome: 'queued', gate: { state: 'closed' } });
+        expect(await store.holdGate(client, EPOCH, 'conn-c')).toEqual({ queued: 1 });
+        expect(await store.reserve(client, EPOCH, 10, { to: 'conn-c', resuming: true })).toMatchObject({ outcome: 'reserved' });
+      });
+
+      it('is none again in a new session (another epoch)', async () => {
+        await store.holdGate(client, EPOCH, 'conn-b');
+        expect(await store.reserve(client, OTHER_EPOCH, 10, { to: 'conn-z' })).toMatchObject({ outcome: 'reserved' });
+        expect(await store.enqueue(client, OTHER_EPOCH, message('q/1'), 10)).toEqual({ outcome: 'queued', gate: { state: 'none' } });
       });
     });
 
@@ -262,7 +320,7 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         reserved(await store.reserve(client, OTHER_EPOCH, 1));
         expect(await store.inflight(client, OTHER_EPOCH)).toEqual([]);
         expect(await store.inflight(client, EPOCH)).toEqual([]);
-        expect(await store.enqueue(client, OTHER_EPOCH, message('new/q'), 1)).toBe('queued');
+        expect(await store.enqueue(client, OTHER_EPOCH, message('new/q'), 1)).toMatchObject({ outcome: 'queued' });
         expect((await store.takeQueued(client, OTHER_EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['new/q']);
         expect(await store.receiveQos2(client, OTHER_EPOCH, 5)).toBe('new');
       });
@@ -274,7 +332,7 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         await store.receiveQos2(client, OTHER_EPOCH, 5);
 
         expect(await store.reserve(client, EPOCH, 2)).toEqual({ outcome: 'window-full' });
-        expect(await store.enqueue(client, EPOCH, message('stale/q'), 2)).toBe('full');
+        expect(await store.enqueue(client, EPOCH, message('stale/q'), 2)).toEqual({ outcome: 'full' });
         await store.putInflight(client, EPOCH, inflightOf(r, 'stale'));
         expect(await store.takeQueued(client, EPOCH, 10)).toEqual([]);
         expect(await store.receiveQos2(client, EPOCH, 5)).toBe('duplicate');

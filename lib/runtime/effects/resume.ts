@@ -1,0 +1,107 @@
+/**
+ * A resumed session, in the order the client must see it: CONNACK, then the in-flight resends
+ * [MQTT-4.4.0-1], then the queued backlog, then live messages [MQTT-4.6.0-5].
+ *
+ *   CONNECT (in the pipeline)  hold the session's gate → read the in-flight messages → the
+ *                              resends, which follow the CONNACK in the reply post
+ *   after the reply post       the subscriptions point at the new connection → the queue
+ *                              drains → the gate opens to the connection (./../message.ts)
+ *
+ * While the gate is held, every other reservation for the session is refused (it is checked in
+ * the reservation's own conditional write), so a live QoS 1/2 copy goes to the queue behind the
+ * backlog instead of being posted, and no other drain (an ack's, a fan-out's) takes from the
+ * queue. The gate opens only over an empty queue (or a full window, which an ack drains), so
+ * nothing queued meanwhile is left behind. The subscriptions are pointed at the new connection
+ * only after the reply post, so that not even a QoS 0 copy, which takes no reservation, goes
+ * out before the CONNACK [MQTT-3.2.0-1].
+ */
+import { planResend, type InflightEntry } from '../../broker';
+import { canSubscribe } from '../../auth/acl';
+import { encode } from '../../mqtt';
+import type { InflightMessage } from '../../store/message-port';
+import type { ConnectionRecord } from '../../store/ports';
+import type { Resumed } from '../outbox';
+import { subscriberConnection, subscriptionTtl } from '../records';
+import type { RuntimeDeps } from '../types';
+import { drainQueue, drainTargetOf, withRemainingExpiry } from './queue';
+import { DEFAULT_RECEIVE_MAXIMUM } from './send';
+
+/** Drain rounds before the gate opens whatever waits (the behind-queue rule keeps the order then). */
+const OPEN_ROUNDS = 8;
+
+/**
+ * The CONNECT's part: the gate held for this connection, then the packets to resend
+ * (unacknowledged PUBLISHes with DUP 1, PUBRELs again [MQTT-4.4.0-1]) for the caller to send
+ * right after the CONNACK; `finishResume` does the rest once they are out.
+ */
+export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord): Promise<{ resends: Uint8Array[]; resumed: Resumed }> {
+  const clientId = record.clientId as string;
+  const epoch = record.sessionEpoch ?? '';
+  // Held before the in-flight read: a copy reserved after it is queued, never left out of both.
+  const { queued } = await deps.messages.holdGate(clientId, epoch, record.connectionId);
+  const inflight = await allowedInflight(deps, record, await deps.messages.inflight(clientId, epoch));
+  const entries: InflightEntry[] = inflight.map((m) =>
+    m.stage === 'pubrel'
+      ? { kind: 'pubrel', sequence: m.sequence, packetId: m.packetId }
+      : { kind: 'publish', sequence: m.sequence, packet: { ...withRemainingExpiry(m.packet, m.messageExpiresAt, deps.now()), packetId: m.packetId } },
+  );
+  const resends = planResend(entries).map((p) => encode(p, record.protocolVersion ?? 4));
+  return { resends, resumed: { record, queued } };
+}
+
+/**
+ * After the CONNACK and the resends are out: the subscriptions point at the connection, the
+ * backlog drains, and the gate opens; a message queued while the queue was draining is drained
+ * before the gate opens (the opening is refused while one waits and the window has room).
+ */
+export async function finishResume(deps: RuntimeDeps, resumed: Resumed): Promise<void> {
+  const { record } = resumed;
+  await attach(deps, record);
+  const target = { ...drainTargetOf(record), resuming: true };
+  const { clientId, sessionEpoch, connection } = target;
+  const receiveMaximum = connection.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM;
+  let waiting = resumed.queued > 0;
+  for (let round = 1; ; round++) {
+    if (waiting) await drainQueue(deps, target, deps.maxQueued);
+    const opening = await deps.messages.openGate(clientId, sessionEpoch, connection.connectionId, receiveMaximum, round >= OPEN_ROUNDS);
+    // 'lost': a newer CONNECT holds the gate; its own resume sends from here.
+    if (opening !== 'queued') return;
+    waiting = true;
+  }
+}
+
+/**
+ * The subscriptions point at the connection. The resuming CONNECT may persist the session where
+ * the old one did not (or the reverse), and its rules may have narrowed since the session
+ * subscribed (docs/SECURITY.md): the subscriptions they no longer allow are deleted on the way,
+ * in the same pass.
+ */
+async function attach(deps: RuntimeDeps, record: ConnectionRecord): Promise<void> {
+  const expiry = record.sessionExpiryInterval ?? 0;
+  const acl = record.acl;
+  const ttl = subscriptionTtl(deps.now(), record.expiresAt, expiry);
+  await deps.subscriptions.attach(record.clientId as string, record.sessionEpoch ?? '', subscriberConnection(record), ttl, {
+    persistent: expiry > 0,
+    ...(acl === undefined ? {} : { drop: (filter: string) => !canSubscribe(acl, filter) }),
+  });
+}
+
+/**
+ * Unacknowledged messages the connection's rules no longer let it receive are not resent: each
+ * is completed (its packet id and window slot freed) instead. A PUBREL is always sent again: its
+ * message was delivered already.
+ */
+async function allowedInflight(deps: RuntimeDeps, record: ConnectionRecord, inflight: InflightMessage[]): Promise<InflightMessage[]> {
+  const acl = record.acl;
+  if (acl === undefined) return inflight;
+  const kept: InflightMessage[] = [];
+  for (const m of inflight) {
+    if (m.stage === 'publish' && !canSubscribe(acl, m.packet.topic)) {
+      await deps.messages.complete(record.clientId as string, record.sessionEpoch ?? '', m.packetId, { stored: true });
+      deps.log.info('unacknowledged message no longer allowed dropped', { clientId: record.clientId, topic: m.packet.topic });
+    } else {
+      kept.push(m);
+    }
+  }
+  return kept;
+}

@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createDynamoDbClient, dynamoStores } from '../../lib/store/dynamodb';
+import type { TestBroker } from '../helpers/local-broker';
 import { CLOSED_BY_SERVER, VERSIONS, connected, publish, publishFrom, settle, subscribe, subscribeOne, subscription, text, topic, useBroker } from './scenario';
 
 const broker = useBroker();
@@ -43,15 +45,26 @@ describe.each(VERSIONS)('SUBSCRIBE and UNSUBSCRIBE, protocol %i', (version) => {
   });
 
   it('does not match a Topic Name starting with $ to a filter starting with a wildcard [MQTT-4.7.2-1]', async () => {
+    // No client may publish to a '$' topic (MQTT 5.0 section 4.7.2; lib/auth/acl.ts canPublish),
+    // so the message is the server's own: a retained message written to the store directly.
     const dollar = `$conf-${randomUUID().slice(0, 8)}/x`;
+    await serverRetains(broker(), dollar, 'hidden');
     const wild = await connected(broker(), version);
     await subscribe(wild, [subscription(version, '#', 0), subscription(version, '+/x', 0)]);
     const exact = await connected(broker(), version);
     await subscribeOne(exact, dollar, 0);
-    await publishFrom(broker(), version, publish(dollar, 'hidden'));
-    await exact.next('publish');
+    expect(text(await exact.next('publish'))).toBe('hidden');
     await settle();
     expect(wild.of('publish').filter((p) => p.topic === dollar)).toEqual([]);
+  });
+
+  it('refuses a client PUBLISH to a $ topic: nothing is routed (MQTT 5.0 section 4.7.2)', async () => {
+    const dollar = `$conf-${randomUUID().slice(0, 8)}/y`;
+    const exact = await connected(broker(), version);
+    await subscribeOne(exact, dollar, 1);
+    await publishFrom(broker(), version, publish(dollar, 'forged', 1, { packetId: 3 }));
+    await settle();
+    expect(exact.of('publish')).toEqual([]);
   });
 
   it('sends one copy to a client whose subscriptions overlap, at the highest of their QoS [MQTT-3.3.4-2]', async () => {
@@ -155,3 +168,15 @@ describe('SUBSCRIBE and UNSUBSCRIBE, protocol 5 only', () => {
     expect(await raw.next('unsuback')).toEqual({ type: 'unsuback', packetId: 5, reasonCodes: [0x8f, 0x11] });
   });
 });
+
+/** A retained message the server itself stored (not a client PUBLISH). */
+async function serverRetains(b: TestBroker, t: string, payload: string): Promise<void> {
+  const client = createDynamoDbClient({ endpoint: b.dynamodbEndpoint });
+  try {
+    const now = Date.now();
+    const written = await dynamoStores({ client, tables: b.tables }).retained.put({ topic: t, payload: Buffer.from(payload), qos: 0, requestTimeEpoch: now, receivedAt: now, messageExpiresAt: null });
+    expect(written).toBe('written');
+  } finally {
+    client.destroy();
+  }
+}

@@ -44,6 +44,44 @@ export class MalformedPacketError extends TransportError {
   readonly reasonCode = 0x81;
 }
 
+/**
+ * API Gateway's own error message instead of the broker's: the integration behind the `$default`
+ * route failed (Lambda throttled, errored or timed out; the ingress queue refused the message)
+ * and API Gateway sent a text message like `{"message": "Internal server error", "connectionId":
+ * "…", "requestId": "…"}` (not base64). One of this connection's packets may be lost, so the
+ * stream fails: MQTT.js reconnects and resends its unacknowledged QoS 1/2 messages
+ * [MQTT-4.4.0-1]. `requestId` names the failed request in API Gateway's logs.
+ */
+export class IntegrationFailedError extends TransportError {
+  readonly code = 'STRATUS_INTEGRATION_FAILED';
+
+  constructor(
+    /** API Gateway's `message`, e.g. "Internal server error" */
+    readonly gatewayMessage: string,
+    readonly requestId: string | undefined,
+  ) {
+    super(`API Gateway reported a failed integration: ${gatewayMessage}${requestId === undefined ? '' : ` (request ${requestId})`}`);
+  }
+
+  /**
+   * The error a text message stands for when it is API Gateway's JSON error message, else
+   * undefined. A base64 or tagged message never starts with '{'.
+   */
+  static fromText(text: string): IntegrationFailedError | undefined {
+    if (!text.startsWith('{')) return undefined;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (typeof body !== 'object' || body === null) return undefined;
+    const { message, requestId } = body as { message?: unknown; requestId?: unknown };
+    if (typeof message !== 'string') return undefined;
+    return new IntegrationFailedError(message.slice(0, 200), typeof requestId === 'string' ? requestId.slice(0, 100) : undefined);
+  }
+}
+
 /** The server sent a text message that is not standard base64 with padding. Fatal. */
 export class MalformedFrameError extends TransportError {
   readonly code = 'STRATUS_MALFORMED_FRAME';

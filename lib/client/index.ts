@@ -20,6 +20,7 @@ export { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 
 export {
   FramingRefusedError,
+  IntegrationFailedError,
   MalformedFrameError,
   MalformedPacketError,
   PacketTooLargeError,

@@ -16,7 +16,7 @@
  */
 import { MESSAGE_LIMIT_BYTES } from '../api-gateway';
 import { decodeBase64 } from './base64';
-import { MalformedFrameError } from './errors';
+import { IntegrationFailedError, MalformedFrameError } from './errors';
 import { splitTag, type FragmentTag } from './fragment-tag';
 
 export interface ReassemblyOptions {
@@ -59,12 +59,15 @@ export class Reassembler {
 
   /**
    * The bytes one text message adds to the stream: all of an untagged message, a whole packet when
-   * this part completes one, else none. Throws MalformedFrameError on a bad tag or bad base64.
+   * this part completes one, else none. Throws IntegrationFailedError on API Gateway's JSON error
+   * message, MalformedFrameError on a bad tag or bad base64.
    */
   text(text: string): Uint8Array {
     const split = splitTag(text);
     const bytes = split === undefined ? undefined : decodeBase64(split.payload);
     if (split === undefined || bytes === undefined) {
+      const failed = IntegrationFailedError.fromText(text);
+      if (failed !== undefined) throw failed;
       throw new MalformedFrameError(`text message of ${text.length} characters is neither padded base64 nor a tagged fragment`);
     }
     if (split.tag === undefined) return bytes;

@@ -9,6 +9,7 @@
 import { Duplex } from 'readable-stream';
 import {
   FramingRefusedError,
+  type IntegrationFailedError,
   MalformedFrameError,
   PacketTooLargeError,
   WebSocketError,
@@ -206,7 +207,7 @@ export class StratusStream extends Duplex {
     try {
       bytes = this.reassembler.text(text);
     } catch (error) {
-      this.fail(error as MalformedFrameError);
+      this.fail(error as MalformedFrameError | IntegrationFailedError);
       return;
     }
     this.onBytes(bytes);

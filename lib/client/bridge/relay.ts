@@ -16,6 +16,7 @@
  */
 import type WebSocket from 'ws';
 import type { RawData } from 'ws';
+import { IntegrationFailedError } from '../errors';
 import { Reassembler } from '../reassembly';
 import { PacketScanner, type FixedHeader } from '../scanner';
 import type { Logger } from '../../log';
@@ -236,8 +237,16 @@ export class Relay {
     let bytes: Uint8Array;
     try {
       bytes = isBinary ? raw : this.reassembler.text(raw.toString('latin1'));
-    } catch {
-      this.log.warn('upstream sent a text message that is neither padded base64 nor a tagged fragment; closing');
+    } catch (error) {
+      if (error instanceof IntegrationFailedError) {
+        // A packet of this client may be lost upstream: closing makes the client reconnect and resend.
+        this.log.warn('upstream API Gateway reported a failed integration; closing so that the client reconnects', {
+          gatewayMessage: error.gatewayMessage,
+          requestId: error.requestId,
+        });
+      } else {
+        this.log.warn('upstream sent a text message that is neither padded base64 nor a tagged fragment; closing');
+      }
       this.finish();
       return;
     }

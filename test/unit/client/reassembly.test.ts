@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MalformedFrameError } from '../../../lib/client/errors';
+import { IntegrationFailedError, MalformedFrameError } from '../../../lib/client/errors';
 import { formatTag, splitTag } from '../../../lib/client/fragment-tag';
 import { Reassembler, decodeServerMessages } from '../../../lib/client/reassembly';
 import { encodeOutgoing, fragment, splitPackets, toBase64 } from '../../../lib/gateway/framing';
@@ -106,6 +106,26 @@ describe('Reassembler', () => {
     ['an empty payload', 'a.0.2:'],
     ['untagged text that is not base64', 'not base64!'],
     ['a colon after the tag area', `${'A'.repeat(40)}:AAAA`],
+  ])('refuses %s as a malformed frame', (_name, text) => {
+    expect(() => new Reassembler().text(text)).toThrow(MalformedFrameError);
+  });
+
+  it("recognises API Gateway's error message for a failed integration, not as a malformed frame", () => {
+    const text = JSON.stringify({ message: 'Internal server error', connectionId: 'abc=', requestId: 'req-1' });
+    let thrown: unknown;
+    try {
+      new Reassembler().text(text);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(IntegrationFailedError);
+    expect(thrown).toMatchObject({ code: 'STRATUS_INTEGRATION_FAILED', gatewayMessage: 'Internal server error', requestId: 'req-1' });
+  });
+
+  it.each([
+    ['JSON without a message', '{"connectionId":"abc="}'],
+    ['a brace that is not JSON', '{not json'],
+    ['a JSON array', '["message"]'],
   ])('refuses %s as a malformed frame', (_name, text) => {
     expect(() => new Reassembler().text(text)).toThrow(MalformedFrameError);
   });

@@ -281,6 +281,14 @@ describe('StratusStream incoming', () => {
     expect(stream.destroyed).toBe(true);
   });
 
+  it("fails with IntegrationFailedError on API Gateway's error message, so MQTT.js reconnects and resends [MQTT-4.4.0-1]", async () => {
+    const { stream, events } = await setup();
+    const error = nextError(stream);
+    events.text('{"message": "Internal server error", "connectionId": "abc=", "requestId": "req-9"}');
+    expect(await error).toMatchObject({ name: 'IntegrationFailedError', code: 'STRATUS_INTEGRATION_FAILED', requestId: 'req-9' });
+    expect(stream.destroyed).toBe(true);
+  });
+
   it('passes binary messages from a lenient server through as they are', async () => {
     const { stream, events } = await setup();
     const chunks = read(stream);

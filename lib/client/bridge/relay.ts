@@ -238,15 +238,9 @@ export class Relay {
     try {
       bytes = isBinary ? raw : this.reassembler.text(raw.toString('latin1'));
     } catch (error) {
-      if (error instanceof IntegrationFailedError) {
-        // A packet of this client may be lost upstream: closing makes the client reconnect and resend.
-        this.log.warn('upstream API Gateway reported a failed integration; closing so that the client reconnects', {
-          gatewayMessage: error.gatewayMessage,
-          requestId: error.requestId,
-        });
-      } else {
-        this.log.warn('upstream sent a text message that is neither padded base64 nor a tagged fragment; closing');
-      }
+      // API Gateway's error message: a packet of this client may be lost upstream, so it reconnects and resends.
+      const failed = error instanceof IntegrationFailedError ? { gatewayMessage: error.gatewayMessage, requestId: error.requestId } : undefined;
+      this.log.warn(failed ? 'upstream API Gateway reported a failed integration; closing' : 'upstream sent a text message that is neither padded base64 nor a tagged fragment; closing', failed);
       this.finish();
       return;
     }

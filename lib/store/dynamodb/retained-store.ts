@@ -29,6 +29,7 @@ import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
 import { fromRetainedItem, retainedItem, retainedRouteKey, tombstoneItem } from './retained-codec';
+import { boundedKey, queryPrefix } from './route-key';
 
 const PK = TABLE_SCHEMAS.retained.partitionKey.name;
 const SK = TABLE_SCHEMAS.retained.sortKey?.name ?? 'topic';
@@ -105,7 +106,8 @@ export class DynamoRetainedStore implements RetainedStore {
   private partition(topicFilter: string, prefix?: string): QueryCommandInput {
     const x = new ExpressionBuilder();
     const pk = `${x.name(PK)} = ${x.value({ S: retainedRouteKey(topicFilter) })}`;
-    const sk = prefix === undefined ? '' : ` AND begins_with(${x.name(SK)}, ${x.value({ S: prefix })})`;
+    // a long prefix is cut so that it also finds the topics stored hashed (./route-key)
+    const sk = prefix === undefined ? '' : ` AND begins_with(${x.name(SK)}, ${x.value({ S: queryPrefix(prefix) })})`;
     return { TableName: this.tableName, KeyConditionExpression: pk + sk, ...x.attributes() };
   }
 
@@ -115,7 +117,7 @@ export class DynamoRetainedStore implements RetainedStore {
     const { Items } = await this.db.query({
       TableName: this.tableName,
       KeyConditionExpression:
-        `${x.name(PK)} = ${x.value({ S: retainedRouteKey(topic) })} AND ${x.name(SK)} = ${x.value({ S: topic })}`,
+        `${x.name(PK)} = ${x.value({ S: retainedRouteKey(topic) })} AND ${x.name(SK)} = ${x.value({ S: boundedKey(topic) })}`,
       ...x.attributes(),
     });
     return Items ?? [];
@@ -131,7 +133,7 @@ export class DynamoRetainedStore implements RetainedStore {
   }
 
   private key(topic: string): Item {
-    return { [PK]: { S: retainedRouteKey(topic) }, [SK]: { S: topic } };
+    return { [PK]: { S: retainedRouteKey(topic) }, [SK]: { S: boundedKey(topic) } };
   }
 
   /** Messages only: no tombstones, no expired messages, nothing past its TTL (TTL deletes late). */

@@ -71,7 +71,8 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       KeyConditionExpression: `${x.name('clientId')} = ${x.value({ S: clientId })}`,
       ...x.attributes(),
     });
-    return this.live(items);
+    // in filter order: the index sorts a long filter by its stored (hashed) form
+    return this.live(items).sort((a, b) => (a.filter < b.filter ? -1 : a.filter > b.filter ? 1 : 0));
   }
 
   async put(records: readonly SubscriptionRecord[]): Promise<void> {

@@ -7,12 +7,14 @@ import { DynamoSubscriptionStore } from '../../../lib/store/dynamodb/subscriptio
 import { CountingMeter } from '../../../lib/store/meter';
 import type { SubscriptionRecord } from '../../../lib/store/subscription-port';
 import { useDynamoTables } from '../../helpers/dynamodb';
+import { subscriptionKeyLimitContract } from '../../unit/store/subscription-store-keys.contract';
 import { subscriptionStoreContract } from '../../unit/store/subscription-store.contract';
 
 const db = await useDynamoTables({ tables: ['subscriptions'] });
 const table = db.names.subscriptions;
 
 subscriptionStoreContract('dynamodb', (clock) => new DynamoSubscriptionStore(db.metered, table, { clock }));
+subscriptionKeyLimitContract('dynamodb', (clock) => new DynamoSubscriptionStore(db.metered, table, { clock }));
 
 const subscription = (clientId: string, filter: string): SubscriptionRecord => ({
   clientId,

@@ -51,7 +51,7 @@ export async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent
     ctx.claimed = { sessionEpoch: result.sessionEpoch, sessionPresent: result.sessionPresent };
     if (!result.sessionPresent) {
       // A new session: whatever an earlier session of this client id left is discarded [MQTT-3.1.2-4].
-      await deps.subscriptions.deleteAll(intent.clientId);
+      await deps.subscriptions.deleteAll(intent.clientId, { before: result.sessionEpoch });
       await deps.messages.deleteAll(intent.clientId);
     }
     return { replaced: false, decision: withSessionPresent(decision, result.sessionPresent) };

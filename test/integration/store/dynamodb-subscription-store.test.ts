@@ -3,18 +3,24 @@ import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { candidateFilterKeys } from '../../../lib/mqtt/topic';
 import { MeteredDynamoDb } from '../../../lib/store/dynamodb/metered';
+import { DynamoSessionStore } from '../../../lib/store/dynamodb/session-store';
 import { DynamoSubscriptionStore } from '../../../lib/store/dynamodb/subscription-store';
 import { CountingMeter } from '../../../lib/store/meter';
 import type { SubscriptionRecord } from '../../../lib/store/subscription-port';
 import { useDynamoTables } from '../../helpers/dynamodb';
 import { subscriptionKeyLimitContract } from '../../unit/store/subscription-store-keys.contract';
+import { subscriptionSessionContract } from '../../unit/store/subscription-store-sessions.contract';
 import { subscriptionStoreContract } from '../../unit/store/subscription-store.contract';
 
-const db = await useDynamoTables({ tables: ['subscriptions'] });
+const db = await useDynamoTables({ tables: ['subscriptions', 'sessions'] });
 const table = db.names.subscriptions;
 
 subscriptionStoreContract('dynamodb', (clock) => new DynamoSubscriptionStore(db.metered, table, { clock }));
 subscriptionKeyLimitContract('dynamodb', (clock) => new DynamoSubscriptionStore(db.metered, table, { clock }));
+subscriptionSessionContract('dynamodb', (clock) => ({
+  sessions: new DynamoSessionStore(db.metered, db.names.sessions, { clock }),
+  subscriptions: new DynamoSubscriptionStore(db.metered, table, { clock, sessionsTable: db.names.sessions }),
+}));
 
 const subscription = (clientId: string, filter: string): SubscriptionRecord => ({
   clientId,
@@ -118,7 +124,7 @@ describe('DynamoSubscriptionStore requests and units', () => {
       ['Query', 0.5, 0],
       ['UpdateItem', 0, 2],
     ]);
-    await store.deleteAll(c);
+    await store.deleteAll(c, { through: 'epoch-1' });
     expect(ops()).toEqual([
       ['Query', 0.5, 0],
       ['DeleteItem', 0, 2],

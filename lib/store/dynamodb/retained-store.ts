@@ -3,7 +3,9 @@
  *
  * Last writer wins by gateway arrival time: put and delete are one conditional PutItem each,
  * `attribute_not_exists(topic) OR requestTimeEpoch < :t`, and a failed condition is 'stale'. A
- * delete writes a tombstone (24 h TTL) so that an older publish arriving late stays stale.
+ * delete writes a tombstone (24 h TTL) so that an older publish arriving late stays stale. Each
+ * write carries a request token (./request-token): when the SDK resends a write whose first
+ * attempt was applied, the failed condition finds its own token and the write is 'written'.
  *
  * matching(filter) reads by the filter's literal prefix, the levels before its first wildcard:
  * - no wildcard ('a/b'): one Query of that topic;
@@ -25,6 +27,7 @@ import type { RetainedRecord, RetainedStore, RetainedWriteResult } from '../reta
 import { TABLE_SCHEMAS } from '../schema';
 import type { DynamoStoreOptions } from './connection-store';
 import { conditionally } from './conditionally';
+import { isOwnWrite, newRequestToken, REQUEST_TOKEN } from './request-token';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
@@ -93,12 +96,19 @@ export class DynamoRetainedStore implements RetainedStore {
     const condition =
       `attribute_not_exists(${x.name(SK)}) OR ` +
       `${x.name('requestTimeEpoch')} < ${x.value({ N: String(requestTimeEpoch) })}`;
+    const token = newRequestToken();
     return conditionally(
       async () => {
-        await this.db.putItem({ TableName: this.tableName, Item: item, ConditionExpression: condition, ...x.attributes() });
+        await this.db.putItem({
+          TableName: this.tableName,
+          Item: { ...item, [REQUEST_TOKEN]: { S: token } },
+          ConditionExpression: condition,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.attributes(),
+        });
         return 'written' as const;
       },
-      () => 'stale' as const,
+      (failure) => (isOwnWrite(failure, token) ? ('written' as const) : ('stale' as const)),
     );
   }
 

@@ -50,7 +50,7 @@ async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision
     case 'will.discard':
       return void (await discardWill(deps, intent));
     case 'session.setExpiry':
-      return void (await setSessionExpiry(deps, intent));
+      return void (await setSessionExpiry(deps, intent, ctx));
     case 'will.publish':
       // The connection closes right after this decision, and the disconnect path releases the
       // session: that publishes the will, or defers it by its Will Delay Interval [MQTT-3.1.3-9].

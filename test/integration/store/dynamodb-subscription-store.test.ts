@@ -114,6 +114,35 @@ describe('DynamoSubscriptionStore requests and units', () => {
     ]);
   });
 
+  // AWS bills a transaction 2 WRU per item, the session check included, plus the index writes.
+  it('put and delete for a session (SUBSCRIBE, UNSUBSCRIBE): one TransactWriteItems with the session check', async () => {
+    const c = `client-${randomUUID()}`;
+    const sessions = new DynamoSessionStore(db.metered, db.names.sessions);
+    const fenced = new DynamoSubscriptionStore(db.metered, table, { sessionsTable: db.names.sessions });
+    const { sessionEpoch } = await sessions.claim({
+      clientId: c, connectionId: 'conn-1', cleanStart: true, protocolVersion: 5, sessionExpiryInterval: 60, requestTimeEpoch: Date.now(),
+    });
+    const writer = { sessionEpoch, connectionId: 'conn-1' };
+    const requests = () => {
+      const entries = db.meter.take().entries;
+      return {
+        calls: new Set(entries.map((e) => e.operation)),
+        sessionUnits: entries.filter((e) => e.table === db.names.sessions).map((e) => e.writeUnits),
+        subscriptionUnits: entries.filter((e) => e.table === table).reduce((sum, e) => sum + e.writeUnits, 0),
+      };
+    };
+    db.meter.reset();
+    await fenced.put([{ ...subscription(c, 'a'), sessionEpoch }, { ...subscription(c, 'b'), sessionEpoch }], writer);
+    const put = requests();
+    expect(put.calls).toEqual(new Set(['TransactWriteItems']));
+    expect(put.sessionUnits).toEqual([2]); // the check: one transactional item
+    expect(put.subscriptionUnits).toBeGreaterThanOrEqual(4); // 2 per transactional item (index writes: 1 more each on AWS)
+    await fenced.delete(c, ['a', 'b'], writer);
+    const del = requests();
+    expect(del.calls).toEqual(new Set(['TransactWriteItems']));
+    expect(del.sessionUnits).toEqual([2]);
+  });
+
   it('attach: the index Query, then one write per record; deleteAll: the Query, then one DeleteItem per record', async () => {
     const c = `client-${randomUUID()}`;
     await store.put([subscription(c, 'a'), { ...subscription(c, 'b'), sessionEpoch: 'epoch-0' }]);

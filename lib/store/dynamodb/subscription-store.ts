@@ -58,6 +58,8 @@ import {
 
 /** Items per transaction besides the session check (TransactWriteItems takes 100 actions). */
 const TRANSACTION_ITEMS = 99;
+/** Attempts of a transaction that conflicts with a concurrent write. */
+const CONFLICT_ATTEMPTS = 4;
 
 export interface DynamoSubscriptionStoreOptions extends DynamoStoreOptions {
   /** The `sessions` table, whose item a SessionWriter's writes are conditional on. */
@@ -178,19 +180,28 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     const check = this.ownerCheck(clientId, writer);
     const chunks: TransactWriteItem[][] = [];
     for (let i = 0; i < writes.length; i += TRANSACTION_ITEMS) chunks.push(writes.slice(i, i + TRANSACTION_ITEMS));
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        try {
-          // one token per logical write, made before the first attempt: SDK resends carry it
-          await this.db.transactWriteItems({ TransactItems: [check, ...chunk], ClientRequestToken: newRequestToken() });
-        } catch (error) {
-          if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
-            throw new SessionTakenOverError(clientId, writer.connectionId, { cause: error });
-          }
-          throw error;
-        }
-      }),
-    );
+    await Promise.all(chunks.map((chunk) => this.transact(clientId, writer, [check, ...chunk])));
+  }
+
+  /**
+   * One transaction. A conflict with another write of the session item or of a record (another
+   * SUBSCRIBE of the client, a CONNECT, a close) cancels it without applying anything: it is tried
+   * again, a few times, after a short random pause. The SDK does not retry a cancellation.
+   */
+  private async transact(clientId: string, writer: SessionWriter, items: TransactWriteItem[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // one token per attempt, made before it is sent: the SDK's resends of it carry it
+        await this.db.transactWriteItems({ TransactItems: items, ClientRequestToken: newRequestToken() });
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const codes = error.CancellationReasons?.map((r) => r.Code) ?? [];
+        if (codes[0] === 'ConditionalCheckFailed') throw new SessionTakenOverError(clientId, writer.connectionId, { cause: error });
+        if (!codes.includes('TransactionConflict') || attempt >= CONFLICT_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+      }
+    }
   }
 
   /** The session item still names this epoch and this owner connection (SessionRecord fields). */

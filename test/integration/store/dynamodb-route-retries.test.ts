@@ -5,6 +5,7 @@
  * ('lost-response') must reach the same end state.
  */
 import { randomUUID } from 'node:crypto';
+import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoRetainedStore } from '../../../lib/store/dynamodb/retained-store';
 import { DynamoSessionStore } from '../../../lib/store/dynamodb/session-store';
@@ -89,6 +90,48 @@ describe('subscriptions under retries (issue 13 defect 1)', () => {
     expect((await subscriptions.listByClient(c))[0].expiresAt).toBe(later);
     faulty.inject({ kind: 'sdk-retry', command: 'DeleteItem' });
     await subscriptions.deleteAll(c, { through: writer.sessionEpoch });
+    expect(await subscriptions.listByClient(c)).toEqual([]);
+  });
+});
+
+/**
+ * The real client, except that its first `times` TransactWriteItems are cancelled for a conflict
+ * before being sent, as DynamoDB cancels a transaction that meets a concurrent write of one of
+ * its items (DynamoDB Local does not produce these).
+ */
+function conflictingClient(real: DynamoDBClient, times: number): DynamoDBClient {
+  let left = times;
+  const send = async (command: { constructor: { name: string } }) => {
+    if (command.constructor.name === 'TransactWriteItemsCommand' && left-- > 0) {
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled [None, TransactionConflict]',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+      });
+    }
+    return real.send(command as never);
+  };
+  return new Proxy(real, { get: (target, key, receiver) => (key === 'send' ? send : Reflect.get(target, key, receiver)) });
+}
+
+describe('subscriptions under transaction conflicts', () => {
+  it('a SUBSCRIBE cancelled by conflicts with concurrent writes is tried again and stored', async () => {
+    const c = `client-${randomUUID()}`;
+    const writer = await owner(c);
+    const store = new DynamoSubscriptionStore(new MeteredDynamoDb(conflictingClient(db.client, 2)), db.names.subscriptions, {
+      sessionsTable: db.names.sessions,
+    });
+    await store.put([record(c, 'a', writer)], writer);
+    expect((await subscriptions.listByClient(c)).map((r) => r.filter)).toEqual(['a']);
+  });
+
+  it('gives up after a few attempts: the error reaches the caller, nothing is written', async () => {
+    const c = `client-${randomUUID()}`;
+    const writer = await owner(c);
+    const store = new DynamoSubscriptionStore(new MeteredDynamoDb(conflictingClient(db.client, 100)), db.names.subscriptions, {
+      sessionsTable: db.names.sessions,
+    });
+    await expect(store.put([record(c, 'a', writer)], writer)).rejects.toBeInstanceOf(TransactionCanceledException);
     expect(await subscriptions.listByClient(c)).toEqual([]);
   });
 });

@@ -42,7 +42,7 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
   if (released.outcome !== 'released') return;
   if (released.sessionEnded) {
     // The session is over: its subscriptions and message state go with it.
-    await deps.subscriptions.deleteAll(clientId);
+    await deps.subscriptions.deleteAll(clientId, { through: record.sessionEpoch ?? '' });
     await deps.messages.deleteAll(clientId);
   } else {
     // Offline: the session's gate closes to this connection (a copy planned for it is queued),

@@ -9,7 +9,14 @@
  * The subscriber's current connection is copied into each of its records (`connection`), so that
  * fan-out needs no session read: `attach` rewrites them on every CONNECT that resumes the session
  * and on every close. Records belong to a session epoch (lib/store/session-port.ts); a clean start
- * deletes the client's records.
+ * deletes the client's records of older epochs.
+ *
+ * Writes on behalf of a session (issue 13). SUBSCRIBE and UNSUBSCRIBE pass their `SessionWriter`:
+ * the write happens only if that connection still owns the session under that epoch (one
+ * condition on the session item, settled with the write), else SessionTakenOverError and nothing
+ * is written: a late invocation of a superseded connection never acts on the session that
+ * replaced it. Routing returns, per client, only the records of its newest epoch, so a record left
+ * by an older session never takes the copy meant for the live one.
  */
 import type { ProtocolVersion, QoS } from '../mqtt/types';
 import type { TransportMode } from '../api-gateway';
@@ -66,15 +73,35 @@ export interface AttachOptions {
   drop?: (filter: string) => boolean;
 }
 
+/** The session a SUBSCRIBE or UNSUBSCRIBE writes for: its epoch and the connection that owns it. */
+export interface SessionWriter {
+  readonly sessionEpoch: string;
+  readonly connectionId: string;
+}
+
+/** Which epochs `deleteAll` deletes: those older than a new session's, or an ended one and older. */
+export type EpochScope = { readonly before: string } | { readonly through: string };
+
 export interface SubscriptionStore {
-  /** Every live subscription whose route key is a candidate for `topic`: one round trip. */
+  /**
+   * Every live subscription whose route key is a candidate for `topic`: one round trip. Per
+   * client, only the records of its newest epoch (epochs sort in claim order).
+   */
   routesFor(topic: string): Promise<SubscriptionRecord[]>;
   /** The client's live subscriptions (index query). */
   listByClient(clientId: string): Promise<SubscriptionRecord[]>;
-  /** Stores the records; a record with the same (clientId, filter) is replaced [MQTT-3.8.4-3]. */
-  put(records: readonly SubscriptionRecord[]): Promise<void>;
-  /** Deletes the client's subscriptions to these filters (as sent, `$share/...` included); idempotent. */
-  delete(clientId: string, filters: readonly string[]): Promise<void>;
+  /**
+   * Stores the records (one client's); a record with the same (clientId, filter) is replaced
+   * [MQTT-3.8.4-3], and of two in one call the later wins. With `writer`, only while it owns the
+   * session: @throws SessionTakenOverError otherwise, having written nothing. Without: unconditional
+   * (tests and tools only).
+   */
+  put(records: readonly SubscriptionRecord[], writer?: SessionWriter): Promise<void>;
+  /**
+   * Deletes the client's subscriptions to these filters (as sent, `$share/...` included);
+   * idempotent. With `writer`, as for put: @throws SessionTakenOverError, having deleted nothing.
+   */
+  delete(clientId: string, filters: readonly string[], writer?: SessionWriter): Promise<void>;
   /**
    * Copies the client's current connection into all its records (null: the session is offline)
    * and moves their TTL. Only records of `sessionEpoch` are touched; records of another epoch are
@@ -87,6 +114,15 @@ export interface SubscriptionStore {
     expiresAt: number,
     options?: AttachOptions,
   ): Promise<void>;
-  /** Deletes all the client's subscriptions (session ended, or clean start). */
-  deleteAll(clientId: string): Promise<void>;
+  /**
+   * Deletes the client's subscriptions of the epochs in `scope`: `{ before: newEpoch }` when a new
+   * session starts (a SUBSCRIBE of the new session that ran first stays), `{ through: epoch }`
+   * when a session ended (a newer session's records stay).
+   */
+  deleteAll(clientId: string, scope: EpochScope): Promise<void>;
+  /**
+   * Moves the TTL of the client's records of `sessionEpoch` (a v5 DISCONNECT changed the Session
+   * Expiry Interval, MQTT 5.0 section 3.14.2.2.2): the subscriptions live as long as the session.
+   */
+  setExpiry(clientId: string, sessionEpoch: string, expiresAt: number): Promise<void>;
 }

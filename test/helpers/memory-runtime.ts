@@ -97,10 +97,11 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
       totals.set(name, (totals.get(name) ?? 0) + Number(values[name]));
     }
   };
+  const sessions = new MemorySessionStore({ clock });
   const stores: MemoryStores = {
     connections: new MemoryConnectionStore({ clock }),
-    sessions: new MemorySessionStore({ clock }),
-    subscriptions: new MemorySubscriptionStore({ clock }),
+    sessions,
+    subscriptions: new MemorySubscriptionStore({ clock, sessions }),
     retained: new MemoryRetainedStore({ clock }),
     messages: new MemoryMessageStore({ clock }),
   };

@@ -50,15 +50,15 @@ async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision
     case 'will.discard':
       return void (await discardWill(deps, intent));
     case 'session.setExpiry':
-      return void (await setSessionExpiry(deps, intent));
+      return void (await setSessionExpiry(deps, intent, ctx));
     case 'will.publish':
       // The connection closes right after this decision, and the disconnect path releases the
       // session: that publishes the will, or defers it by its Will Delay Interval [MQTT-3.1.3-9].
       return undefined;
     case 'subscriptions.put':
-      return void (await putSubscriptions(deps, intent, ctx.record));
+      return putSubscriptions(deps, intent, ctx.record, decision);
     case 'subscriptions.delete':
-      return void (await deleteSubscriptions(deps, intent));
+      return deleteSubscriptions(deps, intent, ctx.record, decision);
     case 'retained.send':
       ctx.after.push(...(await retainedFor(deps, intent, ctx.record)));
       return undefined;

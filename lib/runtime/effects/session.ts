@@ -18,6 +18,7 @@ import {
 import { ClientIdentifierNotValidError, encode, ProtocolViolationError, type ConnectPacket } from '../../mqtt';
 import { AlreadyConnectedError, ClientIdInUseError, ConnectionNotFoundError, SessionTakenOverError } from '../../store/errors';
 import type { MqttConnectionFields } from '../../store/ports';
+import { subscriptionTtl } from '../records';
 import type { RuntimeDeps } from '../types';
 import type { EffectContext } from './context';
 
@@ -51,7 +52,7 @@ export async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent
     ctx.claimed = { sessionEpoch: result.sessionEpoch, sessionPresent: result.sessionPresent };
     if (!result.sessionPresent) {
       // A new session: whatever an earlier session of this client id left is discarded [MQTT-3.1.2-4].
-      await deps.subscriptions.deleteAll(intent.clientId);
+      await deps.subscriptions.deleteAll(intent.clientId, { before: result.sessionEpoch });
       await deps.messages.deleteAll(intent.clientId);
     }
     return { replaced: false, decision: withSessionPresent(decision, result.sessionPresent) };
@@ -130,11 +131,19 @@ export async function discardWill(deps: RuntimeDeps, intent: WillDiscardIntent):
   await deps.sessions.discardWill({ clientId: intent.clientId, connectionId: intent.connectionId });
 }
 
-/** A v5 DISCONNECT changed the Session Expiry Interval (MQTT 5.0 section 3.14.2.2.2). */
-export async function setSessionExpiry(deps: RuntimeDeps, intent: SessionSetExpiryIntent): Promise<void> {
-  await deps.sessions.setExpiry({
+/**
+ * A v5 DISCONNECT changed the Session Expiry Interval (MQTT 5.0 section 3.14.2.2.2). The
+ * subscriptions follow (issue 13 defect 4): their TTL moves now, and the release that follows
+ * computes their offline TTL from the new interval (`ctx.record`).
+ */
+export async function setSessionExpiry(deps: RuntimeDeps, intent: SessionSetExpiryIntent, ctx: EffectContext): Promise<void> {
+  const outcome = await deps.sessions.setExpiry({
     clientId: intent.clientId,
     connectionId: intent.connectionId,
     sessionExpiryInterval: intent.sessionExpiryInterval,
   });
+  if (outcome !== 'updated') return;
+  ctx.record = { ...ctx.record, sessionExpiryInterval: intent.sessionExpiryInterval };
+  const ttl = subscriptionTtl(deps.now(), ctx.record.expiresAt, intent.sessionExpiryInterval);
+  await deps.subscriptions.setExpiry(intent.clientId, ctx.record.sessionEpoch ?? '', ttl);
 }

@@ -41,7 +41,7 @@ export function dynamoStores(options: DynamoStoresOptions): Stores {
   return {
     connections: new DynamoConnectionStore(db, options.tables.connections, { clock }),
     sessions: new DynamoSessionStore(db, options.tables.sessions, { clock }),
-    subscriptions: new DynamoSubscriptionStore(db, options.tables.subscriptions, { clock }),
+    subscriptions: new DynamoSubscriptionStore(db, options.tables.subscriptions, { clock, sessionsTable: options.tables.sessions }),
     retained: new DynamoRetainedStore(db, options.tables.retained, { clock }),
     messages: new DynamoMessageStore(db, options.tables.messages, { clock }),
     auth: new DynamoAuthStore(db, options.tables.auth),

@@ -1,6 +1,8 @@
 /**
  * The `retained` item codec. An item is keyed by the topic's first level (`routeKey`, see
- * ./route-key) and the topic, and holds either a message or a tombstone (`deleted`):
+ * ./route-key) and the topic (`topic`, bounded to the key limits by ./route-key `boundedKey`: a
+ * long topic is stored hashed there and read back from the message), and holds either a message
+ * or a tombstone (`deleted`):
  * - the message is one map attribute in the shape of a will (topic, payload as binary B, qos,
  *   retain, properties), written by the will codec of ./session-codec, so properties round-trip
  *   exactly as a will's do (User Properties in order, Correlation Data as bytes);
@@ -14,7 +16,7 @@ import type { Will } from '../../mqtt/types';
 import type { RetainedRecord } from '../retained-port';
 import { CorruptItemError } from '../errors';
 import { bool, num, optional, recordCodec, required, str, type Item } from './marshal';
-import { storedRouteKey } from './route-key';
+import { boundedKey, storedRouteKey } from './route-key';
 import { willCodec } from './session-codec';
 
 interface RetainedItem {
@@ -49,7 +51,7 @@ export function retainedItem(record: RetainedRecord): Item {
   if (record.properties !== undefined) message.properties = record.properties;
   return itemCodec.toItem({
     routeKey: retainedRouteKey(record.topic),
-    topic: record.topic,
+    topic: boundedKey(record.topic),
     requestTimeEpoch: record.requestTimeEpoch,
     message,
     receivedAt: record.receivedAt,
@@ -61,7 +63,7 @@ export function retainedItem(record: RetainedRecord): Item {
 }
 
 export function tombstoneItem(topic: string, requestTimeEpoch: number, expiresAt: number): Item {
-  return itemCodec.toItem({ routeKey: retainedRouteKey(topic), topic, requestTimeEpoch, deleted: true, expiresAt });
+  return itemCodec.toItem({ routeKey: retainedRouteKey(topic), topic: boundedKey(topic), requestTimeEpoch, deleted: true, expiresAt });
 }
 
 /** The item's message with its TTL, or undefined for a tombstone. */
@@ -73,7 +75,7 @@ export function fromRetainedItem(item: Item): { record: RetainedRecord; expiresA
     throw new CorruptItemError('retained', `${decoded.topic} has neither a message nor a tombstone`);
   }
   const record: RetainedRecord = {
-    topic: decoded.topic,
+    topic: message.topic,
     payload: message.payload,
     qos: message.qos,
     requestTimeEpoch: decoded.requestTimeEpoch,

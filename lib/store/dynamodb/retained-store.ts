@@ -3,7 +3,9 @@
  *
  * Last writer wins by gateway arrival time: put and delete are one conditional PutItem each,
  * `attribute_not_exists(topic) OR requestTimeEpoch < :t`, and a failed condition is 'stale'. A
- * delete writes a tombstone (24 h TTL) so that an older publish arriving late stays stale.
+ * delete writes a tombstone (24 h TTL) so that an older publish arriving late stays stale. Each
+ * write carries a request token (./request-token): when the SDK resends a write whose first
+ * attempt was applied, the failed condition finds its own token and the write is 'written'.
  *
  * matching(filter) reads by the filter's literal prefix, the levels before its first wildcard:
  * - no wildcard ('a/b'): one Query of that topic;
@@ -25,10 +27,12 @@ import type { RetainedRecord, RetainedStore, RetainedWriteResult } from '../reta
 import { TABLE_SCHEMAS } from '../schema';
 import type { DynamoStoreOptions } from './connection-store';
 import { conditionally } from './conditionally';
+import { isOwnWrite, newRequestToken, REQUEST_TOKEN } from './request-token';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
 import { fromRetainedItem, retainedItem, retainedRouteKey, tombstoneItem } from './retained-codec';
+import { boundedKey, queryPrefix } from './route-key';
 
 const PK = TABLE_SCHEMAS.retained.partitionKey.name;
 const SK = TABLE_SCHEMAS.retained.sortKey?.name ?? 'topic';
@@ -92,12 +96,19 @@ export class DynamoRetainedStore implements RetainedStore {
     const condition =
       `attribute_not_exists(${x.name(SK)}) OR ` +
       `${x.name('requestTimeEpoch')} < ${x.value({ N: String(requestTimeEpoch) })}`;
+    const token = newRequestToken();
     return conditionally(
       async () => {
-        await this.db.putItem({ TableName: this.tableName, Item: item, ConditionExpression: condition, ...x.attributes() });
+        await this.db.putItem({
+          TableName: this.tableName,
+          Item: { ...item, [REQUEST_TOKEN]: { S: token } },
+          ConditionExpression: condition,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...x.attributes(),
+        });
         return 'written' as const;
       },
-      () => 'stale' as const,
+      (failure) => (isOwnWrite(failure, token) ? ('written' as const) : ('stale' as const)),
     );
   }
 
@@ -105,7 +116,8 @@ export class DynamoRetainedStore implements RetainedStore {
   private partition(topicFilter: string, prefix?: string): QueryCommandInput {
     const x = new ExpressionBuilder();
     const pk = `${x.name(PK)} = ${x.value({ S: retainedRouteKey(topicFilter) })}`;
-    const sk = prefix === undefined ? '' : ` AND begins_with(${x.name(SK)}, ${x.value({ S: prefix })})`;
+    // a long prefix is cut so that it also finds the topics stored hashed (./route-key)
+    const sk = prefix === undefined ? '' : ` AND begins_with(${x.name(SK)}, ${x.value({ S: queryPrefix(prefix) })})`;
     return { TableName: this.tableName, KeyConditionExpression: pk + sk, ...x.attributes() };
   }
 
@@ -115,7 +127,7 @@ export class DynamoRetainedStore implements RetainedStore {
     const { Items } = await this.db.query({
       TableName: this.tableName,
       KeyConditionExpression:
-        `${x.name(PK)} = ${x.value({ S: retainedRouteKey(topic) })} AND ${x.name(SK)} = ${x.value({ S: topic })}`,
+        `${x.name(PK)} = ${x.value({ S: retainedRouteKey(topic) })} AND ${x.name(SK)} = ${x.value({ S: boundedKey(topic) })}`,
       ...x.attributes(),
     });
     return Items ?? [];
@@ -131,7 +143,7 @@ export class DynamoRetainedStore implements RetainedStore {
   }
 
   private key(topic: string): Item {
-    return { [PK]: { S: retainedRouteKey(topic) }, [SK]: { S: topic } };
+    return { [PK]: { S: retainedRouteKey(topic) }, [SK]: { S: boundedKey(topic) } };
   }
 
   /** Messages only: no tombstones, no expired messages, nothing past its TTL (TTL deletes late). */

@@ -5,13 +5,16 @@
  *   is stored as '/': DynamoDB refuses empty key strings, and no level ever contains '/';
  * - `subKey` = clientId + NUL + filter as sent, so a shared and a non-shared subscription to one
  *   topic filter are two items. NUL never occurs in an MQTT UTF-8 string [MQTT-1.5.4-2].
+ * - `filter` (the byClient index's sort key) = the filter as sent.
+ * Each of the three is bounded to DynamoDB's key limits (./route-key `boundedKey`): a long filter
+ * is stored hashed there, and read back from `topicFilter` and `shareName`, which hold it whole.
  * The subscriber's connection is one map attribute.
  */
 import { filterKey, parseSharedSubscription } from '../../mqtt/topic';
 import { TopicFilterInvalidError } from '../../mqtt/errors';
 import type { QoS } from '../../mqtt/types';
 import { TABLE_SCHEMAS } from '../schema';
-import { storedRouteKey } from './route-key';
+import { boundedKey, isBoundedKey, storedRouteKey } from './route-key';
 import type { SubscriberConnection, SubscriptionRecord } from '../subscription-port';
 import { bool, num, numOneOf, optional, recordCodec, required, str, strOneOf, type AttributeCodec, type Item } from './marshal';
 
@@ -52,7 +55,7 @@ const itemCodec = recordCodec<SubscriptionItem>('subscriptions', {
 });
 
 function subKeyOf(clientId: string, filter: string): string {
-  return `${clientId}\u0000${filter}`;
+  return boundedKey(`${clientId}\u0000${filter}`);
 }
 
 /**
@@ -82,10 +85,14 @@ export function toSubscriptionItem(record: SubscriptionRecord): Item {
     ...record,
     routeKey: storedRouteKey(filterKey(record.topicFilter, 1)),
     subKey: subKeyOf(record.clientId, record.filter),
+    filter: boundedKey(record.filter),
   });
 }
 
 export function fromSubscriptionItem(item: Item): SubscriptionRecord {
   const { routeKey: _route, subKey: _sub, ...record } = itemCodec.fromItem(item);
-  return record;
+  if (!isBoundedKey(record.filter)) return record;
+  // stored hashed: the filter as sent is `$share/{ShareName}/` + the topic filter, or the topic filter
+  const filter = record.shareName === undefined ? record.topicFilter : `$share/${record.shareName}/${record.topicFilter}`;
+  return { ...record, filter };
 }

@@ -3,27 +3,45 @@
  * are keyed by (clientId, filter as sent), so a shared and a non-shared subscription to one topic
  * filter are two records; `routesFor` returns the records whose route key
  * (`filterKey(topicFilter, 1)`) is a candidate of the topic, exactly what the DynamoDB Queries
- * return, and expired records are invisible to every read.
+ * return (newest epoch per client), and expired records are invisible to every read. Writes with a
+ * SessionWriter check `sessions` (the memory SessionStore) and write in the same turn.
  */
 import { candidateFilterKeys, filterKey } from '../../mqtt/topic';
 import { isExpired, systemClock, type Clock } from '../clock';
+import { SessionTakenOverError } from '../errors';
+import type { SessionStore } from '../session-port';
 import type { MemoryStoreOptions } from './connection-store';
-import type { AttachOptions, SubscriberConnection, SubscriptionRecord, SubscriptionStore } from '../subscription-port';
+import type {
+  AttachOptions,
+  EpochScope,
+  SessionWriter,
+  SubscriberConnection,
+  SubscriptionRecord,
+  SubscriptionStore,
+} from '../subscription-port';
+import { inScope, lastPerFilter, newestEpochOnly } from '../subscription-rules';
+
+export interface MemorySubscriptionStoreOptions extends MemoryStoreOptions {
+  /** The session store that writes with a SessionWriter are checked against. */
+  sessions?: Pick<SessionStore, 'get'>;
+}
 
 export class MemorySubscriptionStore implements SubscriptionStore {
   /** key: clientId + NUL + filter (NUL never occurs in an MQTT string [MQTT-1.5.4-2]) */
   private readonly items = new Map<string, SubscriptionRecord>();
   private readonly clock: Clock;
+  private readonly sessions?: Pick<SessionStore, 'get'>;
 
-  constructor(options: MemoryStoreOptions = {}) {
+  constructor(options: MemorySubscriptionStoreOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    this.sessions = options.sessions;
   }
 
   async routesFor(topic: string): Promise<SubscriptionRecord[]> {
     const candidates = new Set(candidateFilterKeys(topic, 1));
-    return this.live()
-      .filter((record) => candidates.has(filterKey(record.topicFilter, 1)))
-      .map((record) => structuredClone(record));
+    return newestEpochOnly(this.live().filter((record) => candidates.has(filterKey(record.topicFilter, 1)))).map((record) =>
+      structuredClone(record),
+    );
   }
 
   async listByClient(clientId: string): Promise<SubscriptionRecord[]> {
@@ -33,13 +51,16 @@ export class MemorySubscriptionStore implements SubscriptionStore {
       .map((record) => structuredClone(record));
   }
 
-  async put(records: readonly SubscriptionRecord[]): Promise<void> {
-    for (const record of records) {
+  async put(records: readonly SubscriptionRecord[], writer?: SessionWriter): Promise<void> {
+    if (records.length === 0) return;
+    if (writer !== undefined) await this.checkOwner(records[0].clientId, writer);
+    for (const record of lastPerFilter(records)) {
       this.items.set(keyOf(record.clientId, record.filter), normalized(record));
     }
   }
 
-  async delete(clientId: string, filters: readonly string[]): Promise<void> {
+  async delete(clientId: string, filters: readonly string[], writer?: SessionWriter): Promise<void> {
+    if (writer !== undefined) await this.checkOwner(clientId, writer);
     for (const filter of filters) this.items.delete(keyOf(clientId, filter));
   }
 
@@ -63,8 +84,25 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     }
   }
 
-  async deleteAll(clientId: string): Promise<void> {
-    for (const [key, record] of this.items) if (record.clientId === clientId) this.items.delete(key);
+  async deleteAll(clientId: string, scope: EpochScope): Promise<void> {
+    for (const [key, record] of this.items) {
+      if (record.clientId === clientId && inScope(record.sessionEpoch, scope)) this.items.delete(key);
+    }
+  }
+
+  async setExpiry(clientId: string, sessionEpoch: string, expiresAt: number): Promise<void> {
+    for (const record of await this.listByClient(clientId)) {
+      if (record.sessionEpoch === sessionEpoch) this.items.set(keyOf(clientId, record.filter), { ...record, expiresAt });
+    }
+  }
+
+  /** The writer must own the live session under its epoch; the caller writes in the same turn. */
+  private async checkOwner(clientId: string, writer: SessionWriter): Promise<void> {
+    if (this.sessions === undefined) throw new Error('MemorySubscriptionStore: writes with a SessionWriter need `sessions`');
+    const session = await this.sessions.get(clientId);
+    if (session?.sessionEpoch !== writer.sessionEpoch || session.connectionId !== writer.connectionId) {
+      throw new SessionTakenOverError(clientId, writer.connectionId);
+    }
   }
 
   private live(): SubscriptionRecord[] {

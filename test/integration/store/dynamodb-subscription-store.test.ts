@@ -3,16 +3,24 @@ import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { candidateFilterKeys } from '../../../lib/mqtt/topic';
 import { MeteredDynamoDb } from '../../../lib/store/dynamodb/metered';
+import { DynamoSessionStore } from '../../../lib/store/dynamodb/session-store';
 import { DynamoSubscriptionStore } from '../../../lib/store/dynamodb/subscription-store';
 import { CountingMeter } from '../../../lib/store/meter';
 import type { SubscriptionRecord } from '../../../lib/store/subscription-port';
 import { useDynamoTables } from '../../helpers/dynamodb';
+import { subscriptionKeyLimitContract } from '../../unit/store/subscription-store-keys.contract';
+import { subscriptionSessionContract } from '../../unit/store/subscription-store-sessions.contract';
 import { subscriptionStoreContract } from '../../unit/store/subscription-store.contract';
 
-const db = await useDynamoTables({ tables: ['subscriptions'] });
+const db = await useDynamoTables({ tables: ['subscriptions', 'sessions'] });
 const table = db.names.subscriptions;
 
 subscriptionStoreContract('dynamodb', (clock) => new DynamoSubscriptionStore(db.metered, table, { clock }));
+subscriptionKeyLimitContract('dynamodb', (clock) => new DynamoSubscriptionStore(db.metered, table, { clock }));
+subscriptionSessionContract('dynamodb', (clock) => ({
+  sessions: new DynamoSessionStore(db.metered, db.names.sessions, { clock }),
+  subscriptions: new DynamoSubscriptionStore(db.metered, table, { clock, sessionsTable: db.names.sessions }),
+}));
 
 const subscription = (clientId: string, filter: string): SubscriptionRecord => ({
   clientId,
@@ -106,6 +114,35 @@ describe('DynamoSubscriptionStore requests and units', () => {
     ]);
   });
 
+  // AWS bills a transaction 2 WRU per item, the session check included, plus the index writes.
+  it('put and delete for a session (SUBSCRIBE, UNSUBSCRIBE): one TransactWriteItems with the session check', async () => {
+    const c = `client-${randomUUID()}`;
+    const sessions = new DynamoSessionStore(db.metered, db.names.sessions);
+    const fenced = new DynamoSubscriptionStore(db.metered, table, { sessionsTable: db.names.sessions });
+    const { sessionEpoch } = await sessions.claim({
+      clientId: c, connectionId: 'conn-1', cleanStart: true, protocolVersion: 5, sessionExpiryInterval: 60, requestTimeEpoch: Date.now(),
+    });
+    const writer = { sessionEpoch, connectionId: 'conn-1' };
+    const requests = () => {
+      const entries = db.meter.take().entries;
+      return {
+        calls: new Set(entries.map((e) => e.operation)),
+        sessionUnits: entries.filter((e) => e.table === db.names.sessions).map((e) => e.writeUnits),
+        subscriptionUnits: entries.filter((e) => e.table === table).reduce((sum, e) => sum + e.writeUnits, 0),
+      };
+    };
+    db.meter.reset();
+    await fenced.put([{ ...subscription(c, 'a'), sessionEpoch }, { ...subscription(c, 'b'), sessionEpoch }], writer);
+    const put = requests();
+    expect(put.calls).toEqual(new Set(['TransactWriteItems']));
+    expect(put.sessionUnits).toEqual([2]); // the check: one transactional item
+    expect(put.subscriptionUnits).toBeGreaterThanOrEqual(4); // 2 per transactional item (index writes: 1 more each on AWS)
+    await fenced.delete(c, ['a', 'b'], writer);
+    const del = requests();
+    expect(del.calls).toEqual(new Set(['TransactWriteItems']));
+    expect(del.sessionUnits).toEqual([2]);
+  });
+
   it('attach: the index Query, then one write per record; deleteAll: the Query, then one DeleteItem per record', async () => {
     const c = `client-${randomUUID()}`;
     await store.put([subscription(c, 'a'), { ...subscription(c, 'b'), sessionEpoch: 'epoch-0' }]);
@@ -116,7 +153,7 @@ describe('DynamoSubscriptionStore requests and units', () => {
       ['Query', 0.5, 0],
       ['UpdateItem', 0, 2],
     ]);
-    await store.deleteAll(c);
+    await store.deleteAll(c, { through: 'epoch-1' });
     expect(ops()).toEqual([
       ['Query', 0.5, 0],
       ['DeleteItem', 0, 2],

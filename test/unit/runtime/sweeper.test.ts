@@ -26,7 +26,7 @@ function setup() {
     connections,
     scan: connections,
     sessions,
-    subscriptions: new MemorySubscriptionStore({ clock }),
+    subscriptions: new MemorySubscriptionStore({ clock, sessions }),
     retained: new MemoryRetainedStore({ clock }),
     messages: new MemoryMessageStore({ clock }),
     maxQueued: 100,

@@ -37,6 +37,7 @@ export function retainedStoreContract(adapter: string, makeStore: RetainedStoreF
     });
     const topicsOf = (records: RetainedRecord[]) => records.map((r) => r.topic).sort();
     const mine = (records: RetainedRecord[]) => records.filter((r) => r.topic.includes(root));
+    const match = async (filter: string) => topicsOf(mine(await store.matching(filter)));
 
     describe('put and get', () => {
       it('round-trips payload bytes and properties exactly [MQTT-3.3.2-18]', async () => {
@@ -182,7 +183,6 @@ export function retainedStoreContract(adapter: string, makeStore: RetainedStoreF
     describe('matching', () => {
       const TOPICS = ['', '/a', '/a/b', '/a/bc', '/ab', '/a/b/', '/a/b/c', '/a/b/c/d', '/a/x/c', '/b/b'];
       const stored = () => TOPICS.map((suffix) => `${root}${suffix}`);
-      const match = async (filter: string) => topicsOf(mine(await store.matching(filter)));
       const expected = (...suffixes: string[]) => suffixes.map((s) => `${root}${s}`).sort();
 
       beforeEach(async () => {
@@ -222,6 +222,42 @@ export function retainedStoreContract(adapter: string, makeStore: RetainedStoreF
         expect(await store.matching(`$SYS/${root}/uptime`)).toEqual([sys]);
         expect(mine(await store.matching('$SYS/#'))).toEqual([sys]);
         expect(mine(await store.matching('$SYS/+/uptime'))).toEqual([sys]);
+      });
+    });
+
+    describe("topics over DynamoDB's key limits (issue 13 defect 6)", () => {
+      const long = (tail: string) => `${root}/${'x'.repeat(1500)}/${tail}`;
+
+      it('[MQTT-1.5.4-1] stores, finds, replaces and deletes a 1.5 KB topic (over the 1,024-byte sort key limit)', async () => {
+        const a = message(long('a'));
+        const b = message(long('b'));
+        expect(await store.put(a)).toBe('written');
+        expect(await store.put(b)).toBe('written');
+        expect(await store.get(a.topic)).toEqual(a);
+        expect(await store.matching(a.topic)).toEqual([a]);
+        expect(await match(`${root}/#`)).toEqual([a.topic, b.topic]);
+        expect(await match(`${root}/${'x'.repeat(1500)}/+`)).toEqual([a.topic, b.topic]);
+        expect(await match(`${root}/+/b`)).toEqual([b.topic]);
+        expect(await store.put(message(a.topic, { requestTimeEpoch: a.requestTimeEpoch - 1 }))).toBe('stale');
+        expect(await store.delete(a.topic, a.requestTimeEpoch + 1)).toBe('written');
+        expect(await match(`${root}/#`)).toEqual([b.topic]);
+      });
+
+      it('a literal prefix longer than a kilobyte, in UTF-8 bytes', async () => {
+        const level = 'é'.repeat(700); // 1,400 bytes
+        const topics = [`${root}/${level}/a`, `${root}/${level}/b/c`, `${root}/${level}e/a`];
+        for (const t of topics) await store.put(message(t));
+        expect(await match(`${root}/${level}/+`)).toEqual([topics[0]]);
+        expect(await match(`${root}/${level}/#`)).toEqual([topics[0], topics[1]]);
+        expect(await match(`${root}/${level}/b/c`)).toEqual([topics[1]]);
+      });
+
+      it('a first level over the 2,048-byte partition key limit', async () => {
+        const first = `${root}${'z'.repeat(2100)}`;
+        const t = message(`${first}/a`);
+        await store.put(t);
+        expect(await store.matching(`${first}/+`)).toEqual([t]);
+        expect(await store.get(t.topic)).toEqual(t);
       });
     });
 

@@ -190,7 +190,7 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
             expect(routed).toEqual(expected.sort(byFilter));
             const routedFilters = new Set(routed.map((r) => r.filter));
             for (const r of records) if (matches(r.topicFilter, topic)) expect(routedFilters.has(r.filter)).toBe(true);
-            await store.deleteAll(c);
+            await store.deleteAll(c, { through: 'epoch-1' });
           }),
           { numRuns: 30 },
         );
@@ -298,7 +298,7 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
     });
 
     describe('deleteAll', () => {
-      it('deletes every subscription of the client, whatever its epoch, and no other', async () => {
+      it("deletes every subscription of the client of the ended epoch and older ones, and no other client's", async () => {
         const [c1, c2] = [clientId(), clientId()];
         await store.put([
           subscription(c1, 'a'),
@@ -306,18 +306,18 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
           subscription(c1, '#'),
           subscription(c2, 'a'),
         ]);
-        await store.deleteAll(c1);
+        await store.deleteAll(c1, { through: 'epoch-1' });
         expect(await store.listByClient(c1)).toEqual([]);
         expect(await routesOf('a', c1)).toEqual([]);
         expect(await store.listByClient(c2)).toHaveLength(1);
-        await expect(store.deleteAll(c1)).resolves.toBeUndefined();
+        await expect(store.deleteAll(c1, { through: 'epoch-1' })).resolves.toBeUndefined();
       });
 
       it('deletes more records than one batch holds', async () => {
         const c = clientId();
         await store.put(Array.from({ length: 30 }, (_, i) => subscription(c, `t/${i}`)));
         expect(await store.listByClient(c)).toHaveLength(30);
-        await store.deleteAll(c);
+        await store.deleteAll(c, { before: 'epoch-2' });
         expect(await store.listByClient(c)).toEqual([]);
       });
     });

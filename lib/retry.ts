@@ -4,9 +4,10 @@
  * Node only (it sleeps with `node:timers/promises`); the device client (lib/client) retries
  * nothing itself, MQTT.js reconnects.
  *
- * Users: 429 LimitExceededException from `@connections` (lib/gateway/delivery.ts), and the
+ * Users: 429 LimitExceededException from `@connections` (lib/gateway/delivery.ts), the
  * unprocessed requests of a BatchWriteItem (lib/store/dynamodb/metered.ts), which the SDK reports
- * as a success and so never retries. A failing SDK call is retried by the SDK itself (its
+ * as a success and so never retries, and a single-item write refused with
+ * TransactionConflictException (metered.ts), which the SDK does not retry. A failing SDK call is retried by the SDK itself (its
  * `maxAttempts`), not here.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -11,6 +11,7 @@ import {
   QueryCommand,
   ScanCommand,
   TransactWriteItemsCommand,
+  TransactionConflictException,
   UpdateItemCommand,
   type AttributeValue,
   type ConsumedCapacity,
@@ -25,7 +26,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { noopMeter, type Meter } from '../meter';
-import { retryUntilDone } from '../../retry';
+import { retryUntilDone, withRetry } from '../../retry';
 
 type UnitKind = 'read' | 'write';
 
@@ -47,6 +48,13 @@ export interface MeteredDynamoDbOptions {
 const BATCH_WRITE_LIMIT = 25;
 /** Waits before resending unprocessed requests: at most 25 ms, 50 ms, 100 ms... (full jitter). */
 const BATCH_WRITE_BACKOFF = { baseDelayMs: 25, maxDelayMs: 2_000 } as const;
+
+/**
+ * A single-item write to an item that a transaction is writing at that moment is refused with
+ * TransactionConflictException, which the SDK does not retry; it was not applied, so it is sent
+ * again: at most 4 tries, waiting at most 10 ms, 20 ms, 40 ms (full jitter).
+ */
+const CONFLICT_RETRY = { attempts: 4, baseDelayMs: 10, maxDelayMs: 100 } as const;
 
 /** AWS bills transactional writes at 2 units per item (per 1 KB). */
 const TRANSACTION_UNITS_PER_ITEM = 2;
@@ -171,12 +179,13 @@ export class MeteredDynamoDb {
   }
 
   /**
-   * Runs a single-item write. A write whose condition fails is still billed, but the exception
-   * carries no ConsumedCapacity: record an estimated 1 write unit (an item under 1 KB).
+   * Runs a single-item write, sent again after a TransactionConflictException (CONFLICT_RETRY). A
+   * write whose condition fails is still billed, but the exception carries no ConsumedCapacity:
+   * record an estimated 1 write unit (an item under 1 KB).
    */
   private async write<T>(operation: string, table: string | undefined, send: () => Promise<T>): Promise<T> {
     try {
-      return await send();
+      return await withRetry(CONFLICT_RETRY, (error) => error instanceof TransactionConflictException, send);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         this.meter.record({ operation, table: table ?? '', readUnits: 0, writeUnits: 1, estimated: true });

@@ -1,6 +1,7 @@
 /** MeteredDynamoDb's bookkeeping, on a stub client that answers with fixed ConsumedCapacity. */
 import {
   ConditionalCheckFailedException,
+  TransactionConflictException,
   type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
@@ -28,6 +29,23 @@ function metered(answer: () => unknown, capacityReporting: CapacityReporting = '
 const put = (table: string): TransactWriteItem => ({ Put: { TableName: table, Item: { k: { S: 'x' } } } });
 
 describe('MeteredDynamoDb', () => {
+  it('sends a single-item write again after a TransactionConflictException (not applied), up to 4 tries', async () => {
+    let calls = 0;
+    const conflict = () => new TransactionConflictException({ message: 'conflict', $metadata: {} });
+    const { db, sent } = metered(() => {
+      calls += 1;
+      if (calls < 3) throw conflict();
+      return {};
+    });
+    await db.updateItem({ TableName: 't', Key: {} });
+    expect(sent).toHaveLength(3);
+    const always = metered(() => {
+      throw conflict();
+    });
+    await expect(always.db.putItem({ TableName: 't', Item: {} })).rejects.toBeInstanceOf(TransactionConflictException);
+    expect(always.sent).toHaveLength(4);
+  });
+
   it('always asks for ReturnConsumedCapacity TOTAL', async () => {
     const { db, sent } = metered(() => ({}));
     await db.getItem({ TableName: 't', Key: {} });

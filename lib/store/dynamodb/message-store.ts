@@ -13,6 +13,7 @@ import type {
   Enqueued,
   GateOpening,
   InflightMessage,
+  Into,
   MessageStore,
   OutboundMessage,
   QueuedMessage,
@@ -95,12 +96,16 @@ export class DynamoMessageStore implements MessageStore {
     return this.queue.takeQueued(clientId, sessionEpoch, limit);
   }
 
-  receiveQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'new' | 'duplicate'> {
-    return this.receipts.receive(clientId, sessionEpoch, packetId);
+  dequeue(clientId: string, sessionEpoch: string, into: Into): Promise<QueuedMessage | undefined> {
+    return this.queue.dequeue(clientId, sessionEpoch, into);
   }
 
-  releaseQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'released' | 'unknown'> {
-    return this.receipts.release(clientId, sessionEpoch, packetId);
+  receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'new' | 'duplicate'> {
+    return this.receipts.receive(clientId, sessionEpoch, packetId, from);
+  }
+
+  releaseQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'released' | 'unknown'> {
+    return this.receipts.release(clientId, sessionEpoch, packetId, from);
   }
 
   /** Query every key of the client, then BatchWriteItem deletes, 25 per request. */

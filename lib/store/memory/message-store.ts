@@ -152,6 +152,10 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   async takeQueued(clientId: string, sessionEpoch: string, limit: number): Promise<QueuedMessage[]> {
+    return this.take(clientId, sessionEpoch, limit);
+  }
+
+  private take(clientId: string, sessionEpoch: string, limit: number): QueuedMessage[] {
     const state = this.state(clientId);
     const now = this.clock();
     const taken: QueuedMessage[] = [];
@@ -177,10 +181,12 @@ export class MemoryMessageStore implements MessageStore {
       const { epoch: _e, expiresAt: _x, packetId: _p, stage: _s, ...message } = structuredClone(held);
       return message;
     }
-    const [message] = await this.takeQueued(clientId, sessionEpoch, 1);
+    // One atomic step, as the adapter's transaction: taken from the queue and kept in flight.
+    const [message] = this.take(clientId, sessionEpoch, 1);
     if (message !== undefined && into.keep) {
       const { sequence: _q, ...outbound } = message;
-      await this.putInflight(clientId, sessionEpoch, { ...outbound, packetId: into.packetId, stage: 'publish', sequence: into.sequence });
+      const inflight = { ...stripped(outbound), packetId: into.packetId, stage: 'publish' as const, sequence: into.sequence };
+      state.inflight.set(into.packetId, { ...inflight, epoch: sessionEpoch, expiresAt: this.expiresAt() });
     }
     return message;
   }

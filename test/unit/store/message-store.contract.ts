@@ -7,12 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { PublishPacket } from '../../../lib/mqtt/types';
 import type { Clock } from '../../../lib/store/clock';
-import type { InflightMessage, MessageStore, OutboundMessage, Reservation } from '../../../lib/store/message-port';
+import { messageTtlSeconds, type InflightMessage, type MessageStore, type OutboundMessage, type Reservation } from '../../../lib/store/message-port';
 import { ManualClock } from './connection-store.contract';
 
 export interface MessageStoreFactoryOptions {
   /** The first packet id proposed for a new client (for the wrap-around test) */
   firstPacketId?: number;
+  /** The TTL of the items, seconds (default: the adapter's) */
+  ttlSeconds?: number;
 }
 
 export type MessageStoreFactory = (
@@ -406,6 +408,29 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         await store.complete(client, OTHER_EPOCH, r.packetId);
         expect(await store.reserve(client, EPOCH, 1)).toEqual({ outcome: 'window-full' });
         expect(await store.releaseQos2(client, OTHER_EPOCH, 5)).toBe('unknown');
+      });
+    });
+
+    describe('TTL (issue 13, defect 7)', () => {
+      it('keeps queue, in flight and receipts for the longest session the broker grants by default: 7 days after 2 h online [MQTT-3.1.2-23]', async () => {
+        const r = reserved(await store.reserve(client, EPOCH, 10));
+        await store.putInflight(client, EPOCH, inflightOf(r, 'in-flight'));
+        await store.enqueue(client, EPOCH, message('queued'), 10);
+        expect(await store.receiveQos2(client, EPOCH, 5)).toBe('new');
+        // Online for API Gateway's 2 hours, then offline for the 7-day Session Expiry Interval.
+        time.advanceSeconds(2 * 3600 + 7 * 24 * 3600 - 60);
+        expect((await store.inflight(client, EPOCH)).map((m) => m.packet.topic)).toEqual(['in-flight']);
+        expect(await store.receiveQos2(client, EPOCH, 5)).toBe('duplicate'); // not routed again
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['queued']);
+      });
+
+      it('keeps them as long as a longer configured maximum session expiry (messageTtlSeconds) [MQTT-3.1.2-23]', async () => {
+        store = await makeStore(time.clock, { ttlSeconds: messageTtlSeconds(90 * 24 * 3600) });
+        await store.enqueue(client, EPOCH, message('queued'), 10);
+        expect(await store.receiveQos2(client, EPOCH, 5)).toBe('new');
+        time.advanceSeconds(60 * 24 * 3600);
+        expect(await store.receiveQos2(client, EPOCH, 5)).toBe('duplicate');
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['queued']);
       });
     });
 

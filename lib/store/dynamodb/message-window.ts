@@ -56,9 +56,7 @@ import {
   type MessageTable,
 } from './message-table';
 import { newRequestToken } from './request-token';
-
-/** Slots given back by one reclaim at most (the rest at the next resume): a bounded condition. */
-const RECLAIM_BATCH = 50;
+import { RECLAIM_BATCH, reclaimSlots } from './message-reclaim';
 
 export class InflightWindow {
   /** The last packet id this instance handed out per client: the next proposal is the one after */
@@ -204,33 +202,9 @@ export class InflightWindow {
     const held = new Set(stored.map((m) => m.packetId));
     const orphans = [...counter.ids].filter((id) => !held.has(id));
     if (orphans.length > 0 && counter.reservedAt + RECLAIM_AFTER_SECONDS <= epochSeconds(now)) {
-      await this.reclaim(clientId, sessionEpoch, orphans.slice(0, RECLAIM_BATCH), now);
+      await reclaimSlots(this.table, clientId, sessionEpoch, orphans.slice(0, RECLAIM_BATCH), now);
     }
     return stored.map(toInflight);
-  }
-
-  /**
-   * Gives back the slots of reservations whose message was never stored, if no reservation was
-   * taken since RECLAIM_AFTER_SECONDS ago (else an invocation may still store one of them).
-   */
-  private async reclaim(clientId: string, sessionEpoch: string, packetIds: number[], now: number): Promise<void> {
-    const x = new ExpressionBuilder();
-    const inflight = x.name('inflight');
-    const ids = x.name('ids');
-    const contained = packetIds.map((id) => `contains(${ids}, ${x.value({ N: String(id) })})`).join(' AND ');
-    await conditionally(
-      () =>
-        this.table.db.updateItem({
-          TableName: this.table.tableName,
-          Key: itemKeyOf(clientId, COUNTER_KEY),
-          UpdateExpression: `SET ${inflight} = ${inflight} - ${x.value({ N: String(packetIds.length) })} DELETE ${ids} ${x.value({ NS: packetIds.map(String) })}`,
-          ConditionExpression:
-            `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND ${contained} AND (attribute_not_exists(${x.name('reservedAt')}) ` +
-            `OR ${x.name('reservedAt')} <= ${x.value({ N: String(epochSeconds(now) - RECLAIM_AFTER_SECONDS) })})`,
-          ...x.attributes(),
-        }),
-      nothing, // a reservation or an ack came meanwhile: the next resume tries again
-    );
   }
 
   /** The conditional UpdateItem of reserve(): a slot and `packetId`, if the window has room. */

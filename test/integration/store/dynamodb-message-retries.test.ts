@@ -105,6 +105,21 @@ describe('DynamoMessageStore under retried writes', () => {
     expect(await store.openGate(client, EPOCH, 'conn-b', 10)).toBe('opened');
   });
 
+  it('holdGate, closeGate, putInflight, released: a resend changes nothing more (writes that are idempotent as they are)', async () => {
+    fault({ kind: 'sdk-retry', command: 'UpdateItem', where: updates('gate') });
+    expect(await store.holdGate(client, EPOCH, 'conn-b')).toEqual({ queued: 0 });
+    const r = reserved(await store.reserve(client, EPOCH, 10, { to: 'conn-b', resuming: true }));
+    fault({ kind: 'sdk-retry', command: 'PutItem', where: (i) => keyOf(i).startsWith('out#') });
+    await store.putInflight(client, EPOCH, { ...message('m'), packetId: r.packetId, sequence: r.sequence, stage: 'publish' });
+    fault({ kind: 'sdk-retry', command: 'UpdateItem', where: (i) => keyOf(i).startsWith('out#') });
+    await store.released(client, EPOCH, r.packetId);
+    expect((await store.inflight(client, EPOCH)).map((m) => [m.packetId, m.stage])).toEqual([[r.packetId, 'pubrel']]);
+    fault({ kind: 'sdk-retry', command: 'UpdateItem', where: updates('gate') });
+    await store.closeGate(client, EPOCH, 'conn-b');
+    expect(await store.enqueue(client, EPOCH, message('q'), 10)).toEqual({ outcome: 'queued', gate: { state: 'closed' } });
+    expect(faulty.injected).toHaveLength(4);
+  });
+
   it('complete: cut short after its first write, a rerun finishes it and leaves no message in flight', async () => {
     const r = reserved(await store.reserve(client, EPOCH, 1));
     await store.putInflight(client, EPOCH, { ...message('m'), packetId: r.packetId, sequence: r.sequence, stage: 'publish' });

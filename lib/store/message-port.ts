@@ -112,6 +112,10 @@ export function messageTtlSeconds(maximumSessionExpiryInterval: number): number 
 /** The TTL of message items when the runtime names no maximum: the broker's default, 7 days. */
 export const DEFAULT_MESSAGE_TTL_SECONDS = messageTtlSeconds(7 * 24 * 3600);
 
+export interface EnqueueOptions {
+  readonly requestToken?: string;
+}
+
 export type Enqueued =
   /** Queued; the session's gate as it stood at that write */
   | { readonly outcome: 'queued'; readonly gate: Gate }
@@ -145,8 +149,12 @@ export interface MessageStore {
    * a complete cut short), once no invocation that made them can still be running.
    */
   inflight(clientId: string, sessionEpoch: string): Promise<InflightMessage[]>;
-  /** Appends to the offline queue; 'full' when `maxQueued` messages wait already. */
-  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued>;
+  /**
+   * Appends to the offline queue; 'full' when `maxQueued` messages wait already. `requestToken`:
+   * the same for every attempt of one logical enqueue (a delivery step retried), so that a rerun
+   * after a failure that came after the slot was taken takes no second slot.
+   */
+  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options?: EnqueueOptions): Promise<Enqueued>;
   /** Takes up to `limit` queued messages, oldest first, removing them (each taken once). */
   takeQueued(clientId: string, sessionEpoch: string, limit: number): Promise<QueuedMessage[]>;
   /**

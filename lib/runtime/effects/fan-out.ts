@@ -45,7 +45,7 @@ async function deliverCopy(deps: RuntimeDeps, copy: PlannedCopy, outlet: Outlet 
     // section 4.1). The route may have been read just before the session came back: then the gate
     // is open to its new connection, and the queue drains there.
     if (copy.qos === 0 || !copy.persistent) return;
-    progress.queued ??= { queued: await enqueue(deps, copy, copy.packet, copy.expiresAt) };
+    progress.queued ??= { queued: await enqueue(deps, copy, copy.packet, copy.expiresAt, progress) };
     await drainAfterQueued(deps, copy, progress.queued.queued, undefined, outlet);
     return;
   }

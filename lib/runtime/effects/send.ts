@@ -7,6 +7,7 @@
  * subscriber's copy is also kept in flight until acknowledged, so it survives a lost connection
  * and is resent with DUP on resume [MQTT-4.4.0-1]. A QoS 0 copy is posted with no write.
  */
+import { randomUUID } from 'node:crypto';
 import type { TransportMode } from '../../api-gateway';
 import type { PublishPacket } from '../../mqtt';
 import type { Gate } from '../../store/message-port';
@@ -40,6 +41,8 @@ export interface CopyProgress {
   posted?: boolean;
   /** The copy went to the queue instead (a retry must not queue it twice). */
   queued?: Queued;
+  /** The request token of the copy's enqueue, the same on a retry (MessageStore `enqueue`). */
+  enqueueToken?: string;
 }
 
 /**
@@ -66,7 +69,7 @@ export async function prepare(
       to,
     });
     if (reservation.outcome === 'window-full') {
-      progress.queued = { queued: await enqueue(deps, target, packet, messageExpiresAt) };
+      progress.queued = { queued: await enqueue(deps, target, packet, messageExpiresAt, progress) };
       return progress.queued;
     }
     progress.reservation = reservation;
@@ -88,8 +91,12 @@ export async function enqueue(
   target: CopyTarget,
   packet: PublishPacket,
   messageExpiresAt: number | null,
+  progress: CopyProgress = {},
 ): Promise<Gate | undefined> {
-  const result = await deps.messages.enqueue(target.clientId, target.sessionEpoch, { packet, messageExpiresAt }, deps.maxQueued);
+  progress.enqueueToken ??= randomUUID();
+  const result = await deps.messages.enqueue(target.clientId, target.sessionEpoch, { packet, messageExpiresAt }, deps.maxQueued, {
+    requestToken: progress.enqueueToken,
+  });
   if (result.outcome === 'queued') return result.gate;
   deps.metrics.add('QueueOverflows');
   deps.log.warn('queue full: message dropped', { clientId: target.clientId, topic: packet.topic, maxQueued: deps.maxQueued });

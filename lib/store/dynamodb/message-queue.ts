@@ -44,10 +44,10 @@ export class SessionQueue {
   constructor(private readonly table: MessageTable) {}
 
   /** Takes a queue slot on the counter (conditional UpdateItem), then puts the message. */
-  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued> {
+  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, requestToken?: string): Promise<Enqueued> {
+    const token = requestToken ?? newRequestToken();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.table.clock();
-      const token = newRequestToken();
       let result = await conditionally(
         () => this.takeSlot(clientId, sessionEpoch, maxQueued, now, token),
         (failure) => ({ old: counterFrom(failure.Item) }),

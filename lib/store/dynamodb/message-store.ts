@@ -10,6 +10,7 @@
 import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../clock';
 import type {
+  EnqueueOptions,
   Enqueued,
   GateOpening,
   InflightMessage,
@@ -76,8 +77,8 @@ export class DynamoMessageStore implements MessageStore {
     return this.window.inflight(clientId, sessionEpoch);
   }
 
-  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued> {
-    return this.queue.enqueue(clientId, sessionEpoch, message, maxQueued);
+  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options?: EnqueueOptions): Promise<Enqueued> {
+    return this.queue.enqueue(clientId, sessionEpoch, message, maxQueued, options?.requestToken);
   }
 
   holdGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<{ queued: number }> {

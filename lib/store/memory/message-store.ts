@@ -11,6 +11,7 @@ import {
   NEWEST_CONNECTION,
   OLDEST_CONNECTION,
   RELEASED_RECEIPT_TTL_SECONDS,
+  type EnqueueOptions,
   type Enqueued,
   type GateOpening,
   type InflightMessage,
@@ -49,6 +50,8 @@ interface Counter extends Stamp {
   gate?: string;
   /** When the last reservation was taken, epoch seconds */
   reservedAt: number;
+  /** The request token of the last enqueue */
+  rq?: string;
 }
 
 interface ClientState {
@@ -117,9 +120,14 @@ export class MemoryMessageStore implements MessageStore {
     return stored.sort((a, b) => a.sequence - b.sequence).map(({ epoch: _e, expiresAt: _x, ...message }) => structuredClone(message));
   }
 
-  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued> {
+  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options: EnqueueOptions = {}): Promise<Enqueued> {
     const counter = this.counter(clientId, sessionEpoch);
+    // The same logical enqueue again (the adapter finds its token on the counter): queued already
+    if (counter !== undefined && options.requestToken !== undefined && counter.rq === options.requestToken) {
+      return { outcome: 'queued', gate: gateOf(counter.gate) };
+    }
     if (counter === undefined || counter.queued >= maxQueued) return { outcome: 'full' };
+    counter.rq = options.requestToken;
     counter.queued += 1;
     counter.queueTail += 1;
     counter.expiresAt = this.expiresAt();

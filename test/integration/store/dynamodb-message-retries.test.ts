@@ -71,6 +71,16 @@ describe('DynamoMessageStore under retried writes', () => {
     expect(await store.reserve(client, EPOCH, 10, { behindQueue: true })).toMatchObject({ outcome: 'reserved' });
   });
 
+  it('enqueue rerun with the same request token (a retried delivery step) takes one slot, after a failed message write', async () => {
+    fault({ kind: 'before', command: 'PutItem', where: (i) => keyOf(i).startsWith('q#') });
+    await expect(store.enqueue(client, EPOCH, message('q/0'), 2, { requestToken: 'copy-1' })).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(await store.enqueue(client, EPOCH, message('q/0'), 2, { requestToken: 'copy-1' })).toMatchObject({ outcome: 'queued' });
+    expect(await store.enqueue(client, EPOCH, message('q/1'), 2)).toMatchObject({ outcome: 'queued' });
+    expect(await store.enqueue(client, EPOCH, message('q/2'), 2)).toEqual({ outcome: 'full' });
+    expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/0', 'q/1']);
+    expect(await store.reserve(client, EPOCH, 10, { behindQueue: true })).toMatchObject({ outcome: 'reserved' });
+  });
+
   it('takeQueued: a retried take still returns the message (not lost), and gives back its slot once', async () => {
     await store.enqueue(client, EPOCH, message('q/0'), 2);
     await store.enqueue(client, EPOCH, message('q/1'), 2);

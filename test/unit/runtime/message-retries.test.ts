@@ -103,6 +103,21 @@ describe.each(VERSIONS)('a copy retried after a failure, protocol %i', (version)
   });
 });
 
+describe.each(VERSIONS)('a copy queued for an offline session, protocol %i', (version) => {
+  it('is queued once when its enqueue failed after it was applied, and retried [MQTT-4.3.3-10]', async () => {
+    const rt = memoryRuntime();
+    const session = { clientId: 'sub', ...persistentSession(version) };
+    const sub = await rt.connected(version, session);
+    await sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 2 }] });
+    await sub.close();
+    const pub = await rt.connected(version, { clientId: 'pub' });
+    failOnce(rt.stores.messages, 'enqueue', true);
+    await pub.send(publishPacket('plant/temp', 'once', 2, { packetId: 1 }));
+    const back = await rt.connected(version, session);
+    expect(payloads(back.received())).toEqual(['once']);
+  });
+});
+
 describe.each(VERSIONS)('a queue drain cut short, protocol %i', (version) => {
   it('loses nothing when it fails after its take: the message is resent on the next resume [MQTT-4.4.0-1]', async () => {
     const rt = memoryRuntime();

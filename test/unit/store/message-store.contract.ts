@@ -202,6 +202,13 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect(await store.enqueue(client, EPOCH, message('q/5'), 3)).toEqual({ outcome: 'full' });
       });
 
+      it('queues once when one enqueue is run again with the same request token (a retried delivery step)', async () => {
+        await store.enqueue(client, EPOCH, message('q/0'), 2, { requestToken: 'copy-1' });
+        expect(await store.enqueue(client, EPOCH, message('q/0'), 2, { requestToken: 'copy-1' })).toMatchObject({ outcome: 'queued' });
+        expect(await store.enqueue(client, EPOCH, message('q/1'), 2, { requestToken: 'copy-2' })).toMatchObject({ outcome: 'queued' });
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/0', 'q/1']);
+      });
+
       it('takes oldest first, each message once', async () => {
         for (let i = 0; i < 5; i++) await store.enqueue(client, EPOCH, message(`q/${i}`), 100);
         const first = await store.takeQueued(client, EPOCH, 2);

@@ -77,6 +77,11 @@ export interface Into {
   readonly sequence: number;
   /** A persistent session: the message is kept in flight under the packet id, in the same write. */
   readonly keep: boolean;
+  /**
+   * The same take again, after an attempt that failed and may have been applied: the message the
+   * reservation holds already, if any, is answered first (one read), even when the queue is empty.
+   */
+  readonly rerun?: boolean;
 }
 
 /**

@@ -75,7 +75,8 @@ export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: 
     });
     if (reservation.outcome === 'window-full') break;
     const into = { packetId: reservation.packetId, sequence: reservation.sequence, keep: persistent };
-    const queued = await twice(() => deps.messages.dequeue(clientId, epoch, into));
+    let takes = 0;
+    const queued = await twice(() => deps.messages.dequeue(clientId, epoch, { ...into, rerun: takes++ > 0 }));
     if (queued === undefined) {
       await deps.messages.complete(clientId, epoch, reservation.packetId, { stored: false });
       break;
@@ -88,8 +89,8 @@ export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: 
     }
     // The interval that remains, not the one it arrived with [MQTT-3.3.2-6]
     const packet: PublishPacket = { ...withRemainingExpiry(queued.packet, queued.messageExpiresAt, deps.now()), packetId: reservation.packetId };
-    let attempt = 0;
-    await twice(() => post(deps, connection.connectionId, connection.mode, encode(attempt++ === 0 ? packet : { ...packet, dup: true }, connection.protocolVersion), outlet));
+    let posts = 0;
+    await twice(() => post(deps, connection.connectionId, connection.mode, encode(posts++ === 0 ? packet : { ...packet, dup: true }, connection.protocolVersion), outlet));
     sent++;
   }
   return sent;

@@ -102,6 +102,10 @@ export class SessionQueue {
   /** The oldest live message leaves the queue, kept in flight under `into` for a persistent session. */
   async dequeue(clientId: string, sessionEpoch: string, into: Into): Promise<QueuedMessage | undefined> {
     const now = this.table.clock();
+    if (into.keep && into.rerun === true) {
+      const held = await this.held(clientId, sessionEpoch, into);
+      if (held !== undefined) return held;
+    }
     let startKey: Item | undefined;
     do {
       const page = await this.head(clientId, 2, startKey);
@@ -116,6 +120,19 @@ export class SessionQueue {
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return undefined;
+  }
+
+  /** The message the reservation holds in flight already (a take applied before), if any. */
+  private async held(clientId: string, sessionEpoch: string, into: Into): Promise<QueuedMessage | undefined> {
+    const { Item } = await this.table.db.getItem({
+      TableName: this.table.tableName,
+      Key: itemKeyOf(clientId, inflightKey(into.packetId)),
+      ConsistentRead: true,
+    });
+    if (Item === undefined) return undefined;
+    const inflight = inflightCodec.fromItem(Item);
+    if (inflight.epoch !== sessionEpoch || inflight.sequence !== into.sequence) return undefined;
+    return { ...toOutbound(inflight), sequence: inflight.sequence };
   }
 
   /** A page of the queue, oldest first. */

@@ -157,4 +157,12 @@ describe('DynamoMessageStore under retried writes', () => {
     ]);
     expect(await store.takeQueued(client, EPOCH, 10)).toEqual([]);
   });
+
+  it('dequeue: rerun by the drain after its response was lost, with the queue now empty, answers the message in flight (the slot is not freed) [MQTT-4.4.0-1]', async () => {
+    await store.enqueue(client, EPOCH, message('only'), 10);
+    const r = reserved(await store.reserve(client, EPOCH, 10));
+    fault({ kind: 'lost-response', command: 'TransactWriteItems' });
+    await expect(store.dequeue(client, EPOCH, { ...r, keep: true })).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect((await store.dequeue(client, EPOCH, { ...r, keep: true, rerun: true }))?.packet.topic).toBe('only');
+  });
 });

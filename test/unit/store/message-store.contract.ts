@@ -255,6 +255,15 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect(await store.enqueue(client, EPOCH, message('q/2'), 1)).toMatchObject({ outcome: 'queued' }); // slots given back
       });
 
+      it('dequeue rerun (after an attempt that may have been applied) answers the held message, even from an empty queue [MQTT-4.4.0-1]', async () => {
+        await store.enqueue(client, EPOCH, message('only'), 10);
+        const r = reserved(await store.reserve(client, EPOCH, 10));
+        expect((await store.dequeue(client, EPOCH, { ...r, keep: true }))?.packet.topic).toBe('only');
+        expect((await store.dequeue(client, EPOCH, { ...r, keep: true, rerun: true }))?.packet.topic).toBe('only');
+        const other = reserved(await store.reserve(client, EPOCH, 10));
+        expect(await store.dequeue(client, EPOCH, { ...other, keep: true, rerun: true })).toBeUndefined();
+      });
+
       it('dequeue skips messages whose Message Expiry Interval passed in the queue [MQTT-3.3.2-5]', async () => {
         await store.enqueue(client, EPOCH, message('expires', time.nowMs + 5_000), 3);
         await store.enqueue(client, EPOCH, message('keep', time.nowMs + 60_000), 3);

@@ -53,7 +53,7 @@ export class SessionQueue {
         (failure) => ({ old: counterFrom(failure.Item) }),
       );
       // Our own slot, taken by an attempt whose response was lost: its sequence is still the tail.
-      if ('old' in result && result.old?.rq === token) result = { sequence: result.old.queueTail, gate: result.old.gate };
+      if ('old' in result && result.old?.rq === token && result.old.epoch === sessionEpoch) result = { sequence: result.old.queueTail, gate: result.old.gate };
       if ('sequence' in result) {
         const item = queuedCodec.toItem({
           clientId,

@@ -72,7 +72,7 @@ export class MessageTable {
         this.db.updateItem({
           TableName: this.tableName,
           Key: itemKeyOf(clientId, COUNTER_KEY),
-          UpdateExpression: `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${fields.join(', ')}, ${this.ttl(x, now)} REMOVE ${x.name('ids')}, ${x.name('gate')}`,
+          UpdateExpression: `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${fields.join(', ')}, ${this.ttl(x, now)} REMOVE ${x.name('ids')}, ${x.name('gate')}, ${x.name(REQUEST_TOKEN)}, ${x.name('reservedAt')}`,
           ConditionExpression:
             `attribute_not_exists(${x.name('epoch')}) OR ${x.name('epoch')} < ${x.value({ S: sessionEpoch })} ` +
             `OR ${x.name('expiresAt')} <= ${x.value({ N: String(epochSeconds(now)) })}`,

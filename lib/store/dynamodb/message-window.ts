@@ -87,7 +87,7 @@ export class InflightWindow {
       }
       const { old } = result;
       if (old === undefined) continue;
-      if (old.rq === token) {
+      if (old.rq === token && old.epoch === sessionEpoch) {
         // Our own reservation, applied by an attempt whose response was lost.
         this.lastIds.set(clientId, packetId);
         return { outcome: 'reserved', packetId, sequence: old.sequence };
@@ -147,7 +147,10 @@ export class InflightWindow {
     const queued = await conditionally(
       () => this.freeSlot(clientId, sessionEpoch, packetId, token),
       // Our own write whose response was lost: the queue count as it left it.
-      (failure) => (counterFrom(failure.Item)?.rq === token ? counterFrom(failure.Item)?.queued : undefined),
+      (failure) => {
+        const old = counterFrom(failure.Item);
+        return old?.rq === token && old.epoch === sessionEpoch ? old.queued : undefined;
+      },
     );
     return { queued: queued ?? 0 }; // undefined: already completed, or another epoch
   }

@@ -114,6 +114,13 @@ export function messageTtlSeconds(maximumSessionExpiryInterval: number): number 
   return maximumSessionExpiryInterval + ONLINE_LEASE_SECONDS;
 }
 
+/**
+ * How long after the last reservation a window slot without a stored message may be given back
+ * (MessageStore `inflight`): no invocation that reserved it can still be running (Lambda runs at
+ * most 15 minutes), so its putInflight can no longer land.
+ */
+export const RECLAIM_AFTER_SECONDS = 15 * 60 + 60;
+
 /** The TTL of message items when the runtime names no maximum: the broker's default, 7 days. */
 export const DEFAULT_MESSAGE_TTL_SECONDS = messageTtlSeconds(7 * 24 * 3600);
 

@@ -13,14 +13,7 @@ import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
 import { REQUEST_TOKEN } from './request-token';
 
-export { DEFAULT_MESSAGE_TTL_SECONDS } from '../message-port';
-
-/**
- * How long after the last reservation a window slot without a stored message may be given back:
- * no invocation that reserved it can still be running (Lambda runs at most 15 minutes), so its
- * putInflight can no longer land.
- */
-export const RECLAIM_AFTER_SECONDS = 15 * 60 + 60;
+export { DEFAULT_MESSAGE_TTL_SECONDS, RECLAIM_AFTER_SECONDS } from '../message-port';
 
 /** How often one operation retries under contention or throttling. */
 export const MAX_ATTEMPTS = 8;

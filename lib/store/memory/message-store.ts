@@ -10,6 +10,7 @@ import {
   DEFAULT_MESSAGE_TTL_SECONDS,
   NEWEST_CONNECTION,
   OLDEST_CONNECTION,
+  RECLAIM_AFTER_SECONDS,
   RELEASED_RECEIPT_TTL_SECONDS,
   type EnqueueOptions,
   type Enqueued,
@@ -24,8 +25,6 @@ import {
 } from '../message-port';
 import type { MemoryStoreOptions } from './connection-store';
 
-/** As the DynamoDB adapter (lib/store/dynamodb/message-table.ts): after Lambda's longest run. */
-const RECLAIM_AFTER_SECONDS = 15 * 60 + 60;
 
 export interface MemoryMessageStoreOptions extends MemoryStoreOptions {
   /** TTL of every entry, seconds from its write; default DEFAULT_MESSAGE_TTL_SECONDS */

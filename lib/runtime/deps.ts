@@ -8,6 +8,7 @@ import { ApiGatewayDelivery, type Delivery } from '../gateway/delivery';
 import { managementClient, type ManagementClientConfig } from '../gateway/management-client';
 import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
 import { dynamoStores } from '../store/dynamodb';
+import { messageTtlSeconds } from '../store/message-port';
 import { runDisconnectPath } from './disconnect-path';
 import { publishWill } from './effects/will';
 import type { Meter } from '../store/meter';
@@ -59,6 +60,7 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
     tables: setup.tables,
     meter: setup.meter,
     capacityReporting: capacityReportingFor(setup.dynamodbEndpoint),
+    messageTtlSeconds: messageTtlSeconds(setup.broker.maximumSessionExpiryInterval),
   });
   const { connections } = stores;
   const log = setup.log;

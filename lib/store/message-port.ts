@@ -8,8 +8,12 @@
  * - the offline queue, bounded (`maxQueued`), oldest first; beyond the bound new messages are
  *   dropped and counted (QueueOverflows);
  * - inbound QoS 2 receipts: a conditional put per packet id, so a retried or reordered PUBLISH
- *   is delivered once [MQTT-4.3.3-10], released by PUBREL.
+ *   is delivered once [MQTT-4.3.3-10], released by PUBREL. A released receipt stays a while,
+ *   marked with the connection that released it, so that a late PUBLISH from an older connection
+ *   of the session is still a duplicate.
  * Every record carries the session epoch it belongs to; records of another epoch are ignored.
+ * Every write is safe to run twice: a write whose response was lost and that the SDK (or a rerun)
+ * sends again recognises its own earlier success (lib/store/dynamodb/request-token.ts).
  */
 import type { PublishPacket } from '../mqtt/types';
 
@@ -67,6 +71,63 @@ export type Gate =
   | { readonly state: 'held' | 'open'; readonly connectionId: string }
   | { readonly state: 'closed' };
 
+/** Where a drain's take puts the message: the reservation it goes out under. */
+export interface Into {
+  readonly packetId: number;
+  readonly sequence: number;
+  /** A persistent session: the message is kept in flight under the packet id, in the same write. */
+  readonly keep: boolean;
+  /**
+   * The same take again, after an attempt that failed and may have been applied: the message the
+   * reservation holds already, if any, is answered first (one read), even when the queue is empty.
+   */
+  readonly rerun?: boolean;
+}
+
+/**
+ * The order stamp of a connection of a session (its CONNECT time, then its id), so that the
+ * receipts can tell an older connection's late PUBLISH from a newer connection's new one.
+ */
+export function connectionOrder(connectedAtMs: number, connectionId: string): string {
+  return `${String(connectedAtMs).padStart(15, '0')}/${connectionId}`;
+}
+
+/** A receiving connection that gave no order stamp: after every stamp (a released id is new for it). */
+export const NEWEST_CONNECTION = '\uffff';
+/** A releasing connection that gave no order stamp: before every stamp (the id is new for all). */
+export const OLDEST_CONNECTION = '';
+/**
+ * How long a released QoS 2 receipt keeps: longer than any late invocation of a superseded
+ * connection can come (a redelivered ingress message is retried within hours, then dead-lettered).
+ */
+export const RELEASED_RECEIPT_TTL_SECONDS = 24 * 3600;
+
+/** How long an online session outlives its claim (lib/store/session-rules.ts), plus an hour of margin. */
+const ONLINE_LEASE_SECONDS = 2 * 3600 + 10 * 60 + 3600;
+
+/**
+ * The TTL of the message items (queue, in flight, receipts, counter): the longest session the
+ * broker grants (its Maximum Session Expiry Interval) and the time it may have been online
+ * first, so that nothing of a live session expires before the session [issue 13, defect 7].
+ */
+export function messageTtlSeconds(maximumSessionExpiryInterval: number): number {
+  return maximumSessionExpiryInterval + ONLINE_LEASE_SECONDS;
+}
+
+/**
+ * How long after the last reservation a window slot without a stored message may be given back
+ * (MessageStore `inflight`): no invocation that reserved it can still be running (Lambda runs at
+ * most 15 minutes), so its putInflight can no longer land.
+ */
+export const RECLAIM_AFTER_SECONDS = 15 * 60 + 60;
+
+/** The TTL of message items when the runtime names no maximum: the broker's default, 7 days. */
+export const DEFAULT_MESSAGE_TTL_SECONDS = messageTtlSeconds(7 * 24 * 3600);
+
+export interface EnqueueOptions {
+  readonly requestToken?: string;
+}
+
 export type Enqueued =
   /** Queued; the session's gate as it stood at that write */
   | { readonly outcome: 'queued'; readonly gate: Gate }
@@ -94,12 +155,28 @@ export interface MessageStore {
   complete(clientId: string, sessionEpoch: string, packetId: number, options?: { stored?: boolean }): Promise<{ queued: number }>;
   /** PUBREC: the message moves to the PUBREL stage (it keeps its window slot). */
   released(clientId: string, sessionEpoch: string, packetId: number): Promise<void>;
-  /** Messages in flight, by sequence: resent on reconnect. */
+  /**
+   * Messages in flight, by sequence: resent on reconnect. Also gives back the window slots of
+   * reservations that never stored their message (a failure between reserve and putInflight, or
+   * a complete cut short), once no invocation that made them can still be running.
+   */
   inflight(clientId: string, sessionEpoch: string): Promise<InflightMessage[]>;
-  /** Appends to the offline queue; 'full' when `maxQueued` messages wait already. */
-  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued>;
+  /**
+   * Appends to the offline queue; 'full' when `maxQueued` messages wait already. `requestToken`:
+   * the same for every attempt of one logical enqueue (a delivery step retried), so that a rerun
+   * after a failure that came after the slot was taken takes no second slot.
+   */
+  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options?: EnqueueOptions): Promise<Enqueued>;
   /** Takes up to `limit` queued messages, oldest first, removing them (each taken once). */
   takeQueued(clientId: string, sessionEpoch: string, limit: number): Promise<QueuedMessage[]>;
+  /**
+   * The drain's take: the oldest live queued message leaves the queue and, with `into.keep`, is
+   * kept in flight under `into.packetId` in the same atomic write, so a message taken is always
+   * either queued or in flight, never lost. Safe to repeat: a retry of the same take (same
+   * reservation) answers the same message. Expired messages met on the way are dropped. Undefined:
+   * the queue is empty.
+   */
+  dequeue(clientId: string, sessionEpoch: string, into: Into): Promise<QueuedMessage | undefined>;
   /**
    * A resume of `connectionId` starts: the gate is held for it, so that from now on only its own
    * reservations (`resuming`) succeed. One conditional UpdateItem on the counter, idempotent.
@@ -114,10 +191,14 @@ export interface MessageStore {
   openGate(clientId: string, sessionEpoch: string, connectionId: string, receiveMaximum: number, force?: boolean): Promise<GateOpening>;
   /** The connection closed: the gate, if it is held or open for it, closes. One conditional UpdateItem. */
   closeGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<void>;
-  /** Inbound QoS 2: records the packet id; 'duplicate' if already recorded (deliver once). */
-  receiveQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'new' | 'duplicate'>;
-  /** Inbound PUBREL: forgets the packet id; 'unknown' if it was not recorded. */
-  releaseQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'released' | 'unknown'>;
+  /**
+   * Inbound QoS 2: records the packet id; 'duplicate' if already recorded (deliver once), or if
+   * it was released by a newer connection than `from` (a late PUBLISH of a superseded
+   * connection). `from`: the receiving connection's `connectionOrder`; absent: the newest.
+   */
+  receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'new' | 'duplicate'>;
+  /** Inbound PUBREL: releases the packet id for `from` and newer connections; 'unknown' if it was not recorded. */
+  releaseQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'released' | 'unknown'>;
   /** Deletes everything of the client (session ended or clean start). */
   deleteAll(clientId: string): Promise<void>;
 }

@@ -7,7 +7,7 @@ import type { PlannedCopy } from '../../broker';
 import { encode } from '../../mqtt';
 import type { RuntimeDeps } from '../types';
 import { drainAfterQueued } from './queue';
-import { enqueue, post, prepare, type Outlet } from './send';
+import { enqueue, post, prepare, type CopyProgress, type Outlet } from './send';
 
 /** Concurrent posts of one fan-out. */
 const FAN_OUT_CONCURRENCY = 32;
@@ -18,14 +18,16 @@ export async function fanOut(deps: RuntimeDeps, copies: readonly PlannedCopy[], 
     while (next < copies.length) {
       const copy = copies[next++];
       // One subscriber's failure must not fail the publisher's acknowledgement: its retry would
-      // duplicate every other copy. A transient failure gets one more try; a second failure is
-      // counted and logged, and the other copies go on.
+      // duplicate every other copy. A transient failure gets one more try, from the step that
+      // failed (same packet id and slot, DUP once posted); a second failure is counted and logged,
+      // and the other copies go on. A persistent session's copy stays in flight for its resume.
+      const progress: CopyProgress = {};
       try {
-        await deliverCopy(deps, copy, outlet);
+        await deliverCopy(deps, copy, outlet, progress);
       } catch (first) {
         deps.log.warn('delivery failed, retrying once', { clientId: copy.clientId, error: first });
         try {
-          await deliverCopy(deps, copy, outlet);
+          await deliverCopy(deps, copy, outlet, progress);
         } catch (error) {
           deps.metrics.add('DeliveryErrors');
           deps.log.error('delivery failed', { clientId: copy.clientId, connectionId: copy.connectionId, error });
@@ -36,17 +38,19 @@ export async function fanOut(deps: RuntimeDeps, copies: readonly PlannedCopy[], 
   await Promise.all(Array.from({ length: Math.min(FAN_OUT_CONCURRENCY, copies.length) }, worker));
 }
 
-async function deliverCopy(deps: RuntimeDeps, copy: PlannedCopy, outlet: Outlet | undefined): Promise<void> {
+async function deliverCopy(deps: RuntimeDeps, copy: PlannedCopy, outlet: Outlet | undefined, progress: CopyProgress): Promise<void> {
   if (copy.expiresAt !== null && copy.expiresAt <= deps.now()) return;
   if (copy.queue || copy.connectionId === null || copy.mode === undefined) {
     // Offline: QoS 1/2 wait in a persistent session's queue; QoS 0 is not kept (optional in MQTT 5.0
     // section 4.1). The route may have been read just before the session came back: then the gate
     // is open to its new connection, and the queue drains there.
-    if (copy.qos > 0 && copy.persistent) await drainAfterQueued(deps, copy, await enqueue(deps, copy, copy.packet, copy.expiresAt), undefined, outlet);
+    if (copy.qos === 0 || !copy.persistent) return;
+    progress.queued ??= { queued: await enqueue(deps, copy, copy.packet, copy.expiresAt, progress) };
+    await drainAfterQueued(deps, copy, progress.queued.queued, undefined, outlet);
     return;
   }
   const connection = { connectionId: copy.connectionId, protocolVersion: copy.protocolVersion, mode: copy.mode, receiveMaximum: copy.receiveMaximum };
-  const prepared = await prepare(deps, copy, copy.connectionId, copy.packet, copy.expiresAt, copy.receiveMaximum);
+  const prepared = await prepare(deps, copy, copy.connectionId, copy.packet, copy.expiresAt, copy.receiveMaximum, progress);
   if ('queued' in prepared) {
     // Queued: the window was full, older copies wait, or the gate did not let it through. An ack
     // may have freed a slot between the failed reservation and the enqueue, and found nothing to
@@ -54,5 +58,6 @@ async function deliverCopy(deps: RuntimeDeps, copy: PlannedCopy, outlet: Outlet 
     await drainAfterQueued(deps, copy, prepared.queued, connection, outlet);
     return;
   }
+  progress.posted = true;
   await post(deps, copy.connectionId, copy.mode, encode(prepared, copy.protocolVersion), outlet);
 }

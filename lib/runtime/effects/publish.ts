@@ -10,6 +10,7 @@ import type {
   RetainedDeleteIntent,
   RetainedPutIntent,
 } from '../../broker';
+import { connectionOrder } from '../../store/message-port';
 import type { ConnectionRecord } from '../../store/ports';
 import type { RuntimeDeps } from '../types';
 import { fanOut } from './fan-out';
@@ -20,12 +21,20 @@ import type { Outlet } from './send';
  * recorded already, so nothing more is routed; the PUBREC goes out either way [MQTT-4.3.3-10].
  */
 export async function receiveQos2(deps: RuntimeDeps, intent: Qos2ReceiveIntent, record: ConnectionRecord): Promise<'new' | 'duplicate'> {
-  return deps.messages.receiveQos2(intent.clientId, record.sessionEpoch ?? '', intent.packetId);
+  return deps.messages.receiveQos2(intent.clientId, record.sessionEpoch ?? '', intent.packetId, orderOf(record));
 }
 
-/** PUBREL: the receipt goes, and a later PUBLISH with this packet id is new [MQTT-4.3.3-12]. */
+/**
+ * PUBREL: a later PUBLISH with this packet id is new [MQTT-4.3.3-12], on this connection or a
+ * newer one; a late PUBLISH of an older connection of the session stays a duplicate.
+ */
 export async function releaseQos2(deps: RuntimeDeps, intent: Qos2ReleaseIntent, record: ConnectionRecord): Promise<void> {
-  await deps.messages.releaseQos2(intent.clientId, record.sessionEpoch ?? '', intent.packetId);
+  await deps.messages.releaseQos2(intent.clientId, record.sessionEpoch ?? '', intent.packetId, orderOf(record));
+}
+
+/** The connection's place among the session's connections: its CONNECT time, then its id. */
+function orderOf(record: ConnectionRecord): string {
+  return connectionOrder(record.mqttConnectedAt ?? record.connectedAt, record.connectionId);
 }
 
 export async function putRetained(deps: RuntimeDeps, { message }: RetainedPutIntent): Promise<void> {

@@ -59,7 +59,11 @@ export async function acknowledge(
 
 /**
  * Sends queued messages while the Receive Maximum window has room, up to `limit`. Each message
- * is taken from the queue once, after its slot was reserved.
+ * is taken from the queue once, after its slot was reserved, and for a persistent session moved
+ * in flight under that slot in the same write (MessageStore `dequeue`): a drain cut short after
+ * its take (the post failed, the function died) leaves the message in flight, resent on the next
+ * resume [MQTT-4.4.0-1], never lost. A failed take or post is tried once more under the same
+ * reservation, so a message never goes out twice under different packet ids.
  */
 export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: number, outlet?: Outlet): Promise<number> {
   const { clientId, sessionEpoch: epoch, persistent, connection } = target;
@@ -70,31 +74,35 @@ export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: 
       resuming: target.resuming === true,
     });
     if (reservation.outcome === 'window-full') break;
-    const [queued] = await deps.messages.takeQueued(clientId, epoch, 1);
+    const into = { packetId: reservation.packetId, sequence: reservation.sequence, keep: persistent };
+    let takes = 0;
+    const queued = await twice(() => deps.messages.dequeue(clientId, epoch, { ...into, rerun: takes++ > 0 }));
     if (queued === undefined) {
       await deps.messages.complete(clientId, epoch, reservation.packetId, { stored: false });
       break;
     }
     if (target.acl !== undefined && !canSubscribe(target.acl, queued.packet.topic)) {
       // Queued under rules since narrowed (docs/SECURITY.md): dropped, its reservation freed.
-      await deps.messages.complete(clientId, epoch, reservation.packetId, { stored: false });
+      await deps.messages.complete(clientId, epoch, reservation.packetId, { stored: persistent });
       deps.log.info('queued message no longer allowed dropped', { clientId, topic: queued.packet.topic });
       continue;
     }
+    // The interval that remains, not the one it arrived with [MQTT-3.3.2-6]
     const packet: PublishPacket = { ...withRemainingExpiry(queued.packet, queued.messageExpiresAt, deps.now()), packetId: reservation.packetId };
-    if (persistent) {
-      await deps.messages.putInflight(clientId, epoch, {
-        packet: queued.packet,
-        messageExpiresAt: queued.messageExpiresAt,
-        packetId: reservation.packetId,
-        stage: 'publish',
-        sequence: reservation.sequence,
-      });
-    }
-    await post(deps, connection.connectionId, connection.mode, encode(packet, connection.protocolVersion), outlet);
+    let posts = 0;
+    await twice(() => post(deps, connection.connectionId, connection.mode, encode(posts++ === 0 ? packet : { ...packet, dup: true }, connection.protocolVersion), outlet));
     sent++;
   }
   return sent;
+}
+
+/** Runs a step that is safe to repeat, once more if it fails. */
+async function twice<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch {
+    return step();
+  }
 }
 
 /**

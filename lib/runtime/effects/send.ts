@@ -7,6 +7,7 @@
  * subscriber's copy is also kept in flight until acknowledged, so it survives a lost connection
  * and is resent with DUP on resume [MQTT-4.4.0-1]. A QoS 0 copy is posted with no write.
  */
+import { randomUUID } from 'node:crypto';
 import type { TransportMode } from '../../api-gateway';
 import type { PublishPacket } from '../../mqtt';
 import type { Gate } from '../../store/message-port';
@@ -29,6 +30,22 @@ export interface Queued {
 }
 
 /**
+ * How far one copy got, so that a retry goes on from the step that failed: it keeps the packet id
+ * and window slot already taken (a second reservation would leak the first slot, and send the
+ * copy again under another packet id), and stores the in-flight copy once.
+ */
+export interface CopyProgress {
+  reservation?: { readonly packetId: number; readonly sequence: number };
+  stored?: boolean;
+  /** A post was attempted: a retry is a re-delivery, with DUP 1 [MQTT-3.3.1-1]. */
+  posted?: boolean;
+  /** The copy went to the queue instead (a retry must not queue it twice). */
+  queued?: Queued;
+  /** The request token of the copy's enqueue, the same on a retry (MessageStore `enqueue`). */
+  enqueueToken?: string;
+}
+
+/**
  * A copy ready to send to connection `to`: QoS 0 as it is; QoS 1/2 with a packet id and a window
  * slot (and kept in flight for a persistent session). Queued instead when the window is full,
  * when older copies wait in the queue, or when the session's gate does not let copies through to
@@ -41,24 +58,28 @@ export async function prepare(
   packet: PublishPacket,
   messageExpiresAt: number | null,
   receiveMaximum: number | undefined,
+  progress: CopyProgress = {},
 ): Promise<PublishPacket | Queued> {
   if (packet.qos === 0) return packet;
-  // Behind the queue: a new copy never overtakes older ones waiting for this session.
-  const reservation = await deps.messages.reserve(target.clientId, target.sessionEpoch, receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, {
-    behindQueue: true,
-    to,
-  });
-  if (reservation.outcome === 'window-full') return { queued: await enqueue(deps, target, packet, messageExpiresAt) };
-  if (target.persistent) {
-    await deps.messages.putInflight(target.clientId, target.sessionEpoch, {
-      packet,
-      messageExpiresAt,
-      packetId: reservation.packetId,
-      stage: 'publish',
-      sequence: reservation.sequence,
+  if (progress.queued !== undefined) return progress.queued;
+  if (progress.reservation === undefined) {
+    // Behind the queue: a new copy never overtakes older ones waiting for this session.
+    const reservation = await deps.messages.reserve(target.clientId, target.sessionEpoch, receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, {
+      behindQueue: true,
+      to,
     });
+    if (reservation.outcome === 'window-full') {
+      progress.queued = { queued: await enqueue(deps, target, packet, messageExpiresAt, progress) };
+      return progress.queued;
+    }
+    progress.reservation = reservation;
   }
-  return { ...packet, packetId: reservation.packetId };
+  const { packetId, sequence } = progress.reservation;
+  if (target.persistent && progress.stored !== true) {
+    await deps.messages.putInflight(target.clientId, target.sessionEpoch, { packet, messageExpiresAt, packetId, stage: 'publish', sequence });
+    progress.stored = true;
+  }
+  return { ...packet, packetId, ...(progress.posted === true && { dup: true }) };
 }
 
 /**
@@ -70,8 +91,12 @@ export async function enqueue(
   target: CopyTarget,
   packet: PublishPacket,
   messageExpiresAt: number | null,
+  progress: CopyProgress = {},
 ): Promise<Gate | undefined> {
-  const result = await deps.messages.enqueue(target.clientId, target.sessionEpoch, { packet, messageExpiresAt }, deps.maxQueued);
+  progress.enqueueToken ??= randomUUID();
+  const result = await deps.messages.enqueue(target.clientId, target.sessionEpoch, { packet, messageExpiresAt }, deps.maxQueued, {
+    requestToken: progress.enqueueToken,
+  });
   if (result.outcome === 'queued') return result.gate;
   deps.metrics.add('QueueOverflows');
   deps.log.warn('queue full: message dropped', { clientId: target.clientId, topic: packet.topic, maxQueued: deps.maxQueued });

@@ -30,6 +30,8 @@ export interface DynamoStoresOptions {
   /** 'dynamodb-local' with an endpoint override (capacityReportingFor); default 'aws' */
   capacityReporting?: CapacityReporting;
   clock?: Clock;
+  /** TTL of the message items, seconds: messageTtlSeconds(the broker's maximum session expiry) */
+  messageTtlSeconds?: number;
 }
 
 export function dynamoStores(options: DynamoStoresOptions): Stores {
@@ -43,7 +45,7 @@ export function dynamoStores(options: DynamoStoresOptions): Stores {
     sessions: new DynamoSessionStore(db, options.tables.sessions, { clock }),
     subscriptions: new DynamoSubscriptionStore(db, options.tables.subscriptions, { clock, sessionsTable: options.tables.sessions }),
     retained: new DynamoRetainedStore(db, options.tables.retained, { clock }),
-    messages: new DynamoMessageStore(db, options.tables.messages, { clock }),
+    messages: new DynamoMessageStore(db, options.tables.messages, { clock, ttlSeconds: options.messageTtlSeconds }),
     auth: new DynamoAuthStore(db, options.tables.auth),
   };
 }

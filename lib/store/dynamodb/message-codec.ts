@@ -118,6 +118,10 @@ export interface Counter {
   queueTail: number;
   /** The session's gate as stored (lib/store/gate.ts); absent: none yet */
   gate?: string;
+  /** When the last reservation was taken, epoch seconds (0: never) */
+  reservedAt: number;
+  /** The request token of the last write that set it (./request-token.ts) */
+  rq?: string;
   expiresAt: number;
 }
 
@@ -134,6 +138,8 @@ export function counterFrom(item: Item | undefined): Counter | undefined {
     queued: n('queued'),
     queueTail: n('queueTail'),
     ...(item.gate?.S === undefined ? {} : { gate: item.gate.S }),
+    reservedAt: n('reservedAt'),
+    ...(item.rq?.S === undefined ? {} : { rq: item.rq.S }),
     expiresAt: n('expiresAt'),
   };
 }

@@ -9,6 +9,7 @@ import type { GateOpening } from '../message-port';
 import { conditionally, nothing } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import { COUNTER_KEY, counterFrom, itemKeyOf } from './message-codec';
+import { REQUEST_TOKEN, newRequestToken } from './request-token';
 import { MAX_ATTEMPTS, MessageStoreRetryError, currentEpoch, isCurrent, supersedes, type MessageTable } from './message-table';
 
 export class SessionGate {
@@ -47,6 +48,7 @@ export class SessionGate {
   /** SET gate = open#{connection}, if still held by it and nothing waits while the window has room. */
   async open(clientId: string, sessionEpoch: string, connectionId: string, receiveMaximum: number, force: boolean): Promise<GateOpening> {
     const x = new ExpressionBuilder();
+    const token = newRequestToken();
     const epoch = `${x.name('epoch')} = ${x.value({ S: sessionEpoch })}`;
     const held = `${x.name('gate')} = ${x.value({ S: gateValue('held', connectionId) })}`;
     // Unless forced: nothing waits, or the window is full (an ack then drains the queue).
@@ -59,7 +61,7 @@ export class SessionGate {
         await this.table.db.updateItem({
           TableName: this.table.tableName,
           Key: itemKeyOf(clientId, COUNTER_KEY),
-          UpdateExpression: `SET ${x.name('gate')} = ${x.value({ S: gateValue('open', connectionId) })}`,
+          UpdateExpression: `SET ${x.name('gate')} = ${x.value({ S: gateValue('open', connectionId) })}, ${x.name(REQUEST_TOKEN)} = ${x.value({ S: token })}`,
           ConditionExpression: `${epoch} AND ${held}${drained}`,
           ...x.attributes(),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -68,7 +70,9 @@ export class SessionGate {
       },
       (failure) => {
         const old = counterFrom(failure.Item);
-        return old?.epoch === sessionEpoch && old.gate === gateValue('held', connectionId) ? 'queued' : 'lost';
+        if (old?.epoch !== sessionEpoch) return 'lost';
+        if (old.rq === token) return 'opened'; // our own write, applied by an attempt whose response was lost
+        return old.gate === gateValue('held', connectionId) ? 'queued' : 'lost';
       },
     );
   }

@@ -3,12 +3,22 @@
  * session, bounded by a count on the counter item, taken oldest first, each taken once.
  *
  * enqueue: one conditional UpdateItem takes a queue slot and the next queue sequence, then one
- * PutItem stores the message under `q#{sequence}`. takeQueued: a Query of the queue, then a
- * conditional DeleteItem per item (ALL_OLD), then one UpdateItem returning the slots.
+ * PutItem stores the message under `q#{sequence}`. dequeue (a drain's take): a Query of the
+ * queue's head, then one TransactWriteItems that deletes the queued item and, for a persistent
+ * session, puts it in flight under the drain's reservation, then one UpdateItem returning the
+ * slot. takeQueued: the same without the in-flight item.
+ *
+ * Retries. The slot updates carry a request token (tokenGuard). A take is a delete, which leaves
+ * nothing to recognise a resend by: a resent DeleteItem finds no item and the message taken by its
+ * first attempt would be lost. So a take is a transaction with a ClientRequestToken, which
+ * DynamoDB answers again with success when the same request comes back (within 10 minutes); and
+ * the in-flight put of a drain is conditional on the reservation not holding a message yet, so a
+ * rerun of the same take answers the message the first one moved.
  */
 import { isExpired } from '../clock';
 import { gateOf } from '../gate';
-import type { Enqueued, OutboundMessage, QueuedMessage } from '../message-port';
+import { TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { Enqueued, Into, OutboundMessage, QueuedMessage } from '../message-port';
 import { conditionally, nothing } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import {
@@ -17,26 +27,33 @@ import {
   QUEUE_PREFIX,
   SK,
   counterFrom,
+  inflightCodec,
+  inflightKey,
   itemKeyOf,
   queueKey,
   queuedCodec,
+  type QueuedItem,
   storedFields,
   toOutbound,
 } from './message-codec';
 import type { Item } from './marshal';
-import { MAX_ATTEMPTS, MessageStoreRetryError, currentEpoch, isCurrent, supersedes, type MessageTable } from './message-table';
+import { MAX_ATTEMPTS, MessageStoreRetryError, currentEpoch, isCurrent, supersedes, tokenGuard, type MessageTable } from './message-table';
+import { newRequestToken } from './request-token';
 
 export class SessionQueue {
   constructor(private readonly table: MessageTable) {}
 
   /** Takes a queue slot on the counter (conditional UpdateItem), then puts the message. */
-  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued> {
+  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, requestToken?: string): Promise<Enqueued> {
+    const token = requestToken ?? newRequestToken();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.table.clock();
-      const result = await conditionally(
-        () => this.takeSlot(clientId, sessionEpoch, maxQueued, now),
+      let result = await conditionally(
+        () => this.takeSlot(clientId, sessionEpoch, maxQueued, now, token),
         (failure) => ({ old: counterFrom(failure.Item) }),
       );
+      // Our own slot, taken by an attempt whose response was lost: its sequence is still the tail.
+      if ('old' in result && result.old?.rq === token && result.old.epoch === sessionEpoch) result = { sequence: result.old.queueTail, gate: result.old.gate };
       if ('sequence' in result) {
         const item = queuedCodec.toItem({
           clientId,
@@ -57,9 +74,8 @@ export class SessionQueue {
   }
 
   /**
-   * Query the queue oldest first, then a DeleteItem each, conditioned on the item existing and
-   * returning it (ALL_OLD): only the taker whose delete succeeded has it, so each message is taken
-   * once under concurrent takers.
+   * Query the queue oldest first, then take each (./message-queue.ts `take`): only the taker whose
+   * transaction succeeded has it, so each message is taken once under concurrent takers.
    * Expired messages and items of another epoch are deleted and skipped.
    */
   async takeQueued(clientId: string, sessionEpoch: string, limit: number): Promise<QueuedMessage[]> {
@@ -68,24 +84,14 @@ export class SessionQueue {
     let removed = 0;
     let startKey: Item | undefined;
     while (taken.length < limit) {
-      const x = new ExpressionBuilder();
-      const page = await this.table.db.query({
-        TableName: this.table.tableName,
-        KeyConditionExpression: `${x.name(PK)} = ${x.value({ S: clientId })} AND begins_with(${x.name(SK)}, ${x.value({ S: QUEUE_PREFIX })})`,
-        ...x.attributes(),
-        ConsistentRead: true,
-        Limit: limit - taken.length,
-        ...(startKey && { ExclusiveStartKey: startKey }),
-      });
-      const olds = await Promise.all((page.Items ?? []).map((item) => this.takeItem(clientId, sessionEpoch, item[SK]?.S ?? '')));
-      for (const old of olds) {
-        if (old === undefined) continue; // another taker had it, or it belongs to a newer session
-        const item = queuedCodec.fromItem(old);
-        if (item.epoch !== sessionEpoch) continue; // left over from an earlier session: not counted
+      const page = await this.head(clientId, limit - taken.length, startKey);
+      const items = (page.Items ?? []).map((item) => queuedCodec.fromItem(item));
+      const results = await Promise.all(items.map((item) => this.take(clientId, sessionEpoch, item)));
+      items.forEach((item, i) => {
+        if (results[i] === undefined || item.epoch !== sessionEpoch) return; // another taker had it; or garbage
         removed++;
-        const dropped = isExpired(item.expiresAt, now) || (item.messageExpiresAt !== undefined && item.messageExpiresAt <= now);
-        if (!dropped) taken.push({ ...toOutbound(item), sequence: item.sequence });
-      }
+        if (isLive(item, now)) taken.push({ ...toOutbound(item), sequence: item.sequence });
+      });
       startKey = page.LastEvaluatedKey;
       if (startKey === undefined) break;
     }
@@ -93,21 +99,132 @@ export class SessionQueue {
     return taken;
   }
 
+  /** The oldest live message leaves the queue, kept in flight under `into` for a persistent session. */
+  async dequeue(clientId: string, sessionEpoch: string, into: Into): Promise<QueuedMessage | undefined> {
+    const now = this.table.clock();
+    if (into.keep && into.rerun === true) {
+      const held = await this.held(clientId, sessionEpoch, into);
+      if (held !== undefined) return held;
+    }
+    let startKey: Item | undefined;
+    do {
+      const page = await this.head(clientId, 2, startKey);
+      for (const item of (page.Items ?? []).map((i) => queuedCodec.fromItem(i))) {
+        const live = item.epoch === sessionEpoch && isLive(item, now);
+        const outcome = await this.take(clientId, sessionEpoch, item, live ? into : undefined);
+        if (outcome === undefined) continue; // another drain had it, or a newer session's
+        if (outcome !== 'taken') return outcome; // the reservation holds a message already: a rerun
+        if (item.epoch === sessionEpoch) await this.releaseSlots(clientId, sessionEpoch, 1);
+        if (live) return { ...toOutbound(item), sequence: item.sequence };
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return undefined;
+  }
+
+  /** The message the reservation holds in flight already (a take applied before), if any. */
+  private async held(clientId: string, sessionEpoch: string, into: Into): Promise<QueuedMessage | undefined> {
+    const { Item } = await this.table.db.getItem({
+      TableName: this.table.tableName,
+      Key: itemKeyOf(clientId, inflightKey(into.packetId)),
+      ConsistentRead: true,
+    });
+    if (Item === undefined) return undefined;
+    const inflight = inflightCodec.fromItem(Item);
+    if (inflight.epoch !== sessionEpoch || inflight.sequence !== into.sequence) return undefined;
+    return { ...toOutbound(inflight), sequence: inflight.sequence };
+  }
+
+  /** A page of the queue, oldest first. */
+  private head(clientId: string, limit: number, startKey: Item | undefined) {
+    const x = new ExpressionBuilder();
+    return this.table.db.query({
+      TableName: this.table.tableName,
+      KeyConditionExpression: `${x.name(PK)} = ${x.value({ S: clientId })} AND begins_with(${x.name(SK)}, ${x.value({ S: QUEUE_PREFIX })})`,
+      ...x.attributes(),
+      ConsistentRead: true,
+      Limit: limit,
+      ...(startKey && { ExclusiveStartKey: startKey }),
+    });
+  }
+
+  /**
+   * Takes one queued item: deletes it (if it still exists and is not a newer session's) and, with
+   * `into.keep`, puts it in flight under the reservation, in one transaction with a request token.
+   * 'taken'; undefined when another taker had it; or the message the reservation holds already
+   * (a rerun of a take whose answer was lost), left as it is.
+   */
+  private async take(clientId: string, sessionEpoch: string, item: QueuedItem, into?: Into): Promise<'taken' | QueuedMessage | undefined> {
+    const x = new ExpressionBuilder();
+    const epoch = x.value({ S: sessionEpoch });
+    const actions: TransactWriteItem[] = [
+      {
+        Delete: {
+          TableName: this.table.tableName,
+          Key: itemKeyOf(clientId, item.itemKey),
+          ConditionExpression: `attribute_exists(${x.name(SK)}) AND ${x.name('epoch')} <= ${epoch}`,
+          ...x.attributes(),
+        },
+      },
+    ];
+    if (into?.keep === true) actions.push({ Put: this.inflightPut(clientId, sessionEpoch, item, into) });
+    try {
+      await this.table.db.transactWriteItems({ TransactItems: actions, ClientRequestToken: newRequestToken() });
+      return 'taken';
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const held = error.CancellationReasons?.[1];
+      if (held?.Code === 'ConditionalCheckFailed' && held.Item !== undefined) {
+        const inflight = inflightCodec.fromItem(held.Item);
+        return { ...toOutbound(inflight), sequence: item.sequence };
+      }
+      if (error.CancellationReasons?.some((r) => r.Code !== 'ConditionalCheckFailed' && r.Code !== 'None')) throw error;
+      return undefined;
+    }
+  }
+
+  /** The in-flight put of a take: not over a message this reservation (epoch, sequence) holds already. */
+  private inflightPut(clientId: string, sessionEpoch: string, item: QueuedItem, into: Into): NonNullable<TransactWriteItem['Put']> {
+    return {
+      TableName: this.table.tableName,
+      Item: inflightCodec.toItem({
+        ...item,
+        clientId,
+        itemKey: inflightKey(into.packetId),
+        packetId: into.packetId,
+        stage: 'publish',
+        sequence: into.sequence,
+        expiresAt: this.table.expiresAt(this.table.clock()),
+      }),
+      ConditionExpression: 'attribute_not_exists(#sk) OR #epoch < :epoch OR (#epoch = :epoch AND #sequence <> :sequence)',
+      ExpressionAttributeNames: { '#sk': SK, '#epoch': 'epoch', '#sequence': 'sequence' },
+      ExpressionAttributeValues: { ':epoch': { S: sessionEpoch }, ':sequence': { N: String(into.sequence) } },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    };
+  }
+
   /**
    * The conditional UpdateItem of enqueue(): a slot, if fewer than `maxQueued` wait; the new tail
    * and the gate (ALL_NEW costs no more than UPDATED_NEW).
    */
-  private async takeSlot(clientId: string, sessionEpoch: string, maxQueued: number, now: number): Promise<{ sequence: number; gate?: string }> {
+  private async takeSlot(
+    clientId: string,
+    sessionEpoch: string,
+    maxQueued: number,
+    now: number,
+    token: string,
+  ): Promise<{ sequence: number; gate?: string }> {
     const x = new ExpressionBuilder();
     const one = x.value({ N: '1' });
+    const guard = tokenGuard(x, token);
     const { Attributes } = await this.table.db.updateItem({
       TableName: this.table.tableName,
       Key: itemKeyOf(clientId, COUNTER_KEY),
       UpdateExpression:
-        `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${this.table.ttl(x, now)} ` +
+        `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${this.table.ttl(x, now)}, ${guard.set} ` +
         `ADD ${x.name('queued')} ${one}, ${x.name('queueTail')} ${one}`,
       ConditionExpression:
-        `${currentEpoch(x, sessionEpoch, now)} AND ` +
+        `${currentEpoch(x, sessionEpoch, now)} AND ${guard.condition} AND ` +
         `(attribute_not_exists(${x.name('queued')}) OR ${x.name('queued')} < ${x.value({ N: String(maxQueued) })})`,
       ...x.attributes(),
       ReturnValues: 'ALL_NEW',
@@ -116,37 +233,26 @@ export class SessionQueue {
     return { sequence: Number(Attributes?.queueTail?.N), gate: Attributes?.gate?.S };
   }
 
-  /**
-   * The item as it was, if this delete removed it (conditional: concurrent takers get it once).
-   * Items of older epochs are removed too (garbage); those of a newer epoch are left alone.
-   */
-  private takeItem(clientId: string, sessionEpoch: string, itemKey: string): Promise<Item | undefined> {
-    const x = new ExpressionBuilder();
-    return conditionally(async () => {
-      const { Attributes } = await this.table.db.deleteItem({
-        TableName: this.table.tableName,
-        Key: itemKeyOf(clientId, itemKey),
-        ConditionExpression: `attribute_exists(${x.name(SK)}) AND ${x.name('epoch')} <= ${x.value({ S: sessionEpoch })}`,
-        ...x.attributes(),
-        ReturnValues: 'ALL_OLD',
-      });
-      return Attributes;
-    }, nothing);
-  }
-
   /** Gives back the slots of `count` taken messages, unless the counter moved to another epoch. */
   private async releaseSlots(clientId: string, sessionEpoch: string, count: number): Promise<void> {
     const x = new ExpressionBuilder();
+    const guard = tokenGuard(x, newRequestToken());
     await conditionally(
       () =>
         this.table.db.updateItem({
           TableName: this.table.tableName,
           Key: itemKeyOf(clientId, COUNTER_KEY),
-          UpdateExpression: `ADD ${x.name('queued')} ${x.value({ N: String(-count) })}`,
-          ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })}`,
+          UpdateExpression: `SET ${guard.set} ADD ${x.name('queued')} ${x.value({ N: String(-count) })}`,
+          // Failed: another epoch's counter, or this write's own resend (its token is there)
+          ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND ${guard.condition}`,
           ...x.attributes(),
         }),
       nothing,
     );
   }
+}
+
+/** Neither the item's TTL nor its Message Expiry Interval has passed [MQTT-3.3.2-5]. */
+function isLive(item: QueuedItem, now: number): boolean {
+  return !isExpired(item.expiresAt, now) && (item.messageExpiresAt === undefined || item.messageExpiresAt > now);
 }

@@ -10,9 +10,11 @@
 import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../clock';
 import type {
+  EnqueueOptions,
   Enqueued,
   GateOpening,
   InflightMessage,
+  Into,
   MessageStore,
   OutboundMessage,
   QueuedMessage,
@@ -75,8 +77,8 @@ export class DynamoMessageStore implements MessageStore {
     return this.window.inflight(clientId, sessionEpoch);
   }
 
-  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued> {
-    return this.queue.enqueue(clientId, sessionEpoch, message, maxQueued);
+  enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options?: EnqueueOptions): Promise<Enqueued> {
+    return this.queue.enqueue(clientId, sessionEpoch, message, maxQueued, options?.requestToken);
   }
 
   holdGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<{ queued: number }> {
@@ -95,12 +97,16 @@ export class DynamoMessageStore implements MessageStore {
     return this.queue.takeQueued(clientId, sessionEpoch, limit);
   }
 
-  receiveQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'new' | 'duplicate'> {
-    return this.receipts.receive(clientId, sessionEpoch, packetId);
+  dequeue(clientId: string, sessionEpoch: string, into: Into): Promise<QueuedMessage | undefined> {
+    return this.queue.dequeue(clientId, sessionEpoch, into);
   }
 
-  releaseQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'released' | 'unknown'> {
-    return this.receipts.release(clientId, sessionEpoch, packetId);
+  receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'new' | 'duplicate'> {
+    return this.receipts.receive(clientId, sessionEpoch, packetId, from);
+  }
+
+  releaseQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'released' | 'unknown'> {
+    return this.receipts.release(clientId, sessionEpoch, packetId, from);
   }
 
   /** Query every key of the client, then BatchWriteItem deletes, 25 per request. */

@@ -11,9 +11,9 @@ import { ExpressionBuilder } from './expressions';
 import { COUNTER_KEY, itemKeyOf, type Counter } from './message-codec';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
+import { REQUEST_TOKEN } from './request-token';
 
-/** Default TTL of every item: a 7-day session plus an hour. The runtime aligns it with the session. */
-export const DEFAULT_MESSAGE_TTL_SECONDS = 7 * 24 * 3600 + 3600;
+export { DEFAULT_MESSAGE_TTL_SECONDS, RECLAIM_AFTER_SECONDS } from '../message-port';
 
 /** How often one operation retries under contention or throttling. */
 export const MAX_ATTEMPTS = 8;
@@ -65,7 +65,7 @@ export class MessageTable {
         this.db.updateItem({
           TableName: this.tableName,
           Key: itemKeyOf(clientId, COUNTER_KEY),
-          UpdateExpression: `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${fields.join(', ')}, ${this.ttl(x, now)} REMOVE ${x.name('ids')}, ${x.name('gate')}`,
+          UpdateExpression: `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${fields.join(', ')}, ${this.ttl(x, now)} REMOVE ${x.name('ids')}, ${x.name('gate')}, ${x.name(REQUEST_TOKEN)}, ${x.name('reservedAt')}`,
           ConditionExpression:
             `attribute_not_exists(${x.name('epoch')}) OR ${x.name('epoch')} < ${x.value({ S: sessionEpoch })} ` +
             `OR ${x.name('expiresAt')} <= ${x.value({ N: String(epochSeconds(now)) })}`,
@@ -74,6 +74,19 @@ export class MessageTable {
       nothing, // already reset by a concurrent caller, or a newer session owns the counter
     );
   }
+}
+
+/**
+ * A counter write that is not idempotent by itself (an ADD) made so: it stores its request token
+ * (`SET rq = :token`) and is conditional on the counter not carrying that token yet, so the SDK's
+ * resend of an applied write fails its condition and finds its token in the old item
+ * (ReturnValuesOnConditionCheckFailure: 'ALL_OLD'). The counter keeps the last token only: a resend
+ * that comes after another write of the counter is applied again (see docs/RELIABILITY.md).
+ */
+export function tokenGuard(x: ExpressionBuilder, token: string): { set: string; condition: string } {
+  const rq = x.name(REQUEST_TOKEN);
+  const value = x.value({ S: token });
+  return { set: `${rq} = ${value}`, condition: `(attribute_not_exists(${rq}) OR ${rq} <> ${value})` };
 }
 
 /** The counter belongs to this epoch and is live. */

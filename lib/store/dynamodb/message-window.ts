@@ -12,11 +12,20 @@
  * free id after the counter's `next`). So ids in flight are never reused, even on wrap-around, and
  * an uncontended reserve is one write.
  *
- * complete() is one conditional UpdateItem (`contains(ids, :id)`: DELETE the id, ADD -1 to the
- * count), so a duplicate PUBACK frees nothing, with or without a stored in-flight message; then a
- * DeleteItem of the in-flight item (persistent sessions stored one).
+ * complete() deletes the in-flight item first (persistent sessions stored one), then frees the
+ * slot with one conditional UpdateItem (`contains(ids, :id)`: DELETE the id, ADD -1 to the count),
+ * so a duplicate PUBACK frees nothing. In that order a complete cut short leaves a slot without a
+ * message (reclaimed, below), never a message under a free packet id that a later reservation of
+ * the id would resend.
+ *
+ * Retries. reserve() and complete() store a request token on the counter (tokenGuard): the SDK's
+ * resend of an applied write finds its own token and keeps the first answer. A slot whose message
+ * was never stored (the reserving invocation failed before putInflight) is given back by
+ * inflight(), which every resume reads, once RECLAIM_AFTER_SECONDS have passed since the last
+ * reservation (`reservedAt`, checked in the same conditional write): no invocation can then still
+ * be about to store it.
  */
-import { isExpired } from '../clock';
+import { epochSeconds, isExpired } from '../clock';
 import { gatePasses, requiredGate } from '../gate';
 import type { InflightMessage, Reservation, ReserveOptions } from '../message-port';
 import { conditionally, nothing } from './conditionally';
@@ -36,7 +45,18 @@ import {
   storedFields,
   toInflight,
 } from './message-codec';
-import { MAX_ATTEMPTS, MessageStoreRetryError, currentEpoch, isCurrent, supersedes, type MessageTable } from './message-table';
+import {
+  MAX_ATTEMPTS,
+  MessageStoreRetryError,
+  RECLAIM_AFTER_SECONDS,
+  currentEpoch,
+  isCurrent,
+  supersedes,
+  tokenGuard,
+  type MessageTable,
+} from './message-table';
+import { newRequestToken } from './request-token';
+import { RECLAIM_BATCH, reclaimSlots } from './message-reclaim';
 
 export class InflightWindow {
   /** The last packet id this instance handed out per client: the next proposal is the one after */
@@ -56,8 +76,9 @@ export class InflightWindow {
     let packetId = this.proposeId(clientId, new Set());
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.table.clock();
+      const token = newRequestToken();
       const result = await conditionally(
-        () => this.takeSlot(clientId, sessionEpoch, receiveMaximum, packetId, now, options),
+        () => this.takeSlot(clientId, sessionEpoch, receiveMaximum, packetId, now, options, token),
         (failure) => ({ old: counterFrom(failure.Item) }),
       );
       if ('outcome' in result) {
@@ -66,6 +87,11 @@ export class InflightWindow {
       }
       const { old } = result;
       if (old === undefined) continue;
+      if (old.rq === token && old.epoch === sessionEpoch) {
+        // Our own reservation, applied by an attempt whose response was lost.
+        this.lastIds.set(clientId, packetId);
+        return { outcome: 'reserved', packetId, sequence: old.sequence };
+      }
       if (supersedes(old, sessionEpoch, now)) return { outcome: 'window-full' }; // a stale caller
       if (!isCurrent(old, sessionEpoch, now)) {
         await this.table.resetCounter(clientId, sessionEpoch);
@@ -114,12 +140,34 @@ export class InflightWindow {
     packetId: number,
     options: { stored?: boolean } = {},
   ): Promise<{ queued: number }> {
-    const queued = await conditionally(() => this.freeSlot(clientId, sessionEpoch, packetId), nothing);
-    if (queued === undefined) return { queued: 0 }; // already completed, or another epoch
-    if (options.stored !== false) {
-      await this.table.db.deleteItem({ TableName: this.table.tableName, Key: itemKeyOf(clientId, inflightKey(packetId)) });
-    }
-    return { queued };
+    // The message first, then its slot: cut short in between, the slot waits for a reclaim; the
+    // other way round, a later reservation of the id would find this message and resend it.
+    if (options.stored !== false) await this.deleteInflight(clientId, sessionEpoch, packetId);
+    const token = newRequestToken();
+    const queued = await conditionally(
+      () => this.freeSlot(clientId, sessionEpoch, packetId, token),
+      // Our own write whose response was lost: the queue count as it left it.
+      (failure) => {
+        const old = counterFrom(failure.Item);
+        return old?.rq === token && old.epoch === sessionEpoch ? old.queued : undefined;
+      },
+    );
+    return { queued: queued ?? 0 }; // undefined: already completed, or another epoch
+  }
+
+  /** Deletes the in-flight item of this epoch (one of a newer session is left alone). */
+  private async deleteInflight(clientId: string, sessionEpoch: string, packetId: number): Promise<void> {
+    const x = new ExpressionBuilder();
+    await conditionally(
+      () =>
+        this.table.db.deleteItem({
+          TableName: this.table.tableName,
+          Key: itemKeyOf(clientId, inflightKey(packetId)),
+          ConditionExpression: `attribute_not_exists(${x.name('epoch')}) OR ${x.name('epoch')} <= ${x.value({ S: sessionEpoch })}`,
+          ...x.attributes(),
+        }),
+      nothing,
+    );
   }
 
   async released(clientId: string, sessionEpoch: string, packetId: number): Promise<void> {
@@ -149,12 +197,17 @@ export class InflightWindow {
     });
     const counter = counterFrom(items.find((item) => item[SK]?.S === COUNTER_KEY));
     if (counter === undefined || !isCurrent(counter, sessionEpoch, now)) return [];
-    return items
+    const stored = items
       .filter((item) => item[SK]?.S?.startsWith(INFLIGHT_PREFIX))
       .map((item) => inflightCodec.fromItem(item))
       .filter((m) => m.epoch === sessionEpoch && !isExpired(m.expiresAt, now) && counter.ids.has(m.packetId))
-      .sort((a, b) => a.sequence - b.sequence)
-      .map(toInflight);
+      .sort((a, b) => a.sequence - b.sequence);
+    const held = new Set(stored.map((m) => m.packetId));
+    const orphans = [...counter.ids].filter((id) => !held.has(id));
+    if (orphans.length > 0 && counter.reservedAt + RECLAIM_AFTER_SECONDS <= epochSeconds(now)) {
+      await reclaimSlots(this.table, clientId, sessionEpoch, orphans.slice(0, RECLAIM_BATCH), now);
+    }
+    return stored.map(toInflight);
   }
 
   /** The conditional UpdateItem of reserve(): a slot and `packetId`, if the window has room. */
@@ -165,15 +218,18 @@ export class InflightWindow {
     packetId: number,
     now: number,
     options: ReserveOptions,
+    token: string,
   ): Promise<Reservation> {
     const x = new ExpressionBuilder();
     const one = x.value({ N: '1' });
     const id = x.value({ N: String(packetId) });
+    const guard = tokenGuard(x, token);
     const update =
-      `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${x.name('next')} = ${id}, ${this.table.ttl(x, now)} ` +
+      `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${x.name('next')} = ${id}, ${this.table.ttl(x, now)}, ` +
+      `${x.name('reservedAt')} = ${x.value({ N: String(epochSeconds(now)) })}, ${guard.set} ` +
       `ADD ${x.name('inflight')} ${one}, ${x.name('sequence')} ${one}, ${x.name('ids')} ${x.value({ NS: [String(packetId)] })}`;
     const condition =
-      `${currentEpoch(x, sessionEpoch, now)} AND ` +
+      `${currentEpoch(x, sessionEpoch, now)} AND ${guard.condition} AND ` +
       `(attribute_not_exists(${x.name('inflight')}) OR ${x.name('inflight')} < ${x.value({ N: String(receiveMaximum) })}) ` +
       `AND NOT contains(${x.name('ids')}, ${id})` +
       (options.behindQueue === true ? ` AND (attribute_not_exists(${x.name('queued')}) OR ${x.name('queued')} = ${x.value({ N: '0' })})` : '') +
@@ -191,18 +247,20 @@ export class InflightWindow {
   }
 
   /** The conditional UpdateItem of complete(): frees the id's slot; returns the queue count. */
-  private async freeSlot(clientId: string, sessionEpoch: string, packetId: number): Promise<number> {
+  private async freeSlot(clientId: string, sessionEpoch: string, packetId: number, token: string): Promise<number> {
     const x = new ExpressionBuilder();
     const id = x.value({ N: String(packetId) });
+    const guard = tokenGuard(x, token);
     const { Attributes } = await this.table.db.updateItem({
       TableName: this.table.tableName,
       Key: itemKeyOf(clientId, COUNTER_KEY),
       UpdateExpression:
-        `ADD ${x.name('inflight')} ${x.value({ N: '-1' })} ` + `DELETE ${x.name('ids')} ${x.value({ NS: [String(packetId)] })}`,
-      ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND contains(${x.name('ids')}, ${id})`,
+        `SET ${guard.set} ADD ${x.name('inflight')} ${x.value({ N: '-1' })} ` + `DELETE ${x.name('ids')} ${x.value({ NS: [String(packetId)] })}`,
+      ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND contains(${x.name('ids')}, ${id}) AND ${guard.condition}`,
       ...x.attributes(),
       // The counter as it is now, queue count included: it costs nothing more than the update.
       ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
     return Number(Attributes?.queued?.N ?? '0');
   }

@@ -6,13 +6,28 @@
  */
 import { epochSeconds, isExpired, systemClock, type Clock } from '../clock';
 import { gateOf, gatePasses, gateValue } from '../gate';
-import type { Enqueued, GateOpening, InflightMessage, MessageStore, OutboundMessage, QueuedMessage, Reservation, ReserveOptions } from '../message-port';
+import {
+  DEFAULT_MESSAGE_TTL_SECONDS,
+  NEWEST_CONNECTION,
+  OLDEST_CONNECTION,
+  RECLAIM_AFTER_SECONDS,
+  RELEASED_RECEIPT_TTL_SECONDS,
+  type EnqueueOptions,
+  type Enqueued,
+  type GateOpening,
+  type InflightMessage,
+  type Into,
+  type MessageStore,
+  type OutboundMessage,
+  type QueuedMessage,
+  type Reservation,
+  type ReserveOptions,
+} from '../message-port';
 import type { MemoryStoreOptions } from './connection-store';
 
-const DEFAULT_TTL_SECONDS = 7 * 24 * 3600 + 3600;
 
 export interface MemoryMessageStoreOptions extends MemoryStoreOptions {
-  /** TTL of every entry, seconds from its write; default 7 days + 1 hour */
+  /** TTL of every entry, seconds from its write; default DEFAULT_MESSAGE_TTL_SECONDS */
   ttlSeconds?: number;
   /** The first packet id of a new counter; default 1 */
   firstPacketId?: number;
@@ -32,13 +47,18 @@ interface Counter extends Stamp {
   queueTail: number;
   /** The stored gate (lib/store/gate.ts); undefined: none yet */
   gate?: string;
+  /** When the last reservation was taken, epoch seconds */
+  reservedAt: number;
+  /** The request token of the last enqueue */
+  rq?: string;
 }
 
 interface ClientState {
   counter?: Counter;
   inflight: Map<number, InflightMessage & Stamp>;
   queue: Map<number, QueuedMessage & Stamp>;
-  receipts: Map<number, Stamp>;
+  /** `released`: the order stamp of the connection whose PUBREL released it */
+  receipts: Map<number, Stamp & { released?: string }>;
 }
 
 export class MemoryMessageStore implements MessageStore {
@@ -49,7 +69,7 @@ export class MemoryMessageStore implements MessageStore {
 
   constructor(options: MemoryMessageStoreOptions = {}) {
     this.clock = options.clock ?? systemClock;
-    this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.ttlSeconds = options.ttlSeconds ?? DEFAULT_MESSAGE_TTL_SECONDS;
     this.firstPacketId = options.firstPacketId ?? 1;
   }
 
@@ -63,6 +83,7 @@ export class MemoryMessageStore implements MessageStore {
     counter.ids.add(packetId);
     counter.sequence += 1;
     counter.expiresAt = this.expiresAt();
+    counter.reservedAt = epochSeconds(this.clock());
     return { outcome: 'reserved', packetId, sequence: counter.sequence };
   }
 
@@ -89,15 +110,23 @@ export class MemoryMessageStore implements MessageStore {
     const state = this.state(clientId);
     const counter = state.counter;
     if (counter === undefined || !this.isCurrent(counter, sessionEpoch)) return [];
-    return [...state.inflight.values()]
-      .filter((m) => this.isCurrent(m, sessionEpoch) && counter.ids.has(m.packetId))
-      .sort((a, b) => a.sequence - b.sequence)
-      .map(({ epoch: _e, expiresAt: _x, ...message }) => structuredClone(message));
+    const stored = [...state.inflight.values()].filter((m) => this.isCurrent(m, sessionEpoch) && counter.ids.has(m.packetId));
+    // Slots whose message was never stored, once no reserving invocation can still store it
+    if (counter.reservedAt + RECLAIM_AFTER_SECONDS <= epochSeconds(this.clock())) {
+      const held = new Set(stored.map((m) => m.packetId));
+      for (const id of [...counter.ids]) if (!held.has(id)) counter.ids.delete(id);
+    }
+    return stored.sort((a, b) => a.sequence - b.sequence).map(({ epoch: _e, expiresAt: _x, ...message }) => structuredClone(message));
   }
 
-  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number): Promise<Enqueued> {
+  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options: EnqueueOptions = {}): Promise<Enqueued> {
     const counter = this.counter(clientId, sessionEpoch);
+    // The same logical enqueue again (the adapter finds its token on the counter): queued already
+    if (counter !== undefined && options.requestToken !== undefined && counter.rq === options.requestToken) {
+      return { outcome: 'queued', gate: gateOf(counter.gate) };
+    }
     if (counter === undefined || counter.queued >= maxQueued) return { outcome: 'full' };
+    counter.rq = options.requestToken;
     counter.queued += 1;
     counter.queueTail += 1;
     counter.expiresAt = this.expiresAt();
@@ -130,6 +159,10 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   async takeQueued(clientId: string, sessionEpoch: string, limit: number): Promise<QueuedMessage[]> {
+    return this.take(clientId, sessionEpoch, limit);
+  }
+
+  private take(clientId: string, sessionEpoch: string, limit: number): QueuedMessage[] {
     const state = this.state(clientId);
     const now = this.clock();
     const taken: QueuedMessage[] = [];
@@ -147,21 +180,42 @@ export class MemoryMessageStore implements MessageStore {
     return taken;
   }
 
-  async receiveQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'new' | 'duplicate'> {
+  async dequeue(clientId: string, sessionEpoch: string, into: Into): Promise<QueuedMessage | undefined> {
+    const state = this.state(clientId);
+    const held = state.inflight.get(into.packetId);
+    if (into.keep && held?.epoch === sessionEpoch && held.sequence === into.sequence) {
+      // This reservation holds a message already: a rerun of a take whose answer was lost
+      const { epoch: _e, expiresAt: _x, packetId: _p, stage: _s, ...message } = structuredClone(held);
+      return message;
+    }
+    // One atomic step, as the adapter's transaction: taken from the queue and kept in flight.
+    const [message] = this.take(clientId, sessionEpoch, 1);
+    if (message !== undefined && into.keep) {
+      const { sequence: _q, ...outbound } = message;
+      const inflight = { ...stripped(outbound), packetId: into.packetId, stage: 'publish' as const, sequence: into.sequence };
+      state.inflight.set(into.packetId, { ...inflight, epoch: sessionEpoch, expiresAt: this.expiresAt() });
+    }
+    return message;
+  }
+
+  async receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from = NEWEST_CONNECTION): Promise<'new' | 'duplicate'> {
     const receipts = this.state(clientId).receipts;
     const receipt = receipts.get(packetId);
     const live = receipt !== undefined && !isExpired(receipt.expiresAt, this.clock());
-    if (live && receipt.epoch >= sessionEpoch) return 'duplicate'; // recorded, or a newer session's
+    // Recorded, a newer session's, or released by a newer connection (a late PUBLISH of an older one)
+    if (live && (receipt.epoch > sessionEpoch || (receipt.epoch === sessionEpoch && !(receipt.released !== undefined && receipt.released <= from)))) {
+      return 'duplicate';
+    }
     receipts.set(packetId, { epoch: sessionEpoch, expiresAt: this.expiresAt() });
     return 'new';
   }
 
-  async releaseQos2(clientId: string, sessionEpoch: string, packetId: number): Promise<'released' | 'unknown'> {
-    const receipts = this.state(clientId).receipts;
-    const receipt = receipts.get(packetId);
-    if (receipt?.epoch !== sessionEpoch) return 'unknown';
-    receipts.delete(packetId);
-    return this.isCurrent(receipt, sessionEpoch) ? 'released' : 'unknown';
+  async releaseQos2(clientId: string, sessionEpoch: string, packetId: number, from = OLDEST_CONNECTION): Promise<'released' | 'unknown'> {
+    const receipt = this.state(clientId).receipts.get(packetId);
+    if (receipt === undefined || !this.isCurrent(receipt, sessionEpoch) || receipt.released !== undefined) return 'unknown';
+    receipt.released = from;
+    receipt.expiresAt = epochSeconds(this.clock()) + RELEASED_RECEIPT_TTL_SECONDS;
+    return 'released';
   }
 
   async deleteAll(clientId: string): Promise<void> {
@@ -194,6 +248,7 @@ export class MemoryMessageStore implements MessageStore {
         sequence: 0,
         queued: 0,
         queueTail: 0,
+        reservedAt: 0,
       };
     }
     return state.counter;

@@ -7,12 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { PublishPacket } from '../../../lib/mqtt/types';
 import type { Clock } from '../../../lib/store/clock';
-import type { InflightMessage, MessageStore, OutboundMessage, Reservation } from '../../../lib/store/message-port';
+import { messageTtlSeconds, type InflightMessage, type MessageStore, type OutboundMessage, type Reservation } from '../../../lib/store/message-port';
 import { ManualClock } from './connection-store.contract';
 
 export interface MessageStoreFactoryOptions {
   /** The first packet id proposed for a new client (for the wrap-around test) */
   firstPacketId?: number;
+  /** The TTL of the items, seconds (default: the adapter's) */
+  ttlSeconds?: number;
 }
 
 export type MessageStoreFactory = (
@@ -163,6 +165,24 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect(await store.inflight(client, EPOCH)).toEqual([]);
       });
 
+      it('gives back a slot whose message was never stored, once no reserving invocation can still store it [MQTT-3.3.4-9]', async () => {
+        // A failure between reserve and putInflight (issue 13, defect 5): the slot must not leak.
+        reserved(await store.reserve(client, EPOCH, 1));
+        expect(await store.inflight(client, EPOCH)).toEqual([]);
+        expect(await store.reserve(client, EPOCH, 1)).toEqual({ outcome: 'window-full' }); // it may still be stored
+        time.advanceSeconds(17 * 60);
+        expect(await store.inflight(client, EPOCH)).toEqual([]);
+        reserved(await store.reserve(client, EPOCH, 1));
+      });
+
+      it('keeps the slot of a stored message however old [MQTT-4.4.0-1]', async () => {
+        const r = reserved(await store.reserve(client, EPOCH, 1));
+        await store.putInflight(client, EPOCH, inflightOf(r, 'kept'));
+        time.advanceSeconds(3600);
+        expect(await store.inflight(client, EPOCH)).toEqual([inflightOf(r, 'kept')]);
+        expect(await store.reserve(client, EPOCH, 1)).toEqual({ outcome: 'window-full' });
+      });
+
       it('stores the packet without packet id and with DUP 0', async () => {
         const r = reserved(await store.reserve(client, EPOCH, 1));
         const m = inflightOf(r, 'dup');
@@ -180,6 +200,13 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect(await store.takeQueued(client, EPOCH, 1)).toHaveLength(1);
         expect(await store.enqueue(client, EPOCH, message('q/4'), 3)).toMatchObject({ outcome: 'queued' });
         expect(await store.enqueue(client, EPOCH, message('q/5'), 3)).toEqual({ outcome: 'full' });
+      });
+
+      it('queues once when one enqueue is run again with the same request token (a retried delivery step)', async () => {
+        await store.enqueue(client, EPOCH, message('q/0'), 2, { requestToken: 'copy-1' });
+        expect(await store.enqueue(client, EPOCH, message('q/0'), 2, { requestToken: 'copy-1' })).toMatchObject({ outcome: 'queued' });
+        expect(await store.enqueue(client, EPOCH, message('q/1'), 2, { requestToken: 'copy-2' })).toMatchObject({ outcome: 'queued' });
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/0', 'q/1']);
       });
 
       it('takes oldest first, each message once', async () => {
@@ -211,6 +238,40 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         const taken = await store.takeQueued(client, EPOCH, 10);
         expect(taken.map((m) => m.packet.topic)).toEqual(['keep/0', 'keep/1']);
         expect(taken[1]?.messageExpiresAt).toBe(time.nowMs - 10_000 + 60_000);
+        for (let i = 0; i < 3; i++) expect(await store.enqueue(client, EPOCH, message(`q/${i}`), 3)).toMatchObject({ outcome: 'queued' });
+      });
+
+      it('dequeue moves the oldest message in flight under the reservation; a rerun answers the same one [MQTT-4.4.0-1]', async () => {
+        await store.enqueue(client, EPOCH, message('q/0'), 10);
+        await store.enqueue(client, EPOCH, message('q/1'), 10);
+        const r = reserved(await store.reserve(client, EPOCH, 10));
+        expect((await store.dequeue(client, EPOCH, { ...r, keep: true }))?.packet.topic).toBe('q/0');
+        expect((await store.dequeue(client, EPOCH, { ...r, keep: true }))?.packet.topic).toBe('q/0');
+        expect(await store.inflight(client, EPOCH)).toEqual([inflightOf(r, 'q/0')]);
+        const next = reserved(await store.reserve(client, EPOCH, 10));
+        expect((await store.dequeue(client, EPOCH, { ...next, keep: false }))?.packet.topic).toBe('q/1');
+        expect(await store.inflight(client, EPOCH)).toEqual([inflightOf(r, 'q/0')]); // a clean session keeps no copy
+        expect(await store.dequeue(client, EPOCH, { ...reserved(await store.reserve(client, EPOCH, 10)), keep: true })).toBeUndefined();
+        expect(await store.enqueue(client, EPOCH, message('q/2'), 1)).toMatchObject({ outcome: 'queued' }); // slots given back
+      });
+
+      it('dequeue rerun (after an attempt that may have been applied) answers the held message, even from an empty queue [MQTT-4.4.0-1]', async () => {
+        await store.enqueue(client, EPOCH, message('only'), 10);
+        const r = reserved(await store.reserve(client, EPOCH, 10));
+        expect((await store.dequeue(client, EPOCH, { ...r, keep: true }))?.packet.topic).toBe('only');
+        expect((await store.dequeue(client, EPOCH, { ...r, keep: true, rerun: true }))?.packet.topic).toBe('only');
+        const other = reserved(await store.reserve(client, EPOCH, 10));
+        expect(await store.dequeue(client, EPOCH, { ...other, keep: true, rerun: true })).toBeUndefined();
+      });
+
+      it('dequeue skips messages whose Message Expiry Interval passed in the queue [MQTT-3.3.2-5]', async () => {
+        await store.enqueue(client, EPOCH, message('expires', time.nowMs + 5_000), 3);
+        await store.enqueue(client, EPOCH, message('keep', time.nowMs + 60_000), 3);
+        time.advanceSeconds(10);
+        const r = reserved(await store.reserve(client, EPOCH, 10));
+        const taken = await store.dequeue(client, EPOCH, { ...r, keep: true });
+        expect(taken).toMatchObject({ packet: { topic: 'keep' }, messageExpiresAt: time.nowMs - 10_000 + 60_000 });
+        expect((await store.inflight(client, EPOCH)).map((m) => m.packet.topic)).toEqual(['keep']);
         for (let i = 0; i < 3; i++) expect(await store.enqueue(client, EPOCH, message(`q/${i}`), 3)).toMatchObject({ outcome: 'queued' });
       });
 
@@ -300,6 +361,19 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect(results.filter((r) => r === 'duplicate')).toHaveLength(4);
       });
 
+      it('a late PUBLISH from a superseded connection, after the PUBREL on the new one, is a duplicate [MQTT-4.3.3-10] [MQTT-4.3.3-12]', async () => {
+        // Connection order stamps (lib/store/message-port.ts `connectionOrder`): a < b < c.
+        const [a, b, c] = ['000001700000001/conn-a', '000001700000002/conn-b', '000001700000003/conn-c'];
+        expect(await store.receiveQos2(client, EPOCH, 7, a)).toBe('new');
+        expect(await store.receiveQos2(client, EPOCH, 7, b)).toBe('duplicate'); // the resend after the resume
+        expect(await store.releaseQos2(client, EPOCH, 7, b)).toBe('released');
+        expect(await store.receiveQos2(client, EPOCH, 7, a)).toBe('duplicate'); // the late original, not routed again
+        expect(await store.releaseQos2(client, EPOCH, 7, a)).toBe('unknown');
+        expect(await store.receiveQos2(client, EPOCH, 7, b)).toBe('new'); // a new message reusing the id [MQTT-4.3.3-12]
+        expect(await store.releaseQos2(client, EPOCH, 7, b)).toBe('released');
+        expect(await store.receiveQos2(client, EPOCH, 7, c)).toBe('new');
+      });
+
       it("releases a recorded id, then reports 'unknown'", async () => {
         await store.receiveQos2(client, EPOCH, 11);
         expect(await store.releaseQos2(client, EPOCH, 11)).toBe('released');
@@ -350,6 +424,29 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         await store.complete(client, OTHER_EPOCH, r.packetId);
         expect(await store.reserve(client, EPOCH, 1)).toEqual({ outcome: 'window-full' });
         expect(await store.releaseQos2(client, OTHER_EPOCH, 5)).toBe('unknown');
+      });
+    });
+
+    describe('TTL (issue 13, defect 7)', () => {
+      it('keeps queue, in flight and receipts for the longest session the broker grants by default: 7 days after 2 h online [MQTT-3.1.2-23]', async () => {
+        const r = reserved(await store.reserve(client, EPOCH, 10));
+        await store.putInflight(client, EPOCH, inflightOf(r, 'in-flight'));
+        await store.enqueue(client, EPOCH, message('queued'), 10);
+        expect(await store.receiveQos2(client, EPOCH, 5)).toBe('new');
+        // Online for API Gateway's 2 hours, then offline for the 7-day Session Expiry Interval.
+        time.advanceSeconds(2 * 3600 + 7 * 24 * 3600 - 60);
+        expect((await store.inflight(client, EPOCH)).map((m) => m.packet.topic)).toEqual(['in-flight']);
+        expect(await store.receiveQos2(client, EPOCH, 5)).toBe('duplicate'); // not routed again
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['queued']);
+      });
+
+      it('keeps them as long as a longer configured maximum session expiry (messageTtlSeconds) [MQTT-3.1.2-23]', async () => {
+        store = await makeStore(time.clock, { ttlSeconds: messageTtlSeconds(90 * 24 * 3600) });
+        await store.enqueue(client, EPOCH, message('queued'), 10);
+        expect(await store.receiveQos2(client, EPOCH, 5)).toBe('new');
+        time.advanceSeconds(60 * 24 * 3600);
+        expect(await store.receiveQos2(client, EPOCH, 5)).toBe('duplicate');
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['queued']);
       });
     });
 

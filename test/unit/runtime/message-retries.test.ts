@@ -1,0 +1,139 @@
+/**
+ * The delivery path when a step fails or runs late (issue 13): the whole runtime on the memory
+ * stores, with faults injected into the message store and the delivery port. Each scenario runs
+ * for 3.1.1 and 5.0.
+ * - defect 2: a late QoS 2 PUBLISH of a superseded connection, handled after the PUBREL on the
+ *   new connection, is not routed again [MQTT-4.3.3-10];
+ * - defect 5: a copy whose delivery failed halfway is retried under the same packet id, with DUP
+ *   [MQTT-3.3.1-1], and takes one window slot [MQTT-3.3.4-9];
+ * - gap 10: a queue drain cut short after its take loses nothing: the message is resent on the
+ *   next resume [MQTT-4.4.0-1].
+ */
+import { describe, expect, it } from 'vitest';
+import type { Packet, ProtocolVersion, PublishPacket } from '../../../lib/mqtt';
+import type { MessageStore } from '../../../lib/store/message-port';
+import { ackPacket, memoryRuntime, persistentSession, publishPacket, type MemoryRuntime } from '../../helpers/memory-runtime';
+
+const VERSIONS: ProtocolVersion[] = [4, 5];
+
+const publishes = (packets: Packet[]) => packets.filter((p): p is PublishPacket => p.type === 'publish');
+const payloads = (packets: Packet[]) => publishes(packets).map((p) => new TextDecoder().decode(p.payload));
+
+/** Makes the store's `method` fail once, before (`after: false`) or after (`after: true`) it runs. */
+function failOnce(store: MessageStore, method: keyof MessageStore, after = false): { fired: () => boolean } {
+  const real = (store[method] as (...args: unknown[]) => Promise<unknown>).bind(store);
+  let fired = false;
+  Object.assign(store, {
+    [method]: async (...args: unknown[]) => {
+      if (fired) return real(...args);
+      fired = true;
+      if (after) await real(...args);
+      throw Object.assign(new Error(`injected: ${method}`), { name: 'TimeoutError' });
+    },
+  });
+  return { fired: () => fired };
+}
+
+/** Makes the next post to `connectionId` reach the client, then fail (its response lost). */
+function failPostOnce(rt: MemoryRuntime, connectionId: string): void {
+  const real = rt.delivery.send.bind(rt.delivery);
+  let fired = false;
+  rt.delivery.send = async (id, bytes, mode) => {
+    const outcome = await real(id, bytes, mode);
+    if (fired || id !== connectionId) return outcome;
+    fired = true;
+    throw Object.assign(new Error('injected: post response lost'), { name: 'TimeoutError' });
+  };
+}
+
+describe.each(VERSIONS)('QoS 2 receipts across connections, protocol %i', (version) => {
+  it('does not route again a late QoS 2 PUBLISH of a superseded connection handled after the PUBREL on the new one [MQTT-4.3.3-10]', async () => {
+    const rt = memoryRuntime();
+    const sub = await rt.connected(version, { clientId: 'sub' });
+    await sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 2 }] });
+    const session = { clientId: 'press', ...persistentSession(version) };
+    const old = await rt.connected(version, session);
+    const original = publishPacket('plant/temp', 'once', 2, { packetId: 9 });
+    await old.send(original); // routed; its PUBREC is lost with the connection
+    const next = await rt.connected(version, session); // the session resumes, same epoch
+    await next.send({ ...original, dup: true });
+    expect(next.take().map((p) => p.type)).toContain('pubrec');
+    await next.send(ackPacket('pubrel', 9, version));
+    await old.send(original); // a late invocation of the old connection, after the PUBREL
+    expect(payloads(sub.received())).toEqual(['once']);
+    await next.send(publishPacket('plant/temp', 'new message, same id', 2, { packetId: 9 }));
+    expect(payloads(sub.received())).toEqual(['once', 'new message, same id']); // [MQTT-4.3.3-12]
+  });
+});
+
+describe.each(VERSIONS)('a copy retried after a failure, protocol %i', (version) => {
+  async function scene() {
+    const rt = memoryRuntime();
+    const sub = await rt.connected(version, { clientId: 'sub', ...persistentSession(version) });
+    await sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 2 }] });
+    sub.take();
+    const pub = await rt.connected(version, { clientId: 'pub' });
+    return { rt, sub, pub };
+  }
+
+  it('is posted again under the same packet id, with DUP, after a post whose response was lost [MQTT-3.3.1-1] [MQTT-4.3.3-10]', async () => {
+    const { rt, sub, pub } = await scene();
+    failPostOnce(rt, sub.id);
+    await pub.send(publishPacket('plant/temp', 'm1', 2, { packetId: 1 }));
+    const got = publishes(sub.take());
+    expect(got.map((p) => [p.packetId, p.dup])).toEqual([
+      [got[0]?.packetId, false],
+      [got[0]?.packetId, true],
+    ]);
+    expect((await sub.inflight()).map((m) => m.packetId)).toEqual([got[0]?.packetId]);
+  });
+
+  it('takes one window slot when storing the copy failed once [MQTT-3.3.4-9]', async () => {
+    const { rt, sub, pub } = await scene();
+    failOnce(rt.stores.messages, 'putInflight');
+    await pub.send(publishPacket('plant/temp', 'm1', 1, { packetId: 1 }));
+    const [m1] = publishes(sub.take());
+    expect(m1?.packetId).toBeDefined();
+    expect((await sub.inflight()).map((m) => m.packetId)).toEqual([m1?.packetId]);
+    await sub.send(ackPacket('puback', m1?.packetId as number, version));
+    expect(await sub.inflight()).toEqual([]);
+    // Exactly one slot was taken and given back: the window is whole again.
+    const reservation = await rt.stores.messages.reserve('sub', (await rt.stores.connections.get(sub.id))?.sessionEpoch ?? '', 1);
+    expect(reservation.outcome).toBe('reserved');
+  });
+});
+
+describe.each(VERSIONS)('a copy queued for an offline session, protocol %i', (version) => {
+  it('is queued once when its enqueue failed after it was applied, and retried [MQTT-4.3.3-10]', async () => {
+    const rt = memoryRuntime();
+    const session = { clientId: 'sub', ...persistentSession(version) };
+    const sub = await rt.connected(version, session);
+    await sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 2 }] });
+    await sub.close();
+    const pub = await rt.connected(version, { clientId: 'pub' });
+    failOnce(rt.stores.messages, 'enqueue', true);
+    await pub.send(publishPacket('plant/temp', 'once', 2, { packetId: 1 }));
+    const back = await rt.connected(version, session);
+    expect(payloads(back.received())).toEqual(['once']);
+  });
+});
+
+describe.each(VERSIONS)('a queue drain cut short, protocol %i', (version) => {
+  it('loses nothing when it fails after its take: the message is resent on the next resume [MQTT-4.4.0-1]', async () => {
+    const rt = memoryRuntime();
+    const session = { clientId: 'sub', ...persistentSession(version) };
+    const sub = await rt.connected(version, session);
+    await sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 1 }] });
+    await sub.close();
+    const pub = await rt.connected(version, { clientId: 'pub' });
+    await pub.send(publishPacket('plant/temp', 'queued', 1, { packetId: 1 }));
+    // The resume's drain: the take succeeds, then the invocation dies (a store call fails).
+    failOnce(rt.stores.messages, 'putInflight');
+    failOnce(rt.stores.messages, 'dequeue', true);
+    const back = await rt.open(version);
+    await back.connect(session).catch(() => undefined);
+    await back.close();
+    const again = await rt.connected(version, session);
+    expect(payloads(again.received())).toEqual(['queued']);
+  });
+});

@@ -37,6 +37,22 @@
  *   (Clean Start 1 / expired), otherwise cancelled [MQTT-3.1.3-9];
  * - a normal DISCONNECT discards it [MQTT-3.14.4-3]; DISCONNECT 0x04 keeps it for release.
  * Every path that hands out a will removes it in the same conditional write, so it fires at most once.
+ *
+ * Retries and reruns (issue 13). The SDK resends a write whose response was lost, and a handler
+ * that died is run again; each operation recognises its own earlier success instead of taking it
+ * for a lost race:
+ * - a claim is identified by its CONNECT (requestTimeEpoch, connectionId): the same claim run again
+ *   while it still owns the session answers what it answered the first time (Session Present,
+ *   epoch, the previous owner and its will). Only a strictly older claim is taken over, so a claim
+ *   never applies twice; a session whose epoch this very claim created is never "present" to it;
+ * - release is identified by the connection: run again by the same connection it answers
+ *   'released' again, and the will it took stays held in the session item (invisible to claims and
+ *   the sweeper) until the connection's disconnect path calls `settleWill` after publishing it,
+ *   so a disconnect path that died after release still publishes the will on its rerun;
+ * - takeWill and takeDueWill keep the will they took under a request token, so that their resend
+ *   gets it too.
+ * A claim is also conditional on the principal: a live session of another principal is never
+ * claimed (ClientIdOfAnotherPrincipalError), whatever the claim expected to find.
  */
 import type { ProtocolVersion, Will } from '../mqtt/types';
 
@@ -107,6 +123,20 @@ export interface OwnerRef {
 export interface ReleaseRequest extends OwnerRef {
   /** Epoch ms; the store's clock if absent */
   now?: number;
+  /** The epoch the connection claimed (its record's): decides a held will after a newer claim */
+  sessionEpoch?: string;
+  /** The connection's CONNECT had a will (its record's `hasWill`): release holds it for a rerun. @default false */
+  hasWill?: boolean;
+}
+
+/** A CONNECT that claimed the session and then failed before its CONNACK (see `abandon`). */
+export interface AbandonRequest extends OwnerRef {
+  /** The claim started a new session (Session Present 0): nothing stored before it is at stake */
+  created: boolean;
+  /** The previous owner's will that the claim handed out and the CONNECT did not publish */
+  pendingWill?: Will;
+  /** Epoch ms; the store's clock if absent */
+  now?: number;
 }
 
 /** What the runtime does with the will after release. */
@@ -124,6 +154,11 @@ export type ReleaseResult =
       readonly will: WillDisposition;
       /** The session ended at release (expiry 0): state keyed by its epoch can be dropped */
       readonly sessionEnded: boolean;
+      /**
+       * The will (if any) is held for this connection until `settleWill`: a rerun of release hands
+       * it out again. Call `settleWill` once the will was published (or deferred, or had none).
+       */
+      readonly willHeld: boolean;
     };
 
 export type TakeWillResult =
@@ -144,6 +179,7 @@ export interface SessionStore {
 
   /**
    * Makes `connectionId` the owner; see the module comment for the rules.
+   * @throws ClientIdOfAnotherPrincipalError if a live session belongs to another principal
    * @throws SessionTakenOverError if a newer CONNECT owns the session
    * @throws ClientIdInUseError for an assigned id that a live session holds
    */
@@ -151,6 +187,20 @@ export interface SessionStore {
 
   /** Connection closed: the session goes offline and its will is taken (published or deferred). */
   release(request: ReleaseRequest): Promise<ReleaseResult>;
+
+  /**
+   * The connection's disconnect path is done with the will release handed out (published it, or
+   * there was none): forget it. Idempotent.
+   */
+  settleWill(owner: OwnerRef): Promise<void>;
+
+  /**
+   * Undoes what can be undone of a claim whose CONNECT failed before CONNACK, so that the client's
+   * next CONNECT finds its session: the session goes offline without ending (a session the claim
+   * created expires as a released one would), the failed CONNECT's will is dropped (it was never
+   * accepted), and `pendingWill` becomes due at once for the next claim or the sweeper.
+   */
+  abandon(request: AbandonRequest): Promise<OwnerUpdateResult>;
 
   /** Takes the owner's will now, ignoring any delay (conditional; at most once). */
   takeWill(owner: OwnerRef): Promise<TakeWillResult>;

@@ -5,11 +5,13 @@ import { DynamoSessionStore } from '../../../lib/store/dynamodb/session-store';
 import { SessionTakenOverError } from '../../../lib/store/errors';
 import type { ClaimRequest } from '../../../lib/store/ports';
 import { useDynamoTables } from '../../helpers/dynamodb';
+import { sessionRetryContract } from '../../unit/store/session-retry.contract';
 import { sessionStoreContract } from '../../unit/store/session-store.contract';
 
 const db = await useDynamoTables({ tables: ['sessions'] });
 
 sessionStoreContract('dynamodb', (clock) => new DynamoSessionStore(db.metered, db.names.sessions, { clock }));
+sessionRetryContract('dynamodb', (clock) => new DynamoSessionStore(db.metered, db.names.sessions, { clock }));
 
 describe('DynamoSessionStore requests and capacity', () => {
   const store = new DynamoSessionStore(db.metered, db.names.sessions);

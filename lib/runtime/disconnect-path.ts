@@ -1,11 +1,18 @@
 /**
  * The one disconnect path, shared by `$disconnect`, the sweeper (for the `$disconnect` events that
  * never arrive) and deliveries that find a connection gone. Idempotent: running it twice for a
- * connection is safe.
+ * connection is safe, and a run that died at any step is finished by the next one (issue 13).
  *
  * Order matters: the session is released (and its subscriptions detached, its will taken) before
  * the connection record is deleted. If a step fails, the record is still there, and the next
- * attempt (another `$disconnect`, the sweeper) finishes the job instead of finding nothing.
+ * attempt (another `$disconnect`, the sweeper) finishes the job instead of finding nothing:
+ * - release run again by the same connection answers 'released' again (lib/store/session-port.ts),
+ *   so the steps after it run again: closing the gate and detaching the routes touch only what
+ *   still points at this connection, and ending the session happens only while no newer claim
+ *   took it;
+ * - the will release took stays held in the session item until `settleWill`, after it was
+ *   published: a run that died before publishing leaves it to the rerun, a run that died after
+ *   settling leaves nothing (at least once; exactly once unless a run dies between the two).
  */
 import type { ConnectionRecord } from '../store/ports';
 import { subscriptionTtl } from './records';
@@ -38,7 +45,13 @@ export async function runDisconnectPath(
 async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, closedAt: number): Promise<void> {
   const clientId = record.clientId as string;
   const connectionId = record.connectionId;
-  const released = await deps.sessions.release({ clientId, connectionId, now: closedAt });
+  const released = await deps.sessions.release({
+    clientId,
+    connectionId,
+    now: closedAt,
+    sessionEpoch: record.sessionEpoch,
+    hasWill: record.hasWill === true,
+  });
   if (released.outcome !== 'released') return;
   if (released.sessionEnded) {
     // The session is over: its subscriptions and message state go with it.
@@ -53,4 +66,5 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
     await deps.subscriptions.attach(clientId, record.sessionEpoch ?? '', null, ttl, { onlyIfConnectionId: connectionId });
   }
   if (released.will.action === 'publish') await deps.publishWill(released.will.will, clientId);
+  if (released.willHeld) await deps.sessions.settleWill({ clientId, connectionId });
 }

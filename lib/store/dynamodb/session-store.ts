@@ -9,11 +9,9 @@
  * ALL_OLD), and the item tells "this very claim / release / take was applied" from a lost race.
  * A release keeps the will it took under `rw#<connectionId>` until the disconnect path settles it.
  */
-import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { ClientIdInUseError, ClientIdOfAnotherPrincipalError, SessionTakenOverError } from '../errors';
 import { SWEEP_INDEX, TABLE_SCHEMAS } from '../schema';
-import { endedFor, heldWillDisposition, isSameClaim, mayClaim, presentTo, samePrincipal } from '../session-reruns';
+import { endedFor, heldWillDisposition } from '../session-reruns';
 import type {
   AbandonRequest,
   ClaimRequest,
@@ -28,28 +26,18 @@ import type {
   TakeWillResult,
   Will,
 } from '../session-port';
-import {
-  isLive,
-  offlineExpiresAt,
-  onlineExpiresAt,
-  previousWillOnClaim,
-  sessionEpochOf,
-  sweepShardOf,
-  sweepShards,
-  willOnRelease,
-} from '../session-rules';
+import { isLive, offlineExpiresAt, onlineExpiresAt, sweepShardOf, sweepShards, willOnRelease } from '../session-rules';
 import { conditionally } from './conditionally';
 import type { DynamoStoreOptions } from './connection-store';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
 import { claimWrite, FOUND, type ClaimMode } from './session-claim';
-import { sessionCodec, sessionRecord, willCodec } from './session-codec';
+import { afterFailedClaim, claimResult } from './session-claim-result';
+import { decodeSession, sessionCodec, willCodec } from './session-codec';
 import { heldWillOf, heldWillName, SessionWills } from './session-wills';
 
 const PK = TABLE_SCHEMAS.sessions.partitionKey.name;
-/** A claim flips between 'create' and 'resume' only when another writer changed the item meanwhile. */
-const MAX_CLAIM_ATTEMPTS = 4;
 
 export class DynamoSessionStore implements SessionStore {
   private readonly clock: Clock;
@@ -247,66 +235,4 @@ export class DynamoSessionStore implements SessionStore {
   }
 }
 
-function decode(item: Item | undefined): SessionRecord | undefined {
-  return item === undefined || Object.keys(item).length === 0 ? undefined : sessionRecord(sessionCodec.fromItem(item));
-}
-
-function claimResult(request: ClaimRequest, mode: ClaimMode, old: SessionRecord | undefined, now: number): ClaimResult {
-  const resumed = mode === 'resume';
-  const result: ClaimResult = {
-    sessionPresent: presentTo(request, resumed, old?.sessionEpoch),
-    sessionEpoch: resumed && old ? old.sessionEpoch : sessionEpochOf(request.requestTimeEpoch, request.connectionId),
-  };
-  if (old?.connectionId !== undefined && old.connectionId !== request.connectionId) {
-    result.previousConnectionId = old.connectionId;
-  }
-  const previousWill = previousWillOnClaim(old, !resumed, now);
-  if (previousWill) result.previousWill = previousWill;
-  return result;
-}
-
-/**
- * The answer of a claim that was applied already (its resend, or a rerun of its CONNECT): rebuilt
- * from the item, with what the claim found there (FOUND) standing for the old item.
- */
-function ownClaimResult(request: ClaimRequest, item: Item, session: SessionRecord, now: number): ClaimResult {
-  const created = session.sessionEpoch === sessionEpochOf(request.requestTimeEpoch, request.connectionId);
-  const found: SessionRecord = {
-    ...session,
-    connectionId: item.pc?.S,
-    will: item.pw === undefined ? undefined : willCodec.decode(item.pw),
-    willDueAt: item.pd?.N === undefined ? undefined : Number(item.pd.N),
-    sessionExpiryInterval: item.pi?.N === undefined ? session.sessionExpiryInterval : Number(item.pi.N),
-    expiresAt: Number.MAX_SAFE_INTEGER, // a resumed session was live; a created one ends the old anyway
-  };
-  const result: ClaimResult = { sessionPresent: !created, sessionEpoch: session.sessionEpoch };
-  if (found.connectionId !== undefined && found.connectionId !== request.connectionId) result.previousConnectionId = found.connectionId;
-  const previousWill = previousWillOnClaim(found, created, now);
-  if (previousWill) result.previousWill = previousWill;
-  return result;
-}
-
-/**
- * After a claim's condition failed: this very claim's answer if it was applied already, else the
- * mode to try next, or the domain error. An assigned id that a live session holds is in use; a
- * live session of another principal is refused; a fresh start, an older claim or too many flips lost.
- */
-function afterFailedClaim(
-  request: ClaimRequest,
-  mode: ClaimMode,
-  failure: ConditionalCheckFailedException,
-  attempt: number,
-  now: number,
-): ClaimMode | ClaimResult {
-  const old = decode(failure.Item);
-  const live = isLive(old, now);
-  if (live && old.connectionId === request.connectionId && isSameClaim(request, old)) {
-    return ownClaimResult(request, failure.Item as Item, old, now);
-  }
-  if (mode === 'assigned') throw new ClientIdInUseError(request.clientId, { cause: failure });
-  if (live && !samePrincipal(request, old)) throw new ClientIdOfAnotherPrincipalError(request.clientId, { cause: failure });
-  if ((live && !mayClaim(request, old)) || mode === 'fresh' || attempt >= MAX_CLAIM_ATTEMPTS) {
-    throw new SessionTakenOverError(request.clientId, request.connectionId, { cause: failure });
-  }
-  return live ? 'resume' : 'create';
-}
+const decode = decodeSession;

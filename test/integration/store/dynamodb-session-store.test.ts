@@ -67,6 +67,25 @@ describe('DynamoSessionStore requests and capacity', () => {
     ]);
   });
 
+  it('release of a connection with a will holds it: release and settleWill are one UpdateItem each; a delayed will needs no settle', async () => {
+    const request = claim({ cleanStart: true });
+    await store.claim(request);
+    db.meter.reset();
+    const released = await store.release({ ...request, hasWill: true });
+    expect(released).toMatchObject({ will: { action: 'publish' }, willHeld: true });
+    await store.settleWill(request);
+    expect(calls()).toEqual([
+      ['UpdateItem', table, 0, 1],
+      ['UpdateItem', table, 0, 1],
+    ]);
+    const delayed = { topic: 't', payload: new Uint8Array(0), qos: 0 as const, retain: false, properties: { willDelayInterval: 1 } };
+    const deferred = claim({ cleanStart: true, will: delayed });
+    await store.claim(deferred);
+    db.meter.reset();
+    expect(await store.release({ ...deferred, hasWill: true })).toMatchObject({ will: { action: 'deferred' }, willHeld: false });
+    expect(calls().map((c) => c[0])).toEqual(['UpdateItem', 'UpdateItem']);
+  });
+
   it('release of a delayed will is two UpdateItems, the second also writing the sweep index; the sweep is one Query per shard and one UpdateItem', async () => {
     const delayed = { topic: 't', payload: new Uint8Array(0), qos: 0 as const, retain: false, properties: { willDelayInterval: 1 } };
     const request = claim({ cleanStart: true, will: delayed });

@@ -50,7 +50,7 @@
  *   the sweeper) until the connection's disconnect path calls `settleWill` after publishing it,
  *   so a disconnect path that died after release still publishes the will on its rerun;
  * - takeWill and takeDueWill keep the will they took under a request token, so that their resend
- *   gets it too.
+ *   gets it too; a due will stays held until the sweeper settles it (`settleDueWill`).
  * A claim is also conditional on the principal: a live session of another principal is never
  * claimed (ClientIdOfAnotherPrincipalError), whatever the claim expected to find.
  */
@@ -214,6 +214,14 @@ export interface SessionStore {
   /** Offline sessions whose deferred will is due, oldest first; read from the sparse `sweep` index. */
   dueWills(query: { now?: number; limit: number }): Promise<DueWill[]>;
 
-  /** Takes a due deferred will (conditional: one sweeper wins); undefined if gone, not due or resumed. */
+  /**
+   * Takes a due deferred will (conditional: one sweeper wins); undefined if gone, not due or resumed.
+   * The will stays held, invisible to claims, and falls due again after DUE_WILL_LEASE_MS
+   * (./session-reruns) unless `settleDueWill` is called once it was published: a sweeper that died
+   * in between is followed by the next one (at least once).
+   */
   takeDueWill(clientId: string, now?: number): Promise<Will | undefined>;
+
+  /** The due will a sweeper took was published: forget it (idempotent). */
+  settleDueWill(clientId: string): Promise<void>;
 }

@@ -5,6 +5,12 @@
 import type { ClaimRequest, SessionRecord, Will, WillDisposition } from './session-port';
 import { isLive, sessionEpochOf, willOnRelease } from './session-rules';
 
+/**
+ * How long a due will that a sweeper took stays its own: unless the sweeper settles it
+ * (published), it falls due again after this and the next sweep takes it. Two sweeps apart.
+ */
+export const DUE_WILL_LEASE_MS = 120_000;
+
 type Owner = Pick<SessionRecord, 'ownerRequestTimeEpoch' | 'ownerConnectionId'>;
 
 /** The session was last claimed by this very CONNECT. */

@@ -193,6 +193,10 @@ export class DynamoSessionStore implements SessionStore {
     return this.wills.takeDueWill(clientId, now ?? this.clock());
   }
 
+  settleDueWill(clientId: string): Promise<void> {
+    return this.wills.settleDueWill(clientId);
+  }
+
   private async dueInShard(shard: string, now: number, limit: number): Promise<DueWill[]> {
     const x = new ExpressionBuilder();
     const { Items } = await this.db.query({

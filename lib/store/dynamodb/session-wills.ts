@@ -4,7 +4,8 @@
  * - takeWill and takeDueWill take the will by moving it to `tw` under a fresh request token (`rq`),
  *   not by removing it: a resend, whose condition then fails, finds its token on the item and
  *   takes the will from `tw`. A plain REMOVE would leave the resend nothing to compare or return.
- *   The next claim drops `tw` and `rq`;
+ *   The next claim drops `tw` and `rq`. A due will also keeps its sweep index entry, due again at
+ *   the end of the sweeper's lease, until settleDueWill: a sweeper that died is followed by another;
  * - deferWill and settleWill set or remove the same values again: applying them twice is harmless.
  */
 import { conditionally, nothing } from './conditionally';
@@ -15,6 +16,7 @@ import { isOwnWrite, newRequestToken, REQUEST_TOKEN } from './request-token';
 import { TAKEN_WILL } from './session-claim';
 import { willCodec } from './session-codec';
 import type { OwnerRef, TakeWillResult, Will, WillDisposition } from '../session-port';
+import { DUE_WILL_LEASE_MS } from '../session-reruns';
 import { sweepShardOf } from '../session-rules';
 
 /** The attribute in which release holds a connection's will until its disconnect path settles it. */
@@ -60,18 +62,32 @@ export class SessionWills {
     );
   }
 
+  /**
+   * Takes a due will for a sweeper: the will moves to `tw` and `willDueAt` becomes the end of the
+   * sweeper's lease, so the sweep index lists it again if the sweeper dies before settleDueWill.
+   * A will taken before whose lease passed is taken again from `tw` (a second write, only then).
+   */
   async takeDueWill(clientId: string, now: number): Promise<Will | undefined> {
-    const x = new ExpressionBuilder();
     const token = newRequestToken();
+    const first = await this.takeDue(clientId, now, token, 'will');
+    return first === 'retake' ? ((await this.takeDue(clientId, now, token, 'taken')) as Will | undefined) : first;
+  }
+
+  /** One take of a due will from `will`, or again from `tw` after a lease; 'retake' says try that. */
+  private takeDue(clientId: string, now: number, token: string, from: 'will' | 'taken'): Promise<Will | undefined | 'retake'> {
+    const x = new ExpressionBuilder();
+    const [will, taken, due] = [x.name('will'), x.name(TAKEN_WILL), x.name('willDueAt')];
+    const lease = `${due} = ${x.value({ N: String(now + DUE_WILL_LEASE_MS) })}, ${x.name(REQUEST_TOKEN)} = ${x.value({ S: token })}`;
+    const update = from === 'will' ? `SET ${taken} = ${will}, ${lease} REMOVE ${will}` : `SET ${lease}`;
     const condition =
-      `attribute_not_exists(${x.name('connectionId')}) AND attribute_exists(${x.name('will')}) ` +
-      `AND ${x.name('willDueAt')} <= ${x.value({ N: String(now) })}`;
+      `attribute_not_exists(${x.name('connectionId')}) AND ${due} <= ${x.value({ N: String(now) })} AND ` +
+      (from === 'will' ? `attribute_exists(${will})` : `attribute_exists(${taken}) AND attribute_not_exists(${will})`);
     return conditionally(
       async () => {
         const { Attributes } = await this.db.updateItem({
           TableName: this.tableName,
           Key: this.key(clientId),
-          UpdateExpression: this.take(x, token, ['willDueAt', 'sweepShard']),
+          UpdateExpression: update,
           ConditionExpression: condition,
           ...x.attributes(),
           ReturnValues: 'ALL_NEW',
@@ -79,8 +95,30 @@ export class SessionWills {
         });
         return takenWill(Attributes);
       },
-      // Taken by this very request (its resend), or by another sweeper, or the session was resumed.
-      (failure) => (isOwnWrite(failure, token) ? takenWill(failure.Item) : nothing()),
+      // Taken by this very request (its resend); a lease that passed; or another sweeper took it,
+      // or the session was resumed: nothing.
+      (failure) => {
+        if (isOwnWrite(failure, token)) return takenWill(failure.Item);
+        const item = failure.Item;
+        const leaseOver = item?.[TAKEN_WILL] !== undefined && item.will === undefined && item.connectionId === undefined;
+        return from === 'will' && leaseOver && Number(item?.willDueAt?.N ?? Infinity) <= now ? 'retake' : undefined;
+      },
+    );
+  }
+
+  /** The due will a sweeper took was published: removed with its lease and index entry. */
+  async settleDueWill(clientId: string): Promise<void> {
+    const x = new ExpressionBuilder();
+    await conditionally(
+      () =>
+        this.db.updateItem({
+          TableName: this.tableName,
+          Key: this.key(clientId),
+          UpdateExpression: `REMOVE ${[TAKEN_WILL, 'willDueAt', 'sweepShard'].map((n) => x.name(n)).join(', ')}`,
+          ConditionExpression: `attribute_exists(${x.name(TAKEN_WILL)}) AND attribute_not_exists(${x.name('will')})`,
+          ...x.attributes(),
+        }),
+      nothing,
     );
   }
 

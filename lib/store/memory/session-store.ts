@@ -19,7 +19,7 @@ import type {
   Will,
   WillDisposition,
 } from '../session-port';
-import { endedFor, heldWillDisposition, isSameClaim, mayClaim, presentTo, samePrincipal } from '../session-reruns';
+import { DUE_WILL_LEASE_MS, endedFor, heldWillDisposition, isSameClaim, mayClaim, presentTo, samePrincipal } from '../session-reruns';
 import {
   isLive,
   offlineExpiresAt,
@@ -31,7 +31,8 @@ import {
 } from '../session-rules';
 import type { MemoryStoreOptions } from './connection-store';
 
-type Stored = SessionRecord & { sweepShard?: string };
+/** `tw`: a due will a sweeper took and has not settled yet (DUE_WILL_LEASE_MS). */
+type Stored = SessionRecord & { sweepShard?: string; tw?: Will };
 
 export class MemorySessionStore implements SessionStore {
   private readonly items = new Map<string, Stored>();
@@ -187,11 +188,20 @@ export class MemorySessionStore implements SessionStore {
   async takeDueWill(clientId: string, now?: number): Promise<Will | undefined> {
     const at = now ?? this.clock();
     const old = this.items.get(clientId);
-    if (!old?.will || old.connectionId !== undefined || old.willDueAt === undefined || old.willDueAt > at) return undefined;
-    const { will, willDueAt: _due, sweepShard: _shard, ...rest } = old;
-    this.items.set(clientId, rest);
+    const will = old?.will ?? old?.tw;
+    if (!old || !will || old.connectionId !== undefined || old.willDueAt === undefined || old.willDueAt > at) return undefined;
+    const { will: _will, ...rest } = old;
+    this.items.set(clientId, { ...rest, tw: will, willDueAt: at + DUE_WILL_LEASE_MS });
     return structuredClone(will);
   }
+
+  async settleDueWill(clientId: string): Promise<void> {
+    const old = this.items.get(clientId);
+    if (old?.tw === undefined) return;
+    const { tw: _taken, willDueAt: _due, sweepShard: _shard, ...rest } = old;
+    this.items.set(clientId, rest);
+  }
+
 
   private heldOf(clientId: string): Map<string, Will | null> {
     let held = this.held.get(clientId);
@@ -207,7 +217,7 @@ export class MemorySessionStore implements SessionStore {
 }
 
 function publicCopy(item: Stored): SessionRecord {
-  const { sweepShard: _shard, ...record } = item;
+  const { sweepShard: _shard, tw: _taken, ...record } = item;
   return structuredClone(record);
 }
 

@@ -86,7 +86,7 @@ describe('DynamoSessionStore requests and capacity', () => {
     expect(calls().map((c) => c[0])).toEqual(['UpdateItem', 'UpdateItem']);
   });
 
-  it('release of a delayed will is two UpdateItems, the second also writing the sweep index; the sweep is one Query per shard and one UpdateItem', async () => {
+  it('release of a delayed will is two UpdateItems, the second also writing the sweep index; the sweep is one Query per shard, one UpdateItem moving the index entry to the lease, one settling it', async () => {
     const delayed = { topic: 't', payload: new Uint8Array(0), qos: 0 as const, retain: false, properties: { willDelayInterval: 1 } };
     const request = claim({ cleanStart: true, will: delayed });
     await store.claim(request);
@@ -100,10 +100,12 @@ describe('DynamoSessionStore requests and capacity', () => {
     const due = await store.dueWills({ now: dueAt, limit: 10 });
     expect(due.map((d) => d.clientId)).toContain(request.clientId);
     expect(await store.takeDueWill(request.clientId, dueAt)).toEqual(delayed);
+    await store.settleDueWill(request.clientId);
     const entries = db.meter.take().entries;
     expect(entries.filter((e) => e.operation === 'Query')).toHaveLength(4);
     expect(entries.filter((e) => e.operation === 'Query').every((e) => e.readUnits === 0.5)).toBe(true);
-    expect(entries.filter((e) => e.operation === 'UpdateItem').map((e) => e.writeUnits)).toEqual([2]);
+    // take: the item + the index entry moved to the lease's end (delete + put); settle: the item + the index delete
+    expect(entries.filter((e) => e.operation === 'UpdateItem').map((e) => e.writeUnits)).toEqual([3, 2]);
   });
 
   it('keeps the SDK exception as the cause of SessionTakenOverError', async () => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProtocolVersion, Will } from '../../../lib/mqtt';
 import { runDisconnectPath } from '../../../lib/runtime/disconnect-path';
 import { sweep } from '../../../lib/runtime/sweeper';
+import { DUE_WILL_LEASE_MS } from '../../../lib/store/session-reruns';
 import type { RuntimeDeps } from '../../../lib/runtime/types';
 import { memoryRuntime, persistentSession, publishPacket, text, type MemoryRuntime, type TestConnection } from '../../helpers/memory-runtime';
 
@@ -83,6 +84,30 @@ describe.each(VERSIONS)('disconnect path run again after a step failed, protocol
     expect(routes.map((r) => r.connection?.connectionId)).toEqual([again.id]);
     await again.send(publishPacket('orders/press-7', 'go', 1, { packetId: 9 }));
     expect(again.take().some((p) => p.type === 'publish' && p.topic === 'orders/press-7')).toBe(true);
+  });
+});
+
+// The Will Delay Interval exists only in MQTT 5.0: a 3.1.1 will is published at the close.
+describe('a sweeper that died after taking a delayed will, protocol 5', () => {
+  it('[MQTT-3.1.3-9] the next sweep after the lease publishes the will, once', async () => {
+    const rt = memoryRuntime();
+    const watcher = await rt.connected(5, { clientId: 'dashboard' });
+    await watcher.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'status/#', qos: 0 }] });
+    watcher.take();
+    const will = { ...WILL, properties: { willDelayInterval: 5 } };
+    const press = await rt.connected(5, { clientId: 'press-7', will, ...persistentSession(5) });
+    await press.close();
+    rt.advance(5_000);
+    failOnce(rt.deps, 'publishWill');
+    await sweep(rt.deps);
+    await sweep(rt.deps);
+    expect(wills(watcher)).toEqual([]);
+    rt.advance(DUE_WILL_LEASE_MS);
+    await sweep(rt.deps);
+    expect(wills(watcher)).toHaveLength(1);
+    rt.advance(DUE_WILL_LEASE_MS);
+    await sweep(rt.deps);
+    expect(wills(watcher)).toEqual([]);
   });
 });
 

@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ProtocolVersion, Will } from '../../../lib/mqtt/types';
 import { ClientIdOfAnotherPrincipalError, SessionTakenOverError } from '../../../lib/store/errors';
 import type { ClaimRequest, SessionStore } from '../../../lib/store/ports';
+import { DUE_WILL_LEASE_MS } from '../../../lib/store/session-reruns';
 import { ManualClock } from './connection-store.contract';
 import type { SessionStoreFactory } from './session-store.contract';
 
@@ -168,6 +169,39 @@ export function sessionRetryContract(adapter: string, makeStore: SessionStoreFac
         await store.claim(request);
         await store.claim(later(request));
         expect(await store.release({ ...request, hasWill: true })).toEqual({ outcome: 'not-owner' });
+      });
+    });
+
+    describe('a due will taken by a sweeper that died', () => {
+      const delayed = () => will('w', { properties: { willDelayInterval: 1 } });
+      const offline = async () => {
+        const request = claim({ will: delayed() });
+        await store.claim(request);
+        await store.release(request);
+        return request;
+      };
+
+      it('[MQTT-3.1.3-9] falls due again after the lease unless settled, and is then taken again', async () => {
+        const request = await offline();
+        const due = time.nowMs + 1000;
+        expect(await store.takeDueWill(request.clientId, due)).toEqual(delayed());
+        expect(await store.takeDueWill(request.clientId, due)).toBeUndefined();
+        expect((await store.dueWills({ now: due, limit: 100 })).map((d) => d.clientId)).not.toContain(request.clientId);
+        const later = due + DUE_WILL_LEASE_MS;
+        expect((await store.dueWills({ now: later, limit: 100 })).map((d) => d.clientId)).toContain(request.clientId);
+        expect(await store.takeDueWill(request.clientId, later)).toEqual(delayed());
+        await store.settleDueWill(request.clientId);
+        await store.settleDueWill(request.clientId);
+        expect(await store.takeDueWill(request.clientId, later + DUE_WILL_LEASE_MS)).toBeUndefined();
+        expect((await store.get(request.clientId))?.willDueAt).toBeUndefined();
+      });
+
+      it('is not handed out again by a claim while a sweeper publishes it', async () => {
+        const request = await offline();
+        time.advanceSeconds(1);
+        expect(await store.takeDueWill(request.clientId, time.nowMs)).toEqual(delayed());
+        expect((await store.claim(later(request))).previousWill).toBeUndefined();
+        expect(await store.takeDueWill(request.clientId, time.nowMs + DUE_WILL_LEASE_MS)).toBeUndefined();
       });
     });
 

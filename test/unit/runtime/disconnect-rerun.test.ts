@@ -5,12 +5,14 @@
  * (the sweeper, or the client's next CONNECT).
  */
 import { describe, expect, it } from 'vitest';
-import type { ProtocolVersion, Will } from '../../../lib/mqtt';
+import { createDecoder, decode, encode, type ProtocolVersion, type Will } from '../../../lib/mqtt';
+import { receiveFrame, type Frame } from '../../../lib/runtime/message';
+import { createOutbox } from '../../../lib/runtime/outbox';
 import { runDisconnectPath } from '../../../lib/runtime/disconnect-path';
 import { sweep } from '../../../lib/runtime/sweeper';
 import { DUE_WILL_LEASE_MS } from '../../../lib/store/session-reruns';
 import type { RuntimeDeps } from '../../../lib/runtime/types';
-import { memoryRuntime, persistentSession, publishPacket, text, type MemoryRuntime, type TestConnection } from '../../helpers/memory-runtime';
+import { connectPacket, memoryRuntime, persistentSession, publishPacket, text, type MemoryRuntime, type TestConnection } from '../../helpers/memory-runtime';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 const WILL: Will = { topic: 'status/press-7', payload: text('offline'), qos: 1, retain: false };
@@ -155,3 +157,38 @@ describe.each(VERSIONS)('a CONNECT that fails after its claim (gap 10), protocol
 async function lastRecord(rt: MemoryRuntime, connectionId: string) {
   return { connectionId, mode: 'text' as const, connectedAt: rt.now(), expiresAt: Math.floor(rt.now() / 1000) + 60, status: 'mqtt' as const, clientId: 'press-7', hasWill: true };
 }
+
+describe.each(VERSIONS)('the rerun of a CONNECT frame that failed after its claim (ordered ingress), protocol %i', (version) => {
+  /** Handles the frame as ordered ingress does: a failure throws, and the queue hands the frame over again. */
+  const receive = async (rt: MemoryRuntime, frame: Frame) => {
+    const outbox = createOutbox('text');
+    await receiveFrame(rt.deps, frame, outbox, 'throw');
+    return decode(createDecoder({ protocolVersion: version }), new Uint8Array(Buffer.concat(outbox.chunks))).packets;
+  };
+  const frameOf = (rt: MemoryRuntime, connectionId: string, fields: object): Frame => ({
+    connectionId,
+    requestTimeEpoch: rt.now(),
+    body: Buffer.from(encode(connectPacket(version, { clientId: 'press-7', ...fields }), version)).toString('base64'),
+    isBase64Encoded: false,
+  });
+
+  it('[MQTT-3.2.2-3] answers a new session with Session Present 0 on the rerun', async () => {
+    const rt = memoryRuntime();
+    const connection = await rt.open(version);
+    const frame = frameOf(rt, connection.id, persistentSession(version));
+    failOnce(rt.stores.connections, 'markConnected');
+    await expect(receive(rt, frame)).rejects.toThrow('injected');
+    expect(await receive(rt, frame)).toEqual([expect.objectContaining({ type: 'connack', reasonCode: 0, sessionPresent: false })]);
+  });
+
+  it('[MQTT-3.2.2-3] answers a resumed session with Session Present 1 on the rerun', async () => {
+    const rt = memoryRuntime();
+    const first = await rt.connected(version, { clientId: 'press-7', ...persistentSession(version) });
+    await first.close();
+    const connection = await rt.open(version);
+    const frame = frameOf(rt, connection.id, persistentSession(version));
+    failOnce(rt.stores.connections, 'markConnected');
+    await expect(receive(rt, frame)).rejects.toThrow('injected');
+    expect(await receive(rt, frame)).toEqual([expect.objectContaining({ type: 'connack', reasonCode: 0, sessionPresent: true })]);
+  });
+});

@@ -5,9 +5,10 @@
  *
  * Ownership. A claim carries the gateway arrival time of its CONNECT (`requestTimeEpoch`); the
  * session item keeps the (requestTimeEpoch, connectionId) of the CONNECT that last claimed it. A
- * claim succeeds only if the item is missing, expired, or its owner's pair is not newer than the
- * claim's (ties broken by connection id). So two racing CONNECTs leave the newer one owning the
- * session whichever runs first; the older one gets SessionTakenOverError and the runtime closes it.
+ * claim succeeds only if the item is missing, expired, or its owner's pair is older than the
+ * claim's (ties broken by connection id) and its principal is the claim's. So two racing CONNECTs
+ * leave the newer one owning the session whichever runs first; the older one gets
+ * SessionTakenOverError and the runtime closes it.
  * The pair is kept while the session is offline, so a stale CONNECT cannot claim a session that a
  * newer CONNECT claimed and then left.
  *

@@ -12,7 +12,9 @@
  *   took it;
  * - the will release took stays held in the session item until `settleWill`, after it was
  *   published: a run that died before publishing leaves it to the rerun, a run that died after
- *   settling leaves nothing (at least once; exactly once unless a run dies between the two).
+ *   settling leaves nothing (at least once; exactly once unless a run dies between the two). Two
+ *   runs at once (`$disconnect` beside a delivery's 410) do not both publish it: within a lease
+ *   after the release, the other run is told 'in-progress' and leaves the record to the first.
  */
 import type { ConnectionRecord } from '../store/ports';
 import { subscriptionTtl } from './records';
@@ -32,7 +34,11 @@ export async function runDisconnectPath(
   const record = known ?? (await deps.connections.get(connectionId));
   // Nothing left: a DISCONNECT ran this path already, or an earlier run finished it.
   if (record === undefined) return undefined;
-  if (record.clientId !== undefined && record.status === 'mqtt') await releaseSession(deps, record, closedAt ?? deps.now());
+  if (record.clientId !== undefined && record.status === 'mqtt') {
+    const released = await releaseSession(deps, record, closedAt ?? deps.now());
+    // Another run of this path is publishing the will: it removes the record (or, if it died, a rerun).
+    if (released === 'in-progress') return record;
+  }
   await deps.connections.remove(connectionId);
   deps.log.info('disconnected', { connectionId, clientId: record?.clientId, cause });
   return record;
@@ -42,7 +48,7 @@ export async function runDisconnectPath(
  * Releases the session if this connection still owns it (a stale release after a takeover is a
  * no-op), and takes its will: published now, or deferred by its Will Delay to the sweeper.
  */
-async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, closedAt: number): Promise<void> {
+async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, closedAt: number): Promise<'done' | 'in-progress'> {
   const clientId = record.clientId as string;
   const connectionId = record.connectionId;
   const released = await deps.sessions.release({
@@ -52,7 +58,8 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
     sessionEpoch: record.sessionEpoch,
     hasWill: record.hasWill === true,
   });
-  if (released.outcome !== 'released') return;
+  if (released.outcome === 'in-progress') return 'in-progress';
+  if (released.outcome !== 'released') return 'done';
   if (released.sessionEnded) {
     // The session is over: its subscriptions and message state go with it.
     await deps.subscriptions.deleteAll(clientId);
@@ -67,4 +74,5 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
   }
   if (released.will.action === 'publish') await deps.publishWill(released.will.will, clientId);
   if (released.willHeld) await deps.sessions.settleWill({ clientId, connectionId });
+  return 'done';
 }

@@ -49,7 +49,9 @@
  * - release is identified by the connection: run again by the same connection it answers
  *   'released' again, and the will it took stays held in the session item (invisible to claims and
  *   the sweeper) until the connection's disconnect path calls `settleWill` after publishing it,
- *   so a disconnect path that died after release still publishes the will on its rerun;
+ *   so a disconnect path that died after release still publishes the will on its rerun. While the
+ *   will is held and the release is recent, another run answers 'in-progress' instead (two runs at
+ *   once must not both publish it); the SDK's resend of the release itself gets the will;
  * - takeWill and takeDueWill keep the will they took under a request token, so that their resend
  *   gets it too; a due will stays held until the sweeper settles it (`settleDueWill`).
  * A claim is also conditional on the principal: a live session of another principal is never
@@ -150,6 +152,11 @@ export type WillDisposition =
 export type ReleaseResult =
   /** The connection does not own the session (stale release after a takeover): nothing changed */
   | { readonly outcome: 'not-owner' }
+  /**
+   * Another run of this connection's disconnect path released the session moments ago and still
+   * holds its will (HELD_WILL_LEASE_MS): leave the rest, the connection record included, to it.
+   */
+  | { readonly outcome: 'in-progress' }
   | {
       readonly outcome: 'released';
       readonly will: WillDisposition;

@@ -11,6 +11,14 @@ import { isLive, sessionEpochOf, willOnRelease } from './session-rules';
  */
 export const DUE_WILL_LEASE_MS = 120_000;
 
+/**
+ * How long a will that release holds belongs to the run of the disconnect path that released it:
+ * another run of the same connection's path within this time (a \$disconnect beside a delivery's
+ * 410, or the sweeper) finds the release 'in-progress' and leaves the will and the connection
+ * record to it; after it, the first run is taken for dead and the rerun finishes the job.
+ */
+export const HELD_WILL_LEASE_MS = 60_000;
+
 type Owner = Pick<SessionRecord, 'ownerRequestTimeEpoch' | 'ownerConnectionId'>;
 
 /** The session was last claimed by this very CONNECT. */

@@ -11,7 +11,7 @@
  */
 import { epochSeconds, systemClock, type Clock } from '../clock';
 import { SWEEP_INDEX, TABLE_SCHEMAS } from '../schema';
-import { endedFor, heldWillDisposition } from '../session-reruns';
+import { endedFor, heldWillDisposition, HELD_WILL_LEASE_MS } from '../session-reruns';
 import type {
   AbandonRequest,
   ClaimRequest,
@@ -35,7 +35,8 @@ import type { MeteredDynamoDb } from './metered';
 import { claimWrite, FOUND, type ClaimMode } from './session-claim';
 import { afterFailedClaim, claimResult } from './session-claim-result';
 import { decodeSession, sessionCodec, willCodec } from './session-codec';
-import { heldWillOf, heldWillName, SessionWills } from './session-wills';
+import { heldAtName, heldWillOf, heldWillName, SessionWills } from './session-wills';
+import { newRequestToken, REQUEST_TOKEN, tokenOf } from './request-token';
 
 const PK = TABLE_SCHEMAS.sessions.partitionKey.name;
 
@@ -94,14 +95,19 @@ export class DynamoSessionStore implements SessionStore {
   async release(request: ReleaseRequest): Promise<ReleaseResult> {
     const now = request.now ?? this.clock();
     const x = new ExpressionBuilder();
-    const held = request.hasWill === true ? `, ${x.name(heldWillName(request.connectionId))} = if_not_exists(${x.name('will')}, ${x.value({ NULL: true })})` : '';
+    const token = newRequestToken();
+    // Placeholders are made only when used: DynamoDB refuses unused ones.
+    const hold = () =>
+      `, ${x.name(heldWillName(request.connectionId))} = if_not_exists(${x.name('will')}, ${x.value({ NULL: true })}), ` +
+      `${x.name(heldAtName(request.connectionId))} = ${x.value({ N: String(this.clock()) })}`;
+    const held = `, ${x.name(REQUEST_TOKEN)} = ${x.value({ S: token })}${request.hasWill === true ? hold() : ''}`;
     const removed = ['connectionId', 'will', 'willDueAt', 'sweepShard', ...Object.keys(FOUND)];
     const update =
       `SET ${x.name('disconnectedAt')} = ${x.value({ N: String(now) })}, ` +
       `${x.name('expiresAt')} = ${x.name('sessionExpiryInterval')} + ${x.value({ N: String(epochSeconds(now)) })}${held} ` +
       `REMOVE ${removed.map((n) => x.name(n)).join(', ')}`;
     const written = await this.ownerWrite(request, x, update, 'ALL_OLD');
-    if ('failed' in written) return this.releasedBefore(request, written.failed, now);
+    if ('failed' in written) return this.releasedBefore(request, written.failed, now, token);
     const old = written.old as SessionRecord;
     let will = willOnRelease(old, now);
     let willHeld = request.hasWill === true;
@@ -119,11 +125,14 @@ export class DynamoSessionStore implements SessionStore {
    * rerun of its disconnect path), it answers what is left to do: the will it holds, if any, and
    * whether the session ended. Otherwise the connection does not own the session.
    */
-  private async releasedBefore(request: ReleaseRequest, item: Item | undefined, now: number): Promise<ReleaseResult> {
+  private async releasedBefore(request: ReleaseRequest, item: Item | undefined, now: number, token: string): Promise<ReleaseResult> {
     const session = decode(item);
     const sessionEnded = endedFor(request.connectionId, session, now);
     const held = heldWillOf(item, request.connectionId);
     if (held !== undefined) {
+      // Another run released moments ago and is publishing: leave it the will (not this write's resend).
+      const at = Number(item?.[heldAtName(request.connectionId)]?.N ?? 0);
+      if (tokenOf(item) !== token && this.clock() < at + HELD_WILL_LEASE_MS) return { outcome: 'in-progress' };
       let will = heldWillDisposition(held, session, now);
       let willHeld = true;
       if (will.action === 'deferred') {

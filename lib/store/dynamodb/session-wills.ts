@@ -24,6 +24,11 @@ export function heldWillName(connectionId: string): string {
   return `rw#${connectionId}`;
 }
 
+/** The attribute with the time (store clock, epoch ms) at which release took the held will. */
+export function heldAtName(connectionId: string): string {
+  return `ra#${connectionId}`;
+}
+
 /** A held will as stored: NULL when the connection's will was gone already. */
 export function heldWillOf(item: Item | undefined, connectionId: string): Will | null | undefined {
   const attribute = item?.[heldWillName(connectionId)];
@@ -136,7 +141,7 @@ export class SessionWills {
     const x = new ExpressionBuilder();
     const update =
       `${x.set({ will: willCodec.encode(will.will), willDueAt: { N: String(will.dueAt) }, sweepShard: { S: sweepShardOf(clientId) } })} ` +
-      `REMOVE ${x.name(heldWillName(connectionId))}`;
+      `REMOVE ${x.name(heldWillName(connectionId))}, ${x.name(heldAtName(connectionId))}`;
     const condition =
       `attribute_not_exists(${x.name('connectionId')}) AND ${x.name('ownerConnectionId')} = ${x.value({ S: connectionId })} ` +
       `AND ${x.name('sessionEpoch')} = ${x.value({ S: epoch })}`;
@@ -167,7 +172,7 @@ export class SessionWills {
         this.db.updateItem({
           TableName: this.tableName,
           Key: this.key(owner.clientId),
-          UpdateExpression: `REMOVE ${x.name(heldWillName(owner.connectionId))}`,
+          UpdateExpression: `REMOVE ${x.name(heldWillName(owner.connectionId))}, ${x.name(heldAtName(owner.connectionId))}`,
           ConditionExpression: `attribute_exists(${x.name('clientId')})`,
           ...x.attributes(),
         }),

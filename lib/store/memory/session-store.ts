@@ -19,7 +19,7 @@ import type {
   Will,
   WillDisposition,
 } from '../session-port';
-import { DUE_WILL_LEASE_MS, endedFor, heldWillDisposition, isSameClaim, mayClaim, presentTo, samePrincipal } from '../session-reruns';
+import { DUE_WILL_LEASE_MS, endedFor, HELD_WILL_LEASE_MS, heldWillDisposition, isSameClaim, mayClaim, presentTo, samePrincipal } from '../session-reruns';
 import {
   isLive,
   offlineExpiresAt,
@@ -38,8 +38,8 @@ export class MemorySessionStore implements SessionStore {
   private readonly items = new Map<string, Stored>();
   /** The answer of the claim that last took each session, for its rerun. */
   private readonly claims = new Map<string, ClaimResult>();
-  /** Per client id, the wills release took and holds per connection until settleWill. */
-  private readonly held = new Map<string, Map<string, Will | null>>();
+  /** Per client id, the wills release took and holds per connection until settleWill, with when. */
+  private readonly held = new Map<string, Map<string, { will: Will | null; at: number }>>();
   private readonly clock: Clock;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -99,7 +99,7 @@ export class MemorySessionStore implements SessionStore {
     if (disposition.action === 'deferred') {
       Object.assign(offline, { will: old.will, willDueAt: disposition.dueAt, sweepShard: sweepShardOf(old.clientId) });
     } else if (request.hasWill === true) {
-      held.set(request.connectionId, old.will ? structuredClone(old.will) : null);
+      held.set(request.connectionId, { will: old.will ? structuredClone(old.will) : null, at: this.clock() });
     }
     this.items.set(old.clientId, offline);
     const willHeld = held.has(request.connectionId);
@@ -112,7 +112,8 @@ export class MemorySessionStore implements SessionStore {
     const held = this.heldOf(request.clientId).get(request.connectionId);
     const sessionEnded = endedFor(request.connectionId, item, now);
     if (held !== undefined) {
-      let will = heldWillDisposition(held, item, now);
+      if (this.clock() < held.at + HELD_WILL_LEASE_MS) return { outcome: 'in-progress' };
+      let will = heldWillDisposition(held.will, item, now);
       if (will.action === 'deferred') will = this.defer(request, item, will);
       return { outcome: 'released', will: structuredClone(will), sessionEnded, willHeld: this.heldOf(request.clientId).has(request.connectionId) };
     }
@@ -203,7 +204,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
 
-  private heldOf(clientId: string): Map<string, Will | null> {
+  private heldOf(clientId: string): Map<string, { will: Will | null; at: number }> {
     let held = this.held.get(clientId);
     if (held === undefined) this.held.set(clientId, (held = new Map()));
     return held;

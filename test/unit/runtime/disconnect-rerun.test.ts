@@ -10,7 +10,7 @@ import { receiveFrame, type Frame } from '../../../lib/runtime/message';
 import { createOutbox } from '../../../lib/runtime/outbox';
 import { runDisconnectPath } from '../../../lib/runtime/disconnect-path';
 import { sweep } from '../../../lib/runtime/sweeper';
-import { DUE_WILL_LEASE_MS } from '../../../lib/store/session-reruns';
+import { DUE_WILL_LEASE_MS, HELD_WILL_LEASE_MS } from '../../../lib/store/session-reruns';
 import type { RuntimeDeps } from '../../../lib/runtime/types';
 import { connectPacket, memoryRuntime, persistentSession, publishPacket, text, type MemoryRuntime, type TestConnection } from '../../helpers/memory-runtime';
 
@@ -54,13 +54,24 @@ describe.each(VERSIONS)('disconnect path run again after a step failed, protocol
     inject(rt.deps);
     await press.close(); // abnormal close: the path fails after release
     expect(await rt.stores.connections.get(press.id)).toBeDefined();
-    await sweep(rt.deps); // @connections answers 410: the sweeper runs the path again
+    await sweep(rt.deps); // @connections answers 410, but the first run may still be publishing
+    expect(wills(watcher)).toEqual([]);
+    rt.advance(HELD_WILL_LEASE_MS);
+    await sweep(rt.deps); // the first run is taken for dead: this one finishes it
     expect(await rt.stores.connections.get(press.id)).toBeUndefined();
     expect(wills(watcher)).toHaveLength(1);
     const routes = await rt.stores.subscriptions.listByClient('press-7');
     expect(routes.map((r) => r.connection?.connectionId)).toEqual([undefined]);
     await runDisconnectPath(rt.deps, press.id, 'gone', { ...(await lastRecord(rt, press.id)) });
     expect(wills(watcher)).toEqual([]);
+  });
+
+  it('[MQTT-3.1.2-8] two runs at once ($disconnect beside a delivery that found the connection gone) publish the will once', async () => {
+    const rt = memoryRuntime();
+    const { watcher, press } = await setup(rt, version);
+    await Promise.all([press.close(), runDisconnectPath(rt.deps, press.id, 'gone')]);
+    expect(wills(watcher)).toHaveLength(1);
+    expect(await rt.stores.connections.get(press.id)).toBeUndefined();
   });
 
   it('[MQTT-3.1.2-8] a failure after the will was published and settled does not publish it again', async () => {
@@ -80,6 +91,7 @@ describe.each(VERSIONS)('disconnect path run again after a step failed, protocol
     await press.close();
     const again = await rt.connected(version, { clientId: 'press-7', ...persistentSession(version) });
     expect(again.take()).toEqual([]);
+    rt.advance(HELD_WILL_LEASE_MS);
     await sweep(rt.deps);
     expect(wills(watcher)).toHaveLength(1);
     const routes = await rt.stores.subscriptions.listByClient('press-7');

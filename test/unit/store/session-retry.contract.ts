@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ProtocolVersion, Will } from '../../../lib/mqtt/types';
 import { ClientIdOfAnotherPrincipalError, SessionTakenOverError } from '../../../lib/store/errors';
 import type { ClaimRequest, SessionStore } from '../../../lib/store/ports';
-import { DUE_WILL_LEASE_MS } from '../../../lib/store/session-reruns';
+import { DUE_WILL_LEASE_MS, HELD_WILL_LEASE_MS } from '../../../lib/store/session-reruns';
 import { ManualClock } from './connection-store.contract';
 import type { SessionStoreFactory } from './session-store.contract';
 
@@ -128,6 +128,10 @@ export function sessionRetryContract(adapter: string, makeStore: SessionStoreFac
         const first = await store.release({ ...request, hasWill: true });
         expect(first).toEqual({ outcome: 'released', will: { action: 'publish', will: will() }, sessionEnded: false, willHeld: true });
         expect((await store.get(request.clientId))?.will).toBeUndefined();
+        // Another run at once (a \$disconnect beside a 410) leaves the will to the first run.
+        expect(await store.release({ ...request, hasWill: true })).toEqual({ outcome: 'in-progress' });
+        // A rerun after the first run died (the lease passed) gets it.
+        time.advanceSeconds(HELD_WILL_LEASE_MS / 1000);
         expect(await store.release({ ...request, hasWill: true })).toEqual(first);
         await store.settleWill(request);
         await store.settleWill(request);
@@ -141,6 +145,7 @@ export function sessionRetryContract(adapter: string, makeStore: SessionStoreFac
         await store.release({ ...request, hasWill: true, sessionEpoch });
         const next = later(request);
         expect((await store.claim(next)).previousWill).toBeUndefined();
+        time.advanceSeconds(HELD_WILL_LEASE_MS / 1000);
         expect(await store.release({ ...request, hasWill: true, sessionEpoch })).toMatchObject({ outcome: 'released', will: { action: 'publish', will: will() }, sessionEnded: false });
         await store.settleWill(request);
         expect(await store.release(request)).toEqual({ outcome: 'not-owner' });

@@ -1,11 +1,20 @@
 /**
  * The one disconnect path, shared by `$disconnect`, the sweeper (for the `$disconnect` events that
  * never arrive) and deliveries that find a connection gone. Idempotent: running it twice for a
- * connection is safe.
+ * connection is safe, and a run that died at any step is finished by the next one (issue 13).
  *
  * Order matters: the session is released (and its subscriptions detached, its will taken) before
  * the connection record is deleted. If a step fails, the record is still there, and the next
- * attempt (another `$disconnect`, the sweeper) finishes the job instead of finding nothing.
+ * attempt (another `$disconnect`, the sweeper) finishes the job instead of finding nothing:
+ * - release run again by the same connection answers 'released' again (lib/store/session-port.ts),
+ *   so the steps after it run again: closing the gate and detaching the routes touch only what
+ *   still points at this connection, and ending the session happens only while no newer claim
+ *   took it;
+ * - the will release took stays held in the session item until `settleWill`, after it was
+ *   published: a run that died before publishing leaves it to the rerun, a run that died after
+ *   settling leaves nothing (at least once; exactly once unless a run dies between the two). Two
+ *   runs at once (`$disconnect` beside a delivery's 410) do not both publish it: within a lease
+ *   after the release, the other run is told 'in-progress' and leaves the record to the first.
  */
 import type { ConnectionRecord } from '../store/ports';
 import { subscriptionTtl } from './records';
@@ -25,7 +34,11 @@ export async function runDisconnectPath(
   const record = known ?? (await deps.connections.get(connectionId));
   // Nothing left: a DISCONNECT ran this path already, or an earlier run finished it.
   if (record === undefined) return undefined;
-  if (record.clientId !== undefined && record.status === 'mqtt') await releaseSession(deps, record, closedAt ?? deps.now());
+  if (record.clientId !== undefined && record.status === 'mqtt') {
+    const released = await releaseSession(deps, record, closedAt ?? deps.now());
+    // Another run of this path is publishing the will: it removes the record (or, if it died, a rerun).
+    if (released === 'in-progress') return record;
+  }
   await deps.connections.remove(connectionId);
   deps.log.info('disconnected', { connectionId, clientId: record?.clientId, cause });
   return record;
@@ -35,11 +48,18 @@ export async function runDisconnectPath(
  * Releases the session if this connection still owns it (a stale release after a takeover is a
  * no-op), and takes its will: published now, or deferred by its Will Delay to the sweeper.
  */
-async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, closedAt: number): Promise<void> {
+async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, closedAt: number): Promise<'done' | 'in-progress'> {
   const clientId = record.clientId as string;
   const connectionId = record.connectionId;
-  const released = await deps.sessions.release({ clientId, connectionId, now: closedAt });
-  if (released.outcome !== 'released') return;
+  const released = await deps.sessions.release({
+    clientId,
+    connectionId,
+    now: closedAt,
+    sessionEpoch: record.sessionEpoch,
+    hasWill: record.hasWill === true,
+  });
+  if (released.outcome === 'in-progress') return 'in-progress';
+  if (released.outcome !== 'released') return 'done';
   if (released.sessionEnded) {
     // The session is over: its subscriptions and message state go with it.
     await deps.subscriptions.deleteAll(clientId, { through: record.sessionEpoch ?? '' });
@@ -53,4 +73,6 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
     await deps.subscriptions.attach(clientId, record.sessionEpoch ?? '', null, ttl, { onlyIfConnectionId: connectionId });
   }
   if (released.will.action === 'publish') await deps.publishWill(released.will.will, clientId);
+  if (released.willHeld) await deps.sessions.settleWill({ clientId, connectionId });
+  return 'done';
 }

@@ -92,10 +92,9 @@ async function connectInputs(deps: RuntimeDeps, packet: ConnectPacket, record: C
   // A token verified by the `$connect` authorizer was recorded with the connection.
   const auth = await deps.authenticate(packet, { preAuth: record.preAuth });
   if (!auth.ok) deps.metrics.add('AuthFailures');
-  // With access control the session is read for Clean Start 1 too: its owner decides whether
-  // this principal may take the client id over (lib/broker/connect.ts checkSessionOwner).
-  const ownerCheck = auth.ok && auth.access !== undefined;
-  if ((packet.clean && !ownerCheck) || packet.clientId === '') return { core: { connect: { auth, existingSession: null } } };
+  // A clean CONNECT reads nothing: the claim's condition refuses a live session of another
+  // principal (lib/store/dynamodb/session-claim.ts), so no read is needed to protect it.
+  if (packet.clean || packet.clientId === '') return { core: { connect: { auth, existingSession: null } } };
   const session = await settledSession(deps, packet.clientId, record.connectionId);
   return {
     core: { connect: { auth, existingSession: session === undefined ? null : sessionSummary(session) } },

@@ -99,7 +99,8 @@ async function closeDead(deps: RuntimeDeps, record: ConnectionRecord, cause: Dis
 
 /**
  * Delayed wills that are due [MQTT-3.1.3-9]: found through the sessions' sparse sweep index (no
- * scan) and taken one by one with a conditional write, so two sweepers never both publish one.
+ * scan) and taken one by one with a conditional write, so two sweepers never both publish one, then
+ * settled once published (a will whose sweeper died falls due again after a lease).
  */
 async function publishDueWills(deps: RuntimeDeps): Promise<number> {
   let published = 0;
@@ -111,6 +112,8 @@ async function publishDueWills(deps: RuntimeDeps): Promise<number> {
         const will = await deps.sessions.takeDueWill(clientId, deps.now());
         if (will === undefined) continue;
         await deps.publishWill(will, clientId);
+        // Until settled, the will falls due again after the lease: a sweep that died here is redone.
+        await deps.sessions.settleDueWill(clientId);
         published++;
       } catch (error) {
         deps.log.error('delayed will failed', { clientId, error });

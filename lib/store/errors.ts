@@ -55,6 +55,16 @@ export class ClientIdInUseError extends StoreError {
   }
 }
 
+/**
+ * A live session of this client id was claimed by another principal (or anonymous against a
+ * user): the claim is refused in its condition, so no read-then-claim race can hand it over.
+ */
+export class ClientIdOfAnotherPrincipalError extends StoreError {
+  constructor(readonly clientId: string, options?: { cause?: unknown }) {
+    super(`client id ${clientId} belongs to another principal`, options);
+  }
+}
+
 /** A user or group with this name already exists (auth table). */
 export class PrincipalExistsError extends StoreError {
   constructor(readonly kind: 'user' | 'group', readonly principal: string, options?: { cause?: unknown }) {

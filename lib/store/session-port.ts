@@ -5,9 +5,10 @@
  *
  * Ownership. A claim carries the gateway arrival time of its CONNECT (`requestTimeEpoch`); the
  * session item keeps the (requestTimeEpoch, connectionId) of the CONNECT that last claimed it. A
- * claim succeeds only if the item is missing, expired, or its owner's pair is not newer than the
- * claim's (ties broken by connection id). So two racing CONNECTs leave the newer one owning the
- * session whichever runs first; the older one gets SessionTakenOverError and the runtime closes it.
+ * claim succeeds only if the item is missing, expired, or its owner's pair is older than the
+ * claim's (ties broken by connection id) and its principal is the claim's. So two racing CONNECTs
+ * leave the newer one owning the session whichever runs first; the older one gets
+ * SessionTakenOverError and the runtime closes it.
  * The pair is kept while the session is offline, so a stale CONNECT cannot claim a session that a
  * newer CONNECT claimed and then left.
  *
@@ -37,6 +38,24 @@
  *   (Clean Start 1 / expired), otherwise cancelled [MQTT-3.1.3-9];
  * - a normal DISCONNECT discards it [MQTT-3.14.4-3]; DISCONNECT 0x04 keeps it for release.
  * Every path that hands out a will removes it in the same conditional write, so it fires at most once.
+ *
+ * Retries and reruns (issue 13). The SDK resends a write whose response was lost, and a handler
+ * that died is run again; each operation recognises its own earlier success instead of taking it
+ * for a lost race:
+ * - a claim is identified by its CONNECT (requestTimeEpoch, connectionId): the same claim run again
+ *   while it still owns the session answers what it answered the first time (Session Present,
+ *   epoch, the previous owner and its will). Only a strictly older claim is taken over, so a claim
+ *   never applies twice; a session whose epoch this very claim created is never "present" to it;
+ * - release is identified by the connection: run again by the same connection it answers
+ *   'released' again, and the will it took stays held in the session item (invisible to claims and
+ *   the sweeper) until the connection's disconnect path calls `settleWill` after publishing it,
+ *   so a disconnect path that died after release still publishes the will on its rerun. While the
+ *   will is held and the release is recent, another run answers 'in-progress' instead (two runs at
+ *   once must not both publish it); the SDK's resend of the release itself gets the will;
+ * - takeWill and takeDueWill keep the will they took under a request token, so that their resend
+ *   gets it too; a due will stays held until the sweeper settles it (`settleDueWill`).
+ * A claim is also conditional on the principal: a live session of another principal is never
+ * claimed (ClientIdOfAnotherPrincipalError), whatever the claim expected to find.
  */
 import type { ProtocolVersion, Will } from '../mqtt/types';
 
@@ -107,6 +126,20 @@ export interface OwnerRef {
 export interface ReleaseRequest extends OwnerRef {
   /** Epoch ms; the store's clock if absent */
   now?: number;
+  /** The epoch the connection claimed (its record's): decides a held will after a newer claim */
+  sessionEpoch?: string;
+  /** The connection's CONNECT had a will (its record's `hasWill`): release holds it for a rerun. @default false */
+  hasWill?: boolean;
+}
+
+/** A CONNECT that claimed the session and then failed before its CONNACK (see `abandon`). */
+export interface AbandonRequest extends OwnerRef {
+  /** The claim started a new session (Session Present 0): nothing stored before it is at stake */
+  created: boolean;
+  /** The previous owner's will that the claim handed out and the CONNECT did not publish */
+  pendingWill?: Will;
+  /** Epoch ms; the store's clock if absent */
+  now?: number;
 }
 
 /** What the runtime does with the will after release. */
@@ -119,11 +152,21 @@ export type WillDisposition =
 export type ReleaseResult =
   /** The connection does not own the session (stale release after a takeover): nothing changed */
   | { readonly outcome: 'not-owner' }
+  /**
+   * Another run of this connection's disconnect path released the session moments ago and still
+   * holds its will (HELD_WILL_LEASE_MS): leave the rest, the connection record included, to it.
+   */
+  | { readonly outcome: 'in-progress' }
   | {
       readonly outcome: 'released';
       readonly will: WillDisposition;
       /** The session ended at release (expiry 0): state keyed by its epoch can be dropped */
       readonly sessionEnded: boolean;
+      /**
+       * The will (if any) is held for this connection until `settleWill`: a rerun of release hands
+       * it out again. Call `settleWill` once the will was published (or deferred, or had none).
+       */
+      readonly willHeld: boolean;
     };
 
 export type TakeWillResult =
@@ -144,6 +187,7 @@ export interface SessionStore {
 
   /**
    * Makes `connectionId` the owner; see the module comment for the rules.
+   * @throws ClientIdOfAnotherPrincipalError if a live session belongs to another principal
    * @throws SessionTakenOverError if a newer CONNECT owns the session
    * @throws ClientIdInUseError for an assigned id that a live session holds
    */
@@ -151,6 +195,20 @@ export interface SessionStore {
 
   /** Connection closed: the session goes offline and its will is taken (published or deferred). */
   release(request: ReleaseRequest): Promise<ReleaseResult>;
+
+  /**
+   * The connection's disconnect path is done with the will release handed out (published it, or
+   * there was none): forget it. Idempotent.
+   */
+  settleWill(owner: OwnerRef): Promise<void>;
+
+  /**
+   * Undoes what can be undone of a claim whose CONNECT failed before CONNACK, so that the client's
+   * next CONNECT finds its session: the session goes offline without ending (a session the claim
+   * created expires as a released one would), the failed CONNECT's will is dropped (it was never
+   * accepted), and `pendingWill` becomes due at once for the next claim or the sweeper.
+   */
+  abandon(request: AbandonRequest): Promise<OwnerUpdateResult>;
 
   /** Takes the owner's will now, ignoring any delay (conditional; at most once). */
   takeWill(owner: OwnerRef): Promise<TakeWillResult>;
@@ -164,6 +222,14 @@ export interface SessionStore {
   /** Offline sessions whose deferred will is due, oldest first; read from the sparse `sweep` index. */
   dueWills(query: { now?: number; limit: number }): Promise<DueWill[]>;
 
-  /** Takes a due deferred will (conditional: one sweeper wins); undefined if gone, not due or resumed. */
+  /**
+   * Takes a due deferred will (conditional: one sweeper wins); undefined if gone, not due or resumed.
+   * The will stays held, invisible to claims, and falls due again after DUE_WILL_LEASE_MS
+   * (./session-reruns) unless `settleDueWill` is called once it was published: a sweeper that died
+   * in between is followed by the next one (at least once).
+   */
   takeDueWill(clientId: string, now?: number): Promise<Will | undefined>;
+
+  /** The due will a sweeper took was published: forget it (idempotent). */
+  settleDueWill(clientId: string): Promise<void>;
 }

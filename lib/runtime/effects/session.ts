@@ -16,9 +16,17 @@ import {
   type WillDiscardIntent,
 } from '../../broker';
 import { ClientIdentifierNotValidError, encode, ProtocolViolationError, type ConnectPacket } from '../../mqtt';
-import { AlreadyConnectedError, ClientIdInUseError, ConnectionNotFoundError, SessionTakenOverError } from '../../store/errors';
+import { NotAuthorizedError } from '../../broker/errors';
+import {
+  AlreadyConnectedError,
+  ClientIdInUseError,
+  ClientIdOfAnotherPrincipalError,
+  ConnectionNotFoundError,
+  SessionTakenOverError,
+} from '../../store/errors';
 import type { MqttConnectionFields } from '../../store/ports';
 import { subscriptionTtl } from '../records';
+import type { Will } from '../../store/session-port';
 import type { RuntimeDeps } from '../types';
 import type { EffectContext } from './context';
 
@@ -45,15 +53,22 @@ export async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent
       assignedClientId: intent.clientIdAssigned,
       hint: ctx.sessionHint,
     });
-    if (result.previousConnectionId !== undefined && result.previousConnectionId !== ctx.connectionId) {
-      await evict(deps, result.previousConnectionId, ctx.connectionId);
-    }
-    if (result.previousWill !== undefined) await deps.publishWill(result.previousWill, intent.clientId);
     ctx.claimed = { sessionEpoch: result.sessionEpoch, sessionPresent: result.sessionPresent };
-    if (!result.sessionPresent) {
-      // A new session: whatever an earlier session of this client id left is discarded [MQTT-3.1.2-4].
-      await deps.subscriptions.deleteAll(intent.clientId, { before: result.sessionEpoch });
-      await deps.messages.deleteAll(intent.clientId);
+    let pendingWill = result.previousWill;
+    try {
+      if (result.previousConnectionId !== undefined && result.previousConnectionId !== ctx.connectionId) {
+        await evict(deps, result.previousConnectionId, ctx.connectionId);
+      }
+      if (pendingWill !== undefined) await deps.publishWill(pendingWill, intent.clientId);
+      pendingWill = undefined;
+      if (!result.sessionPresent) {
+        // A new session: whatever an earlier session of this client id left is discarded [MQTT-3.1.2-4].
+        await deps.subscriptions.deleteAll(intent.clientId, { before: result.sessionEpoch });
+        await deps.messages.deleteAll(intent.clientId);
+      }
+    } catch (error) {
+      await abandonClaim(deps, intent.clientId, ctx, pendingWill);
+      throw error;
     }
     return { replaced: false, decision: withSessionPresent(decision, result.sessionPresent) };
   } catch (err) {
@@ -65,7 +80,30 @@ export async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent
       const error = new ClientIdentifierNotValidError('assigned client id is in use', { cause: err });
       return { replaced: true, decision: decideOnError(error, ctx.state, ctx.connectionId, intent.protocolVersion) };
     }
+    if (err instanceof ClientIdOfAnotherPrincipalError) {
+      // The claim's condition refused it: the same reaction as the core's own check (docs/SECURITY.md).
+      const error = new NotAuthorizedError('Client identifier in use by another principal', { cause: err });
+      return { replaced: true, decision: decideOnError(error, ctx.state, ctx.connectionId, intent.protocolVersion) };
+    }
     throw err;
+  }
+}
+
+/**
+ * The CONNECT failed after its claim and before CONNACK (issue 13, gap 10): the session goes
+ * offline again, resumable by the client's next CONNECT, without the failed CONNECT's will (never
+ * accepted), and a previous owner's will not yet published becomes due for the next claim or the
+ * sweeper. Best effort: if this fails too, the next CONNECT takes the session over as before.
+ */
+async function abandonClaim(deps: RuntimeDeps, clientId: string, ctx: EffectContext, pendingWill?: Will): Promise<void> {
+  const claimed = ctx.claimed;
+  if (claimed === undefined) return;
+  ctx.claimed = undefined;
+  try {
+    const owner = { clientId, connectionId: ctx.connectionId };
+    await deps.sessions.abandon({ ...owner, created: !claimed.sessionPresent, ...(pendingWill ? { pendingWill } : {}) });
+  } catch (error) {
+    deps.log.error('claim of a failed CONNECT not given up', { connectionId: ctx.connectionId, clientId, error });
   }
 }
 
@@ -93,6 +131,7 @@ export async function markConnected(
     ctx.record = await deps.connections.markConnected(ctx.connectionId, fields);
     return undefined;
   } catch (err) {
+    if (!(err instanceof AlreadyConnectedError)) await abandonClaim(deps, intent.connection.clientId, ctx);
     if (err instanceof AlreadyConnectedError) {
       // Two CONNECTs raced on one connection: the second is a protocol error [MQTT-3.1.0-2].
       // The winner has answered CONNACK, so the reaction is the after-CONNACK one.

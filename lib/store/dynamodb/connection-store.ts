@@ -15,6 +15,7 @@ import { ExpressionBuilder } from './expressions';
 import { bool, jsonOf, num, numOneOf, optional, recordCodec, required, str, strOneOf, type Item } from './marshal';
 import { connectionAclSchema, preAuthenticatedSchema } from '../../auth/codec';
 import type { MeteredDynamoDb } from './metered';
+import { isOwnWrite, newRequestToken, REQUEST_TOKEN } from './request-token';
 import type { TransportMode } from '../../api-gateway';
 
 export const connectionCodec = recordCodec<ConnectionRecord>('connections', {
@@ -74,9 +75,15 @@ export class DynamoConnectionStore implements ConnectionStore, ConnectionScan {
     return this.live(Item);
   }
 
+  /**
+   * One conditional UpdateItem. It writes a request token (`rq`) with the record, so that the
+   * SDK's resend of an applied write, whose condition then fails on status 'mqtt', recognises its
+   * own write and answers the record instead of AlreadyConnectedError (issue 13).
+   */
   async markConnected(connectionId: string, fields: MqttConnectionFields): Promise<ConnectionRecord> {
     const x = new ExpressionBuilder();
-    const update = x.set(connectionCodec.toAttributes({ ...fields, status: 'mqtt' }));
+    const token = newRequestToken();
+    const update = x.set({ ...connectionCodec.toAttributes({ ...fields, status: 'mqtt' }), [REQUEST_TOKEN]: { S: token } });
     const condition = `${this.liveCondition(x)} AND ${x.name('status')} = ${x.value({ S: 'open' })}`;
     const { Attributes } = await conditionally(
       () =>
@@ -91,6 +98,7 @@ export class DynamoConnectionStore implements ConnectionStore, ConnectionScan {
         }),
       (failure) => {
         const old = this.live(failure.Item);
+        if (old !== undefined && isOwnWrite(failure, token)) return { Attributes: failure.Item };
         if (old?.status === 'mqtt') throw new AlreadyConnectedError(connectionId, { cause: failure });
         throw new ConnectionNotFoundError(connectionId, { cause: failure });
       },

@@ -5,6 +5,7 @@
  * in order [MQTT-3.3.2-18].
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { Item } from './marshal';
 import type { Properties, QoS } from '../../mqtt/types';
 import type { SessionRecord, Will } from '../session-port';
 import { num, numOneOf, optional, recordCodec, required, str, type AttributeCodec } from './marshal';
@@ -78,4 +79,9 @@ export const sessionCodec = recordCodec<SessionItem>('sessions', {
 export function sessionRecord(item: SessionItem): SessionRecord {
   const { sweepShard: _shard, ...record } = item;
   return record;
+}
+
+/** The record of an item (undefined for none, or the empty item of ReturnValues on a missing one). */
+export function decodeSession(item: Item | undefined): SessionRecord | undefined {
+  return item === undefined || Object.keys(item).length === 0 ? undefined : sessionRecord(sessionCodec.fromItem(item));
 }

@@ -1,14 +1,19 @@
 /**
  * SessionStore on the `sessions` table. Every operation is one conditional UpdateItem (a deferred
  * will on release adds a second), and every race is settled by a condition: ownership by the
- * claim order (requestTimeEpoch, connectionId), wills by removing them in the write that hands
- * them out (ReturnValues ALL_OLD), so each will is handed out at most once.
+ * claim order (requestTimeEpoch, connectionId) and the principal, wills by taking them in the
+ * write that hands them out, so each will is handed out at most once.
+ *
+ * Every conditional write recognises its own resend (issue 13; ../session-port "Retries and
+ * reruns"): a failed condition asks for the old item (ReturnValuesOnConditionCheckFailure
+ * ALL_OLD), and the item tells "this very claim / release / take was applied" from a lost race.
+ * A release keeps the will it took under `rw#<connectionId>` until the disconnect path settles it.
  */
-import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { epochSeconds, systemClock, type Clock } from '../clock';
-import { ClientIdInUseError, SessionTakenOverError } from '../errors';
 import { SWEEP_INDEX, TABLE_SCHEMAS } from '../schema';
+import { endedFor, heldWillDisposition, HELD_WILL_LEASE_MS } from '../session-reruns';
 import type {
+  AbandonRequest,
   ClaimRequest,
   ClaimResult,
   DueWill,
@@ -20,33 +25,24 @@ import type {
   SessionStore,
   TakeWillResult,
   Will,
-  WillDisposition,
 } from '../session-port';
-import {
-  claimIsNotOlder,
-  isLive,
-  offlineExpiresAt,
-  onlineExpiresAt,
-  previousWillOnClaim,
-  sessionEpochOf,
-  sweepShardOf,
-  sweepShards,
-  willOnRelease,
-} from '../session-rules';
-import { conditionally, nothing } from './conditionally';
+import { isLive, offlineExpiresAt, onlineExpiresAt, sweepShardOf, sweepShards, willOnRelease } from '../session-rules';
+import { conditionally } from './conditionally';
 import type { DynamoStoreOptions } from './connection-store';
 import { ExpressionBuilder } from './expressions';
 import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
-import { claimWrite, type ClaimMode } from './session-claim';
-import { sessionCodec, sessionRecord, willCodec } from './session-codec';
+import { claimWrite, FOUND, type ClaimMode } from './session-claim';
+import { afterFailedClaim, claimResult } from './session-claim-result';
+import { decodeSession, sessionCodec, willCodec } from './session-codec';
+import { heldAtName, heldWillOf, heldWillName, SessionWills } from './session-wills';
+import { newRequestToken, REQUEST_TOKEN, tokenOf } from './request-token';
 
 const PK = TABLE_SCHEMAS.sessions.partitionKey.name;
-/** A claim flips between 'create' and 'resume' only when another writer changed the item meanwhile. */
-const MAX_CLAIM_ATTEMPTS = 4;
 
 export class DynamoSessionStore implements SessionStore {
   private readonly clock: Clock;
+  private readonly wills: SessionWills;
 
   constructor(
     private readonly db: MeteredDynamoDb,
@@ -54,6 +50,7 @@ export class DynamoSessionStore implements SessionStore {
     options: DynamoStoreOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
+    this.wills = new SessionWills(db, tableName, (clientId) => this.key(clientId));
   }
 
   async get(clientId: string): Promise<SessionRecord | undefined> {
@@ -91,56 +88,105 @@ export class DynamoSessionStore implements SessionStore {
         });
         return claimResult(request, mode, decode(Attributes), now);
       },
-      (failure) => retryMode(request, mode, failure, attempt, now),
+      (failure) => afterFailedClaim(request, mode, failure, attempt, now),
     );
   }
 
   async release(request: ReleaseRequest): Promise<ReleaseResult> {
     const now = request.now ?? this.clock();
     const x = new ExpressionBuilder();
+    const token = newRequestToken();
+    // Placeholders are made only when used: DynamoDB refuses unused ones.
+    const hold = () =>
+      `, ${x.name(heldWillName(request.connectionId))} = if_not_exists(${x.name('will')}, ${x.value({ NULL: true })}), ` +
+      `${x.name(heldAtName(request.connectionId))} = ${x.value({ N: String(this.clock()) })}`;
+    const held = `, ${x.name(REQUEST_TOKEN)} = ${x.value({ S: token })}${request.hasWill === true ? hold() : ''}`;
+    const removed = ['connectionId', 'will', 'willDueAt', 'sweepShard', ...Object.keys(FOUND)];
     const update =
       `SET ${x.name('disconnectedAt')} = ${x.value({ N: String(now) })}, ` +
-      `${x.name('expiresAt')} = ${x.name('sessionExpiryInterval')} + ${x.value({ N: String(epochSeconds(now)) })} ` +
-      `REMOVE ${['connectionId', 'will', 'willDueAt', 'sweepShard'].map((n) => x.name(n)).join(', ')}`;
+      `${x.name('expiresAt')} = ${x.name('sessionExpiryInterval')} + ${x.value({ N: String(epochSeconds(now)) })}${held} ` +
+      `REMOVE ${removed.map((n) => x.name(n)).join(', ')}`;
     const written = await this.ownerWrite(request, x, update, 'ALL_OLD');
-    const old = written === 'not-owner' ? undefined : written.old;
-    if (old === undefined) return { outcome: 'not-owner' };
+    if ('failed' in written) return this.releasedBefore(request, written.failed, now, token);
+    const old = written.old as SessionRecord;
     let will = willOnRelease(old, now);
-    if (will.action === 'deferred') will = await this.deferWill(old, will);
+    let willHeld = request.hasWill === true;
+    if (will.action === 'deferred') {
+      const deferred = await this.wills.deferWill(old.clientId, request.connectionId, old.sessionEpoch, will);
+      will = deferred.will;
+      willHeld &&= !deferred.stored;
+    }
     const sessionEnded = !isLive({ ...old, expiresAt: offlineExpiresAt(now, old.sessionExpiryInterval) }, now);
-    return { outcome: 'released', will, sessionEnded };
+    return { outcome: 'released', will, sessionEnded, willHeld };
   }
 
-  async takeWill(owner: OwnerRef): Promise<TakeWillResult> {
+  /**
+   * A release whose condition failed: run again by the connection that released (its resend, or a
+   * rerun of its disconnect path), it answers what is left to do: the will it holds, if any, and
+   * whether the session ended. Otherwise the connection does not own the session.
+   */
+  private async releasedBefore(request: ReleaseRequest, item: Item | undefined, now: number, token: string): Promise<ReleaseResult> {
+    const session = decode(item);
+    const sessionEnded = endedFor(request.connectionId, session, now);
+    const held = heldWillOf(item, request.connectionId);
+    if (held !== undefined) {
+      // Another run released moments ago and is publishing: leave it the will (not this write's resend).
+      const at = Number(item?.[heldAtName(request.connectionId)]?.N ?? 0);
+      if (tokenOf(item) !== token && this.clock() < at + HELD_WILL_LEASE_MS) return { outcome: 'in-progress' };
+      let will = heldWillDisposition(held, session, now);
+      let willHeld = true;
+      if (will.action === 'deferred') {
+        const epoch = request.sessionEpoch ?? session?.sessionEpoch ?? '';
+        const deferred = await this.wills.deferWill(request.clientId, request.connectionId, epoch, will);
+        will = deferred.will;
+        willHeld = !deferred.stored;
+      }
+      return { outcome: 'released', will, sessionEnded, willHeld };
+    }
+    if (session?.ownerConnectionId !== request.connectionId || session.connectionId !== undefined) return { outcome: 'not-owner' };
+    return { outcome: 'released', will: { action: 'none' }, sessionEnded, willHeld: false };
+  }
+
+  settleWill(owner: OwnerRef): Promise<void> {
+    return this.wills.settleWill(owner);
+  }
+
+  async abandon(request: AbandonRequest): Promise<OwnerUpdateResult> {
+    const now = request.now ?? this.clock();
     const x = new ExpressionBuilder();
-    const condition = `${x.name('connectionId')} = ${x.value({ S: owner.connectionId })} AND attribute_exists(${x.name('will')})`;
-    return conditionally<TakeWillResult, TakeWillResult>(
-      async () => {
-        const { Attributes } = await this.db.updateItem({
-          TableName: this.tableName,
-          Key: this.key(owner.clientId),
-          UpdateExpression: `REMOVE ${x.name('will')}`,
-          ConditionExpression: condition,
-          ...x.attributes(),
-          ReturnValues: 'ALL_OLD',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        });
-        return { outcome: 'taken', will: decode(Attributes)?.will as Will };
-      },
-      (failure) => (failure.Item?.connectionId?.S === owner.connectionId ? { outcome: 'no-will' } : { outcome: 'not-owner' }),
-    );
+    const sets = [`${x.name('disconnectedAt')} = ${x.value({ N: String(now) })}`];
+    if (request.created) sets.push(`${x.name('expiresAt')} = ${x.name('sessionExpiryInterval')} + ${x.value({ N: String(epochSeconds(now)) })}`);
+    const removed = ['connectionId', ...Object.keys(FOUND)];
+    if (request.pendingWill) {
+      const shard = sweepShardOf(request.clientId);
+      sets.push(`${x.name('will')} = ${x.value(willCodec.encode(request.pendingWill))}`, `${x.name('willDueAt')} = ${x.value({ N: String(now) })}`);
+      sets.push(`${x.name('sweepShard')} = ${x.value({ S: shard })}`);
+    } else {
+      removed.push('will', 'willDueAt', 'sweepShard');
+    }
+    const update = `SET ${sets.join(', ')} REMOVE ${removed.map((n) => x.name(n)).join(', ')}`;
+    const written = await this.ownerWrite(request, x, update, 'NONE');
+    if (!('failed' in written)) return 'updated';
+    // Its own resend: the session is offline and this connection's claim was the last one.
+    const session = decode(written.failed);
+    return session?.ownerConnectionId === request.connectionId && session.connectionId === undefined ? 'updated' : 'not-owner';
+  }
+
+  takeWill(owner: OwnerRef): Promise<TakeWillResult> {
+    return this.wills.takeWill(owner);
   }
 
   async discardWill(owner: OwnerRef): Promise<OwnerUpdateResult> {
     const x = new ExpressionBuilder();
-    return (await this.ownerWrite(owner, x, `REMOVE ${x.name('will')}`, 'NONE')) === 'not-owner' ? 'not-owner' : 'updated';
+    // A resend finds the same owner and removes nothing more: the write is idempotent as it is.
+    return 'failed' in (await this.ownerWrite(owner, x, `REMOVE ${x.name('will')}`, 'NONE')) ? 'not-owner' : 'updated';
   }
 
   async setExpiry(owner: OwnerRef & { sessionExpiryInterval: number }): Promise<OwnerUpdateResult> {
     const x = new ExpressionBuilder();
     const interval = owner.sessionExpiryInterval;
     const update = x.set(sessionCodec.toAttributes({ sessionExpiryInterval: interval, expiresAt: onlineExpiresAt(this.clock(), interval) }));
-    return (await this.ownerWrite(owner, x, update, 'NONE')) === 'not-owner' ? 'not-owner' : 'updated';
+    return 'failed' in (await this.ownerWrite(owner, x, update, 'NONE')) ? 'not-owner' : 'updated';
   }
 
   async dueWills(query: { now?: number; limit: number }): Promise<DueWill[]> {
@@ -152,25 +198,12 @@ export class DynamoSessionStore implements SessionStore {
       .slice(0, query.limit);
   }
 
-  async takeDueWill(clientId: string, now?: number): Promise<Will | undefined> {
-    const x = new ExpressionBuilder();
-    const condition =
-      `attribute_not_exists(${x.name('connectionId')}) AND attribute_exists(${x.name('will')}) ` +
-      `AND ${x.name('willDueAt')} <= ${x.value({ N: String(now ?? this.clock()) })}`;
-    return conditionally(
-      async () => {
-        const { Attributes } = await this.db.updateItem({
-          TableName: this.tableName,
-          Key: this.key(clientId),
-          UpdateExpression: `REMOVE ${['will', 'willDueAt', 'sweepShard'].map((n) => x.name(n)).join(', ')}`,
-          ConditionExpression: condition,
-          ...x.attributes(),
-          ReturnValues: 'ALL_OLD',
-        });
-        return decode(Attributes)?.will;
-      },
-      nothing, // taken by another sweeper, or the session was resumed
-    );
+  takeDueWill(clientId: string, now?: number): Promise<Will | undefined> {
+    return this.wills.takeDueWill(clientId, now ?? this.clock());
+  }
+
+  settleDueWill(clientId: string): Promise<void> {
+    return this.wills.settleDueWill(clientId);
   }
 
   private async dueInShard(shard: string, now: number, limit: number): Promise<DueWill[]> {
@@ -185,44 +218,13 @@ export class DynamoSessionStore implements SessionStore {
     return (Items ?? []).map((item) => ({ clientId: item[PK]?.S ?? '', willDueAt: Number(item.willDueAt?.N) }));
   }
 
-  /**
-   * Stores the will that release took, due at `dueAt`, unless the session was claimed in between:
-   * then a resume cancelled it [MQTT-3.1.3-9] and a new session ended the old one (publish now).
-   */
-  private async deferWill(old: SessionRecord, will: WillDisposition & { action: 'deferred' }): Promise<WillDisposition> {
-    const x = new ExpressionBuilder();
-    const update = x.set({
-      will: willCodec.encode(will.will),
-      willDueAt: { N: String(will.dueAt) },
-      sweepShard: { S: sweepShardOf(old.clientId) },
-    });
-    const condition =
-      `attribute_not_exists(${x.name('connectionId')}) AND ${x.name('ownerConnectionId')} = ${x.value({ S: old.ownerConnectionId })} ` +
-      `AND ${x.name('sessionEpoch')} = ${x.value({ S: old.sessionEpoch })}`;
-    return conditionally<WillDisposition, WillDisposition>(
-      async () => {
-        await this.db.updateItem({
-          TableName: this.tableName,
-          Key: this.key(old.clientId),
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ...x.attributes(),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        });
-        return will;
-      },
-      (failure) =>
-        decode(failure.Item)?.sessionEpoch === old.sessionEpoch ? { action: 'none' } : { action: 'publish', will: will.will },
-    );
-  }
-
-  /** An update conditional on `connectionId` owning the session, with the old item if asked for. */
+  /** An update conditional on `connectionId` owning the session: the old item, or the failed condition's. */
   private async ownerWrite(
     owner: OwnerRef,
     x: ExpressionBuilder,
     update: string,
     returnValues: 'ALL_OLD' | 'NONE',
-  ): Promise<{ old: SessionRecord | undefined } | 'not-owner'> {
+  ): Promise<{ old: SessionRecord | undefined } | { failed: Item | undefined }> {
     const condition = `${x.name('connectionId')} = ${x.value({ S: owner.connectionId })}`;
     return conditionally(
       async () => {
@@ -233,10 +235,11 @@ export class DynamoSessionStore implements SessionStore {
           ConditionExpression: condition,
           ...x.attributes(),
           ReturnValues: returnValues,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         });
         return { old: decode(Attributes) };
       },
-      () => 'not-owner' as const,
+      (failure) => ({ failed: failure.Item }),
     );
   }
 
@@ -245,40 +248,4 @@ export class DynamoSessionStore implements SessionStore {
   }
 }
 
-function decode(item: Item | undefined): SessionRecord | undefined {
-  return item === undefined || Object.keys(item).length === 0 ? undefined : sessionRecord(sessionCodec.fromItem(item));
-}
-
-function claimResult(request: ClaimRequest, mode: ClaimMode, old: SessionRecord | undefined, now: number): ClaimResult {
-  const resumed = mode === 'resume';
-  const result: ClaimResult = {
-    sessionPresent: resumed,
-    sessionEpoch: resumed && old ? old.sessionEpoch : sessionEpochOf(request.requestTimeEpoch, request.connectionId),
-  };
-  if (old?.connectionId !== undefined && old.connectionId !== request.connectionId) {
-    result.previousConnectionId = old.connectionId;
-  }
-  const previousWill = previousWillOnClaim(old, !resumed, now);
-  if (previousWill) result.previousWill = previousWill;
-  return result;
-}
-
-/**
- * After a claim's condition failed: the mode to try next, or the domain error. An assigned id
- * that a live session holds is in use; a fresh start, an older claim or too many flips lost.
- */
-function retryMode(
-  request: ClaimRequest,
-  mode: ClaimMode,
-  failure: ConditionalCheckFailedException,
-  attempt: number,
-  now: number,
-): ClaimMode {
-  const old = decode(failure.Item);
-  const live = isLive(old, now);
-  if (mode === 'assigned') throw new ClientIdInUseError(request.clientId, { cause: failure });
-  if ((live && !claimIsNotOlder(request, old)) || mode === 'fresh' || attempt >= MAX_CLAIM_ATTEMPTS) {
-    throw new SessionTakenOverError(request.clientId, request.connectionId, { cause: failure });
-  }
-  return live ? 'resume' : 'create';
-}
+const decode = decodeSession;

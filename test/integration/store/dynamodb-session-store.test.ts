@@ -5,11 +5,13 @@ import { DynamoSessionStore } from '../../../lib/store/dynamodb/session-store';
 import { SessionTakenOverError } from '../../../lib/store/errors';
 import type { ClaimRequest } from '../../../lib/store/ports';
 import { useDynamoTables } from '../../helpers/dynamodb';
+import { sessionRetryContract } from '../../unit/store/session-retry.contract';
 import { sessionStoreContract } from '../../unit/store/session-store.contract';
 
 const db = await useDynamoTables({ tables: ['sessions'] });
 
 sessionStoreContract('dynamodb', (clock) => new DynamoSessionStore(db.metered, db.names.sessions, { clock }));
+sessionRetryContract('dynamodb', (clock) => new DynamoSessionStore(db.metered, db.names.sessions, { clock }));
 
 describe('DynamoSessionStore requests and capacity', () => {
   const store = new DynamoSessionStore(db.metered, db.names.sessions);
@@ -65,7 +67,26 @@ describe('DynamoSessionStore requests and capacity', () => {
     ]);
   });
 
-  it('release of a delayed will is two UpdateItems, the second also writing the sweep index; the sweep is one Query per shard and one UpdateItem', async () => {
+  it('release of a connection with a will holds it: release and settleWill are one UpdateItem each; a delayed will needs no settle', async () => {
+    const request = claim({ cleanStart: true });
+    await store.claim(request);
+    db.meter.reset();
+    const released = await store.release({ ...request, hasWill: true });
+    expect(released).toMatchObject({ will: { action: 'publish' }, willHeld: true });
+    await store.settleWill(request);
+    expect(calls()).toEqual([
+      ['UpdateItem', table, 0, 1],
+      ['UpdateItem', table, 0, 1],
+    ]);
+    const delayed = { topic: 't', payload: new Uint8Array(0), qos: 0 as const, retain: false, properties: { willDelayInterval: 1 } };
+    const deferred = claim({ cleanStart: true, will: delayed });
+    await store.claim(deferred);
+    db.meter.reset();
+    expect(await store.release({ ...deferred, hasWill: true })).toMatchObject({ will: { action: 'deferred' }, willHeld: false });
+    expect(calls().map((c) => c[0])).toEqual(['UpdateItem', 'UpdateItem']);
+  });
+
+  it('release of a delayed will is two UpdateItems, the second also writing the sweep index; the sweep is one Query per shard, one UpdateItem moving the index entry to the lease, one settling it', async () => {
     const delayed = { topic: 't', payload: new Uint8Array(0), qos: 0 as const, retain: false, properties: { willDelayInterval: 1 } };
     const request = claim({ cleanStart: true, will: delayed });
     await store.claim(request);
@@ -79,10 +100,12 @@ describe('DynamoSessionStore requests and capacity', () => {
     const due = await store.dueWills({ now: dueAt, limit: 10 });
     expect(due.map((d) => d.clientId)).toContain(request.clientId);
     expect(await store.takeDueWill(request.clientId, dueAt)).toEqual(delayed);
+    await store.settleDueWill(request.clientId);
     const entries = db.meter.take().entries;
     expect(entries.filter((e) => e.operation === 'Query')).toHaveLength(4);
     expect(entries.filter((e) => e.operation === 'Query').every((e) => e.readUnits === 0.5)).toBe(true);
-    expect(entries.filter((e) => e.operation === 'UpdateItem').map((e) => e.writeUnits)).toEqual([2]);
+    // take: the item + the index entry moved to the lease's end (delete + put); settle: the item + the index delete
+    expect(entries.filter((e) => e.operation === 'UpdateItem').map((e) => e.writeUnits)).toEqual([3, 2]);
   });
 
   it('keeps the SDK exception as the cause of SessionTakenOverError', async () => {

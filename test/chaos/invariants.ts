@@ -4,7 +4,9 @@
  *
  * What "expected" means, precisely:
  * - A publish counts once its publisher got the PUBACK (QoS 1) or PUBCOMP (QoS 2): `ackedAt`.
- *   A publish never acknowledged is held to nothing at QoS 1, and to at most once at QoS 2.
+ *   A publish never acknowledged is held to nothing at QoS 1, and to at most once at QoS 2; but
+ *   the run settles without faults before it ends, so an unacknowledged publish is itself a
+ *   failure (its publisher was left waiting).
  * - A persistent session (Clean Session 0 / Clean Start 0 with a long expiry, never cleaned during
  *   the run) owes its subscriber every acknowledged publish that matches its filters and started
  *   after the session's first SUBACK: while it is offline they queue, and the final resume drains
@@ -92,6 +94,8 @@ export interface Verdict {
   /** Copies owed (publish × subscriber). */
   readonly owed: number;
   readonly received: number;
+  /** Publishes whose PUBACK / PUBCOMP never came, though the run settled without faults: failures. */
+  readonly unacknowledged: number;
   readonly losses: readonly Miss[];
   /** QoS 2 copies received more than once: failures. */
   readonly qos2Duplicates: readonly Miss[];
@@ -138,7 +142,9 @@ export function judge(journal: ChaosJournal, options: { readonly graceMs: number
   const finalFailures = journal.finals
     .filter((f) => !f.connected || f.queueReceived === false)
     .map((f) => `${f.clientId}: ${f.connected ? 'queued message not received' : 'could not connect'}`);
+  const unacknowledged = journal.publishes.filter((p) => p.ackedAt === undefined).length;
   const failures = [
+    ...(unacknowledged > 0 ? [`${unacknowledged} publishes never acknowledged`] : []),
     ...(losses.length > 0 ? [`${losses.length} owed copies lost (QoS 1: ${losses.filter((l) => l.qos === 1).length}, QoS 2: ${losses.filter((l) => l.qos === 2).length})`] : []),
     ...(qos2Duplicates.length > 0 ? [`${qos2Duplicates.length} QoS 2 copies received more than once`] : []),
     ...(unknownReceipts > 0 ? [`${unknownReceipts} messages received that nobody published`] : []),
@@ -153,6 +159,7 @@ export function judge(journal: ChaosJournal, options: { readonly graceMs: number
     acknowledged: journal.publishes.filter((p) => p.ackedAt !== undefined).length,
     owed,
     received: journal.receipts.length,
+    unacknowledged,
     losses,
     qos2Duplicates,
     qos1Duplicates,

@@ -8,9 +8,11 @@
  *
  * `--store` and `--posts` take comma-separated kinds ('' for none): store sdk-retry, lost-response,
  * before; posts gone, throttle, timeout-after, timeout-before, partial. Prints the report; exits
- * with 1 when an invariant fails, with 2 on a bad option.
+ * with 1 when an invariant fails, with 2 on a bad option. CHAOS_LOG=info CHAOS_LOG_FILE=path keeps
+ * the broker's log lines (errors only by default) in a file.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startLocalBroker } from '../lib/local/local-broker';
 import { createLogger } from '../lib/log';
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
       const broker = await startLocalBroker({
         ...brokerOptions,
         tablePrefix: `chaos-${randomUUID().slice(0, 8)}-`,
-        log: createLogger({ level: 'error', write: (line) => logged.push(line) }),
+        log: createLogger({ level: process.env.CHAOS_LOG === 'info' ? 'info' : 'error', write: (line) => logged.push(line) }),
         gateway: { port: 0, strict: true, ...brokerOptions.gateway },
         ...(process.env.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT } : {}),
       });
@@ -78,7 +80,8 @@ async function main(): Promise<void> {
     (line) => console.log(line),
   );
   console.log(formatReport(report));
-  console.log(`  broker errors logged: ${logged.length}`);
+  console.log(`  broker lines logged: ${logged.length}`);
+  if (process.env.CHAOS_LOG_FILE) writeFileSync(process.env.CHAOS_LOG_FILE, logged.join('\n'));
   process.exit(report.verdict.failures.length === 0 ? 0 : 1);
 }
 

@@ -22,6 +22,8 @@ export class Journal {
   readonly receipts: Receipt[] = [];
   readonly willConnections: WillConnection[] = [];
   readonly willsReceived: string[] = [];
+  /** When each will arrived (for the report). */
+  readonly willTimes: number[] = [];
   readonly sessionsLost: Record<string, number> = {};
   readonly finals: FinalCheck[] = [];
   readonly subscribers: { clientId: string; clean: boolean; filters: string[]; windows: { from: number; to: number }[] }[] = [];
@@ -174,7 +176,7 @@ export class ChaosClient {
     if (this.openWindow !== undefined) this.openWindow.to = Date.now();
     this.openWindow = undefined;
     if (this.spec.will) {
-      this.journal.willConnections.push({ clientId: this.spec.clientId, connection: this.connection, acked: this.acked, graceful: this.graceful });
+      this.journal.willConnections.push({ clientId: this.spec.clientId, connection: this.connection, acked: this.acked, graceful: this.graceful, closedAt: Date.now() });
     }
     this.connection += 1;
     this.acked = false;
@@ -186,7 +188,10 @@ export class ChaosClient {
 
   private onMessage(topic: string, payload: Buffer): void {
     const text = payload.toString('utf8');
-    if (topic.startsWith('will/')) this.journal.willsReceived.push(text);
+    if (topic.startsWith('will/')) {
+      this.journal.willsReceived.push(text);
+      this.journal.willTimes.push(Date.now());
+    }
     else this.journal.receipts.push({ subscriber: this.spec.clientId, messageId: text.slice(0, text.indexOf('|')) });
   }
 }

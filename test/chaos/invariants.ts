@@ -60,6 +60,8 @@ export interface WillConnection {
   readonly acked: boolean;
   /** The client sent DISCONNECT on it. */
   readonly graceful: boolean;
+  /** When the client saw it close (for the report). */
+  readonly closedAt?: number;
 }
 
 export interface FinalCheck {

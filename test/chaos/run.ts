@@ -24,7 +24,12 @@ import { parseChaosOptions, type ChaosOptions, type ChaosOptionsInput } from './
 export interface ChaosReport {
   readonly options: ChaosOptions;
   readonly verdict: Verdict;
+  readonly journal: Journal;
+  /** Epoch ms when the faults started. */
+  readonly startedAt: number;
   readonly faults: {
+    readonly storeCalls: number;
+    readonly postCalls: number;
     readonly store: Record<FaultKind, number>;
     readonly storeByCommand: Record<string, number>;
     readonly posts: Record<PostFaultKind, number>;
@@ -44,6 +49,8 @@ const SMALL_BYTES = 64;
 const LARGE_BYTES = 30_000;
 /** Between the last closes and the final sweep. */
 const SWEEP_PAUSE_MS = 3000;
+/** The longest wait for the wills, and for the final check. */
+const PHASE_MS = 30_000;
 
 export async function runChaos(input: ChaosOptionsInput, start: StartBroker, say: (line: string) => void = () => undefined): Promise<ChaosReport> {
   const options = parseChaosOptions(input);
@@ -79,6 +86,7 @@ export async function runChaos(input: ChaosOptionsInput, start: StartBroker, say
     store?.randomly({ seed: options.seed ^ 0x1111_1111, rates: split(options.store, options.storeRate) });
     posts.randomly({ seed: options.seed ^ 0x2222_2222, rates: split(options.posts, options.postRate) });
     faultsOn = true;
+    const startedAt = Date.now();
     const every = (mean: number, act: () => void) => {
       const next = () => {
         const t = setTimeout(() => {
@@ -103,21 +111,25 @@ export async function runChaos(input: ChaosOptionsInput, start: StartBroker, say
     posts.clear();
     say(`chaos: faults off after ${journal.publishes.length} publishes; settling`);
 
-    const deadline = Date.now() + options.settleS * 1000;
-    await until(deadline, () => journal.publishes.every((p) => p.ackedAt !== undefined) && judge(journal, options).losses.length === 0);
+    // Each phase has its own deadline: a run that never settles still gets its final check.
+    await until(Date.now() + options.settleS * 1000, () => journal.publishes.every((p) => p.ackedAt !== undefined) && judge(journal, options).losses.length === 0);
     await Promise.all(chaos.map((c) => c.end()));
     // The sweeper's schedule, compressed: its next run comes after the closes left the queue.
     await sleep(SWEEP_PAUSE_MS);
     await broker.sweep();
-    await until(deadline, () => judge(journal, options).willsLost.length === 0);
-    const finals = await finalCheck(broker, journal, chaos, deadline);
-    await until(deadline, () => judge({ ...journal, finals }, options).willsLost.length === 0);
+    await until(Date.now() + PHASE_MS, () => judge(journal, options).willsLost.length === 0);
+    const finals = await finalCheck(broker, journal, chaos, Date.now() + PHASE_MS);
+    await until(Date.now() + PHASE_MS / 3, () => judge({ ...journal, finals }, options).willsLost.length === 0);
     await sleep(500);
     const verdict = judge({ ...journal, finals }, options);
     return {
       options,
       verdict,
+      journal,
+      startedAt,
       faults: {
+        storeCalls: store?.calls ?? 0,
+        postCalls: posts.posts,
         store: store?.counts() ?? { 'sdk-retry': 0, 'lost-response': 0, before: 0 },
         storeByCommand: store?.countsByCommand() ?? {},
         posts: posts.counts(),

@@ -77,6 +77,8 @@ export function serviceException(name: string, status: number, message: string):
 export class FaultyDelivery {
   /** Every fault fired so far, in order. */
   readonly injected: { readonly kind: PostFaultKind; readonly connectionId: string }[] = [];
+  /** Posts seen so far. */
+  posts = 0;
   private rules: ArmedRule[] = [];
   private random: { readonly options: RandomPostFaults; readonly prng: Prng } | undefined;
   /** Throttle bursts under way: posts still to refuse, per connection. */
@@ -113,6 +115,7 @@ export class FaultyDelivery {
   private async send(real: ManagementClient, command: unknown): Promise<unknown> {
     const forward = () => real.send(command as never);
     if (!(command instanceof PostToConnectionCommand)) return forward();
+    this.posts += 1;
     const connectionId = command.input.ConnectionId as string;
     const post = toPost(connectionId, command.input.Data as string | Uint8Array);
     const burst = this.bursts.get(connectionId);

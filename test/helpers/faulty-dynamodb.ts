@@ -68,6 +68,8 @@ export class FaultyDynamoDb {
   readonly client: DynamoDBClient;
   /** Every fault fired so far, in order. */
   readonly injected: InjectedFault[] = [];
+  /** Calls seen so far. */
+  calls = 0;
   private rules: ArmedRule[] = [];
   private random: { readonly options: RandomFaults; readonly prng: Prng } | undefined;
 
@@ -111,6 +113,7 @@ export class FaultyDynamoDb {
   }
 
   private async send(command: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> {
+    this.calls += 1;
     const name = command.constructor.name.replace(/Command$/, '');
     const table = tableOf(command.input);
     const kind = this.fire(name, table, command.input);

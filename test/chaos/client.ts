@@ -68,7 +68,7 @@ export class ChaosClient {
       clientId: spec.clientId,
       protocolVersion: spec.version,
       clean: spec.clean,
-      keepalive: 60,
+      keepalive: 30,
       reconnectPeriod: 250,
       connectTimeout: 15_000,
       resubscribe: false,

@@ -7,9 +7,11 @@
  * - every fault class at once: store (sdk-retry, lost-response, before), posts (410, 429 bursts,
  *   timeouts before and after the post, partial fragment posts), dropped `$disconnect`, jitter,
  *   forced reconnects (abrupt and with DISCONNECT), the sweeper on a compressed schedule;
- * - the classes that hold on main today: post faults but 410, forced reconnects, jitter; no store
- *   faults (defects 1 to 3 of issue 13) and no dropped `$disconnect` or 410 (a will published
- *   after DISCONNECT: the 410 races the connection's queued frames, see docs/RELIABILITY.md).
+ * - the classes that hold on main today: forced reconnects (abrupt and with DISCONNECT) and
+ *   jitter. Store faults (defects 1 to 3 and 5 of issue 13), post faults (a QoS 2 copy posted
+ *   again under a new packet id; persistent publishers left unacknowledged after 429s), dropped
+ *   `$disconnect` and 410 (a will published after DISCONNECT: the 410 races the connection's
+ *   queued frames) break it today: see docs/RELIABILITY.md, "Fault injection and chaos".
  */
 import { describe, expect, it } from 'vitest';
 import { formatReport } from '../chaos/report';
@@ -36,8 +38,8 @@ describe('chaos', () => {
     expect(report.verdict.failures).toEqual([]);
   }, 240_000);
 
-  it('the classes that hold today (posts but 410, reconnects, jitter): the same invariants', async () => {
-    const report = await chaos({ ...SHORT, seed: 0x5eed13, store: [], posts: ['throttle', 'timeout-after', 'timeout-before', 'partial'], postRate: 0.03, dropDisconnectRate: 0, reconnectEveryMs: 4000 });
+  it('the classes that hold today (forced reconnects, jitter): the same invariants', async () => {
+    const report = await chaos({ ...SHORT, seed: 0x5eed13, store: [], posts: [], dropDisconnectRate: 0, reconnectEveryMs: 4000 });
     expect(report.verdict.failures).toEqual([]);
   }, 240_000);
 });

@@ -49,8 +49,8 @@ const SMALL_BYTES = 64;
 const LARGE_BYTES = 30_000;
 /** Between the last closes and the final sweep. */
 const SWEEP_PAUSE_MS = 3000;
-/** The longest wait for the wills, and for the final check. */
-const PHASE_MS = 30_000;
+/** The longest wait for the wills, and for the final check: half the settling time, at most 30 s. */
+const phaseMs = (options: ChaosOptions) => Math.min(30_000, (options.settleS * 1000) / 2);
 
 export async function runChaos(input: ChaosOptionsInput, start: StartBroker, say: (line: string) => void = () => undefined): Promise<ChaosReport> {
   const options = parseChaosOptions(input);
@@ -117,9 +117,9 @@ export async function runChaos(input: ChaosOptionsInput, start: StartBroker, say
     // The sweeper's schedule, compressed: its next run comes after the closes left the queue.
     await sleep(SWEEP_PAUSE_MS);
     await broker.sweep();
-    await until(Date.now() + PHASE_MS, () => judge(journal, options).willsLost.length === 0);
-    const finals = await finalCheck(broker, journal, chaos, Date.now() + PHASE_MS);
-    await until(Date.now() + PHASE_MS / 3, () => judge({ ...journal, finals }, options).willsLost.length === 0);
+    await until(Date.now() + phaseMs(options), () => judge(journal, options).willsLost.length === 0);
+    const finals = await finalCheck(broker, journal, chaos, Date.now() + phaseMs(options));
+    await until(Date.now() + phaseMs(options) / 3, () => judge({ ...journal, finals }, options).willsLost.length === 0);
     await sleep(500);
     const verdict = judge({ ...journal, finals }, options);
     return {

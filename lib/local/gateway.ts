@@ -86,6 +86,8 @@ export class LocalGateway {
   private readonly wss: WebSocketServer;
   /** The ingress queue and its consumers, in ordered mode. */
   private readonly ordered: OrderedIngress | undefined;
+  private readonly random: () => number;
+  private dropped = 0;
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private stopped: Promise<void> | undefined;
 
@@ -93,8 +95,9 @@ export class LocalGateway {
     private readonly handlers: GatewayHandlers,
     options: LocalGatewayOptions = {},
   ) {
-    const { log, authorizer, ...rest } = options;
+    const { log, authorizer, random, ...rest } = options;
     this.config = localGatewayOptionsSchema.parse(rest);
+    this.random = random ?? Math.random;
     this.log = log ?? stderrLogger;
     this.authorizer = authorizer;
     this.ordered = this.config.ingress === 'ordered' ? new OrderedIngress((event) => this.handlers.ingress(event), this.config, this.log) : undefined;
@@ -162,6 +165,11 @@ export class LocalGateway {
   /** Ordered ingress: frames written to the queue swapped with their connection's next (`swapFraction`). */
   ingressSwaps(): number {
     return this.ordered?.swaps ?? 0;
+  }
+
+  /** `$disconnect` events dropped so far (`dropDisconnectRate`). */
+  droppedDisconnects(): number {
+    return this.dropped;
   }
 
   /** Ordered ingress: the messages the queue moved to its dead-letter list (none in direct mode). */
@@ -262,7 +270,8 @@ export class LocalGateway {
     this.connections.delete(connection.id);
     this.sockets.delete(connection.ws);
     const status = connection.closeStatus(code, reason);
-    if (Math.random() < this.config.dropDisconnectRate) {
+    if (this.config.dropDisconnectRate > 0 && this.random() < this.config.dropDisconnectRate) {
+      this.dropped += 1;
       this.log.info('$disconnect dropped', { connectionId: connection.id, ...status });
       return;
     }
@@ -294,7 +303,7 @@ export class LocalGateway {
     call: () => Promise<GatewayResult | void>,
   ): Promise<GatewayResult | undefined> {
     const run = (async () => {
-      if (this.config.jitterMs > 0) await sleep(Math.random() * this.config.jitterMs);
+      if (this.config.jitterMs > 0) await sleep(this.random() * this.config.jitterMs);
       const raw = await call();
       return route === 'connect' || raw !== undefined ? parseGatewayResult(raw) : undefined;
     })().catch((error: unknown) => {

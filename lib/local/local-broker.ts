@@ -4,7 +4,8 @@
  */
 import { parseBrokerConfig, type BrokerConfigInput } from '../broker';
 import type { GatewayResult } from '../gateway/events';
-import type { Delivery } from '../gateway/delivery';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Delivery, ManagementClient } from '../gateway/delivery';
 import { resetManagementClients } from '../gateway/management-client';
 import { LocalGateway, type GatewayHandlers, type LocalGatewayOptions } from './gateway';
 import { provideDynamoDb, type DynamoDbLocalOptions } from './dynamodb-local';
@@ -45,6 +46,16 @@ export interface LocalBrokerOptions {
   readonly maxQueued?: number;
   /** Wraps the delivery adapter (benchmarks count posts with it). */
   readonly wrapDelivery?: (delivery: Delivery) => Delivery;
+  /**
+   * Wraps the DynamoDB client under the runtime's stores (tests put FaultyDynamoDb there). Table
+   * creation at start-up does not go through it.
+   */
+  readonly wrapDynamoDb?: (client: DynamoDBClient) => DynamoDBClient;
+  /**
+   * Wraps the `@connections` client under the delivery adapter (tests inject 410, 429, timeouts
+   * and partial posts there, test/helpers/faulty-delivery.ts, so the adapter reacts as on AWS).
+   */
+  readonly wrapManagementClient?: (client: ManagementClient) => ManagementClient;
   /** Wraps the runtime's dependencies before the handlers are built (tests inject store failures). */
   readonly wrapRuntime?: (deps: RuntimeDeps) => RuntimeDeps;
   /** Run the sweeper this often, as the deployed schedule does; 0 turns it off. @default 60000 */
@@ -68,6 +79,8 @@ export interface LocalBroker {
   deadLetters(): readonly DeadLetter[];
   /** Ordered ingress: swaps the gateway performed before the queue (the `swapFraction` option). */
   ingressSwaps(): number;
+  /** `$disconnect` events the gateway dropped (its `dropDisconnectRate`). */
+  droppedDisconnects(): number;
   /** Runs the sweeper once now (it also runs every `sweepIntervalMs`). */
   sweep(): Promise<SweepReport>;
   /** Stops the gateway, then DynamoDB Local if this broker started it. Idempotent. */
@@ -107,6 +120,8 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       metrics: options.metrics ?? createMetrics(() => undefined),
       meter: options.meter,
       wrapDelivery: options.wrapDelivery,
+      wrapDynamoDb: options.wrapDynamoDb,
+      wrapManagementClient: options.wrapManagementClient,
       maxQueued: options.maxQueued,
       maxReceives,
     });
@@ -126,7 +141,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         resetManagementClients();
         await dynamo.stop();
       })());
-    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), ingressSwaps: () => gateway.ingressSwaps(), sweep: sweepNow, stop };
+    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), ingressSwaps: () => gateway.ingressSwaps(), droppedDisconnects: () => gateway.droppedDisconnects(), sweep: sweepNow, stop };
   } catch (error) {
     await dynamo.stop();
     throw error;

@@ -79,6 +79,11 @@ export type LocalGatewayOptions = z.input<typeof localGatewayOptionsSchema> & {
    * @default - no authorizer: `requestContext.authorizer` is absent
    */
   readonly authorizer?: LocalAuthorizer;
+  /**
+   * The draws of `dropDisconnectRate` and `jitterMs`, in [0, 1) (chaos runs pass a seeded one).
+   * @default Math.random
+   */
+  readonly random?: () => number;
 };
 
 /** The gateway's own logger when none is given: one JSON line per entry on stderr. */

@@ -4,7 +4,8 @@
  * container from the environment (`runtimeFromEnv`); local mode and tests build them explicitly.
  */
 import { parseBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '../broker';
-import { ApiGatewayDelivery, type Delivery } from '../gateway/delivery';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ApiGatewayDelivery, type Delivery, type ManagementClient } from '../gateway/delivery';
 import { managementClient, type ManagementClientConfig } from '../gateway/management-client';
 import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
 import { dynamoStores } from '../store/dynamodb';
@@ -49,14 +50,26 @@ export interface RuntimeSetup {
   readonly maxReceives?: number;
   /** Wraps each delivery adapter (benchmarks count posts with it). */
   readonly wrapDelivery?: (delivery: Delivery) => Delivery;
+  /**
+   * Wraps the DynamoDB client under every store (tests inject faults with it:
+   * test/helpers/faulty-dynamodb.ts). Never set in Lambda.
+   */
+  readonly wrapDynamoDb?: (client: DynamoDBClient) => DynamoDBClient;
+  /**
+   * Wraps the `@connections` client under the delivery adapter, so that injected SDK errors
+   * (410, 429, timeouts) meet the adapter's own retries, `onGone` and fragment posting
+   * (test/helpers/faulty-delivery.ts). Never set in Lambda.
+   */
+  readonly wrapManagementClient?: (client: ManagementClient) => ManagementClient;
 }
 
 /** Attempts of an ingress frame before the dead-letter queue: the queue's maxReceiveCount. */
 export const DEFAULT_MAX_RECEIVES = 5;
 
 export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
+  const dynamodb = sharedDynamoDbClient({ endpoint: setup.dynamodbEndpoint });
   const stores = dynamoStores({
-    client: sharedDynamoDbClient({ endpoint: setup.dynamodbEndpoint }),
+    client: setup.wrapDynamoDb ? setup.wrapDynamoDb(dynamodb) : dynamodb,
     tables: setup.tables,
     meter: setup.meter,
     capacityReporting: capacityReportingFor(setup.dynamodbEndpoint),
@@ -69,8 +82,9 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
   const clientConfig: ManagementClientConfig = setup.localManagement
     ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }
     : {};
+  const management = managementClient(setup.managementEndpoint, clientConfig);
   const api = new ApiGatewayDelivery({
-    client: managementClient(setup.managementEndpoint, clientConfig),
+    client: setup.wrapManagementClient ? setup.wrapManagementClient(management) : management,
     // The records of the connection that is gone, never the sender's.
     onGone: async (goneConnectionId) => {
       if (self) await runDisconnectPath(self, goneConnectionId, 'gone');

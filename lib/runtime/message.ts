@@ -61,7 +61,11 @@ export async function receiveFrame(deps: RuntimeDeps, frame: Frame, outbox: Outb
   const routes = new RouteLookup(deps);
   const topic = body instanceof Uint8Array ? peekPublishTopic(body) : undefined;
   if (topic !== undefined) routes.prefetch(topic);
-  const record = await deps.connections.get(connectionId);
+  const record = await readConnection(deps, connectionId, failure);
+  if (record === 'failed') {
+    outbox.close = true;
+    return 'failed';
+  }
   if (record === undefined) {
     // No live record: the connection is gone or was never accepted. Nothing to answer.
     deps.log.warn('message on unknown connection', { connectionId });
@@ -80,6 +84,24 @@ export async function receiveFrame(deps: RuntimeDeps, frame: Frame, outbox: Outb
     // messages) still go out, then the connection closes (v5: DISCONNECT 0x83).
     deps.log.error('packet failed', { connectionId, error: cause });
     queue(outbox, decideOnError(new ImplementationSpecificError('packet failed', { cause }), state, connectionId));
+    return 'failed';
+  }
+}
+
+/**
+ * The connection's record. A read that fails (after the SDK's own retries) cannot be answered in
+ * MQTT: the protocol version is in the record. With 'throw' the frame is retried in order, as any
+ * failing packet (ordered ingress: in place, then through the queue). With 'close' nothing would
+ * retry it (direct ingress; a 500 reaches the client only as an "Internal server error" frame it
+ * ignores), so the connection is closed: the client reconnects and resends its unacknowledged
+ * QoS 1 and QoS 2 PUBLISH [MQTT-4.4.0-1] instead of waiting for their acks (issue 13, defect 9).
+ */
+async function readConnection(deps: RuntimeDeps, connectionId: string, failure: PacketFailure): Promise<ConnectionRecord | undefined | 'failed'> {
+  try {
+    return await deps.connections.get(connectionId);
+  } catch (error) {
+    if (failure === 'throw') throw error;
+    deps.log.error('connection read failed: closing the connection', { connectionId, error });
     return 'failed';
   }
 }

@@ -15,8 +15,13 @@
  *
  * A rule matches a command name (e.g. 'UpdateItem'), a table, and/or a predicate on the input; it
  * fires on its `nth` match (1-based, default 1) and then `times` times in a row (default 1).
+ *
+ * Random mode (chaos runs): `randomly({ seed, rates: { 'sdk-retry': 0.02, before: 0.01 } })` draws,
+ * for each call no rule fired on, one kind or none from a xorshift32 generator; the draws are
+ * seeded, the interleaving of concurrent calls is not. `counts()` tells what was injected.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Prng } from '../fuzz/prng';
 
 export type FaultKind = 'sdk-retry' | 'lost-response' | 'before';
 
@@ -38,6 +43,16 @@ export interface InjectedFault {
   readonly table: string | undefined;
 }
 
+export const FAULT_KINDS: readonly FaultKind[] = ['sdk-retry', 'lost-response', 'before'];
+
+export interface RandomFaults {
+  readonly seed: number;
+  /** Probability per call of each kind (their sum at most 1). */
+  readonly rates: Partial<Record<FaultKind, number>>;
+  /** Only these commands ('PutItem', 'Query'...). @default every command */
+  readonly commands?: readonly string[];
+}
+
 interface ArmedRule {
   readonly rule: FaultRule;
   seen: number;
@@ -53,7 +68,10 @@ export class FaultyDynamoDb {
   readonly client: DynamoDBClient;
   /** Every fault fired so far, in order. */
   readonly injected: InjectedFault[] = [];
+  /** Calls seen so far. */
+  calls = 0;
   private rules: ArmedRule[] = [];
+  private random: { readonly options: RandomFaults; readonly prng: Prng } | undefined;
 
   constructor(private readonly real: DynamoDBClient) {
     const send = (command: unknown) => this.send(command as { constructor: { name: string }; input: Record<string, unknown> });
@@ -68,12 +86,34 @@ export class FaultyDynamoDb {
     return this;
   }
 
-  /** Disarms every rule (what has been injected stays recorded). */
+  /** Injects faults at random from now on, or stops (`undefined`). */
+  randomly(options: RandomFaults | undefined): this {
+    this.random = options === undefined ? undefined : { options, prng: new Prng(options.seed) };
+    return this;
+  }
+
+  /** Disarms every rule and the random mode (what has been injected stays recorded). */
   clear(): void {
     this.rules = [];
+    this.random = undefined;
+  }
+
+  /** Faults injected so far, by kind. */
+  counts(): Record<FaultKind, number> {
+    const counts = { 'sdk-retry': 0, 'lost-response': 0, before: 0 };
+    for (const fault of this.injected) counts[fault.kind] += 1;
+    return counts;
+  }
+
+  /** Faults injected so far, by `kind command`, e.g. `sdk-retry UpdateItem`. */
+  countsByCommand(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { kind, command } of this.injected) counts[`${kind} ${command}`] = (counts[`${kind} ${command}`] ?? 0) + 1;
+    return counts;
   }
 
   private async send(command: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> {
+    this.calls += 1;
     const name = command.constructor.name.replace(/Command$/, '');
     const table = tableOf(command.input);
     const kind = this.fire(name, table, command.input);
@@ -97,6 +137,19 @@ export class FaultyDynamoDb {
       if (armed.seen < from || armed.fired >= (rule.times ?? 1)) continue;
       armed.fired += 1;
       return rule.kind;
+    }
+    return this.draw(command);
+  }
+
+  private draw(command: string): FaultKind | undefined {
+    if (this.random === undefined) return undefined;
+    const { options, prng } = this.random;
+    if (options.commands !== undefined && !options.commands.includes(command)) return undefined;
+    let x = prng.next() / 0x1_0000_0000;
+    for (const kind of FAULT_KINDS) {
+      const rate = options.rates[kind] ?? 0;
+      if (x < rate) return kind;
+      x -= rate;
     }
     return undefined;
   }

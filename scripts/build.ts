@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const functions = await buildFunctions(join(DIST, 'functions'));
   writeFileSync(join(DIST, 'require.cjs'), REQUIRE_STUB);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  process.stdout.write(`dist/: ${modules} modules, ${functions.length} Lambda bundles, in ${seconds} s\n`);
+  process.stderr.write(`dist/: ${modules} modules, ${functions.length} Lambda bundles, in ${seconds} s\n`);
 }
 
 main().catch((error: unknown) => {

@@ -16,6 +16,13 @@ console.log('received ' + (await received));
 await client.endAsync();
 `;
 
+/** The codec and the bridge entry points, from a plain Node ESM script. */
+export const ENTRIES_SCRIPT = `const { encode, decodePacket } = await import('stratus-mqtt/mqtt');
+const { startBridge } = await import('stratus-mqtt/bridge');
+const bytes = encode({ type: 'pingreq' }, 5);
+console.log([decodePacket(bytes, 5).type, typeof startBridge].join(' '));
+`;
+
 /** A tiny CDK app with the construct, synthesized into argv[2]. */
 export const CDK_APP = `import { App, Stack } from 'aws-cdk-lib';
 import { MqttBroker } from 'stratus-mqtt/cdk';

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BROWSER_ENTRY, CDK_APP, ECHO_SCRIPT, REQUIRE_SCRIPT, packageJson } from './fixtures';
+import { BROWSER_ENTRY, CDK_APP, ECHO_SCRIPT, ENTRIES_SCRIPT, REQUIRE_SCRIPT, packageJson } from './fixtures';
 import { killAll, run, start, type Started } from './processes';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -89,6 +89,7 @@ beforeAll(async () => {
   writeFileSync(join(app, 'echo.mjs'), ECHO_SCRIPT);
   writeFileSync(join(app, 'cdk-app.mjs'), CDK_APP);
   writeFileSync(join(app, 'require.cjs'), REQUIRE_SCRIPT);
+  writeFileSync(join(app, 'entries.mjs'), ENTRIES_SCRIPT);
   writeFileSync(join(app, 'browser.mjs'), BROWSER_ENTRY);
 }, 900_000);
 
@@ -146,6 +147,12 @@ describe('the installed package', () => {
     await echo(url);
     await stopDev(dev);
   }, 2 * STEP_MS);
+
+  it('stratus-mqtt/mqtt and stratus-mqtt/bridge load in plain node', async () => {
+    const result = await run('node', ['entries.mjs'], { cwd: app, env: bareEnv() }, STEP_MS);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('pingreq function');
+  });
 
   it('(d) require() from CommonJS loads the client or says how to import it', async () => {
     const result = await run('node', ['require.cjs'], { cwd: app, env: bareEnv() }, STEP_MS);

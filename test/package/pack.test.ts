@@ -21,6 +21,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_ENTRY, CDK_APP, ECHO_SCRIPT, ENTRIES_SCRIPT, REQUIRE_SCRIPT, packageJson } from './fixtures';
+import { eventually } from '../helpers/eventually';
 import { killAll, run, start, type Started } from './processes';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,11 +60,13 @@ async function startDev(args: string[]): Promise<{ dev: Started; url: string }> 
   return { dev, url };
 }
 
+/** Ctrl-C: the broker says it stops, reports no error, and leaves no process behind (DynamoDB Local's JVM included). */
 async function stopDev(dev: Started): Promise<void> {
   dev.signal('SIGINT');
   const finished = await dev.exited;
   expect(finished.stdout).toContain('stopping…');
   expect(finished.stderr).not.toMatch(/^stratus: /m);
+  await eventually(() => !dev.groupAlive(), 200);
 }
 
 async function echo(url: string): Promise<void> {

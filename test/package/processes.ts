@@ -24,6 +24,8 @@ export interface Started {
   exited: Promise<Finished>;
   /** Sends `signal` to the whole process group. */
   signal(signal: NodeJS.Signals): void;
+  /** Whether any process of the group (the command and whatever it started) is still running. */
+  groupAlive(): boolean;
 }
 
 export function start(command: string, args: readonly string[], options: SpawnOptions): Started {
@@ -52,6 +54,7 @@ export function start(command: string, args: readonly string[], options: SpawnOp
     output: () => ({ stdout, stderr }),
     exited,
     signal: (signal) => signalGroup(child, signal),
+    groupAlive: () => groupAlive(child),
     waitFor: (pattern, deadlineMs) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => finish(new Error(`no ${pattern} within ${deadlineMs} ms: ${describe()}`)), deadlineMs);
@@ -80,6 +83,17 @@ export async function run(command: string, args: readonly string[], options: Spa
     return await started.exited;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+function groupAlive(child: ChildProcess): boolean {
+  if (child.pid === undefined) return false;
+  try {
+    process.kill(-child.pid, 0);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
   }
 }
 

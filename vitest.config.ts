@@ -1,13 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects, so that unit runs never start a JVM:
+ * Three projects, so that unit runs never start a JVM:
  * - unit: test/unit and test/infra, no external processes;
+ * - package: test/package, `npm pack` installed into a temporary project (its own processes);
  * - integration: every other test (test/integration, test/conformance, ...), with one DynamoDB
  *   Local per run started by test/global-setup.ts (or DYNAMODB_ENDPOINT). A project's globalSetup
  *   runs only when the run includes files of that project.
  */
 const UNIT = ['test/unit/**/*.test.ts', 'test/infra/**/*.test.ts'];
+const PACKAGE = ['test/package/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -21,10 +23,14 @@ export default defineConfig({
       },
       {
         extends: true,
+        test: { name: 'package', include: PACKAGE, testTimeout: 300_000, hookTimeout: 900_000 },
+      },
+      {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: ['**/node_modules/**', ...UNIT],
+          exclude: ['**/node_modules/**', ...UNIT, ...PACKAGE],
           globalSetup: ['test/global-setup.ts'],
         },
       },

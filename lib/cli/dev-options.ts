@@ -25,6 +25,8 @@ export const DevOptionsSchema = z
       .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
       .default(DEV_DEFAULTS.stage),
     strict: z.boolean().default(false),
+    /** Where the state lives: DynamoDB Local (as deployed, needs Java) or the in-memory stores (no Java). */
+    store: z.enum(['dynamodb', 'memory']).default('dynamodb'),
     data: z.string().min(1).optional(),
     /** How frames reach the handlers: through the emulated SQS FIFO queue (as deployed), or directly. */
     ingress: z.enum(['ordered', 'direct']).default('ordered'),
@@ -48,6 +50,12 @@ export const DevOptionsSchema = z
   })
   .strict()
   .superRefine((o, ctx) => {
+    if (o.store === 'memory') {
+      if (o.data !== undefined) ctx.addIssue({ code: 'custom', path: ['data'], message: 'keeps DynamoDB Local data: not with --store memory' });
+      if (o.dynamodbEndpoint !== undefined) ctx.addIssue({ code: 'custom', path: ['dynamodbEndpoint'], message: 'not with --store memory' });
+      // `stratus user add` runs in another process and cannot reach the in-memory users.
+      if (o.auth && o.jwtIssuer === undefined) ctx.addIssue({ code: 'custom', path: ['auth'], message: 'with --store memory needs token authentication (--jwt-*): stratus user cannot reach in-memory users' });
+    }
     if (o.swapFraction > 0 && o.ingress !== 'ordered') ctx.addIssue({ code: 'custom', path: ['swapFraction'], message: 'needs --ingress ordered (frames are swapped before the queue)' });
     const given = [o.jwtIssuer, o.jwtAudience, o.jwtJwksUrl].filter((v) => v !== undefined).length;
     if (given === 0 && o.jwtUsernameClaim === undefined) return;

@@ -1,11 +1,14 @@
 /**
- * `stratus dev`: local mode. Starts DynamoDB Local (or uses DYNAMODB_ENDPOINT), creates the tables,
+ * `stratus dev`: local mode. Starts DynamoDB Local (or uses DYNAMODB_ENDPOINT; or, with
+ * `--store memory`, keeps the state in the in-memory stores, with no Java), creates the tables,
  * starts the local gateway in front of the same handlers Lambda runs, prints how to connect, and
  * stops everything cleanly on Ctrl-C.
  */
 import type { Command } from 'commander';
 import { BRIDGE_DEFAULTS, startBridge, type Bridge } from '../client/bridge';
+import { JavaRequiredError } from '../local/dynamodb-errors';
 import { startLocalBroker, type LocalBroker } from '../local/local-broker';
+import { memoryStorage } from '../local/memory-store';
 import { clearLocalState, writeLocalState } from './admin/local-state';
 
 /** The table prefix of `stratus dev`; the admin commands default to it too. */
@@ -21,6 +24,7 @@ export function registerDevCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (0 picks a free one)', String(DEV_DEFAULTS.port))
     .option('--stage <name>', 'stage name: the WebSocket path and the @connections prefix', DEV_DEFAULTS.stage)
     .option('--strict', 'behave exactly like API Gateway: refuse binary frames, enforce 32 KB frames and 128 KB messages', false)
+    .option('--store <store>', 'where the state lives: dynamodb (DynamoDB Local, needs Java) or memory (in this process, no Java)', 'dynamodb')
     .option('--data <dir>', 'keep DynamoDB Local data in this directory (default: in memory)')
     .option('--dynamodb-endpoint <url>', 'use this DynamoDB endpoint instead of starting DynamoDB Local (also: DYNAMODB_ENDPOINT)')
     .option('--ingress <mode>', "ordered: each connection's packets in order, through an emulated SQS FIFO queue, as deployed; direct: one unordered handler call per frame", 'ordered')
@@ -44,6 +48,7 @@ export function registerDevCommand(program: Command): void {
 export async function runDev(options: DevOptions): Promise<void> {
   const log = createLogger({ level: 'info' });
   const broker = await startLocalBroker({
+    ...(options.store === 'memory' ? { storage: memoryStorage() } : {}),
     gateway: {
       host: options.host,
       port: options.port,
@@ -72,6 +77,9 @@ export async function runDev(options: DevOptions): Promise<void> {
           },
         }),
     log,
+  }).catch((error: unknown) => {
+    if (!(error instanceof JavaRequiredError)) throw error;
+    throw new Error(`${error.message}; or run without Java: stratus dev --store memory`, { cause: error });
   });
   let bridge: Bridge | undefined;
   try {
@@ -80,9 +88,10 @@ export async function runDev(options: DevOptions): Promise<void> {
     await broker.stop();
     throw error;
   }
-  // Where `stratus user|acl|sessions|retained` find this broker (docs/SECURITY.md).
+  // Where `stratus user|acl|sessions|retained` find this broker (docs/SECURITY.md); the memory
+  // store lives in this process, out of their reach.
   try {
-    await writeLocalState({
+    if (options.store === 'dynamodb') await writeLocalState({
       dynamodbEndpoint: broker.dynamodbEndpoint,
       tablePrefix: LOCAL_TABLE_PREFIX,
       managementEndpoint: broker.managementEndpoint,
@@ -134,7 +143,9 @@ function banner(broker: LocalBroker, options: DevOptions, bridge?: Bridge): stri
     `Stratus local broker listening on ${broker.url}${options.strict ? ' (strict: behaves like API Gateway)' : ''}`,
     `  Ingress:          ${options.ingress === 'ordered' ? `ordered (emulated SQS FIFO queue, ${options.ingressConsumers} consumers${options.swapFraction > 0 ? `, ${options.swapFraction} of frames swapped before it` : ''})` : 'direct (unordered, one handler call per frame)'}`,
     `  @connections API: ${broker.managementEndpoint}/@connections/{id}`,
-    `  DynamoDB:         ${broker.dynamodbEndpoint}${options.data ? ` (data in ${options.data})` : ' (in memory)'}`,
+    options.store === 'memory'
+      ? '  Store:            in memory, in this process (no DynamoDB; `stratus user|acl|sessions|retained` cannot reach it)'
+      : `  DynamoDB:         ${broker.dynamodbEndpoint}${options.data ? ` (data in ${options.data})` : ' (in memory)'}`,
     '',
     'Connect with MQTT.js through the Stratus transport (base64 text frames, as on AWS):',
     `  import { connect } from 'stratus-mqtt/client';`,

@@ -1,17 +1,19 @@
 /**
- * The Lambda functions: one NodejsFunction per entry point in functions/, bundled locally by
- * esbuild (no Docker), each with its own role, log group and JSON logging.
+ * The Lambda functions: one per entry point in functions/, each with its own role, log group and
+ * JSON logging. From the published package, the code is the prebuilt bundle (./lambda-code); in
+ * this repository, a NodejsFunction bundles the sources locally with esbuild (no Docker).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { ApplicationLogLevel, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Code, Function as LambdaFunction, LoggingFormat, Runtime, SystemLogLevel, type FunctionProps } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FUNCTION_SPECS, type FunctionId } from './access';
+import { PREBUILT_HANDLER, prebuiltFunctionDir } from './lambda-code';
 import type { ResolvedBrokerProps, StratusLogLevel } from './props';
 
 /** The package root: lib/infra/../.. (holds functions/ and the lockfile). */
@@ -71,7 +73,8 @@ function lambdaApplicationLogLevel(level: StratusLogLevel): ApplicationLogLevel 
 }
 
 export interface BrokerFunction {
-  readonly fn: NodejsFunction;
+  /** A NodejsFunction in this repository; a Function over the prebuilt bundle from the package. */
+  readonly fn: LambdaFunction;
   readonly role: Role;
 }
 
@@ -98,9 +101,7 @@ export function createBrokerFunction(scope: Construct, id: FunctionId, options: 
     description: `Stratus ${id} function (${Stack.of(scope).stackName})`,
   });
   logGroup.grantWrite(role);
-  const fn = new NodejsFunction(scope, `${name}Function`, {
-    entry: join(FUNCTIONS_DIR, FUNCTION_SPECS[id].entry),
-    handler: 'handler',
+  const common: Omit<FunctionProps, 'code' | 'handler'> = {
     description: FUNCTION_SPECS[id].description,
     runtime: LAMBDA_RUNTIME,
     architecture: config.architecture,
@@ -112,9 +113,17 @@ export function createBrokerFunction(scope: Construct, id: FunctionId, options: 
     applicationLogLevelV2: lambdaApplicationLogLevel(config.logLevel),
     systemLogLevelV2: SystemLogLevel.INFO,
     environment: { ...options.environment },
-    projectRoot: PACKAGE_ROOT,
-    depsLockFilePath: lockFile(),
-    bundling: BUNDLING,
-  });
+  };
+  const prebuilt = prebuiltFunctionDir(id);
+  const fn = prebuilt
+    ? new LambdaFunction(scope, `${name}Function`, { ...common, code: Code.fromAsset(prebuilt), handler: PREBUILT_HANDLER })
+    : new NodejsFunction(scope, `${name}Function`, {
+        ...common,
+        entry: join(FUNCTIONS_DIR, FUNCTION_SPECS[id].entry),
+        handler: 'handler',
+        projectRoot: PACKAGE_ROOT,
+        depsLockFilePath: lockFile(),
+        bundling: BUNDLING,
+      });
   return { fn, role };
 }

@@ -12,7 +12,7 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFn } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { TABLE_IDS, tableEnvVar, type TableId } from '../store/schema';
@@ -77,9 +77,9 @@ export function functionEnvironment(fn: FunctionId, config: ResolvedBrokerProps,
  * The broker's functions: connect, message and sweeper always, disconnect with direct ingress (with
  * ordered ingress the message function handles closes), the authorizer with token authentication.
  */
-export type BrokerFunctions = Readonly<Record<Exclude<CoreFunctionId, 'disconnect'>, NodejsFunction>> & {
-  readonly disconnect?: NodejsFunction;
-  readonly authorizer?: NodejsFunction;
+export type BrokerFunctions = Readonly<Record<Exclude<CoreFunctionId, 'disconnect'>, LambdaFn>> & {
+  readonly disconnect?: LambdaFn;
+  readonly authorizer?: LambdaFn;
 };
 
 /**
@@ -89,7 +89,7 @@ export type BrokerFunctions = Readonly<Record<Exclude<CoreFunctionId, 'disconnec
 function createIngress(
   scope: Construct,
   config: ResolvedBrokerProps,
-  fns: { readonly message: NodejsFunction; readonly disconnect?: NodejsFunction },
+  fns: { readonly message: LambdaFn; readonly disconnect?: LambdaFn },
 ): { readonly integrations: IngressIntegrations; readonly queue?: IngressQueue } {
   if (config.ingress === 'direct') {
     if (!fns.disconnect) throw new Error('MqttBroker: direct ingress needs the disconnect function');
@@ -145,7 +145,7 @@ export class MqttBroker extends Construct {
       built[fnId] = fn;
     }
     const core = (id: CoreFunctionId): BrokerFunction => built[id] as BrokerFunction;
-    this.functions = Object.fromEntries(deployed.map((f) => [f, (built[f] as BrokerFunction).fn])) as Record<string, NodejsFunction> as BrokerFunctions;
+    this.functions = Object.fromEntries(deployed.map((f) => [f, (built[f] as BrokerFunction).fn])) as Record<string, LambdaFn> as BrokerFunctions;
 
     const ingress = createIngress(this, config, { message: core('message').fn, disconnect: built.disconnect?.fn });
     this.ingressQueue = ingress.queue;

@@ -12,6 +12,7 @@ import { provideDynamoDb, type DynamoDbLocalOptions } from './dynamodb-local';
 import { ensureTables } from '../store/dynamodb/tables';
 import { sharedDynamoDbClient } from '../store/dynamodb/client';
 import type { Meter } from '../store/meter';
+import type { LocalStorage } from './storage'; // issue 14: --store memory
 import { tableNamesForPrefix } from '../store/schema';
 import { createRuntime, DEFAULT_MAX_RECEIVES } from '../runtime/deps';
 import { createHandlers } from '../runtime/handlers';
@@ -34,6 +35,13 @@ export interface LocalBrokerOptions {
   readonly dynamodbEndpoint?: string;
   /** Options of DynamoDB Local when it is started (e.g. `dataDir` to keep data). */
   readonly dynamodb?: DynamoDbLocalOptions;
+  // ---- issue 14: `stratus dev --store memory` ----
+  /**
+   * Keep the state here instead of DynamoDB: no DynamoDB Local, no tables (lib/local/memory-store.ts).
+   * `dynamodbEndpoint` and `dynamodb` are then ignored. @default DynamoDB Local, or `dynamodbEndpoint`
+   */
+  readonly storage?: LocalStorage;
+  // ---- end of issue 14 ----
   /** Prefix of the table names. @default 'stratus-local-' */
   readonly tablePrefix?: string;
   /** Broker configuration overrides. Local mode allows anonymous clients unless told otherwise. */
@@ -90,12 +98,12 @@ export interface LocalBroker {
 export async function startLocalBroker(options: LocalBrokerOptions = {}): Promise<LocalBroker> {
   const log = options.log ?? createLogger();
   const explicit = options.dynamodbEndpoint;
-  const dynamo = explicit
+  const dynamo = options.storage /* issue 14 */ ?? (explicit
     ? { endpoint: explicit, stop: async () => undefined }
-    : await provideDynamoDb(options.dynamodb ?? {});
+    : await provideDynamoDb(options.dynamodb ?? {}));
   try {
     const tables = tableNamesForPrefix(options.tablePrefix ?? 'stratus-local-');
-    await ensureTables(sharedDynamoDbClient({ endpoint: dynamo.endpoint }), tables);
+    if (options.storage === undefined /* issue 14 */) await ensureTables(sharedDynamoDbClient({ endpoint: dynamo.endpoint }), tables);
     const broker = parseBrokerConfig({ allowAnonymous: true, ...options.broker });
     let handlers: RouteHandlers | undefined;
     const verifyToken = options.jwt === undefined ? undefined : createJwtVerifier(options.jwt);
@@ -108,7 +116,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       log: log.child({ component: 'local-gateway' }),
     });
     const address = await gateway.start();
-    const runtime = createRuntime({
+    const runtime = (options.storage?.createRuntime /* issue 14 */ ?? createRuntime)({
       tables,
       dynamodbEndpoint: dynamo.endpoint,
       managementEndpoint: address.managementEndpoint,

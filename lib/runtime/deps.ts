@@ -14,6 +14,7 @@ import { runDisconnectPath } from './disconnect-path';
 import { publishWill } from './effects/will';
 import type { Meter } from '../store/meter';
 import type { TableId } from '../store/schema';
+import type { Stores } from '../store/ports'; // issue 14: runtimeOverStores
 import type { Authenticator } from './auth';
 import { createAuthenticator } from '../auth/authenticator';
 import { createJwtVerifier, jwtOptionsFromEnv } from '../auth/jwt';
@@ -75,6 +76,17 @@ export function createRuntime(setup: RuntimeSetup): RuntimeDeps {
     capacityReporting: capacityReportingFor(setup.dynamodbEndpoint),
     messageTtlSeconds: messageTtlSeconds(setup.broker.maximumSessionExpiryInterval),
   });
+  // ---- issue 14 (`stratus dev --store memory`): the runtime over any Stores -------------------
+  return runtimeOverStores(stores, setup);
+}
+
+/**
+ * The runtime over the given stores: createRuntime's DynamoDB adapters, or the in-memory adapters
+ * of local mode's `--store memory` (lib/local/memory-store.ts), which ignore `tables` and
+ * `dynamodbEndpoint`.
+ */
+export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeDeps {
+  // ---- end of issue 14 -------------------------------------------------------------------------
   const { connections } = stores;
   const log = setup.log;
   // Set once the deps exist: a 410 found while delivering runs the full disconnect path.

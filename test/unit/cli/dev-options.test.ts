@@ -20,6 +20,16 @@ describe('stratus dev options', () => {
     expect(parseDevOptions({ swapFraction: '1' }).swapFraction).toBe(1);
   });
 
+  it('--store is dynamodb by default and takes memory, without DynamoDB Local options', () => {
+    expect(parseDevOptions({}).store).toBe('dynamodb');
+    expect(parseDevOptions({ store: 'memory' }).store).toBe('memory');
+    expect(() => parseDevOptions({ store: 'sqlite' })).toThrow(/^invalid --store: /);
+    expect(() => parseDevOptions({ store: 'memory', data: '/tmp/x' })).toThrow(/^invalid --data: .*--store memory/);
+    expect(() => parseDevOptions({ store: 'memory', dynamodbEndpoint: 'http://127.0.0.1:8000' })).toThrow(/^invalid --dynamodb-endpoint: /);
+    expect(() => parseDevOptions({ store: 'memory', auth: true })).toThrow(/^invalid --auth: /);
+    expect(parseDevOptions({ store: 'memory', auth: true, jwtIssuer: 'https://idp.example', jwtAudience: 'mqtt', jwtJwksUrl: 'https://idp.example/jwks' }).auth).toBe(true);
+  });
+
   it('--tcp is off by default and takes a port (0 picks a free one)', () => {
     expect(parseDevOptions({}).tcp).toBeUndefined();
     expect(parseDevOptions({ tcp: '1883' }).tcp).toBe(1883);

@@ -1,5 +1,5 @@
 /**
- * MQTT.js through stratus-mqtt/client against a server that frames like API Gateway: base64 text
+ * MQTT.js through the client entry point (lib/client; the packed `stratus-mqtt/client` is test/package) against a server that frames like API Gateway: base64 text
  * only (binary closes with 1003), 32 KB frames, server data cut anywhere across messages.
  */
 
@@ -13,7 +13,7 @@ import {
   PacketTooLargeError,
   type MqttClient,
   type StratusClientOptions,
-} from 'stratus-mqtt/client';
+} from '../../../lib/client';
 import { fragment } from '../../../lib/gateway/framing';
 import { answer, FramingServer, versionOf, type RawFrame } from './framing-server';
 

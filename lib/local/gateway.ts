@@ -167,6 +167,11 @@ export class LocalGateway {
     return this.ordered?.swaps ?? 0;
   }
 
+  /** Ordered ingress: resolves once the queue has no message waiting or in flight (direct: at once). */
+  ingressDrained(): Promise<void> {
+    return this.ordered?.drained() ?? Promise.resolve();
+  }
+
   /** `$disconnect` events dropped so far (`dropDisconnectRate`). */
   droppedDisconnects(): number {
     return this.dropped;

@@ -77,6 +77,11 @@ export class OrderedIngress {
     if (this.accepts(send)) this.queue.send(send);
   }
 
+  /** Resolves once no message is waiting or in flight (a held swapped frame is not counted). */
+  drained(): Promise<void> {
+    return this.queue.drained();
+  }
+
   /** Frames written swapped so far (`swapFraction`). */
   get swaps(): number {
     return this.swap.swaps;

@@ -134,6 +134,8 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       wrapManagementClient: options.wrapManagementClient,
       maxQueued: options.maxQueued,
       maxReceives,
+      // Ordered ingress: a close the runtime finds goes to the connection's group, as on AWS.
+      ...(gateway.ingress === 'ordered' ? { queueClose: async (connectionId, cause, epochMs) => gateway.queueClose(connectionId, cause, epochMs) } : {}),
     });
     handlers = createHandlers(options.wrapRuntime ? options.wrapRuntime(runtime) : runtime);
     const sweepNow = () => sweep(runtime);

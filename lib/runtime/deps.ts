@@ -10,7 +10,8 @@ import { managementClient, type ManagementClientConfig } from '../gateway/manage
 import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
 import { dynamoStores } from '../store/dynamodb';
 import { messageTtlSeconds } from '../store/message-port';
-import { runDisconnectPath } from './disconnect-path';
+import { closeFound } from './disconnect-path';
+import type { QueuedCloseCause } from '../ingress-wire';
 import { publishWill } from './effects/will';
 import type { Meter } from '../store/meter';
 import type { TableId } from '../store/schema';
@@ -62,6 +63,11 @@ export interface RuntimeSetup {
    * (test/helpers/faulty-delivery.ts). Never set in Lambda.
    */
   readonly wrapManagementClient?: (client: ManagementClient) => ManagementClient;
+  /**
+   * Ordered ingress: sends a close to the connection's group of the ingress queue (RuntimeDeps
+   * `queueClose`). Absent: direct ingress, closes found by the broker run at once.
+   */
+  readonly queueClose?: (connectionId: string, cause: QueuedCloseCause, epochMs: number) => Promise<void>;
 }
 
 /** Attempts of an ingress frame before the dead-letter queue: the queue's maxReceiveCount. */
@@ -97,9 +103,10 @@ export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeD
   const management = managementClient(setup.managementEndpoint, clientConfig);
   const api = new ApiGatewayDelivery({
     client: setup.wrapManagementClient ? setup.wrapManagementClient(management) : management,
-    // The records of the connection that is gone, never the sender's.
+    // The records of the connection that is gone, never the sender's: its close is queued behind
+    // its frames (ordered ingress), or handled now (direct).
     onGone: async (goneConnectionId) => {
-      if (self) await runDisconnectPath(self, goneConnectionId, 'gone');
+      if (self) await closeFound(self, goneConnectionId, 'gone');
     },
   });
   self = {
@@ -109,6 +116,7 @@ export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeD
     maxReceives: setup.maxReceives ?? DEFAULT_MAX_RECEIVES,
     publishWill: (will, clientId) => publishWill(self as RuntimeDeps, will, clientId),
     delivery: setup.wrapDelivery ? setup.wrapDelivery(api) : api,
+    ...(setup.queueClose === undefined ? {} : { queueClose: setup.queueClose }),
     broker: setup.broker,
     authenticate:
       setup.authenticate ??

@@ -126,4 +126,35 @@ describe.each([4, 5] as const)('protocol %i: DISCONNECT still queued when the co
       await watcher.end();
     },
   );
+
+  it('lost without DISCONNECT, found gone by the sweeper: the queued close publishes the will once [MQTT-3.1.2-8]', async () => {
+    const willTopic = topic('lost');
+    const watcher = await RawClient.connected(broker.url, version);
+    await subscribeOne(watcher, willTopic, 1);
+    const id = clientId('lost');
+    const device = await RawClient.connected(broker.url, version, {
+      clientId: id,
+      will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
+    });
+    // A PINGREQ held at its connection read gives the connection id; the socket drops meanwhile.
+    const held = hold.arm(id);
+    await device.send({ type: 'pingreq' });
+    const connectionId = await held;
+    await device.end();
+    await eventually(async () => !(await gatewayKnows(connectionId)));
+    await broker.sweep();
+    hold.open();
+    await broker.ingressDrained();
+    expect(text(await watcher.next('publish'))).toBe('will');
+    // A second sweep finds nothing left to close.
+    await broker.sweep();
+    await broker.ingressDrained();
+    const fence = await RawClient.connected(broker.url, version);
+    await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
+    await fence.next('puback');
+    await watcher.next('publish', (p) => text(p) === 'fence');
+    expect(watcher.of('publish').map(text)).toEqual(['will', 'fence']);
+    await fence.end();
+    await watcher.end();
+  });
 });

@@ -77,13 +77,15 @@ export interface IngressMessage {
  * The close of a connection the broker found gone (or closed itself), queued in the connection's
  * own group: handled after every frame the connection sent before it, a DISCONNECT included, as
  * API Gateway's own `$disconnect` message is (docs/ARCHITECTURE.md "Ordered ingress"). The
- * deduplication id is one per cause and minute: the many posts that meet one gone connection
- * queue one close, not one each (the queue deduplicates per group for 5 minutes).
+ * deduplication id names the cause and the millisecond: an SDK retry of the send is dropped as a
+ * duplicate, and so are the closes of posts that met the gone connection in the same millisecond;
+ * a later close is not (a coarser id would swallow the sweeper's next attempt for minutes, after
+ * a close that found the disconnect path of an earlier run still in progress).
  */
 export function queuedCloseMessage(connectionId: string, cause: QueuedCloseCause, epochMs: number): IngressMessage {
   return {
     groupId: connectionId,
-    deduplicationId: `close-${cause}-${Math.floor(epochMs / 60_000)}`,
+    deduplicationId: `close-${cause}-${epochMs}`,
     body: DISCONNECT_BODY,
     attributes: {
       [INGRESS_ATTRIBUTES.eventType]: 'DISCONNECT',

@@ -7,6 +7,7 @@ import { parseBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '..
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiGatewayDelivery, type Delivery, type ManagementClient } from '../gateway/delivery';
 import { managementClient, type ManagementClientConfig } from '../gateway/management-client';
+import { sqsQueueClose } from '../gateway/ingress-sender';
 import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
 import { dynamoStores } from '../store/dynamodb';
 import { messageTtlSeconds } from '../store/message-port';
@@ -152,6 +153,7 @@ export function runtimeFromEnv(env: Record<string, string | undefined> = process
     broker,
     maxQueued: config.maxQueue,
     maxReceives: config.maxReceives,
+    ...(config.ingressQueueUrl === undefined ? {} : { queueClose: sqsQueueClose(config.ingressQueueUrl) }),
     log: createLogger({ level: config.logLevel }),
   });
 }

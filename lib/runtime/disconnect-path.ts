@@ -56,7 +56,10 @@ export async function runDisconnectPath(
   if (record.clientId !== undefined && record.status === 'mqtt') {
     const released = await releaseSession(deps, record, closedAt ?? deps.now());
     // Another run of this path is publishing the will: it removes the record (or, if it died, a rerun).
-    if (released === 'in-progress') return record;
+    if (released === 'in-progress') {
+      deps.log.info('disconnect path in progress in another run: record left to it', { connectionId, clientId: record.clientId, cause });
+      return record;
+    }
   }
   await deps.connections.remove(connectionId);
   deps.log.info('disconnected', { connectionId, clientId: record?.clientId, cause });

@@ -20,6 +20,11 @@ export const INGRESS_ATTRIBUTES = {
   disconnectStatusCode: 'stratusDisconnectStatusCode',
   /** Local lenient mode only: the body is the base64 of a binary frame. */
   binary: 'stratusBinary',
+  /**
+   * A close the broker queued itself (`queuedClose`): why it found the connection closed. API
+   * Gateway's `$disconnect` never sets it.
+   */
+  closeCause: 'stratusCloseCause',
 } as const;
 
 export type IngressEventType = 'MESSAGE' | 'DISCONNECT';
@@ -55,4 +60,38 @@ export function sendMessageTemplate(eventType: IngressEventType): string {
     ]),
   ];
   return params.join('&');
+}
+
+/** Why the broker queued a connection's close itself (the sweeper, or a post answered 410). */
+export type QueuedCloseCause = 'gone' | 'keep-alive-expired' | 'connect-timeout';
+
+/** An SQS FIFO message as the broker sends it: group, deduplication id, body, String attributes. */
+export interface IngressMessage {
+  readonly groupId: string;
+  readonly deduplicationId: string;
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/**
+ * The close of a connection the broker found gone (or closed itself), queued in the connection's
+ * own group: handled after every frame the connection sent before it, a DISCONNECT included, as
+ * API Gateway's own `$disconnect` message is (docs/ARCHITECTURE.md "Ordered ingress"). The
+ * deduplication id names the cause and the millisecond: an SDK retry of the send is dropped as a
+ * duplicate, and so are the closes of posts that met the gone connection in the same millisecond;
+ * a later close is not (a coarser id would swallow the sweeper's next attempt for minutes, after
+ * a close that found the disconnect path of an earlier run still in progress).
+ */
+export function queuedCloseMessage(connectionId: string, cause: QueuedCloseCause, epochMs: number): IngressMessage {
+  return {
+    groupId: connectionId,
+    deduplicationId: `close-${cause}-${epochMs}`,
+    body: DISCONNECT_BODY,
+    attributes: {
+      [INGRESS_ATTRIBUTES.eventType]: 'DISCONNECT',
+      [INGRESS_ATTRIBUTES.requestTimeEpoch]: String(epochMs),
+      [INGRESS_ATTRIBUTES.disconnectStatusCode]: STATUS_CODE_PREFIX,
+      [INGRESS_ATTRIBUTES.closeCause]: cause,
+    },
+  };
 }

@@ -3,7 +3,7 @@
  * event source mapping, or local mode's emulation of it) turned into ingress records, one per
  * WebSocket frame or close, in queue order. The wire contract is lib/ingress-wire.ts.
  */
-import { INGRESS_ATTRIBUTES, STATUS_CODE_PREFIX } from '../ingress-wire';
+import { INGRESS_ATTRIBUTES, STATUS_CODE_PREFIX, type QueuedCloseCause } from '../ingress-wire';
 import * as z from '../zod-mini';
 import { FramingError, GatewayEventError } from './errors';
 import { parseNumbered } from './framing';
@@ -42,7 +42,12 @@ export type IngressRecord = {
       /** The client's sequence number of the message; undefined when it is not numbered. */
       readonly seq?: number;
     }
-  | { readonly type: 'DISCONNECT'; readonly disconnectStatusCode?: number }
+  | {
+      readonly type: 'DISCONNECT';
+      readonly disconnectStatusCode?: number;
+      /** A close the broker queued itself (lib/ingress-wire.ts `queuedCloseMessage`): why. */
+      readonly cause?: QueuedCloseCause;
+    }
 );
 
 /** A record of the batch that is not a valid ingress message: it fails, and reaches the DLQ. */
@@ -89,7 +94,13 @@ function toIngressRecord(item: unknown): IngressRecord | InvalidIngressRecord {
   }
   if (type === 'MESSAGE') return { ...base, type, ...messageBody(body, value(INGRESS_ATTRIBUTES.binary) === 'true') };
   const code = Number.parseInt((value(INGRESS_ATTRIBUTES.disconnectStatusCode) ?? '').slice(STATUS_CODE_PREFIX.length), 10);
-  return { ...base, type, ...(Number.isSafeInteger(code) ? { disconnectStatusCode: code } : {}) };
+  const cause = value(INGRESS_ATTRIBUTES.closeCause);
+  return {
+    ...base,
+    type,
+    ...(Number.isSafeInteger(code) ? { disconnectStatusCode: code } : {}),
+    ...(cause === 'gone' || cause === 'keep-alive-expired' || cause === 'connect-timeout' ? { cause } : {}),
+  };
 }
 
 /**

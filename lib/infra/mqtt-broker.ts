@@ -149,6 +149,14 @@ export class MqttBroker extends Construct {
 
     const ingress = createIngress(this, config, { message: core('message').fn, disconnect: built.disconnect?.fn });
     this.ingressQueue = ingress.queue;
+    if (ingress.queue !== undefined) {
+      // A close the sweeper or a 410 finds goes into the connection's group, behind its frames
+      // (lib/runtime/disconnect-path.ts `closeFound`): the two functions that find them send it.
+      for (const id of ['message', 'sweeper'] as const) {
+        core(id).fn.addEnvironment('STRATUS_INGRESS_QUEUE_URL', ingress.queue.queue.queueUrl);
+        ingress.queue.queue.grantSendMessages(core(id).fn);
+      }
+    }
     const routes = addRoutes(this.api, { connect: core('connect').fn, authorizer: built.authorizer?.fn, ingress: ingress.integrations });
     this.sweeperSchedule = new Rule(this, 'SweeperSchedule', {
       schedule: Schedule.rate(config.sweeperInterval),

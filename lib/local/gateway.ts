@@ -44,6 +44,7 @@ import { errorFields, localGatewayOptionsSchema, stderrLogger } from './options'
 import type { LocalAuthorizer, LocalGatewayConfig, LocalGatewayOptions } from './options';
 import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 import type { Logger } from '../log';
+import { queuedCloseMessage, type QueuedCloseCause } from '../ingress-wire';
 
 export type { LocalAuthorizer, LocalGatewayOptions } from './options';
 
@@ -165,6 +166,25 @@ export class LocalGateway {
   /** Ordered ingress: frames written to the queue swapped with their connection's next (`swapFraction`). */
   ingressSwaps(): number {
     return this.ordered?.swaps ?? 0;
+  }
+
+  /** How frames and closes reach the handlers ('ordered': through the queue). */
+  get ingress(): 'ordered' | 'direct' {
+    return this.config.ingress;
+  }
+
+  /**
+   * Ordered ingress: the runtime's SendMessage of a close it found (RuntimeDeps `queueClose`):
+   * into the connection's group, behind its frames.
+   */
+  queueClose(connectionId: string, cause: QueuedCloseCause, epochMs: number): void {
+    if (this.ordered === undefined) throw new Error('no ingress queue: the gateway runs direct ingress');
+    this.ordered.queuedClose(queuedCloseMessage(connectionId, cause, epochMs));
+  }
+
+  /** Ordered ingress: resolves once the queue has no message waiting or in flight (direct: at once). */
+  ingressDrained(): Promise<void> {
+    return this.ordered?.drained() ?? Promise.resolve();
   }
 
   /** `$disconnect` events dropped so far (`dropDisconnectRate`). */

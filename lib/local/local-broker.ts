@@ -89,6 +89,8 @@ export interface LocalBroker {
   ingressSwaps(): number;
   /** `$disconnect` events the gateway dropped (its `dropDisconnectRate`). */
   droppedDisconnects(): number;
+  /** Ordered ingress: resolves once the queue has no message waiting or in flight. */
+  ingressDrained(): Promise<void>;
   /** Runs the sweeper once now (it also runs every `sweepIntervalMs`). */
   sweep(): Promise<SweepReport>;
   /** Stops the gateway, then DynamoDB Local if this broker started it. Idempotent. */
@@ -132,6 +134,8 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       wrapManagementClient: options.wrapManagementClient,
       maxQueued: options.maxQueued,
       maxReceives,
+      // Ordered ingress: a close the runtime finds goes to the connection's group, as on AWS.
+      ...(gateway.ingress === 'ordered' ? { queueClose: async (connectionId, cause, epochMs) => gateway.queueClose(connectionId, cause, epochMs) } : {}),
     });
     handlers = createHandlers(options.wrapRuntime ? options.wrapRuntime(runtime) : runtime);
     const sweepNow = () => sweep(runtime);
@@ -149,7 +153,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         resetManagementClients();
         await dynamo.stop();
       })());
-    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), ingressSwaps: () => gateway.ingressSwaps(), droppedDisconnects: () => gateway.droppedDisconnects(), sweep: sweepNow, stop };
+    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), ingressSwaps: () => gateway.ingressSwaps(), droppedDisconnects: () => gateway.droppedDisconnects(), ingressDrained: () => gateway.ingressDrained(), sweep: sweepNow, stop };
   } catch (error) {
     await dynamo.stop();
     throw error;

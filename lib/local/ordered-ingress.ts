@@ -8,7 +8,7 @@
  * logged and inspectable. With `swapFraction`, a fraction of the frames reach the queue swapped
  * with their connection's next frame (./ingress-swap.ts).
  */
-import { DISCONNECT_BODY, INGRESS_ATTRIBUTES, STATUS_CODE_PREFIX } from '../ingress-wire';
+import { DISCONNECT_BODY, INGRESS_ATTRIBUTES, STATUS_CODE_PREFIX, type IngressMessage } from '../ingress-wire';
 import type { Logger } from '../log';
 import { EventSourceMapping, type IngressHandler } from './event-source-mapping';
 import type { ConnectionContext } from './events';
@@ -75,6 +75,20 @@ export class OrderedIngress {
       },
     };
     if (this.accepts(send)) this.queue.send(send);
+  }
+
+  /**
+   * A close the broker queued itself (lib/ingress-wire.ts `queuedCloseMessage`), as the runtime's
+   * SendMessage does on AWS: behind the connection's frames, a held one included.
+   */
+  queuedClose(message: IngressMessage): void {
+    this.swap.release(message.groupId);
+    if (this.accepts(message)) this.queue.send(message);
+  }
+
+  /** Resolves once no message is waiting or in flight (a held swapped frame is not counted). */
+  drained(): Promise<void> {
+    return this.queue.drained();
   }
 
   /** Frames written swapped so far (`swapFraction`). */

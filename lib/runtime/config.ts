@@ -11,6 +11,7 @@
  * | STRATUS_MAX_SESSION_EXPIRY | longest session expiry granted, seconds |
  * | STRATUS_MAX_QUEUE | most messages queued per offline session |
  * | STRATUS_INGRESS_MAX_RECEIVES | the ingress queue's maxReceiveCount: a frame's last attempt (default 5) |
+ * | STRATUS_INGRESS_QUEUE_URL | ordered ingress: the queue a close found by the broker goes to (message and sweeper functions) |
  * | STRATUS_CAPABILITIES | JSON object of CONNACK capabilities (receiveMaximum, serverKeepAlive, ...), validated by the broker config |
  * | STRATUS_LOG_LEVEL | debug, info, warn or error (default info) |
  * | DYNAMODB_ENDPOINT | a DynamoDB-compatible endpoint (local mode only) |
@@ -56,6 +57,7 @@ const EnvSchema = z.object({
   STRATUS_MAX_SESSION_EXPIRY: optionalInteger(0, 0xffffffff),
   STRATUS_MAX_QUEUE: optionalInteger(0, 100_000),
   STRATUS_INGRESS_MAX_RECEIVES: optionalInteger(1, 1000),
+  STRATUS_INGRESS_QUEUE_URL: z.optional(z.url()),
   STRATUS_CAPABILITIES: jsonObject,
   STRATUS_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
   DYNAMODB_ENDPOINT: z.optional(z.url()),
@@ -70,6 +72,8 @@ export interface RuntimeConfig {
   maxQueue?: number;
   /** Attempts of an ingress frame before it is dead-lettered. */
   maxReceives?: number;
+  /** Ordered ingress: the queue's URL, where the sweeper and a 410 send a connection's close. */
+  ingressQueueUrl?: string;
   /** CONNACK capabilities; checked by parseBrokerConfig */
   capabilities: Record<string, unknown>;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -101,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxSessionExpiry: e.STRATUS_MAX_SESSION_EXPIRY,
     maxQueue: e.STRATUS_MAX_QUEUE,
     maxReceives: e.STRATUS_INGRESS_MAX_RECEIVES,
+    ingressQueueUrl: e.STRATUS_INGRESS_QUEUE_URL,
     capabilities: e.STRATUS_CAPABILITIES,
     logLevel: e.STRATUS_LOG_LEVEL,
     dynamodbEndpoint: e.DYNAMODB_ENDPOINT,

@@ -7,10 +7,12 @@ import { parseBrokerConfig, type BrokerConfig, type BrokerConfigInput } from '..
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiGatewayDelivery, type Delivery, type ManagementClient } from '../gateway/delivery';
 import { managementClient, type ManagementClientConfig } from '../gateway/management-client';
+import { sqsQueueClose } from '../gateway/ingress-sender';
 import { capacityReportingFor, sharedDynamoDbClient, LOCAL_CREDENTIALS, LOCAL_REGION } from '../store/dynamodb/client';
 import { dynamoStores } from '../store/dynamodb';
 import { messageTtlSeconds } from '../store/message-port';
-import { runDisconnectPath } from './disconnect-path';
+import { closeFound } from './disconnect-path';
+import type { QueuedCloseCause } from '../ingress-wire';
 import { publishWill } from './effects/will';
 import type { Meter } from '../store/meter';
 import type { TableId } from '../store/schema';
@@ -62,6 +64,11 @@ export interface RuntimeSetup {
    * (test/helpers/faulty-delivery.ts). Never set in Lambda.
    */
   readonly wrapManagementClient?: (client: ManagementClient) => ManagementClient;
+  /**
+   * Ordered ingress: sends a close to the connection's group of the ingress queue (RuntimeDeps
+   * `queueClose`). Absent: direct ingress, closes found by the broker run at once.
+   */
+  readonly queueClose?: (connectionId: string, cause: QueuedCloseCause, epochMs: number) => Promise<void>;
 }
 
 /** Attempts of an ingress frame before the dead-letter queue: the queue's maxReceiveCount. */
@@ -97,9 +104,10 @@ export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeD
   const management = managementClient(setup.managementEndpoint, clientConfig);
   const api = new ApiGatewayDelivery({
     client: setup.wrapManagementClient ? setup.wrapManagementClient(management) : management,
-    // The records of the connection that is gone, never the sender's.
+    // The records of the connection that is gone, never the sender's: its close is queued behind
+    // its frames (ordered ingress), or handled now (direct).
     onGone: async (goneConnectionId) => {
-      if (self) await runDisconnectPath(self, goneConnectionId, 'gone');
+      if (self) await closeFound(self, goneConnectionId, 'gone');
     },
   });
   self = {
@@ -109,6 +117,7 @@ export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeD
     maxReceives: setup.maxReceives ?? DEFAULT_MAX_RECEIVES,
     publishWill: (will, clientId) => publishWill(self as RuntimeDeps, will, clientId),
     delivery: setup.wrapDelivery ? setup.wrapDelivery(api) : api,
+    ...(setup.queueClose === undefined ? {} : { queueClose: setup.queueClose }),
     broker: setup.broker,
     authenticate:
       setup.authenticate ??
@@ -144,6 +153,7 @@ export function runtimeFromEnv(env: Record<string, string | undefined> = process
     broker,
     maxQueued: config.maxQueue,
     maxReceives: config.maxReceives,
+    ...(config.ingressQueueUrl === undefined ? {} : { queueClose: sqsQueueClose(config.ingressQueueUrl) }),
     log: createLogger({ level: config.logLevel }),
   });
 }

@@ -16,11 +16,30 @@
  *   runs at once (`$disconnect` beside a delivery's 410) do not both publish it: within a lease
  *   after the release, the other run is told 'in-progress' and leaves the record to the first.
  */
+import type { QueuedCloseCause } from '../ingress-wire';
 import type { ConnectionRecord } from '../store/ports';
 import { subscriptionTtl } from './records';
 import type { RuntimeDeps } from './types';
 
-export type DisconnectCause = 'client-closed' | 'gone' | 'keep-alive-expired' | 'connect-timeout' | 'expired';
+export type DisconnectCause = 'client-closed' | QueuedCloseCause | 'expired';
+
+/**
+ * A connection found closed by the broker, not by its close event: the sweeper (a 410 on GET, an
+ * expired Keep Alive, no CONNECT), or a post answered 410. Its frames may still wait in the
+ * ingress queue, a DISCONNECT among them (a client sends DISCONNECT and closes at once): running
+ * the disconnect path now would publish a will the client cancelled [MQTT-3.1.2-10]
+ * [MQTT-3.14.4-3], or end a session its DISCONNECT kept. With ordered ingress the close is
+ * queued in the connection's own message group instead, behind those frames, as API Gateway's
+ * `$disconnect` is; direct ingress has no such order, and runs the path now.
+ */
+export async function closeFound(deps: RuntimeDeps, connectionId: string, cause: QueuedCloseCause, known?: ConnectionRecord): Promise<void> {
+  if (deps.queueClose === undefined) {
+    await runDisconnectPath(deps, connectionId, cause, known);
+    return;
+  }
+  await deps.queueClose(connectionId, cause, deps.now());
+  deps.log.info('close queued behind the connection\'s frames', { connectionId, clientId: known?.clientId, cause });
+}
 
 export async function runDisconnectPath(
   deps: RuntimeDeps,
@@ -37,7 +56,10 @@ export async function runDisconnectPath(
   if (record.clientId !== undefined && record.status === 'mqtt') {
     const released = await releaseSession(deps, record, closedAt ?? deps.now());
     // Another run of this path is publishing the will: it removes the record (or, if it died, a rerun).
-    if (released === 'in-progress') return record;
+    if (released === 'in-progress') {
+      deps.log.info('disconnect path in progress in another run: record left to it', { connectionId, clientId: record.clientId, cause });
+      return record;
+    }
   }
   await deps.connections.remove(connectionId);
   deps.log.info('disconnected', { connectionId, clientId: record?.clientId, cause });

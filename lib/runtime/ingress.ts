@@ -86,7 +86,8 @@ async function runConnection(deps: RuntimeDeps, seqs: HandledSeqs, records: read
     try {
       if (record.type === 'DISCONNECT') {
         await flush();
-        await runDisconnectPath(deps, connectionId, 'client-closed', undefined, record.requestTimeEpoch);
+        // API Gateway's `$disconnect`, or a close the broker queued (./disconnect-path.ts `closeFound`).
+        await runDisconnectPath(deps, connectionId, record.cause ?? 'client-closed', undefined, record.requestTimeEpoch);
         seqs.forget(connectionId);
         continue;
       }

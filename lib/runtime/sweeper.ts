@@ -10,12 +10,17 @@
  * - a WebSocket that sent no CONNECT within `connectTimeoutMs`: closed (MQTT 5 section 3.1.4:
  *   the server SHOULD close a connection that sends no CONNECT in a reasonable time).
  *
+ * With ordered ingress a close it decides is queued in the connection's message group, behind the
+ * frames the connection sent (./disconnect-path.ts `closeFound`): a DISCONNECT still queued is
+ * handled first, and cancels the will. `closed` counts those queued closes.
+ *
  * It reads the connections table with a paged Scan (never on the message path) and stops at its
  * time budget; the next run goes on.
  */
+import type { QueuedCloseCause } from '../ingress-wire';
 import type { ConnectionRecord } from '../store/ports';
 import { isExpired } from '../store/clock';
-import { runDisconnectPath, type DisconnectCause } from './disconnect-path';
+import { closeFound, runDisconnectPath, type DisconnectCause } from './disconnect-path';
 import type { RuntimeDeps } from './types';
 
 export interface SweepOptions {
@@ -35,6 +40,9 @@ export interface SweepReport {
   /** True when the budget ran out before the last page. */
   partial: boolean;
 }
+
+/** Why the sweeper closes a connection. */
+type SweepVerdict = QueuedCloseCause | 'expired';
 
 export async function sweep(deps: RuntimeDeps, options: SweepOptions = {}): Promise<SweepReport> {
   const start = deps.now();
@@ -73,7 +81,7 @@ export async function sweep(deps: RuntimeDeps, options: SweepOptions = {}): Prom
   return report;
 }
 
-async function verdictFor(deps: RuntimeDeps, record: ConnectionRecord, options: SweepOptions): Promise<DisconnectCause | undefined> {
+async function verdictFor(deps: RuntimeDeps, record: ConnectionRecord, options: SweepOptions): Promise<SweepVerdict | undefined> {
   const now = deps.now();
   if (isExpired(record.expiresAt, now)) return 'expired';
   const info = await deps.delivery.info(record.connectionId);
@@ -89,12 +97,15 @@ async function verdictFor(deps: RuntimeDeps, record: ConnectionRecord, options: 
   return undefined;
 }
 
-async function closeDead(deps: RuntimeDeps, record: ConnectionRecord, cause: DisconnectCause): Promise<void> {
+async function closeDead(deps: RuntimeDeps, record: ConnectionRecord, cause: SweepVerdict): Promise<void> {
   if (cause === 'keep-alive-expired' || cause === 'connect-timeout') {
     // Still connected at the gateway: close it. Its $disconnect may follow; the path is idempotent.
     await deps.delivery.close(record.connectionId);
   }
-  await runDisconnectPath(deps, record.connectionId, cause, record);
+  // An expired record is past API Gateway's 2-hour limit: no frame of it can still be queued (and
+  // the consumer's read would not find it). The others' closes go behind their queued frames.
+  if (cause === 'expired') await runDisconnectPath(deps, record.connectionId, cause, record);
+  else await closeFound(deps, record.connectionId, cause, record);
 }
 
 /**

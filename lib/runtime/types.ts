@@ -6,6 +6,7 @@
 import type { BrokerConfig } from '../broker';
 import type { Delivery } from '../gateway/delivery';
 import type { GatewayResult } from '../gateway/events';
+import type { QueuedCloseCause } from '../ingress-wire';
 import type { Logger } from '../log';
 import type { Will } from '../mqtt/types';
 import type { MessageStore } from '../store/message-port';
@@ -36,6 +37,13 @@ export interface RuntimeDeps {
   readonly publishWill: (will: Will, clientId: string) => Promise<void>;
   /** The delivery port over the configured `@connections` endpoint. */
   readonly delivery: Delivery;
+  /**
+   * Ordered ingress: sends a close of the connection to the ingress queue, in the connection's
+   * own message group, so that its disconnect path runs after every frame the connection sent
+   * (its DISCONNECT included). What the sweeper and a post answered 410 use; absent with direct
+   * ingress, where they run the disconnect path at once (./disconnect-path.ts `closeFound`).
+   */
+  readonly queueClose?: (connectionId: string, cause: QueuedCloseCause, epochMs: number) => Promise<void>;
   readonly broker: BrokerConfig;
   readonly authenticate: Authenticator;
   /** Accept binary frames (local lenient mode only; API Gateway refuses them). */

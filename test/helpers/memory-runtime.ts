@@ -25,7 +25,7 @@ import {
   type QoS,
 } from '../../lib/mqtt';
 import { noCredentialStore, type Authenticator } from '../../lib/runtime/auth';
-import { runDisconnectPath } from '../../lib/runtime/disconnect-path';
+import { closeFound } from '../../lib/runtime/disconnect-path';
 import { publishWill } from '../../lib/runtime/effects/will';
 import { createHandlers } from '../../lib/runtime/handlers';
 import { createMetrics, type MetricName } from '../../lib/runtime/metrics';
@@ -105,10 +105,11 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     retained: new MemoryRetainedStore({ clock }),
     messages: new MemoryMessageStore({ clock }),
   };
-  // As in lib/runtime/deps.ts: a post that finds a connection gone runs that connection's disconnect path.
+  // As in lib/runtime/deps.ts: a post that finds a connection gone closes that connection (no
+  // `queueClose` here: its disconnect path runs at once, as with direct ingress).
   const delivery = new MemoryDelivery({
     onGone: async (goneConnectionId) => {
-      await runDisconnectPath(deps, goneConnectionId, 'gone');
+      await closeFound(deps, goneConnectionId, 'gone');
     },
   });
   const deps: RuntimeDeps = {

@@ -22,6 +22,8 @@ beforeEach(() => {
 
 /** The consumer's grant from the event source mapping: receive, delete, extend, and read the queue's attributes. */
 const CONSUME_ACTIONS = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+/** What `grantSendMessages` allows. */
+const SEND_ACTIONS = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
 
 describe('ordered ingress (default props, cdk-nag)', () => {
   let s: Synthesized;
@@ -180,15 +182,18 @@ describe('ordered ingress (default props, cdk-nag)', () => {
       expect(INGRESS_BATCH_SIZE).toBe(10);
     });
 
-    it('the message function may consume the ingress queue, and nothing else of SQS; no other function touches SQS', () => {
-      const messageRole = logicalId(s.stack.broker.functions.message.role as never);
-      const sqs = statementsOfRole(messageRole).filter((st) => st.actions.some((a) => a.startsWith('sqs:')));
-      expect(sqs.flatMap((st) => st.actions).sort()).toEqual(CONSUME_ACTIONS);
-      expect(sqs.flatMap((st) => st.resources)).toEqual([`\${${queueId()}.Arn}`]);
-      for (const id of ['connect', 'sweeper'] as const) {
-        const role = logicalId(s.stack.broker.functions[id].role as never);
-        expect(statementsOfRole(role).some((st) => st.actions.some((a) => a.startsWith('sqs:'))), id).toBe(false);
+    it('the message function may consume the ingress queue; it and the sweeper may send to it (a close they find goes behind the connection\'s frames); connect touches no SQS', () => {
+      const sqsOf = (id: 'message' | 'sweeper' | 'connect') =>
+        statementsOfRole(logicalId(s.stack.broker.functions[id].role as never)).filter((st) => st.actions.some((a) => a.startsWith('sqs:')));
+      const actions = (id: 'message' | 'sweeper') => [...new Set(sqsOf(id).flatMap((st) => st.actions))].sort();
+      expect(actions('message')).toEqual([...CONSUME_ACTIONS, 'sqs:SendMessage'].sort());
+      expect(actions('sweeper')).toEqual(SEND_ACTIONS);
+      for (const id of ['message', 'sweeper'] as const) {
+        expect(new Set(sqsOf(id).flatMap((st) => st.resources)), id).toEqual(new Set([`\${${queueId()}.Arn}`]));
+        const env = resources('AWS::Lambda::Function')[functionId(id)]!.Properties.Environment.Variables;
+        expect(env.STRATUS_INGRESS_QUEUE_URL, id).toEqual({ Ref: queueId() });
       }
+      expect(sqsOf('connect')).toEqual([]);
     });
 
     it('every function is told the redrive maxReceiveCount as STRATUS_INGRESS_MAX_RECEIVES', () => {

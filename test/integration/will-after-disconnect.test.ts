@@ -1,0 +1,160 @@
+/**
+ * A will must not be published after a normal DISCONNECT [MQTT-3.1.2-10] (v5: Reason Code 0x00,
+ * [MQTT-3.14.4-3]), even when the connection is found gone before its DISCONNECT frame has left
+ * the ordered ingress queue (issue 13, chaos seed 7). The client sends DISCONNECT and drops the
+ * socket, as MQTT.js `end()` does; the handling of that frame is held at its first store call
+ * (the connection read), so the close is known to the gateway while the frame still waits. Then
+ * the connection is found gone:
+ * - by the sweeper (its `@connections` GET answers 410; the `$disconnect` was dropped, as AWS
+ *   allows);
+ * - by a post to the connection that answers 410 (a message routed to its subscription).
+ * The frame is released, the queue drains, and a fence message on the will topic shows what the
+ * watcher got before it. No timing is asserted: every wait is for an event.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ProtocolVersion } from '../../lib/mqtt';
+import type { ConnectionRecord, ConnectionStore } from '../../lib/store/ports';
+import type { RuntimeDeps } from '../../lib/runtime/types';
+import { eventually } from '../helpers/eventually';
+import { startTestBroker, type TestBroker } from '../helpers/local-broker';
+import { RawClient } from '../helpers/raw-client';
+import { clientId, publish, subscribeOne, text, topic } from '../conformance/scenario';
+
+/** Holds the ingress handling of one client's next frame at its connection read. */
+class FrameHold {
+  private target: string | undefined;
+  private release: (() => void) | undefined;
+  private entered: ((connectionId: string) => void) | undefined;
+
+  /** Holds the next frame of `id`; resolves with its connection id once the frame is held. */
+  arm(id: string): Promise<string> {
+    this.target = id;
+    return new Promise((resolve) => (this.entered = resolve));
+  }
+
+  open(): void {
+    this.release?.();
+    this.release = undefined;
+  }
+
+  wrap(deps: RuntimeDeps): RuntimeDeps {
+    const connections = deps.connections;
+    const get = async (connectionId: string): Promise<ConnectionRecord | undefined> => {
+      const record = await connections.get(connectionId);
+      if (this.target !== undefined && record?.clientId === this.target) {
+        this.target = undefined;
+        const held = new Promise<void>((resolve) => (this.release = resolve));
+        this.entered?.(connectionId);
+        await held;
+      }
+      return record;
+    };
+    const wrapped = new Proxy(connections, {
+      get: (target, prop, receiver) => (prop === 'get' ? get : (Reflect.get(target, prop, receiver) as unknown)),
+    }) as ConnectionStore;
+    return { ...deps, connections: wrapped };
+  }
+}
+
+const hold = new FrameHold();
+let broker: TestBroker;
+
+beforeAll(async () => {
+  broker = await startTestBroker({
+    // Every `$disconnect` is dropped: only the sweeper or a 410 can find the connection gone.
+    gateway: { dropDisconnectRate: 1, random: () => 0 },
+    wrapRuntime: (deps) => hold.wrap(deps),
+  });
+});
+
+afterEach(() => hold.open());
+
+afterAll(async () => {
+  RawClient.terminateAll();
+  await broker?.dispose();
+});
+
+/** Whether `@connections` still knows the connection (the sweeper's proof is a 410). */
+async function gatewayKnows(connectionId: string): Promise<boolean> {
+  const res = await fetch(`${broker.managementEndpoint}/@connections/${encodeURIComponent(connectionId)}`);
+  await res.arrayBuffer();
+  return res.status !== 410;
+}
+
+type Finder = 'the sweeper (410 on GET)' | 'a post answered 410';
+
+describe.each([4, 5] as const)('protocol %i: DISCONNECT still queued when the connection is found gone', (version: ProtocolVersion) => {
+  it.each<Finder>(['the sweeper (410 on GET)', 'a post answered 410'])(
+    'found gone by %s: no will [MQTT-3.1.2-10] [MQTT-3.14.4-3]',
+    async (finder) => {
+      const willTopic = topic('will');
+      const watcher = await RawClient.connected(broker.url, version);
+      await subscribeOne(watcher, willTopic, 1);
+      const id = clientId('leaving');
+      const device = await RawClient.connected(broker.url, version, {
+        clientId: id,
+        will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
+      });
+      // Something routed to the device: a post to it after it is gone answers 410.
+      const inbox = topic('inbox');
+      await subscribeOne(device, inbox, 0);
+
+      const held = hold.arm(id);
+      await device.send({ type: 'disconnect', ...(version === 5 ? { reasonCode: 0 } : {}) });
+      const connectionId = await held;
+      await device.end();
+      await eventually(async () => !(await gatewayKnows(connectionId)));
+
+      if (finder === 'the sweeper (410 on GET)') {
+        await broker.sweep();
+      } else {
+        const publisher = await RawClient.connected(broker.url, version);
+        await publisher.send(publish(inbox, 'to a gone connection', 1, { packetId: 1 }));
+        await publisher.next('puback');
+        await publisher.end();
+      }
+
+      hold.open();
+      await broker.ingressDrained();
+      // The fence: published after everything above, so a will posted before it arrives first.
+      const fence = await RawClient.connected(broker.url, version);
+      await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
+      await fence.next('puback');
+      await watcher.next('publish', (p) => text(p) === 'fence');
+      expect(watcher.of('publish').map(text)).toEqual(['fence']);
+      await fence.end();
+      await watcher.end();
+    },
+  );
+
+  it('lost without DISCONNECT, found gone by the sweeper: the queued close publishes the will once [MQTT-3.1.2-8]', async () => {
+    const willTopic = topic('lost');
+    const watcher = await RawClient.connected(broker.url, version);
+    await subscribeOne(watcher, willTopic, 1);
+    const id = clientId('lost');
+    const device = await RawClient.connected(broker.url, version, {
+      clientId: id,
+      will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
+    });
+    // A PINGREQ held at its connection read gives the connection id; the socket drops meanwhile.
+    const held = hold.arm(id);
+    await device.send({ type: 'pingreq' });
+    const connectionId = await held;
+    await device.end();
+    await eventually(async () => !(await gatewayKnows(connectionId)));
+    await broker.sweep();
+    hold.open();
+    await broker.ingressDrained();
+    expect(text(await watcher.next('publish'))).toBe('will');
+    // A second sweep finds nothing left to close.
+    await broker.sweep();
+    await broker.ingressDrained();
+    const fence = await RawClient.connected(broker.url, version);
+    await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
+    await fence.next('puback');
+    await watcher.next('publish', (p) => text(p) === 'fence');
+    expect(watcher.of('publish').map(text)).toEqual(['will', 'fence']);
+    await fence.end();
+    await watcher.end();
+  });
+});

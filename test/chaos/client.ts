@@ -24,6 +24,8 @@ export class Journal {
   readonly willsReceived: string[] = [];
   /** When each will arrived (for the report). */
   readonly willTimes: number[] = [];
+  /** Publishes MQTT.js dropped unsent (parked behind its replay when the connection closed), sent again. */
+  republished = 0;
   readonly sessionsLost: Record<string, number> = {};
   readonly finals: FinalCheck[] = [];
   readonly subscribers: { clientId: string; clean: boolean; filters: string[]; windows: { from: number; to: number }[] }[] = [];
@@ -52,6 +54,8 @@ export class ChaosClient {
   private openWindow: { from: number; to: number } | undefined;
   private readonly record: Journal['subscribers'][number];
   private seq = 0;
+  /** Set by `end()`: a publish that fails then is not sent again. */
+  private ending = false;
   /** The connection on which the subscription was last made or found (Session Present 1). */
   private subscribedOn = 0;
   connected = false;
@@ -105,8 +109,30 @@ export class ChaosClient {
     this.journal.publishes.push(entry);
     const payload = Buffer.alloc(Math.max(payloadBytes, id.length + 1), '.');
     payload.write(`${id}|`);
-    this.mqtt.publish(topic, payload, { qos }, (error) => {
-      if (!error) entry.ackedAt = Date.now();
+    this.send(entry, payload);
+  }
+
+  /**
+   * After a reconnect MQTT.js resends its unacknowledged packets one at a time and parks every new
+   * publish until that replay is done; if the connection closes first, it fails the parked ones
+   * with "Connection closed" and drops them, unsent (MqttClient._flushStoreProcessingQueue). A
+   * device publishes them again, and so does this client: same id, same payload. It is not a
+   * second copy of anything, since nothing was sent. (MQTT.js also answers "Connection closed"
+   * for sent messages, but only when it ends a clean session that never reconnects; ours
+   * reconnect, and nothing is sent again once `end()` began.)
+   */
+  private send(entry: { -readonly [K in keyof PublishRecord]: PublishRecord[K] }, payload: Buffer): void {
+    this.mqtt.publish(entry.topic, payload, { qos: entry.qos }, (error) => {
+      if (!error) {
+        entry.ackedAt = Date.now();
+        return;
+      }
+      if (this.ending || error.message !== 'Connection closed') return;
+      this.journal.republished += 1;
+      // Not from within the callback: MQTT.js is still iterating the parked publishes.
+      setImmediate(() => {
+        if (!this.ending) this.send(entry, payload);
+      });
     });
   }
 
@@ -129,6 +155,7 @@ export class ChaosClient {
 
   /** Ends with DISCONNECT (no will owed), once its in-flight messages are done, or gives up after `ms`. */
   async end(ms = 10_000): Promise<void> {
+    this.ending = true;
     this.graceful = this.connected;
     let timer: NodeJS.Timeout | undefined;
     const ended = await Promise.race([

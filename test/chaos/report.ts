@@ -17,6 +17,7 @@ export function formatReport(report: ChaosReport): string {
     `  store faults by command: ${kinds(f.storeByCommand) || 'none'}`,
     `  losses: ${v.losses.length} (QoS 1 ${v.losses.filter((l) => l.qos === 1).length}, QoS 2 ${v.losses.filter((l) => l.qos === 2).length}); duplicates: QoS 2 ${v.qos2Duplicates.length}, QoS 1 ${v.qos1Duplicates} (allowed)`,
     `  wills: ${v.willsExpected} owed, ${v.willsLost.length} lost, ${v.willsDuplicated.length} duplicated, ${v.willsUnexpected.length} unexpected; sessions lost ${v.sessionsLost}; unacknowledged publishes ${v.unacknowledged}; dead letters ${report.deadLetters}`,
+    `  publishes MQTT.js dropped unsent (parked behind its replay at a close) and sent again: ${report.journal.republished}`,
     v.failures.length === 0 ? '  invariants: all hold' : `  FAILED:\n${v.failures.map((x) => `    - ${x}`).join('\n')}`,
   ];
   if (v.losses.length > 0) lines.push(`  first losses: ${v.losses.slice(0, 8).map((l) => `${l.messageId}→${l.subscriber}`).join(', ')}`);

@@ -9,7 +9,7 @@
  *   forced reconnects (abrupt and with DISCONNECT), the sweeper on a compressed schedule;
  * - the classes that hold on main today: forced reconnects (abrupt and with DISCONNECT) and
  *   jitter. Store faults (defects 1 to 3 and 5 of issue 13), post faults (a QoS 2 copy posted
- *   again under a new packet id; persistent publishers left unacknowledged after 429s), dropped
+ *   again under a new packet id), dropped
  *   `$disconnect` and 410 (a will published after DISCONNECT: the 410 races the connection's
  *   queued frames) break it today: see docs/RELIABILITY.md, "Fault injection and chaos".
  */

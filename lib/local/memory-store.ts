@@ -23,10 +23,12 @@ export const MEMORY_STORE_ENDPOINT = 'memory:';
 
 /** A fresh set of in-memory stores on the system clock. */
 export function memoryStores(): Stores {
+  const sessions = new MemorySessionStore();
   return {
     connections: new MemoryConnectionStore(),
-    sessions: new MemorySessionStore(),
-    subscriptions: new MemorySubscriptionStore(),
+    sessions,
+    // Its session-scoped writes are checked against the session's epoch and owner (issue 13).
+    subscriptions: new MemorySubscriptionStore({ sessions }),
     retained: new MemoryRetainedStore(),
     messages: new MemoryMessageStore(),
     auth: new MemoryAuthStore(),

@@ -16,7 +16,7 @@
  *   connection closed (a copy still on its way when a clean session ends is rightly lost).
  * - QoS 2: every copy at most once per subscriber, and exactly once where it is owed (every
  *   subscription is QoS 2, so a QoS 2 publish is delivered at QoS 2). QoS 1: at least once where
- *   owed; extra copies are counted, not failures [MQTT-4.3.2].
+ *   owed; extra copies are counted, not failures (MQTT 5.0 section 4.3.2).
  * - Wills: each network connection publishes its will at most once; exactly once if it got its
  *   CONNACK and ended without the client's DISCONNECT [MQTT-3.1.2-8]; never if the client sent
  *   DISCONNECT [MQTT-3.1.2-10]. Wills are told apart by payload: client id and connection number.

@@ -54,7 +54,10 @@ export async function runDisconnectPath(
   // Nothing left: a DISCONNECT ran this path already, or an earlier run finished it.
   if (record === undefined) return undefined;
   if (record.clientId !== undefined && record.status === 'mqtt') {
-    const released = await releaseSession(deps, record, closedAt ?? deps.now());
+    // Ordered ingress runs every close of a connection in its message group, one at a time (the
+    // sweeper's close of an expired record aside): a will held by an earlier run is a failed run's.
+    const serialized = deps.queueClose !== undefined && cause !== 'expired';
+    const released = await releaseSession(deps, record, closedAt ?? deps.now(), serialized);
     // Another run of this path is publishing the will: it removes the record (or, if it died, a rerun).
     if (released === 'in-progress') {
       deps.log.info('disconnect path in progress in another run: record left to it', { connectionId, clientId: record.clientId, cause });
@@ -70,7 +73,7 @@ export async function runDisconnectPath(
  * Releases the session if this connection still owns it (a stale release after a takeover is a
  * no-op), and takes its will: published now, or deferred by its Will Delay to the sweeper.
  */
-async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, closedAt: number): Promise<'done' | 'in-progress'> {
+async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, closedAt: number, serialized: boolean): Promise<'done' | 'in-progress'> {
   const clientId = record.clientId as string;
   const connectionId = record.connectionId;
   const released = await deps.sessions.release({
@@ -79,6 +82,7 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
     now: closedAt,
     sessionEpoch: record.sessionEpoch,
     hasWill: record.hasWill === true,
+    serialized,
   });
   if (released.outcome === 'in-progress') return 'in-progress';
   if (released.outcome !== 'released') return 'done';

@@ -130,6 +130,12 @@ export interface ReleaseRequest extends OwnerRef {
   sessionEpoch?: string;
   /** The connection's CONNECT had a will (its record's `hasWill`): release holds it for a rerun. @default false */
   hasWill?: boolean;
+  /**
+   * Every run of this connection's disconnect path is serialized (ordered ingress: they all run in
+   * the connection's message group), so a will held by an earlier release belongs to a run that
+   * failed: this rerun finishes it now instead of waiting out HELD_WILL_LEASE_MS. @default false
+   */
+  serialized?: boolean;
 }
 
 /** A CONNECT that claimed the session and then failed before its CONNACK (see `abandon`). */

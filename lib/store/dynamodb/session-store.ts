@@ -132,7 +132,7 @@ export class DynamoSessionStore implements SessionStore {
     if (held !== undefined) {
       // Another run released moments ago and is publishing: leave it the will (not this write's resend).
       const at = Number(item?.[heldAtName(request.connectionId)]?.N ?? 0);
-      if (tokenOf(item) !== token && this.clock() < at + HELD_WILL_LEASE_MS) return { outcome: 'in-progress' };
+      if (request.serialized !== true && tokenOf(item) !== token && this.clock() < at + HELD_WILL_LEASE_MS) return { outcome: 'in-progress' };
       let will = heldWillDisposition(held, session, now);
       let willHeld = true;
       if (will.action === 'deferred') {

@@ -112,7 +112,7 @@ export class MemorySessionStore implements SessionStore {
     const held = this.heldOf(request.clientId).get(request.connectionId);
     const sessionEnded = endedFor(request.connectionId, item, now);
     if (held !== undefined) {
-      if (this.clock() < held.at + HELD_WILL_LEASE_MS) return { outcome: 'in-progress' };
+      if (request.serialized !== true && this.clock() < held.at + HELD_WILL_LEASE_MS) return { outcome: 'in-progress' };
       let will = heldWillDisposition(held.will, item, now);
       if (will.action === 'deferred') will = this.defer(request, item, will);
       return { outcome: 'released', will: structuredClone(will), sessionEnded, willHeld: this.heldOf(request.clientId).has(request.connectionId) };

@@ -138,6 +138,16 @@ export function sessionRetryContract(adapter: string, makeStore: SessionStoreFac
         expect(await store.release({ ...request, hasWill: true })).toEqual({ outcome: 'released', will: { action: 'none' }, sessionEnded: false, willHeld: false });
       });
 
+      it('[MQTT-3.1.2-8] a serialized rerun (ordered ingress) gets the held will at once: the earlier run failed', async () => {
+        const request = claim({ will: will() });
+        await store.claim(request);
+        const first = await store.release({ ...request, hasWill: true, serialized: true });
+        expect(first).toMatchObject({ outcome: 'released', will: { action: 'publish', will: will() }, willHeld: true });
+        expect(await store.release({ ...request, hasWill: true, serialized: true })).toEqual(first);
+        await store.settleWill(request);
+        expect(await store.release({ ...request, hasWill: true, serialized: true })).toMatchObject({ outcome: 'released', will: { action: 'none' }, willHeld: false });
+      });
+
       it('a held will is not handed out to a claim that resumes the session, but still to the rerun', async () => {
         const request = claim({ will: will() });
         await store.claim(request);

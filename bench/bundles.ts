@@ -25,10 +25,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { BUNDLING, FUNCTIONS_DIR, PACKAGE_ROOT } from '../lib/infra/functions';
 import { TABLE_IDS, tableEnvVar } from '../lib/store/schema';
 import { markdownTable } from './lib/timing';
+import { esbuildOptionsOf } from '../scripts/lambda-esbuild';
 
 /** The target of issue 11: each handler's minified bundle under 500 KB. */
 export const BUNDLE_LIMIT_BYTES = 500 * 1000;
@@ -69,35 +69,6 @@ if (!Number.isInteger(TOP) || TOP < 0) throw new Error(`--top: not a count: ${op
 // ---------------------------------------------------------------------------------------------
 // Bundling as the stack does
 // ---------------------------------------------------------------------------------------------
-
-/** The BundlingOptions keys mapped below; any other key in BUNDLING fails the run, so they cannot drift. */
-const MAPPED = new Set([
-  'format', 'target', 'platform', 'minify', 'sourceMap', 'sourceMapMode', 'sourcesContent',
-  'bundleAwsSDK', 'mainFields', 'banner', 'forceDockerBundling', 'externalModules',
-]);
-
-/** `BUNDLING` → the esbuild options NodejsFunction passes to its esbuild command line. */
-export function esbuildOptionsOf(bundling: BundlingOptions): BuildOptions {
-  const unmapped = Object.keys(bundling).filter((k) => !MAPPED.has(k));
-  if (unmapped.length > 0) throw new Error(`bench/bundles.ts does not map BUNDLING.${unmapped.join(', BUNDLING.')} yet`);
-  if (bundling.sourceMapMode !== undefined && bundling.sourceMapMode !== SourceMapMode.DEFAULT) {
-    throw new Error(`bench/bundles.ts maps only the default source map mode, not ${bundling.sourceMapMode}`);
-  }
-  return {
-    bundle: true,
-    format: bundling.format === OutputFormat.ESM ? 'esm' : 'cjs',
-    target: bundling.target,
-    platform: 'node',
-    minify: bundling.minify ?? false,
-    sourcemap: bundling.sourceMap ?? false,
-    sourcesContent: bundling.sourcesContent ?? true,
-    // NodejsFunction's default: the AWS SDK external unless it is bundled.
-    external: bundling.externalModules ? [...bundling.externalModules] : bundling.bundleAwsSDK ? [] : ['@aws-sdk/*'],
-    mainFields: bundling.mainFields ? [...bundling.mainFields] : undefined,
-    banner: bundling.banner === undefined ? undefined : { js: bundling.banner },
-    logLevel: 'warning',
-  };
-}
 
 /** node_modules/@scope/name/... → @scope/name; lib/auth/jwt.ts → lib/auth; functions/x.ts → functions. */
 function ownerOf(input: string): string {

@@ -1,7 +1,6 @@
 /**
  * The esbuild options NodejsFunction derives from `BUNDLING` (lib/infra/functions.ts), for the
- * build that ships the Lambda code prebuilt (scripts/build-functions.ts). The same mapping as
- * bench/bundles.ts: any BUNDLING key not mapped here fails the build, so the prebuilt bundles
+ * build that ships the Lambda code prebuilt (scripts/build-functions.ts) and for bench/bundles.ts: any BUNDLING key not mapped here fails the build, so the prebuilt bundles
  * cannot drift from what `cdk synth` bundles in this repository.
  */
 import type { BuildOptions } from 'esbuild';

@@ -17,7 +17,6 @@
  * `npx vitest run test/integration/chaos.test.ts -t "every fault class"` after removing `.skip`,
  * or `npm run chaos`. Un-skip it when it holds; issue 13 stays open until then.
  */
- */
 import { describe, expect, it } from 'vitest';
 import { formatReport } from '../chaos/report';
 import { runChaos, type StartBroker } from '../chaos/run';

@@ -176,6 +176,9 @@ describe('local mode, strict, every $disconnect lost (as AWS allows)', () => {
     expect((await connectionRecords(broker)).has(clientId)).toBe(true);
     const report = await broker.sweep();
     expect(report.closed.gone).toBeGreaterThanOrEqual(1);
+    // Ordered ingress: the sweeper queues the close behind the connection's frames
+    // (lib/runtime/disconnect-path.ts closeFound); the disconnect path runs when the queue hands it out.
+    await broker.ingressDrained();
     expect((await connectionRecords(broker)).has(clientId)).toBe(false);
   });
 });

@@ -15,6 +15,8 @@ import type { RuntimeDeps } from './types';
 export interface Resumed {
   readonly record: ConnectionRecord;
   readonly queued: number;
+  /** Packet ids the CONNECT's read found reserved without a message yet (./effects/resume.ts, late copies). */
+  readonly unstored: readonly number[];
 }
 
 /** What one invocation accumulates: reply bytes, and whether to close afterwards. */

@@ -124,6 +124,17 @@ export const RECLAIM_AFTER_SECONDS = 15 * 60 + 60;
 /** The TTL of message items when the runtime names no maximum: the broker's default, 7 days. */
 export const DEFAULT_MESSAGE_TTL_SECONDS = messageTtlSeconds(7 * 24 * 3600);
 
+/** The in-flight window as a resume reads it (MessageStore `readWindow`). */
+export interface WindowRead {
+  /** The messages in flight, by sequence. */
+  readonly messages: InflightMessage[];
+  /**
+   * Packet ids in the window with no stored message, reserved less than RECLAIM_AFTER_SECONDS
+   * ago: their message may still be stored (a reservation is one write before its putInflight).
+   */
+  readonly unstored: number[];
+}
+
 export interface EnqueueOptions {
   readonly requestToken?: string;
 }
@@ -161,6 +172,12 @@ export interface MessageStore {
    * a complete cut short), once no invocation that made them can still be running.
    */
   inflight(clientId: string, sessionEpoch: string): Promise<InflightMessage[]>;
+  /**
+   * `inflight`, and the packet ids reserved so recently that the invocation which reserved them
+   * may still be about to store their message (`unstored`): a resume waits for those
+   * (lib/runtime/effects/resume.ts "late copies"). The same single read.
+   */
+  readWindow(clientId: string, sessionEpoch: string): Promise<WindowRead>;
   /**
    * Appends to the offline queue; 'full' when `maxQueued` messages wait already. `requestToken`:
    * the same for every attempt of one logical enqueue (a delivery step retried), so that a rerun

@@ -14,20 +14,34 @@
  * nothing queued meanwhile is left behind. The subscriptions are pointed at the new connection
  * only after the reply post, so that not even a QoS 0 copy, which takes no reservation, goes
  * out before the CONNACK [MQTT-3.2.0-1].
+ *
+ * Late copies. A live copy for the old connection may have taken its packet id just before the
+ * hold and store its in-flight message just after the resume read the window (one DynamoDB write
+ * apart): its own invocation posts it to the old connection, and the read missed it. The read
+ * names such ids (`unstored`: reserved recently, no message yet); after the reply post the resume
+ * reads the window again, a few times over about half a second, and sends those that appeared,
+ * with DUP, before the backlog (which is newer: a live reservation passes only over an empty
+ * queue). Only a resume that finds such an id pays for the extra reads. One whose invocation
+ * stalls longer than that wait (or died) is left in flight and resent on the next resume.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { planResend, type InflightEntry } from '../../broker';
 import { canSubscribe } from '../../auth/acl';
 import { encode } from '../../mqtt';
+import { concatBytes } from '../../mqtt/bytes';
 import type { InflightMessage } from '../../store/message-port';
 import type { ConnectionRecord } from '../../store/ports';
 import type { Resumed } from '../outbox';
 import { subscriberConnection, subscriptionTtl } from '../records';
 import type { RuntimeDeps } from '../types';
 import { drainQueue, drainTargetOf, withRemainingExpiry } from './queue';
-import { DEFAULT_RECEIVE_MAXIMUM } from './send';
+import { DEFAULT_RECEIVE_MAXIMUM, post } from './send';
 
 /** Drain rounds before the gate opens whatever waits (the behind-queue rule keeps the order then). */
 const OPEN_ROUNDS = 8;
+
+/** The pauses before each read of the window that looks for late copies (about half a second in all). */
+const LATE_COPY_WAITS_MS = [10, 20, 40, 80, 160, 240];
 
 /**
  * The CONNECT's part: the gate held for this connection, then the packets to resend
@@ -39,14 +53,47 @@ export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord)
   const epoch = record.sessionEpoch ?? '';
   // Held before the in-flight read: a copy reserved after it is queued, never left out of both.
   const { queued } = await deps.messages.holdGate(clientId, epoch, record.connectionId);
-  const inflight = await allowedInflight(deps, record, await deps.messages.inflight(clientId, epoch));
+  const window = await deps.messages.readWindow(clientId, epoch);
+  const resends = await resendsOf(deps, record, window.messages);
+  return { resends, resumed: { record, queued, unstored: window.unstored } };
+}
+
+/** Unacknowledged messages as the packets to send again: PUBLISH with DUP 1, or PUBREL [MQTT-4.4.0-1]. */
+async function resendsOf(deps: RuntimeDeps, record: ConnectionRecord, messages: InflightMessage[]): Promise<Uint8Array[]> {
+  const inflight = await allowedInflight(deps, record, messages);
   const entries: InflightEntry[] = inflight.map((m) =>
     m.stage === 'pubrel'
       ? { kind: 'pubrel', sequence: m.sequence, packetId: m.packetId }
       : { kind: 'publish', sequence: m.sequence, packet: { ...withRemainingExpiry(m.packet, m.messageExpiresAt, deps.now()), packetId: m.packetId } },
   );
-  const resends = planResend(entries).map((p) => encode(p, record.protocolVersion ?? 4));
-  return { resends, resumed: { record, queued } };
+  return planResend(entries).map((p) => encode(p, record.protocolVersion ?? 4));
+}
+
+/**
+ * The late copies (see the header): the window is read again until each id the CONNECT's read
+ * found without a message has its message (sent now, with DUP) or is free (acknowledged, or
+ * reclaimed), or the waits run out.
+ */
+async function resendLate(deps: RuntimeDeps, resumed: Resumed): Promise<void> {
+  const { record } = resumed;
+  const clientId = record.clientId as string;
+  const epoch = record.sessionEpoch ?? '';
+  const waiting = new Set(resumed.unstored);
+  for (const wait of LATE_COPY_WAITS_MS) {
+    if (waiting.size === 0) return;
+    await sleep(wait);
+    const window = await deps.messages.readWindow(clientId, epoch);
+    const late = window.messages.filter((m) => waiting.has(m.packetId));
+    const reserved = new Set(window.unstored);
+    for (const id of waiting) if (!reserved.has(id)) waiting.delete(id);
+    if (late.length === 0) continue;
+    const resends = await resendsOf(deps, record, late);
+    if (resends.length > 0) await post(deps, record.connectionId, record.mode, concatBytes(resends));
+    deps.log.info('late in-flight copies resent', { clientId, packetIds: late.map((m) => m.packetId) });
+  }
+  if (waiting.size > 0) {
+    deps.log.warn('in-flight copies not stored in time: resent on the next resume', { clientId, packetIds: [...waiting] });
+  }
 }
 
 /**
@@ -56,6 +103,7 @@ export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord)
  */
 export async function finishResume(deps: RuntimeDeps, resumed: Resumed): Promise<void> {
   const { record } = resumed;
+  await resendLate(deps, resumed);
   await attach(deps, record);
   const target = { ...drainTargetOf(record), resuming: true };
   const { clientId, sessionEpoch, connection } = target;

@@ -14,6 +14,7 @@ import type {
   Enqueued,
   GateOpening,
   InflightMessage,
+  WindowRead,
   Into,
   MessageStore,
   OutboundMessage,
@@ -75,6 +76,10 @@ export class DynamoMessageStore implements MessageStore {
 
   inflight(clientId: string, sessionEpoch: string): Promise<InflightMessage[]> {
     return this.window.inflight(clientId, sessionEpoch);
+  }
+
+  readWindow(clientId: string, sessionEpoch: string): Promise<WindowRead> {
+    return this.window.readWindow(clientId, sessionEpoch);
   }
 
   enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options?: EnqueueOptions): Promise<Enqueued> {

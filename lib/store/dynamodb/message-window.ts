@@ -27,7 +27,7 @@
  */
 import { epochSeconds, isExpired } from '../clock';
 import { gatePasses, requiredGate } from '../gate';
-import type { InflightMessage, Reservation, ReserveOptions } from '../message-port';
+import type { InflightMessage, Reservation, ReserveOptions, WindowRead } from '../message-port';
 import { conditionally, nothing } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import {
@@ -185,8 +185,12 @@ export class InflightWindow {
     );
   }
 
-  /** One Query over `counter` .. `out#99999`: the counter says which stored ids are still in flight. */
   async inflight(clientId: string, sessionEpoch: string): Promise<InflightMessage[]> {
+    return (await this.readWindow(clientId, sessionEpoch)).messages;
+  }
+
+  /** One Query over `counter` .. `out#99999`: the counter says which stored ids are still in flight. */
+  async readWindow(clientId: string, sessionEpoch: string): Promise<WindowRead> {
     const now = this.table.clock();
     const x = new ExpressionBuilder();
     const items = await this.table.queryAll({
@@ -196,7 +200,7 @@ export class InflightWindow {
       ...x.attributes(),
     });
     const counter = counterFrom(items.find((item) => item[SK]?.S === COUNTER_KEY));
-    if (counter === undefined || !isCurrent(counter, sessionEpoch, now)) return [];
+    if (counter === undefined || !isCurrent(counter, sessionEpoch, now)) return { messages: [], unstored: [] };
     const stored = items
       .filter((item) => item[SK]?.S?.startsWith(INFLIGHT_PREFIX))
       .map((item) => inflightCodec.fromItem(item))
@@ -204,10 +208,11 @@ export class InflightWindow {
       .sort((a, b) => a.sequence - b.sequence);
     const held = new Set(stored.map((m) => m.packetId));
     const orphans = [...counter.ids].filter((id) => !held.has(id));
-    if (orphans.length > 0 && counter.reservedAt + RECLAIM_AFTER_SECONDS <= epochSeconds(now)) {
+    const reclaimable = counter.reservedAt + RECLAIM_AFTER_SECONDS <= epochSeconds(now);
+    if (orphans.length > 0 && reclaimable) {
       await reclaimSlots(this.table, clientId, sessionEpoch, orphans.slice(0, RECLAIM_BATCH), now);
     }
-    return stored.map(toInflight);
+    return { messages: stored.map(toInflight), unstored: reclaimable ? [] : orphans };
   }
 
   /** The conditional UpdateItem of reserve(): a slot and `packetId`, if the window has room. */

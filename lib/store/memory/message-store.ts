@@ -16,6 +16,7 @@ import {
   type Enqueued,
   type GateOpening,
   type InflightMessage,
+  type WindowRead,
   type Into,
   type MessageStore,
   type OutboundMessage,
@@ -107,16 +108,21 @@ export class MemoryMessageStore implements MessageStore {
   }
 
   async inflight(clientId: string, sessionEpoch: string): Promise<InflightMessage[]> {
+    return (await this.readWindow(clientId, sessionEpoch)).messages;
+  }
+
+  async readWindow(clientId: string, sessionEpoch: string): Promise<WindowRead> {
     const state = this.state(clientId);
     const counter = state.counter;
-    if (counter === undefined || !this.isCurrent(counter, sessionEpoch)) return [];
+    if (counter === undefined || !this.isCurrent(counter, sessionEpoch)) return { messages: [], unstored: [] };
     const stored = [...state.inflight.values()].filter((m) => this.isCurrent(m, sessionEpoch) && counter.ids.has(m.packetId));
+    const held = new Set(stored.map((m) => m.packetId));
+    const orphans = [...counter.ids].filter((id) => !held.has(id));
     // Slots whose message was never stored, once no reserving invocation can still store it
-    if (counter.reservedAt + RECLAIM_AFTER_SECONDS <= epochSeconds(this.clock())) {
-      const held = new Set(stored.map((m) => m.packetId));
-      for (const id of [...counter.ids]) if (!held.has(id)) counter.ids.delete(id);
-    }
-    return stored.sort((a, b) => a.sequence - b.sequence).map(({ epoch: _e, expiresAt: _x, ...message }) => structuredClone(message));
+    const reclaimable = counter.reservedAt + RECLAIM_AFTER_SECONDS <= epochSeconds(this.clock());
+    if (reclaimable) for (const id of orphans) counter.ids.delete(id);
+    const messages = stored.sort((a, b) => a.sequence - b.sequence).map(({ epoch: _e, expiresAt: _x, ...message }) => structuredClone(message));
+    return { messages, unstored: reclaimable ? [] : orphans };
   }
 
   async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options: EnqueueOptions = {}): Promise<Enqueued> {

@@ -175,6 +175,21 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         reserved(await store.reserve(client, EPOCH, 1));
       });
 
+      it('names a reservation not stored yet as unstored, until its message is stored or its slot is given back [MQTT-4.4.0-1]', async () => {
+        // A resume's read between a live copy's reserve and its putInflight (lib/runtime/effects/resume.ts, late copies).
+        const stored = reserved(await store.reserve(client, EPOCH, 3));
+        await store.putInflight(client, EPOCH, inflightOf(stored, 'stored'));
+        const late = reserved(await store.reserve(client, EPOCH, 3));
+        expect(await store.readWindow(client, EPOCH)).toEqual({ messages: [inflightOf(stored, 'stored')], unstored: [late.packetId] });
+        await store.putInflight(client, EPOCH, inflightOf(late, 'late'));
+        expect(await store.readWindow(client, EPOCH)).toEqual({ messages: [inflightOf(stored, 'stored'), inflightOf(late, 'late')], unstored: [] });
+        const dead = reserved(await store.reserve(client, EPOCH, 3));
+        expect((await store.readWindow(client, EPOCH)).unstored).toEqual([dead.packetId]);
+        time.advanceSeconds(17 * 60);
+        expect((await store.readWindow(client, EPOCH)).unstored).toEqual([]); // no invocation can still store it
+        expect(await store.readWindow(client, 'another-epoch')).toEqual({ messages: [], unstored: [] });
+      });
+
       it('keeps the slot of a stored message however old [MQTT-4.4.0-1]', async () => {
         const r = reserved(await store.reserve(client, EPOCH, 1));
         await store.putInflight(client, EPOCH, inflightOf(r, 'kept'));

@@ -38,7 +38,9 @@ import { FrameMonitor } from './frame-monitor';
 import type { DeadLetter } from './ingress-queue';
 import { OrderedIngress } from './ordered-ingress';
 import type { SqsBatchResponse, SqsEvent } from './sqs-event';
-import { connectionIdOf, handleManagementRequest, reply } from './management-api';
+import type { ManagementClient } from '../gateway/delivery';
+import { inProcessManagementClient } from './in-process-management';
+import { connectionIdOf, handleManagementRequest, reply, type ManagementApiDeps } from './management-api';
 import { chosenProtocol, closedOrTerminated, extraHeaderLines, isWebSocketUpgrade, refuseUpgrade, toBuffer } from './sockets';
 import { errorFields, localGatewayOptionsSchema, stderrLogger } from './options';
 import type { LocalAuthorizer, LocalGatewayConfig, LocalGatewayOptions } from './options';
@@ -182,6 +184,20 @@ export class LocalGateway {
     this.ordered.queuedClose(queuedCloseMessage(connectionId, cause, epochMs));
   }
 
+  /** The `@connections` API called in this process, without HTTP (./in-process-management.ts). */
+  managementClient(): ManagementClient {
+    return inProcessManagementClient(this.management);
+  }
+
+  /** What the `@connections` API acts on, over HTTP or in process. */
+  private get management(): ManagementApiDeps {
+    return {
+      strict: this.config.strict,
+      find: (id) => this.connections.get(id),
+      close: (connection, status) => this.closeConnection(connection, status),
+    };
+  }
+
   /** Ordered ingress: resolves once the queue has no message waiting or in flight (direct: at once). */
   ingressDrained(): Promise<void> {
     return this.ordered?.drained() ?? Promise.resolve();
@@ -219,12 +235,7 @@ export class LocalGateway {
       reply(res, isStage ? 426 : 404, { message: isStage ? 'Upgrade Required' : 'Not Found' });
       return;
     }
-    handleManagementRequest(req, res, connectionId, {
-      stage: this.config.stage,
-      strict: this.config.strict,
-      find: (id) => this.connections.get(id),
-      close: (connection, status) => this.closeConnection(connection, status),
-    }).catch((error: unknown) => {
+    handleManagementRequest(req, res, connectionId, this.management).catch((error: unknown) => {
       this.log.error('@connections request failed', { connectionId, ...errorFields(error) });
       if (!res.headersSent) reply(res, 500, { message: 'Internal server error' });
     });

@@ -41,6 +41,13 @@ export interface LocalBrokerOptions {
    * `dynamodbEndpoint` and `dynamodb` are then ignored. @default DynamoDB Local, or `dynamodbEndpoint`
    */
   readonly storage?: LocalStorage;
+  /**
+   * How the handlers reach the gateway's `@connections` API: over HTTP with the AWS SDK client,
+   * as Lambda does, or by a call in this process (lib/local/in-process-management.ts), which
+   * skips the request, its signature and the SDK's parsing. The HTTP API stays served either way.
+   * @default 'in-process' with `storage` (the memory store is for speed), else 'http'
+   */
+  readonly management?: 'http' | 'in-process';
   // ---- end of issue 14 ----
   /** Prefix of the table names. @default 'stratus-local-' */
   readonly tablePrefix?: string;
@@ -123,6 +130,9 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       dynamodbEndpoint: dynamo.endpoint,
       managementEndpoint: address.managementEndpoint,
       localManagement: true,
+      ...((options.management ?? (options.storage === undefined ? 'http' : 'in-process')) === 'in-process'
+        ? { managementClient: gateway.managementClient() }
+        : {}),
       broker,
       verifyToken,
       allowBinary: !(options.gateway?.strict ?? false),

@@ -17,7 +17,7 @@ import { newGatewayId } from './events';
 import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 
 export interface ManagementApiDeps {
-  readonly stage: string;
+  /** Strict mode: a POST over the 32 KB frame limit closes the connection, as on AWS. */
   readonly strict: boolean;
   /** The live (not closing) connection with that id. */
   find(connectionId: string): LocalConnection | undefined;
@@ -39,6 +39,53 @@ export function connectionIdOf(url: string, stage: string): string | undefined {
   }
 }
 
+/** What a `@connections` call answers: an HTTP status, a JSON body, and API Gateway's error type. */
+export interface ManagementAnswer {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly errorType?: string;
+}
+
+/** The wire body of a GET: the names the SDK turns into ConnectedAt, LastActiveAt and Identity. */
+export interface ConnectionDetails {
+  readonly connectedAt: string;
+  readonly lastActiveAt: string;
+  readonly identity: { readonly sourceIp: string; readonly userAgent: string };
+}
+
+const GONE: ManagementAnswer = { status: 410, body: { message: null }, errorType: 'GoneException' };
+
+/**
+ * One `@connections` call, whatever carried it (HTTP here, or ./in-process-management.ts).
+ * `body`: the POST's data, undefined when it was over the 128 KB message limit.
+ */
+export function manage(method: string, connectionId: string, body: Buffer | undefined, deps: ManagementApiDeps): ManagementAnswer {
+  const connection = deps.find(connectionId);
+  switch (method) {
+    case 'POST':
+      if (body === undefined) return { status: 413, body: { message: 'Request entity too large' }, errorType: 'PayloadTooLargeException' };
+      if (connection === undefined) return GONE;
+      if (deps.strict && body.length > FRAME_LIMIT_BYTES) deps.close(connection, FRAME_TOO_BIG);
+      else connection.post(body);
+      return { status: 200 };
+    case 'GET': {
+      if (connection === undefined) return GONE;
+      const details: ConnectionDetails = {
+        connectedAt: new Date(connection.context.connectedAt).toISOString(),
+        lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+        identity: { sourceIp: connection.context.sourceIp, userAgent: connection.context.userAgent ?? '' },
+      };
+      return { status: 200, body: details };
+    }
+    case 'DELETE':
+      if (connection === undefined) return GONE;
+      deps.close(connection, DELETED);
+      return { status: 204 };
+    default:
+      return { status: 405, body: { message: 'Method Not Allowed' } };
+  }
+}
+
 export async function handleManagementRequest(
   req: IncomingMessage,
   res: ServerResponse,
@@ -46,33 +93,9 @@ export async function handleManagementRequest(
   deps: ManagementApiDeps,
 ): Promise<void> {
   const body = await readBody(req, MESSAGE_LIMIT_BYTES);
-  const connection = deps.find(connectionId);
-  switch (req.method) {
-    case 'POST':
-      if (body === undefined) return reply(res, 413, { message: 'Request entity too large' }, 'PayloadTooLargeException');
-      if (connection === undefined) return gone(res);
-      if (deps.strict && body.length > FRAME_LIMIT_BYTES) deps.close(connection, FRAME_TOO_BIG);
-      else connection.post(body);
-      return reply(res, 200);
-    case 'GET':
-      if (connection === undefined) return gone(res);
-      return reply(res, 200, {
-        connectedAt: new Date(connection.context.connectedAt).toISOString(),
-        lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
-        identity: { sourceIp: connection.context.sourceIp, userAgent: connection.context.userAgent ?? '' },
-      });
-    case 'DELETE':
-      if (connection === undefined) return gone(res);
-      deps.close(connection, DELETED);
-      return reply(res, 204);
-    default:
-      res.setHeader('Allow', 'GET, POST, DELETE');
-      return reply(res, 405, { message: 'Method Not Allowed' });
-  }
-}
-
-function gone(res: ServerResponse): void {
-  reply(res, 410, { message: null }, 'GoneException');
+  const answer = manage(req.method ?? '', connectionId, body, deps);
+  if (answer.status === 405) res.setHeader('Allow', 'GET, POST, DELETE');
+  reply(res, answer.status, answer.body, answer.errorType);
 }
 
 export function reply(res: ServerResponse, status: number, body?: unknown, errorType?: string): void {

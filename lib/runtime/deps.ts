@@ -37,6 +37,11 @@ export interface RuntimeSetup {
   readonly managementEndpoint: string;
   /** The management endpoint is local: use dummy credentials, as for DynamoDB Local. */
   readonly localManagement?: boolean;
+  /**
+   * A `@connections` client to use instead of the SDK's for `managementEndpoint`: local mode's
+   * in-process one (lib/local/in-process-management.ts). Never set in Lambda.
+   */
+  readonly managementClient?: ManagementClient;
   readonly broker: BrokerConfig;
   readonly allowBinary?: boolean;
   /** Default: users, groups and rules from the auth table (lib/auth/authenticator.ts). */
@@ -101,7 +106,7 @@ export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeD
   const clientConfig: ManagementClientConfig = setup.localManagement
     ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }
     : {};
-  const management = managementClient(setup.managementEndpoint, clientConfig);
+  const management = setup.managementClient ?? managementClient(setup.managementEndpoint, clientConfig);
   const api = new ApiGatewayDelivery({
     client: setup.wrapManagementClient ? setup.wrapManagementClient(management) : management,
     // The records of the connection that is gone, never the sender's: its close is queued behind

@@ -108,4 +108,17 @@ describe('strict mode: data to the client', () => {
     expect((await delivery.send(id, Buffer.from([0xd0, 0x00]), 'text')).status).toBe('sent');
     expect(await client.bytes(2)).toEqual(Buffer.from([0xd0, 0x00]));
   });
+
+  it('in process (the memory store\'s delivery): the same 1009 close over 32 KB, and PayloadTooLargeException over 128 KB', async () => {
+    const { address, gateway, recorder } = await startGateway({ strict: true });
+    const inProcess = gateway.managementClient();
+    const client = await openClient(address.url);
+    const id = recorder.connects[0]!.requestContext.connectionId;
+    const error = await inProcess.send(new PostToConnectionCommand({ ConnectionId: id, Data: new Uint8Array(128 * 1024 + 1) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PayloadTooLargeException);
+    expect(client.ws.readyState).toBe(client.ws.OPEN);
+    await inProcess.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'A'.repeat(32 * 1024 + 4) }));
+    expect((await client.closed).code).toBe(1009);
+    expect(client.received).toHaveLength(0);
+  });
 });

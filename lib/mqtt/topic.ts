@@ -188,45 +188,43 @@ export function topicLevels(topic: string): string[] {
 }
 
 /**
- * The index key of a valid topic filter: its first `depth` levels, cut after a `#`.
- * `filterKey('a/+/c/d', 2)` is `'a/+'`, `filterKey('a/#', 2)` is `'a/#'`, `filterKey('a', 2)` is `'a'`.
- * Store each subscription under this key; find it again with `candidateFilterKeys`.
+ * Levels of the route key (issue 15, "Routing"): a subscription is stored under its filter's first
+ * two levels, so a publish reads the subscriptions that share its first two levels, not every one
+ * under its first level (10,000 devices subscribed to `plant/<id>/cmd` spread over 10,000 keys).
+ * docs/ARCHITECTURE.md, "Subscriptions and routing", has the measurements behind the choice.
  */
-export function filterKey(filter: string, depth = 1): string {
-  let end = -1;
-  for (let level = 0; level < depth; level++) {
-    end = filter.indexOf('/', end + 1);
-    if (end === -1) return filter;
+export const ROUTE_DEPTH = 2;
+
+/**
+ * The route key of a valid topic filter: its literal levels up to its first wildcard, then `+`
+ * (a `#` is stored as a `+`), or its first `depth` levels if it has no wildcard among them.
+ * `routeKey('a/b/c')` is `'a/b'`, `routeKey('a/+/c')` and `routeKey('a/#')` are `'a/+'`,
+ * `routeKey('#')` and `routeKey('+/b')` are `'+'`, `routeKey('a')` is `'a'`. A literal level is
+ * never `+`, so a key ending in `+` is always a wildcard's. Find it again with `candidateRouteKeys`.
+ */
+export function routeKey(filter: string, depth = ROUTE_DEPTH): string {
+  const levels = topicLevels(filter);
+  const literal: string[] = [];
+  for (const level of levels.slice(0, depth)) {
+    if (level === '+' || level === '#') return [...literal, '+'].join('/');
+    literal.push(level);
   }
-  return filter.slice(0, end);
+  return literal.join('/');
 }
 
 /**
- * Every `filterKey(f, depth)` of a filter `f` that can match `topic`: for each of the topic's
- * first `depth` levels, the literal or `+`, plus a `#` after each shorter prefix. Invariant:
- * `matches(f, topic)` implies `candidateFilterKeys(topic, depth).includes(filterKey(f, depth))`.
- * Candidates are still checked with `matches`. Count grows as 3·2^depth: keep depth small (1-3).
+ * Every `routeKey(f, depth)` of a filter `f` that can match `topic`: `+` (filters that start with
+ * a wildcard, never for a `$` topic [MQTT-4.7.2-1]), the topic's first i literal levels then `+`
+ * for each i below `depth`, and the topic's first `depth` levels: `depth + 1` keys at most, one
+ * Query each. Invariant: `matches(f, topic)` implies
+ * `candidateRouteKeys(topic, depth).includes(routeKey(f, depth))`; candidates are still checked
+ * with `matches`.
  */
-export function candidateFilterKeys(topic: string, depth = 1): string[] {
+export function candidateRouteKeys(topic: string, depth = ROUTE_DEPTH): string[] {
   const levels = topicLevels(topic);
-  const m = Math.min(depth, levels.length);
-  const dollar = topic.charCodeAt(0) === DOLLAR;
-  let prefixes = [''];
-  const keys: string[] = [];
-  for (let i = 0; i < m; i++) {
-    // a filter ending with '#' after i levels [MQTT-4.7.2-1: not as the first level of '$' topics]
-    if (!(dollar && i === 0)) for (const p of prefixes) keys.push(p + '#');
-    const literal = levels[i];
-    const next: string[] = [];
-    for (const p of prefixes) {
-      next.push(p + literal + '/');
-      if (!(dollar && i === 0)) next.push(p + '+/');
-    }
-    prefixes = next;
-  }
-  // Keys of filters whose first m levels match exactly: those end here (drop the trailing '/').
-  for (const p of prefixes) keys.push(p.slice(0, -1));
-  // Fewer levels than depth: 'a/#' matches 'a', and its key is 'a/#'.
-  if (levels.length < depth) for (const p of prefixes) keys.push(p + '#');
+  const keys: string[] = topic.charCodeAt(0) === DOLLAR ? [] : ['+'];
+  // A wildcard first at level i + 1, after i literal levels: 'a/+' holds 'a/+/c' and 'a/#' (which matches 'a').
+  for (let i = 1; i < depth && i <= levels.length; i++) keys.push([...levels.slice(0, i), '+'].join('/'));
+  keys.push(levels.slice(0, depth).join('/'));
   return keys;
 }

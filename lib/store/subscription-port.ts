@@ -1,10 +1,11 @@
 /**
  * Subscriptions: one record per (client, filter), stored so that a publish finds its candidates
- * without a scan. Each record is stored under the route key of its topic filter (the first level,
- * or '+' / '#' for a filter that starts with a wildcard: `filterKey(topicFilter, 1)` of
- * lib/mqtt/topic.ts), so `routesFor(topic)` is one Query per `candidateFilterKeys(topic, 1)`
- * (at most three, run in parallel: one round trip). The caller re-checks candidates with
- * `matches`.
+ * without a scan. Each record is stored under the route key of its topic filter (its first two
+ * levels, or its literal levels before its first wildcard then '+': `routeKey(topicFilter)` of
+ * lib/mqtt/topic.ts), so `routesFor(topic)` is one Query per `candidateRouteKeys(topic)` (at
+ * most three, run in parallel: one round trip) and reads only the subscriptions that share the
+ * topic's first two levels, or that start with a wildcard, or have one at level 2. The caller
+ * re-checks candidates with `matches`.
  *
  * The subscriber's current connection is copied into each of its records (`connection`), so that
  * fan-out needs no session read: `attach` rewrites them on every CONNECT that resumes the session

@@ -1,6 +1,6 @@
 /**
- * The admin commands of the `stratus` CLI: users, groups, ACL rules, sessions and retained
- * messages, on local mode or on a deployed stack (./target.ts).
+ * The admin commands of the `stratus` CLI: users, groups, ACL rules, sessions, retained
+ * messages and the subscriptions table's maintenance, on local mode or on a deployed stack (./target.ts).
  *
  *   registerAdminCommands(program)        adds them to the CLI (lib/cli/main.ts)
  *   runAdmin(argv, deps)                   runs them in-process with injected streams and stores
@@ -14,6 +14,7 @@ import { describeFailure, oneLine } from './errors';
 import { registerGroupCommands } from './group';
 import { registerRetainedCommands } from './retained';
 import { registerSessionCommands } from './sessions';
+import { registerSubscriptionCommands } from './subscriptions';
 import { registerUserCommands } from './user';
 
 export { defaultDeps, type AdminDeps } from './context';
@@ -28,6 +29,7 @@ export function registerAdminCommands(program: Command, deps: Partial<AdminDeps>
   registerAclCommands(program, all);
   registerSessionCommands(program, all);
   registerRetainedCommands(program, all);
+  registerSubscriptionCommands(program, all);
 }
 
 /**

@@ -12,6 +12,7 @@ import { createDynamoDbClient, capacityReportingFor, LOCAL_CREDENTIALS, LOCAL_RE
 import { DynamoConnectionStore } from '../../store/dynamodb/connection-store';
 import { MeteredDynamoDb } from '../../store/dynamodb/metered';
 import { DynamoRetainedStore } from '../../store/dynamodb/retained-store';
+import { migrateRouteKeys, type RouteMigration } from '../../store/dynamodb/route-migration';
 import { DynamoSessionStore } from '../../store/dynamodb/session-store';
 import type { ConnectionStore } from '../../store/ports';
 import type { RetainedRecord, RetainedStore } from '../../store/retained-port';
@@ -37,6 +38,10 @@ export interface AdminStores {
   readonly sessions: Pick<SessionStore, 'get'> & SessionListing;
   readonly connections: Pick<ConnectionStore, 'get'>;
   readonly retained: Pick<RetainedStore, 'get' | 'delete' | 'matching'> & RetainedListing;
+  readonly subscriptions: {
+    /** Moves subscriptions stored under 0.1's route keys to the current ones (a Scan). */
+    migrateRoutes(): Promise<RouteMigration>;
+  };
   /**
    * Closes a live connection through the `@connections` DELETE of the target.
    * @throws AdminFailureError if the target has no `@connections` endpoint
@@ -71,6 +76,7 @@ export async function openAdminStores(target: Target): Promise<AdminStores> {
       matching: (filter, now) => retainedStore.matching(filter, now),
       list: () => retainedList.list(),
     },
+    subscriptions: { migrateRoutes: () => migrateRouteKeys(db, tables.subscriptions) },
     disconnect: async (connectionId) => {
       management ??= managementClientFor(target);
       return deleteConnection(management, connectionId);

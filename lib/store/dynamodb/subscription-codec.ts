@@ -1,8 +1,9 @@
 /**
  * The `subscriptions` item codec and keys. An item is the record plus its keys:
- * - `routeKey` = `filterKey(topicFilter, 1)`: the filter's first level, or '+' / '#' (a
- *   `$share/{group}/{f}` record is routed by its topic filter `f`). An empty first level ('/a')
- *   is stored as '/': DynamoDB refuses empty key strings, and no level ever contains '/';
+ * - `routeKey` = `routeKey(topicFilter)` of lib/mqtt/topic.ts: the filter's first two levels, or
+ *   its literal levels before its first wildcard then '+' (a `$share/{group}/{f}` record is
+ *   routed by its topic filter `f`). Never empty: a filter has at least one level before depth 2,
+ *   and '/a' gives '/a';
  * - `subKey` = clientId + NUL + filter as sent, so a shared and a non-shared subscription to one
  *   topic filter are two items. NUL never occurs in an MQTT UTF-8 string [MQTT-1.5.4-2].
  * - `filter` (the byClient index's sort key) = the filter as sent.
@@ -10,7 +11,7 @@
  * is stored hashed there, and read back from `topicFilter` and `shareName`, which hold it whole.
  * The subscriber's connection is one map attribute.
  */
-import { filterKey, parseSharedSubscription } from '../../mqtt/topic';
+import { parseSharedSubscription, routeKey } from '../../mqtt/topic';
 import { TopicFilterInvalidError } from '../../mqtt/errors';
 import type { QoS } from '../../mqtt/types';
 import { TABLE_SCHEMAS } from '../schema';
@@ -19,7 +20,7 @@ import type { SubscriberConnection, SubscriptionRecord } from '../subscription-p
 import { bool, num, numOneOf, optional, recordCodec, required, str, strOneOf, type AttributeCodec, type Item } from './marshal';
 
 export const ROUTE_KEY = TABLE_SCHEMAS.subscriptions.partitionKey.name;
-const SUB_KEY = TABLE_SCHEMAS.subscriptions.sortKey?.name ?? 'subKey';
+export const SUB_KEY = TABLE_SCHEMAS.subscriptions.sortKey?.name ?? 'subKey';
 
 type SubscriptionItem = SubscriptionRecord & { routeKey: string; subKey: string };
 
@@ -64,7 +65,7 @@ function subKeyOf(clientId: string, filter: string): string {
  */
 export function routeKeyOfFilter(filter: string): string | undefined {
   try {
-    return storedRouteKey(filterKey(parseSharedSubscription(filter)?.topicFilter ?? filter, 1));
+    return storedRouteKey(routeKey(parseSharedSubscription(filter)?.topicFilter ?? filter));
   } catch (error) {
     if (error instanceof TopicFilterInvalidError) return undefined;
     throw error;
@@ -77,13 +78,13 @@ export function subscriptionKey(routeKey: string, clientId: string, filter: stri
 
 /** The key of a stored record (routed by its topic filter). */
 export function recordKey(record: SubscriptionRecord): Item {
-  return subscriptionKey(storedRouteKey(filterKey(record.topicFilter, 1)), record.clientId, record.filter);
+  return subscriptionKey(storedRouteKey(routeKey(record.topicFilter)), record.clientId, record.filter);
 }
 
 export function toSubscriptionItem(record: SubscriptionRecord): Item {
   return itemCodec.toItem({
     ...record,
-    routeKey: storedRouteKey(filterKey(record.topicFilter, 1)),
+    routeKey: storedRouteKey(routeKey(record.topicFilter)),
     subKey: subKeyOf(record.clientId, record.filter),
     filter: boundedKey(record.filter),
   });

@@ -26,7 +26,7 @@
  * create a partial item), and a record a newer session has just written is not deleted.
  */
 import { TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { candidateFilterKeys } from '../../mqtt/topic';
+import { candidateRouteKeys } from '../../mqtt/topic';
 import { isExpired, systemClock, type Clock } from '../clock';
 import { BY_CLIENT_INDEX, TABLE_SCHEMAS, TTL_ATTRIBUTE } from '../schema';
 import { SessionTakenOverError } from '../errors';
@@ -81,7 +81,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
 
   async routesFor(topic: string): Promise<SubscriptionRecord[]> {
     const pages = await Promise.all(
-      candidateFilterKeys(topic, 1).map((key) => {
+      candidateRouteKeys(topic).map((key) => {
         const x = new ExpressionBuilder();
         return this.db.queryAll({
           TableName: this.tableName,

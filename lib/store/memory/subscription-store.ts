@@ -2,11 +2,11 @@
  * In-memory SubscriptionStore for unit tests: the same contract as the DynamoDB adapter. Records
  * are keyed by (clientId, filter as sent), so a shared and a non-shared subscription to one topic
  * filter are two records; `routesFor` returns the records whose route key
- * (`filterKey(topicFilter, 1)`) is a candidate of the topic, exactly what the DynamoDB Queries
+ * (`routeKey(topicFilter)`) is a candidate of the topic, exactly what the DynamoDB Queries
  * return (newest epoch per client), and expired records are invisible to every read. Writes with a
  * SessionWriter check `sessions` (the memory SessionStore) and write in the same turn.
  */
-import { candidateFilterKeys, filterKey } from '../../mqtt/topic';
+import { candidateRouteKeys, routeKey } from '../../mqtt/topic';
 import { isExpired, systemClock, type Clock } from '../clock';
 import { SessionTakenOverError } from '../errors';
 import type { SessionStore } from '../session-port';
@@ -38,8 +38,8 @@ export class MemorySubscriptionStore implements SubscriptionStore {
   }
 
   async routesFor(topic: string): Promise<SubscriptionRecord[]> {
-    const candidates = new Set(candidateFilterKeys(topic, 1));
-    return newestEpochOnly(this.live().filter((record) => candidates.has(filterKey(record.topicFilter, 1)))).map((record) =>
+    const candidates = new Set(candidateRouteKeys(topic));
+    return newestEpochOnly(this.live().filter((record) => candidates.has(routeKey(record.topicFilter)))).map((record) =>
       structuredClone(record),
     );
   }

@@ -17,6 +17,8 @@ import { runAdmin } from '../../../lib/cli/admin/index';
 import { buildProgram } from '../../../lib/cli/main';
 import { connect } from '../../../lib/client';
 import { DynamoAuthStore } from '../../../lib/store/dynamodb/auth-store';
+import { ROUTE_KEY, toSubscriptionItem } from '../../../lib/store/dynamodb/subscription-codec';
+import { DynamoSubscriptionStore } from '../../../lib/store/dynamodb/subscription-store';
 import { eventually } from '../../helpers/eventually';
 import { useDynamoTables } from '../../helpers/dynamodb';
 import { startTestBroker, type TestBroker } from '../../helpers/local-broker';
@@ -48,6 +50,30 @@ function json<T = unknown>(run: Run): T {
   expect(run).toMatchObject({ code: 0, stderr: '' });
   return JSON.parse(run.stdout) as T;
 }
+
+describe('subscriptions migrate-routes on DynamoDB Local', () => {
+  it('moves a subscription stored under its 0.1 route key, then a rerun moves nothing', async () => {
+    const filter = `legacy/${randomUUID().slice(0, 8)}/cmd`;
+    const item = toSubscriptionItem({
+      clientId: 'legacy-device',
+      filter,
+      topicFilter: filter,
+      qos: 1,
+      noLocal: false,
+      retainAsPublished: false,
+      retainHandling: 0,
+      sessionEpoch: 'epoch-1',
+      persistent: true,
+      expiresAt: Math.floor(Date.now() / 1000) + 3600,
+    });
+    await db.metered.putItem({ TableName: db.names.subscriptions, Item: { ...item, [ROUTE_KEY]: { S: 'legacy' } } });
+    const first = json<{ checked: number; moved: number }>(await stratus(['subscriptions', 'migrate-routes', '--json', ...target]));
+    expect(first.moved).toBe(1);
+    const routes = await new DynamoSubscriptionStore(db.metered, db.names.subscriptions).routesFor(filter);
+    expect(routes.map((r) => r.filter)).toContain(filter);
+    expect(await stratus(['subscriptions', 'migrate-routes', ...target])).toMatchObject({ code: 0, stdout: expect.stringMatching(/moved 0 /) });
+  });
+});
 
 describe('users, groups and rules on DynamoDB Local', () => {
   it('user add with a password from stdin; list shows it, without the hash', async () => {

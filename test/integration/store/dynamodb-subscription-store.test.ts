@@ -1,7 +1,7 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { candidateFilterKeys } from '../../../lib/mqtt/topic';
+import { candidateRouteKeys } from '../../../lib/mqtt/topic';
 import { MeteredDynamoDb } from '../../../lib/store/dynamodb/metered';
 import { DynamoSessionStore } from '../../../lib/store/dynamodb/session-store';
 import { DynamoSubscriptionStore } from '../../../lib/store/dynamodb/subscription-store';
@@ -64,14 +64,14 @@ describe('DynamoSubscriptionStore requests and units', () => {
 
   it('routesFor: one eventually consistent Query per candidate key, all in one round trip', async () => {
     const c = `client-${randomUUID()}`;
-    await store.put([subscription(c, 'plant/+'), subscription(c, '+/7'), subscription(c, '#')]);
+    await store.put([subscription(c, 'plant/+'), subscription(c, '+/7'), subscription(c, '#'), subscription(c, 'plant/7/#')]);
     const meter = new CountingMeter();
     const { client, stats } = watchedClient(db.client);
     const watchedStore = new DynamoSubscriptionStore(new MeteredDynamoDb(client, { meter }), table);
     const routes = (await watchedStore.routesFor('plant/7')).filter((r) => r.clientId === c);
-    expect(routes).toHaveLength(3);
+    expect(routes).toHaveLength(4);
     const entries = meter.take().entries;
-    expect(candidateFilterKeys('plant/7', 1)).toHaveLength(3);
+    expect(candidateRouteKeys('plant/7')).toHaveLength(3);
     expect(entries.map((e) => [e.operation, e.table, e.readUnits, e.writeUnits])).toEqual([
       ['Query', table, 0.5, 0],
       ['Query', table, 0.5, 0],
@@ -80,19 +80,36 @@ describe('DynamoSubscriptionStore requests and units', () => {
     expect(stats.peak).toBe(3);
   });
 
-  it('routesFor a $ topic: one Query (no wildcard keys) [MQTT-4.7.2-1]', async () => {
+  it('routesFor a $ topic: no Query of the keys of filters that start with a wildcard [MQTT-4.7.2-1]', async () => {
     await store.routesFor('$SYS/broker/load');
-    expect(ops()).toEqual([['Query', 0.5, 0]]);
+    expect(ops()).toEqual([
+      ['Query', 0.5, 0],
+      ['Query', 0.5, 0],
+    ]);
+  });
+
+  it('routesFor reads only the subscriptions that share the topic\'s first two levels (issue 15: 200 devices under plant/)', async () => {
+    const c = `fleet-${randomUUID()}`;
+    const fleet = Array.from({ length: 100 }, (_, i) => [subscription(c, `plant/${i}/cmd`), subscription(c, `plant/${i}/+/status`)]).flat();
+    await store.put(fleet);
+    db.meter.reset();
+    const routes = (await store.routesFor('plant/42/cmd')).filter((r) => r.clientId === c);
+    expect(routes.map((r) => r.filter).sort()).toEqual(['plant/42/+/status', 'plant/42/cmd']);
+    expect(ops()).toEqual([
+      ['Query', 0.5, 0],
+      ['Query', 0.5, 0],
+      ['Query', 0.5, 0],
+    ]);
   });
 
   it('routesFor follows LastEvaluatedKey across pages', async () => {
     const c = `client-${randomUUID()}`;
-    const filters = ['paged/1', 'paged/2', 'paged/3', 'paged/4', 'paged/5'];
+    const filters = ['paged/3/1', 'paged/3/2', 'paged/3/3', 'paged/3/4', 'paged/3/5']; // one route key: 'paged/3'
     await store.put(filters.map((f) => subscription(c, f)));
     const meter = new CountingMeter();
     const { client } = watchedClient(db.client, { queryLimit: 2 });
     const pagedStore = new DynamoSubscriptionStore(new MeteredDynamoDb(client, { meter }), table);
-    const routes = (await pagedStore.routesFor('paged/3')).filter((r) => r.clientId === c);
+    const routes = (await pagedStore.routesFor('paged/3/3')).filter((r) => r.clientId === c);
     expect(routes.map((r) => r.filter).sort()).toEqual(filters);
     expect(meter.take().byOperation.Query.requests).toBeGreaterThan(3);
   });

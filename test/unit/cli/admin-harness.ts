@@ -57,6 +57,8 @@ export function harness(options: { env?: Record<string, string>; cwd?: string } 
     sessions: stores.sessions,
     connections: stores.connections,
     retained: stores.retained,
+    // The memory stores have no 0.1 route keys to move (the DynamoDB migration: test/integration/store/route-migration.test.ts).
+    subscriptions: { migrateRoutes: async () => ({ checked: 0, moved: 0 }) },
     disconnect: async (connectionId): Promise<DisconnectOutcome> => {
       if (stores.gone.has(connectionId)) return 'gone';
       stores.kicked.push(connectionId);

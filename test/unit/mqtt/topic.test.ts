@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TopicFilterInvalidError, TopicNameInvalidError } from '../../../lib/mqtt/errors';
 import {
-  candidateFilterKeys,
-  filterKey,
+  candidateRouteKeys,
   isValidTopicFilter,
   isValidTopicName,
   matches,
   parseSharedSubscription,
+  routeKey,
   topicLevels,
   validateTopicFilter,
   validateTopicName,
@@ -277,20 +277,29 @@ describe('index keys', () => {
   });
 
   it.each([
+    ['a/b/c', 2, 'a/b'],
     ['a/+/c/d', 2, 'a/+'],
-    ['a/#', 2, 'a/#'],
+    ['a/#', 2, 'a/+'],
+    ['a/b/#', 2, 'a/b'],
+    ['a/b/#', 3, 'a/b/+'],
     ['a', 2, 'a'],
-    ['#', 1, '#'],
+    ['#', 2, '+'],
+    ['+/b', 2, '+'],
     ['a/b', 1, 'a'],
-    ['/a', 1, ''],
-  ] as const)('filterKey(%s, %d) is %s', (filter, depth, key) => {
-    expect(filterKey(filter, depth)).toBe(key);
+    ['/a', 2, '/a'],
+    ['/', 2, '/'],
+    ['/#', 2, '/+'],
+    ['$SYS/#', 2, '$SYS/+'],
+  ] as const)('routeKey(%s, %d) is %s', (filter, depth, key) => {
+    expect(routeKey(filter, depth)).toBe(key);
   });
 
-  it('candidateFilterKeys lists the keys for a topic', () => {
-    expect(new Set(candidateFilterKeys('a/b', 1))).toEqual(new Set(['#', 'a', '+']));
-    expect(new Set(candidateFilterKeys('a', 2))).toEqual(new Set(['#', 'a', '+', 'a/#', '+/#']));
-    expect(new Set(candidateFilterKeys('$SYS/x', 1))).toEqual(new Set(['$SYS'])); // MQTT-4.7.2-1
+  it('candidateRouteKeys lists the keys for a topic: depth + 1 at most', () => {
+    expect(candidateRouteKeys('plant/42/cmd')).toEqual(['+', 'plant/+', 'plant/42']);
+    expect(candidateRouteKeys('a', 2)).toEqual(['+', 'a/+', 'a']); // 'a/#' matches 'a'
+    expect(candidateRouteKeys('a/b', 1)).toEqual(['+', 'a']);
+    expect(candidateRouteKeys('a/b', 3)).toEqual(['+', 'a/+', 'a/b/+', 'a/b']);
+    expect(candidateRouteKeys('$SYS/x')).toEqual(['$SYS/+', '$SYS/x']); // [MQTT-4.7.2-1]: no '+' key
   });
 
   it('MQTT 5.0 section 4.7: every matching filter has its key among the candidates', () => {
@@ -303,7 +312,7 @@ describe('index keys', () => {
     fc.assert(
       fc.property(filter, topic, fc.integer({ min: 1, max: 4 }), (f, t, depth) => {
         fc.pre(matches(f, t));
-        expect(candidateFilterKeys(t, depth)).toContain(filterKey(f, depth));
+        expect(candidateRouteKeys(t, depth)).toContain(routeKey(f, depth));
       }),
       { numRuns: 3000 },
     );

@@ -10,12 +10,12 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  candidateFilterKeys,
-  filterKey,
+  candidateRouteKeys,
   isValidTopicFilter,
   isValidTopicName,
   matches,
   parseSharedSubscription,
+  routeKey,
 } from '../../../lib/mqtt/topic';
 import type { Clock } from '../../../lib/store/clock';
 import type { SubscriberConnection, SubscriptionRecord, SubscriptionStore } from '../../../lib/store/subscription-port';
@@ -151,7 +151,10 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
         const filters = ['a', 'a/b', 'a/+', 'a/#', '+', '+/b', '#', 'b/#', 'ab', '$SYS/#', '+/+/c', '$share/g/+/b', '$share/g/a'];
         await store.put(filters.map((f) => subscription(c, f)));
         const routed = async (topic: string) => (await routesOf(topic, c)).map((r) => r.filter).sort();
-        expect(await routed('a/b')).toEqual(['#', '$share/g/+/b', '$share/g/a', '+', '+/+/c', '+/b', 'a', 'a/#', 'a/+', 'a/b'].sort());
+        // Route keys (lib/mqtt/topic.ts routeKey): the first two levels, or the literal levels before
+        // the first wildcard then '+'. 'a' and '$share/g/a' (key 'a') are not read for 'a/b'.
+        expect(await routed('a/b')).toEqual(['#', '$share/g/+/b', '+', '+/+/c', '+/b', 'a/#', 'a/+', 'a/b'].sort());
+        expect(await routed('a')).toEqual(['#', '$share/g/+/b', '$share/g/a', '+', '+/+/c', '+/b', 'a', 'a/#', 'a/+'].sort());
         // '$' topics: no leading-wildcard route key is a candidate [MQTT-4.7.2-1]
         expect(await routed('$SYS/broker/load')).toEqual(['$SYS/#']);
         expect(await routed('b')).toEqual(['#', '$share/g/+/b', '+', '+/+/c', '+/b', 'b/#'].sort());
@@ -185,8 +188,8 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
             const records = filters.map((f) => subscription(c, f));
             await store.put(records);
             const routed = await routesOf(topic, c);
-            const candidates = candidateFilterKeys(topic, 1);
-            const expected = records.filter((r) => candidates.includes(filterKey(r.topicFilter, 1)));
+            const candidates = candidateRouteKeys(topic);
+            const expected = records.filter((r) => candidates.includes(routeKey(r.topicFilter)));
             expect(routed).toEqual(expected.sort(byFilter));
             const routedFilters = new Set(routed.map((r) => r.filter));
             for (const r of records) if (matches(r.topicFilter, topic)) expect(routedFilters.has(r.filter)).toBe(true);
@@ -255,8 +258,9 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
         const records = await store.listByClient(c);
         expect(records.map((r) => r.filter)).toEqual(['plant/a/#']);
         expect(records[0].connection).toEqual(conn);
-        // Route candidates (by first level) no longer hold the dropped filters.
-        expect((await routesOf('plant/b/x', c)).map((r) => r.filter)).toEqual(['plant/a/#']);
+        // Route candidates no longer hold the dropped filters; the kept one still routes.
+        expect(await routesOf('plant/b/x', c)).toEqual([]);
+        expect((await routesOf('plant/a/x', c)).map((r) => r.filter)).toEqual(['plant/a/#']);
       });
 
       it('detaches (null): the connection is removed, the records stay', async () => {

@@ -191,18 +191,37 @@ export function topicLevels(topic: string): string[] {
  * Levels of the route key (issue 15, "Routing"): a subscription is stored under its filter's first
  * two levels, so a publish reads the subscriptions that share its first two levels, not every one
  * under its first level (10,000 devices subscribed to `plant/<id>/cmd` spread over 10,000 keys).
- * docs/ARCHITECTURE.md, "Subscriptions and routing", has the measurements behind the choice.
+ * docs/ARCHITECTURE.md (`subscriptions`) and docs/PERFORMANCE.md ("Routing") have the measurements.
  */
 export const ROUTE_DEPTH = 2;
 
 /**
+ * Namespaces routed deeper, by first level: Sparkplug B (`spBv1.0/<group>/<type>/<node>[/<device>]`)
+ * puts a whole group's nodes under two levels, so its keys take four (5 Queries per publish
+ * instead of 3, and a group of 1,000 nodes no longer makes every publish read all their commands).
+ * A filter and a topic it matches share their first level when it is literal, hence their depth.
+ */
+const NAMESPACE_DEPTHS: ReadonlyMap<string, number> = new Map([['spBv1.0', 4]]);
+
+/** The route depth of the topics and filters whose first level is `firstLevel`. */
+export function routeDepthOf(firstLevel: string): number {
+  return NAMESPACE_DEPTHS.get(firstLevel) ?? ROUTE_DEPTH;
+}
+
+function depthOf(topicOrFilter: string): number {
+  const slash = topicOrFilter.indexOf('/');
+  return routeDepthOf(slash === -1 ? topicOrFilter : topicOrFilter.slice(0, slash));
+}
+
+/**
  * The route key of a valid topic filter: its literal levels up to its first wildcard, then `+`
- * (a `#` is stored as a `+`), or its first `depth` levels if it has no wildcard among them.
+ * (a `#` is stored as a `+`), or its first `depth` levels if it has no wildcard among them
+ * (`depth`: ROUTE_DEPTH, or its namespace's, `routeDepthOf`).
  * `routeKey('a/b/c')` is `'a/b'`, `routeKey('a/+/c')` and `routeKey('a/#')` are `'a/+'`,
  * `routeKey('#')` and `routeKey('+/b')` are `'+'`, `routeKey('a')` is `'a'`. A literal level is
  * never `+`, so a key ending in `+` is always a wildcard's. Find it again with `candidateRouteKeys`.
  */
-export function routeKey(filter: string, depth = ROUTE_DEPTH): string {
+export function routeKey(filter: string, depth = depthOf(filter)): string {
   const levels = topicLevels(filter);
   const literal: string[] = [];
   for (const level of levels.slice(0, depth)) {
@@ -220,7 +239,7 @@ export function routeKey(filter: string, depth = ROUTE_DEPTH): string {
  * `candidateRouteKeys(topic, depth).includes(routeKey(f, depth))`; candidates are still checked
  * with `matches`.
  */
-export function candidateRouteKeys(topic: string, depth = ROUTE_DEPTH): string[] {
+export function candidateRouteKeys(topic: string, depth = depthOf(topic)): string[] {
   const levels = topicLevels(topic);
   const keys: string[] = topic.charCodeAt(0) === DOLLAR ? [] : ['+'];
   // A wildcard first at level i + 1, after i literal levels: 'a/+' holds 'a/+/c' and 'a/#' (which matches 'a').

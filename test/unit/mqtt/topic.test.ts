@@ -302,6 +302,30 @@ describe('index keys', () => {
     expect(candidateRouteKeys('$SYS/x')).toEqual(['$SYS/+', '$SYS/x']); // [MQTT-4.7.2-1]: no '+' key
   });
 
+  it('routes the Sparkplug B namespace four levels deep, everything else two', () => {
+    expect(routeKey('spBv1.0/G1/NCMD/node-7')).toBe('spBv1.0/G1/NCMD/node-7');
+    expect(routeKey('spBv1.0/G1/DCMD/node-7/#')).toBe('spBv1.0/G1/DCMD/node-7');
+    expect(routeKey('spBv1.0/#')).toBe('spBv1.0/+');
+    expect(routeKey('plant/7/cmd/x')).toBe('plant/7');
+    expect(candidateRouteKeys('spBv1.0/G1/NDATA/node-7')).toEqual(['+', 'spBv1.0/+', 'spBv1.0/G1/+', 'spBv1.0/G1/NDATA/+', 'spBv1.0/G1/NDATA/node-7']);
+  });
+
+  it('MQTT 5.0 section 4.7: with the default depths, every matching filter has its key among the candidates', () => {
+    const level = fc.constantFrom('a', 'spBv1.0', '', '$a', 'b');
+    const topic = fc.array(level, { minLength: 1, maxLength: 6 }).map((l) => l.join('/')).filter((t) => t !== '');
+    const filter = fc
+      .tuple(fc.array(fc.oneof(level, fc.constant('+')), { minLength: 0, maxLength: 6 }), fc.boolean())
+      .map(([levels, hash]) => (hash || levels.length === 0 ? [...levels, '#'] : levels).join('/'))
+      .filter((f) => f !== '');
+    fc.assert(
+      fc.property(filter, topic, (f, t) => {
+        fc.pre(matches(f, t));
+        expect(candidateRouteKeys(t)).toContain(routeKey(f));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('MQTT 5.0 section 4.7: every matching filter has its key among the candidates', () => {
     const level = fc.constantFrom('a', 'b', '', '$a');
     const topic = fc.array(level, { minLength: 1, maxLength: 5 }).map((l) => l.join('/')).filter((t) => t !== '');

@@ -26,6 +26,11 @@ export interface KeepAliveDecision {
   readonly keepAlive: number;
   /** v5: Server Keep Alive overrides the client's value [MQTT-3.2.2-21]. */
   readonly imposed: boolean;
+  /**
+   * v5: the CONNACK states the Keep Alive in force as Server Keep Alive, imposed or the client's
+   * own (issue 15: the broker's timers then rest on one value both sides hold).
+   */
+  readonly announced: boolean;
 }
 
 /** Absent Receive Maximum means 65,535 (3.2.2.3.3). */
@@ -61,7 +66,8 @@ function connackProperties(
   if (!config.wildcardSubscriptionAvailable) props.wildcardSubscriptionAvailable = 0;
   if (!config.subscriptionIdentifiersAvailable) props.subscriptionIdentifiersAvailable = 0;
   if (!config.sharedSubscriptionAvailable) props.sharedSubscriptionAvailable = 0;
-  if (keepAlive.imposed) props.serverKeepAlive = keepAlive.keepAlive;
+  // The client must use it [MQTT-3.2.2-21]; when it is the client's own value, nothing changes for it.
+  if (keepAlive.announced) props.serverKeepAlive = keepAlive.keepAlive;
   // [MQTT-3.1.3-7] [MQTT-3.2.2-16]
   if (identity.assigned) props.assignedClientIdentifier = identity.clientId;
   // Absent Session Expiry Interval means the client's value is used (3.2.2.3.2).

@@ -238,15 +238,17 @@ function decideSession(
 
 /**
  * v5: impose Server Keep Alive when the client asks for none (0) or for more than it; the client
- * must then use it [MQTT-3.2.2-21]. Otherwise the client's value applies [MQTT-3.2.2-22].
+ * must then use it [MQTT-3.2.2-21]. Otherwise the client's value applies [MQTT-3.2.2-22], and
+ * the CONNACK states it as Server Keep Alive all the same, unless Server Keep Alive is off (null).
  */
 function decideKeepAlive(packet: ConnectPacket, config: BrokerConfig): KeepAliveDecision {
   const server = config.serverKeepAlive;
   const requested = packet.keepAlive;
-  if (packet.protocolVersion === 5 && server !== null && (requested === 0 || requested > server)) {
-    return { keepAlive: server, imposed: true };
+  const announced = packet.protocolVersion === 5 && server !== null;
+  if (announced && (requested === 0 || requested > server)) {
+    return { keepAlive: server, imposed: true, announced };
   }
-  return { keepAlive: requested, imposed: false };
+  return { keepAlive: requested, imposed: false, announced };
 }
 
 /** Claim the session (takeover is resolved in the store), then record the connection. */

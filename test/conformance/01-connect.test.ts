@@ -27,7 +27,7 @@ describe.each(VERSIONS)('CONNECT, protocol %i', (version) => {
     await raw.send(connectPacket(version));
     await raw.next('connack');
     const expected: ConnackPacket = v5
-      ? { type: 'connack', sessionPresent: false, reasonCode: 0, properties: { maximumPacketSize: 98_304, receiveMaximum: 64 } }
+      ? { type: 'connack', sessionPresent: false, reasonCode: 0, properties: { maximumPacketSize: 98_304, receiveMaximum: 64, serverKeepAlive: 60 } }
       : { type: 'connack', sessionPresent: false, reasonCode: 0 };
     expect(raw.packets).toEqual([expected]);
   });

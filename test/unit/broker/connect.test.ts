@@ -304,10 +304,10 @@ describe('CONNECT, protocol 5 only', () => {
   });
 
   describe('Keep Alive', () => {
-    it('keeps a client Keep Alive within Server Keep Alive, sending none [MQTT-3.2.2-22]', () => {
+    it('keeps a client Keep Alive within Server Keep Alive, and states it in every CONNACK as Server Keep Alive [MQTT-3.2.2-21] [MQTT-3.2.2-22]', () => {
       for (const keepAlive of [1, 60, 540]) {
         const d = connect(5, { keepAlive });
-        expect(expectAccepted(d).properties?.serverKeepAlive).toBeUndefined();
+        expect(expectAccepted(d).properties?.serverKeepAlive).toBe(keepAlive);
         expect(d.state).toMatchObject({ keepAlive });
       }
     });
@@ -328,8 +328,8 @@ describe('CONNECT, protocol 5 only', () => {
   });
 
   describe('CONNACK properties', () => {
-    it('with the default config carries only Maximum Packet Size and Receive Maximum', () => {
-      expect(expectAccepted(connect(5)).properties).toEqual({ maximumPacketSize: 98304, receiveMaximum: 64 });
+    it('with the default config carries only Maximum Packet Size, Receive Maximum and the Keep Alive in force', () => {
+      expect(expectAccepted(connect(5)).properties).toEqual({ maximumPacketSize: 98304, receiveMaximum: 64, serverKeepAlive: 60 });
     });
 
     it('carries every capability that differs from its absent meaning [MQTT-3.2.2-9]', () => {
@@ -351,6 +351,7 @@ describe('CONNECT, protocol 5 only', () => {
         sharedSubscriptionAvailable: 0,
         subscriptionIdentifiersAvailable: 0,
         maximumQoS: 1,
+        serverKeepAlive: 60,
       });
     });
 

@@ -10,10 +10,13 @@ import { ackPacket, connectPacket, memoryRuntime, persistentSession, publishPack
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
 
-/** The CONNACK of an accepted CONNECT with the default broker config (Receive Maximum 64). */
+/**
+ * The CONNACK of an accepted CONNECT with the default broker config (Receive Maximum 64); v5
+ * states the Keep Alive in force, the client's 60 s (test/helpers/packets.ts), as Server Keep Alive.
+ */
 function accepted(version: ProtocolVersion, sessionPresent: boolean): Packet {
   const connack = { type: 'connack' as const, sessionPresent, reasonCode: 0 };
-  return version === 5 ? { ...connack, properties: { maximumPacketSize: 98_304, receiveMaximum: 64 } } : connack;
+  return version === 5 ? { ...connack, properties: { maximumPacketSize: 98_304, receiveMaximum: 64, serverKeepAlive: 60 } } : connack;
 }
 
 describe.each(VERSIONS)('$default path: CONNECT, protocol %i', (version) => {

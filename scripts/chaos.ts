@@ -9,7 +9,8 @@
  * `--store` and `--posts` take comma-separated kinds ('' for none): store sdk-retry, lost-response,
  * before; posts gone, throttle, timeout-after, timeout-before, partial. Prints the report; exits
  * with 1 when an invariant fails, with 2 on a bad option. CHAOS_LOG=info CHAOS_LOG_FILE=path keeps
- * the broker's log lines (errors only by default) in a file.
+ * the broker's log lines (errors only by default) in a file; CHAOS_JOURNAL_FILE=path keeps the journal
+ * (publishes with their start and ack times, receipts with their time, packet id and DUP flag).
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
   console.log(formatReport(report));
   console.log(`  broker lines logged: ${logged.length}`);
   if (process.env.CHAOS_LOG_FILE) writeFileSync(process.env.CHAOS_LOG_FILE, logged.join('\n'));
+  if (process.env.CHAOS_JOURNAL_FILE) writeFileSync(process.env.CHAOS_JOURNAL_FILE, JSON.stringify(report.journal, null, 1));
   process.exit(report.verdict.failures.length === 0 ? 0 : 1);
 }
 

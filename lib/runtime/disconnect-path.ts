@@ -12,11 +12,13 @@
  *   took it;
  * - the will release took stays held in the session item until `settleWill`, after it was
  *   published: a run that died before publishing leaves it to the rerun, a run that died after
- *   settling leaves nothing (at least once; exactly once unless a run dies between the two). Two
+ *   settling leaves nothing (at least once; exactly once unless a run dies between the two, so
+ *   a settle that fails is tried again in place rather than left to the rerun). Two
  *   runs at once (`$disconnect` beside a delivery's 410) do not both publish it: within a lease
  *   after the release, the other run is told 'in-progress' and leaves the record to the first.
  */
 import type { QueuedCloseCause } from '../ingress-wire';
+import { withRetry, type RetryPolicy } from '../retry';
 import type { ConnectionRecord } from '../store/ports';
 import { subscriptionTtl } from './records';
 import type { RuntimeDeps } from './types';
@@ -99,6 +101,10 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
     await deps.subscriptions.attach(clientId, record.sessionEpoch ?? '', null, ttl, { onlyIfConnectionId: connectionId });
   }
   if (released.will.action === 'publish') await deps.publishWill(released.will.will, clientId);
-  if (released.willHeld) await deps.sessions.settleWill({ clientId, connectionId });
+  // A will published and left held would be published again by the rerun: the settle (idempotent)
+  // is tried again in place, so that only a run that dies here publishes it twice.
+  if (released.willHeld) await withRetry(SETTLE_RETRY, () => true, () => deps.sessions.settleWill({ clientId, connectionId }));
   return 'done';
 }
+
+const SETTLE_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 50, maxDelayMs: 200 };

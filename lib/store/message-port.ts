@@ -212,8 +212,18 @@ export interface MessageStore {
    * Inbound QoS 2: records the packet id; 'duplicate' if already recorded (deliver once), or if
    * it was released by a newer connection than `from` (a late PUBLISH of a superseded
    * connection). `from`: the receiving connection's `connectionOrder`; absent: the newest.
+   * `requestToken`: names this write, for `forgetQos2` (default: a fresh one).
    */
-  receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'new' | 'duplicate'>;
+  receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string, requestToken?: string): Promise<'new' | 'duplicate'>;
+  /**
+   * Inbound QoS 2, undone: the receipt that `receiveQos2` wrote with `requestToken` is deleted if
+   * it is still that one and not released. For a PUBLISH that was not routed (its receipt write,
+   * or a step after it, failed): the resend, or the frame's retry, is then new again instead of
+   * a duplicate routed to nobody. A receipt of another write (the routed original of a resend) is
+   * left alone, so the resend stays a duplicate [MQTT-4.3.3-10]. Safe to repeat; a no-op when the
+   * receipt write was never applied.
+   */
+  forgetQos2(clientId: string, sessionEpoch: string, packetId: number, requestToken: string): Promise<void>;
   /** Inbound PUBREL: releases the packet id for `from` and newer connections; 'unknown' if it was not recorded. */
   releaseQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'released' | 'unknown'>;
   /** Deletes everything of the client (session ended or clean start). */

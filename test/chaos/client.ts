@@ -8,7 +8,7 @@
  * connection's number, so the witness tells wills apart. Subscriptions are made by hand on each
  * CONNACK that has no session (MQTT.js's resubscribe is off), so a lost session shows.
  */
-import type { IConnackPacket, MqttClient } from 'mqtt';
+import type { IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import { connect } from '../../lib/client';
 import type { ProtocolVersion } from '../../lib/mqtt';
 import type { FinalCheck, PublishRecord, Receipt, WillConnection } from './invariants';
@@ -81,7 +81,7 @@ export class ChaosClient {
     });
     this.mqtt.on('connect', (connack) => this.onConnack(connack));
     this.mqtt.on('close', () => this.onClose());
-    this.mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.mqtt.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
   }
 
   get id(): string {
@@ -213,12 +213,15 @@ export class ChaosClient {
     if (will !== undefined) will.payload = Buffer.from(this.willPayload());
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const text = payload.toString('utf8');
     if (topic.startsWith('will/')) {
       this.journal.willsReceived.push(text);
       this.journal.willTimes.push(Date.now());
     }
-    else this.journal.receipts.push({ subscriber: this.spec.clientId, messageId: text.slice(0, text.indexOf('|')) });
+    else {
+      const messageId = text.slice(0, text.indexOf('|'));
+      this.journal.receipts.push({ subscriber: this.spec.clientId, messageId, at: Date.now(), packetId: packet.messageId, dup: packet.dup });
+    }
   }
 }

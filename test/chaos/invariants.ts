@@ -51,6 +51,10 @@ export interface SubscriberRecord {
 export interface Receipt {
   readonly subscriber: string;
   readonly messageId: string;
+  /** For the journal file (diagnosis): when it arrived, its packet id and DUP flag. */
+  readonly at?: number;
+  readonly packetId?: number;
+  readonly dup?: boolean;
 }
 
 export interface WillConnection {

@@ -11,6 +11,12 @@ import { enqueue, post, prepare, type CopyProgress, type Outlet } from './send';
 
 /** Concurrent posts of one fan-out. */
 const FAN_OUT_CONCURRENCY = 32;
+/**
+ * Tries of one copy, the first included, one right after the other: a copy posted with its
+ * answer lost is resent with DUP at once, before the client can have ended its flow (a DUP that
+ * came after the client's PUBCOMP would be a new message to it).
+ */
+const COPY_ATTEMPTS = 3;
 
 export async function fanOut(deps: RuntimeDeps, copies: readonly PlannedCopy[], outlet?: Outlet): Promise<void> {
   let next = 0;
@@ -18,19 +24,23 @@ export async function fanOut(deps: RuntimeDeps, copies: readonly PlannedCopy[], 
     while (next < copies.length) {
       const copy = copies[next++];
       // One subscriber's failure must not fail the publisher's acknowledgement: its retry would
-      // duplicate every other copy. A transient failure gets one more try, from the step that
-      // failed (same packet id and slot, DUP once posted); a second failure is counted and logged,
-      // and the other copies go on. A persistent session's copy stays in flight for its resume.
+      // duplicate every other copy. A transient failure is tried again, up to COPY_ATTEMPTS in
+      // all, each from the step that failed (same packet id and slot, DUP once posted); then it
+      // is counted and logged, and the other copies go on. A persistent session's copy stays in
+      // flight for its resume; a clean session's is lost, as nothing would resend it, hence more
+      // than one retry (two failures in a row lost copies in the every-class chaos run).
       const progress: CopyProgress = {};
-      try {
-        await deliverCopy(deps, copy, outlet, progress);
-      } catch (first) {
-        deps.log.warn('delivery failed, retrying once', { clientId: copy.clientId, error: first });
+      for (let attempt = 1; ; attempt++) {
         try {
           await deliverCopy(deps, copy, outlet, progress);
+          break;
         } catch (error) {
-          deps.metrics.add('DeliveryErrors');
-          deps.log.error('delivery failed', { clientId: copy.clientId, connectionId: copy.connectionId, error });
+          if (attempt >= COPY_ATTEMPTS) {
+            deps.metrics.add('DeliveryErrors');
+            deps.log.error('delivery failed', { clientId: copy.clientId, connectionId: copy.connectionId, error });
+            break;
+          }
+          deps.log.warn('delivery failed, retrying', { clientId: copy.clientId, attempt, error });
         }
       }
     }

@@ -4,7 +4,9 @@
  * fan-out.ts (PUBLISH), queue.ts (acknowledgements). A lost race may replace the core's decision
  * with the reaction the spec asks for: the packets the core wanted to send are then never sent.
  */
+import { randomUUID } from 'node:crypto';
 import type { Decision, Intent } from '../../broker';
+import { withRetry, type RetryPolicy } from '../../retry';
 import type { RuntimeDeps } from '../types';
 import type { EffectContext } from './context';
 import { countDenied, deleteRetained, deliver, putRetained, receiveQos2, releaseQos2 } from './publish';
@@ -18,19 +20,21 @@ export type { EffectContext } from './context';
 export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: EffectContext): Promise<Decision> {
   let current = decision;
   const outlet = { connectionId: ctx.connectionId, push: (bytes: Uint8Array) => ctx.after.push(bytes) };
-  let receipt: number | undefined;
+  let receipt: Receipt | undefined;
   for (const intent of decision.intents) {
     let outcome: Outcome;
+    if (intent.kind === 'qos2.receive') receipt = { packetId: intent.packetId, token: randomUUID() };
     try {
-      outcome = await carryOutOne(deps, intent, current, ctx, outlet);
+      outcome = await carryOutOne(deps, intent, current, ctx, outlet, receipt?.token);
     } catch (error) {
       // A QoS 2 PUBLISH that could not be routed must not stay recorded as received: the
-      // client's resend (no PUBREC came) would be taken for a duplicate and the message lost.
-      if (receipt !== undefined) await deps.messages.releaseQos2(ctx.record.clientId as string, ctx.record.sessionEpoch ?? '', receipt);
+      // client's resend, or the frame's retry (no PUBREC went), would be taken for a duplicate
+      // and the message lost [MQTT-4.3.3-10]. That includes a receipt write that failed after it
+      // was applied (its answer lost): the receipt is undone by its token, never another's.
+      if (receipt !== undefined) await forgetReceipt(deps, ctx, receipt);
       throw error;
     }
     if (outcome === 'skip-rest') return current;
-    if (intent.kind === 'qos2.receive') receipt = intent.packetId;
     if (outcome === undefined) continue;
     if (outcome.replaced) return outcome.decision;
     current = outcome.decision;
@@ -41,7 +45,26 @@ export async function carryOut(deps: RuntimeDeps, decision: Decision, ctx: Effec
 /** undefined: go on; Settled: the decision to go on with (or replaced); 'skip-rest': a QoS 2 duplicate. */
 type Outcome = Settled | 'skip-rest' | undefined;
 
-async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision, ctx: EffectContext, outlet: Outlet): Promise<Outcome> {
+/** The QoS 2 receipt this decision writes: its packet id and the token that names the write. */
+interface Receipt {
+  readonly packetId: number;
+  readonly token: string;
+}
+
+/** The undo is what keeps the message from being lost: a few tries, then a loud error. */
+const FORGET_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 50, maxDelayMs: 200 };
+
+async function forgetReceipt(deps: RuntimeDeps, ctx: EffectContext, receipt: Receipt): Promise<void> {
+  const clientId = ctx.record.clientId as string;
+  try {
+    await withRetry(FORGET_RETRY, () => true, () => deps.messages.forgetQos2(clientId, ctx.record.sessionEpoch ?? '', receipt.packetId, receipt.token));
+  } catch (error) {
+    deps.metrics.add('DeliveryErrors');
+    deps.log.error('QoS 2 receipt of an unrouted PUBLISH not undone: its resend will be taken for a duplicate', { clientId, packetId: receipt.packetId, error });
+  }
+}
+
+async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision, ctx: EffectContext, outlet: Outlet, receiptToken?: string): Promise<Outcome> {
   switch (intent.kind) {
     case 'session.claim':
       return claimSession(deps, intent, decision, ctx);
@@ -64,7 +87,7 @@ async function carryOutOne(deps: RuntimeDeps, intent: Intent, decision: Decision
       return undefined;
     case 'qos2.receive':
       // Exactly once: a copy of this PUBLISH already recorded means no second delivery [MQTT-4.3.3-10].
-      return (await receiveQos2(deps, intent, ctx.record)) === 'duplicate' ? 'skip-rest' : undefined;
+      return (await receiveQos2(deps, intent, ctx.record, receiptToken)) === 'duplicate' ? 'skip-rest' : undefined;
     case 'qos2.release':
       return void (await releaseQos2(deps, intent, ctx.record));
     case 'retained.put':

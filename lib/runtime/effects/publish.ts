@@ -19,9 +19,10 @@ import type { Outlet } from './send';
 /**
  * Records a QoS 2 PUBLISH as received until its PUBREL. 'duplicate': a copy of this PUBLISH was
  * recorded already, so nothing more is routed; the PUBREC goes out either way [MQTT-4.3.3-10].
+ * `token` names the write, so that a failed handling can undo it (MessageStore `forgetQos2`).
  */
-export async function receiveQos2(deps: RuntimeDeps, intent: Qos2ReceiveIntent, record: ConnectionRecord): Promise<'new' | 'duplicate'> {
-  return deps.messages.receiveQos2(intent.clientId, record.sessionEpoch ?? '', intent.packetId, orderOf(record));
+export async function receiveQos2(deps: RuntimeDeps, intent: Qos2ReceiveIntent, record: ConnectionRecord, token?: string): Promise<'new' | 'duplicate'> {
+  return deps.messages.receiveQos2(intent.clientId, record.sessionEpoch ?? '', intent.packetId, orderOf(record), token);
 }
 
 /**

@@ -106,8 +106,12 @@ export class DynamoMessageStore implements MessageStore {
     return this.queue.dequeue(clientId, sessionEpoch, into);
   }
 
-  receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'new' | 'duplicate'> {
-    return this.receipts.receive(clientId, sessionEpoch, packetId, from);
+  receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string, requestToken?: string): Promise<'new' | 'duplicate'> {
+    return this.receipts.receive(clientId, sessionEpoch, packetId, from, requestToken);
+  }
+
+  forgetQos2(clientId: string, sessionEpoch: string, packetId: number, requestToken: string): Promise<void> {
+    return this.receipts.forget(clientId, sessionEpoch, packetId, requestToken);
   }
 
   releaseQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'released' | 'unknown'> {

@@ -8,10 +8,12 @@
  *
  * Both writes carry a request token (./request-token.ts): a write the SDK sends again after its
  * response was lost finds its own token in the old item and keeps its first answer, instead of
- * taking itself for a duplicate (PUBREC sent, message never routed).
+ * taking itself for a duplicate (PUBREC sent, message never routed). The receipt's token also
+ * names it for `forget`: a PUBLISH whose handling failed after (or while) its receipt was written
+ * undoes its own receipt, never another write's.
  */
 import { epochSeconds } from '../clock';
-import { conditionally } from './conditionally';
+import { conditionally, nothing } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import { SK, itemKeyOf, receiptKey } from './message-codec';
 import { NEWEST_CONNECTION, OLDEST_CONNECTION, RELEASED_RECEIPT_TTL_SECONDS } from '../message-port';
@@ -21,9 +23,8 @@ import { REQUEST_TOKEN, isOwnWrite, newRequestToken } from './request-token';
 export class Qos2Receipts {
   constructor(private readonly table: MessageTable) {}
 
-  async receive(clientId: string, sessionEpoch: string, packetId: number, from = NEWEST_CONNECTION): Promise<'new' | 'duplicate'> {
+  async receive(clientId: string, sessionEpoch: string, packetId: number, from = NEWEST_CONNECTION, token = newRequestToken()): Promise<'new' | 'duplicate'> {
     const now = this.table.clock();
-    const token = newRequestToken();
     const x = new ExpressionBuilder();
     const epoch = x.name('epoch');
     const rel = x.name('rel');
@@ -52,6 +53,28 @@ export class Qos2Receipts {
       },
       // Our own write, applied by an attempt whose response was lost: still new.
       (failure) => (isOwnWrite(failure, token) ? ('new' as const) : ('duplicate' as const)),
+    );
+  }
+
+  /**
+   * Deletes the receipt `token` wrote, if it is still that one and not released (a release writes
+   * its own token): one conditional DeleteItem. A failed condition means there is nothing of ours
+   * to undo (never applied, already undone, or released), so it is not an error.
+   */
+  async forget(clientId: string, sessionEpoch: string, packetId: number, token: string): Promise<void> {
+    const x = new ExpressionBuilder();
+    await conditionally(
+      async () => {
+        await this.table.db.deleteItem({
+          TableName: this.table.tableName,
+          Key: itemKeyOf(clientId, receiptKey(packetId)),
+          ConditionExpression:
+            `${x.name(REQUEST_TOKEN)} = ${x.value({ S: token })} AND ${x.name('epoch')} = ${x.value({ S: sessionEpoch })} ` +
+            `AND attribute_not_exists(${x.name('rel')})`,
+          ...x.attributes(),
+        });
+      },
+      nothing,
     );
   }
 

@@ -59,7 +59,8 @@ interface ClientState {
   inflight: Map<number, InflightMessage & Stamp>;
   queue: Map<number, QueuedMessage & Stamp>;
   /** `released`: the order stamp of the connection whose PUBREL released it */
-  receipts: Map<number, Stamp & { released?: string }>;
+  /** `rq`: the request token of the receive that recorded it (cleared by the release) */
+  receipts: Map<number, Stamp & { released?: string; rq?: string }>;
 }
 
 export class MemoryMessageStore implements MessageStore {
@@ -204,7 +205,7 @@ export class MemoryMessageStore implements MessageStore {
     return message;
   }
 
-  async receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from = NEWEST_CONNECTION): Promise<'new' | 'duplicate'> {
+  async receiveQos2(clientId: string, sessionEpoch: string, packetId: number, from = NEWEST_CONNECTION, requestToken?: string): Promise<'new' | 'duplicate'> {
     const receipts = this.state(clientId).receipts;
     const receipt = receipts.get(packetId);
     const live = receipt !== undefined && !isExpired(receipt.expiresAt, this.clock());
@@ -212,14 +213,22 @@ export class MemoryMessageStore implements MessageStore {
     if (live && (receipt.epoch > sessionEpoch || (receipt.epoch === sessionEpoch && !(receipt.released !== undefined && receipt.released <= from)))) {
       return 'duplicate';
     }
-    receipts.set(packetId, { epoch: sessionEpoch, expiresAt: this.expiresAt() });
+    receipts.set(packetId, { epoch: sessionEpoch, expiresAt: this.expiresAt(), ...(requestToken === undefined ? {} : { rq: requestToken }) });
     return 'new';
+  }
+
+  async forgetQos2(clientId: string, sessionEpoch: string, packetId: number, requestToken: string): Promise<void> {
+    const receipts = this.state(clientId).receipts;
+    const receipt = receipts.get(packetId);
+    // Only the receipt this write recorded, not released since (a release replaces the token)
+    if (receipt?.rq === requestToken && receipt.epoch === sessionEpoch && receipt.released === undefined) receipts.delete(packetId);
   }
 
   async releaseQos2(clientId: string, sessionEpoch: string, packetId: number, from = OLDEST_CONNECTION): Promise<'released' | 'unknown'> {
     const receipt = this.state(clientId).receipts.get(packetId);
     if (receipt === undefined || !this.isCurrent(receipt, sessionEpoch) || receipt.released !== undefined) return 'unknown';
     receipt.released = from;
+    delete receipt.rq;
     receipt.expiresAt = epochSeconds(this.clock()) + RELEASED_RECEIPT_TTL_SECONDS;
     return 'released';
   }

@@ -54,6 +54,24 @@ describe('DynamoMessageStore under retried writes', () => {
     expect(await store.receiveQos2(client, EPOCH, 7, A)).toBe('duplicate');
   });
 
+  it("QoS 2 receipt applied, its answer lost: undone by its token, the retry is 'new' so the message is routed [MQTT-4.3.3-10]", async () => {
+    fault({ kind: 'lost-response', command: 'PutItem', where: (i) => keyOf(i).startsWith('in#') });
+    await expect(store.receiveQos2(client, EPOCH, 7, A, 'rq-1')).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(await itemExists('in#00007')).toBe(true);
+    fault({ kind: 'sdk-retry', command: 'DeleteItem', where: (i) => keyOf(i).startsWith('in#') });
+    await store.forgetQos2(client, EPOCH, 7, 'rq-1'); // its own resend finds nothing left: not an error
+    expect(faulty.injected).toHaveLength(2);
+    expect(await store.receiveQos2(client, EPOCH, 7, A, 'rq-2')).toBe('new');
+  });
+
+  it('QoS 2 receipt not applied, for the resend of a routed PUBLISH: the undo leaves the original\'s receipt, the resend stays a duplicate [MQTT-4.3.3-10]', async () => {
+    expect(await store.receiveQos2(client, EPOCH, 7, A, 'rq-original')).toBe('new');
+    fault({ kind: 'before', command: 'PutItem', where: (i) => keyOf(i).startsWith('in#') });
+    await expect(store.receiveQos2(client, EPOCH, 7, B, 'rq-resend')).rejects.toMatchObject({ name: 'TimeoutError' });
+    await store.forgetQos2(client, EPOCH, 7, 'rq-resend');
+    expect(await store.receiveQos2(client, EPOCH, 7, B, 'rq-again')).toBe('duplicate');
+  });
+
   it("QoS 2 release: a retried PUBREL write is still 'released' [MQTT-4.3.3-12]", async () => {
     await store.receiveQos2(client, EPOCH, 7, A);
     fault({ kind: 'sdk-retry', command: 'UpdateItem', where: (i) => keyOf(i).startsWith('in#') });

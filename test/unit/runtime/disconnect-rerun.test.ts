@@ -84,6 +84,17 @@ describe.each(VERSIONS)('disconnect path run again after a step failed, protocol
     expect(await rt.stores.connections.get(press.id)).toBeUndefined();
   });
 
+  it('[MQTT-3.1.2-8] a transient failure settling the will after it was published does not publish it again (the settle is retried in place)', async () => {
+    const rt = memoryRuntime();
+    const { watcher, press } = await setup(rt, version);
+    failOnce(rt.stores.sessions, 'settleWill');
+    await press.close();
+    rt.advance(HELD_WILL_LEASE_MS);
+    await sweep(rt.deps); // what would rerun a path left unfinished
+    expect(wills(watcher)).toHaveLength(1);
+    expect(await rt.stores.connections.get(press.id)).toBeUndefined();
+  });
+
   it('[MQTT-3.1.3-9] a rerun after a newer connection resumed the session publishes the held will and leaves the new routes alone', async () => {
     const rt = memoryRuntime();
     const { watcher, press } = await setup(rt, version);

@@ -7,7 +7,9 @@
  * - defect 5: a copy whose delivery failed halfway is retried under the same packet id, with DUP
  *   [MQTT-3.3.1-1], and takes one window slot [MQTT-3.3.4-9];
  * - gap 10: a queue drain cut short after its take loses nothing: the message is resent on the
- *   next resume [MQTT-4.4.0-1].
+ *   next resume [MQTT-4.4.0-1];
+ * - a copy to a connected clean session survives two failed steps in a row (nothing would resend
+ *   it later) [MQTT-4.5.0-1].
  */
 import { describe, expect, it } from 'vitest';
 import type { Packet, ProtocolVersion, PublishPacket } from '../../../lib/mqtt';
@@ -21,17 +23,22 @@ const payloads = (packets: Packet[]) => publishes(packets).map((p) => new TextDe
 
 /** Makes the store's `method` fail once, before (`after: false`) or after (`after: true`) it runs. */
 function failOnce(store: MessageStore, method: keyof MessageStore, after = false): { fired: () => boolean } {
+  return failTimes(store, method, 1, after);
+}
+
+/** Makes the store's next `times` calls of `method` fail, before or after they run. */
+function failTimes(store: MessageStore, method: keyof MessageStore, times: number, after = false): { fired: () => boolean } {
   const real = (store[method] as (...args: unknown[]) => Promise<unknown>).bind(store);
-  let fired = false;
+  let fired = 0;
   Object.assign(store, {
     [method]: async (...args: unknown[]) => {
-      if (fired) return real(...args);
-      fired = true;
+      if (fired >= times) return real(...args);
+      fired += 1;
       if (after) await real(...args);
       throw Object.assign(new Error(`injected: ${method}`), { name: 'TimeoutError' });
     },
   });
-  return { fired: () => fired };
+  return { fired: () => fired > 0 };
 }
 
 /** Makes the next post to `connectionId` reach the client, then fail (its response lost). */
@@ -100,6 +107,21 @@ describe.each(VERSIONS)('a copy retried after a failure, protocol %i', (version)
     // Exactly one slot was taken and given back: the window is whole again.
     const reservation = await rt.stores.messages.reserve('sub', (await rt.stores.connections.get(sub.id))?.sessionEpoch ?? '', 1);
     expect(reservation.outcome).toBe('reserved');
+  });
+});
+
+describe.each(VERSIONS)('a copy to a connected clean session whose reservation fails twice, protocol %i', (version) => {
+  it('is still delivered: a copy gets more than one retry, each from the step that failed [MQTT-4.5.0-1] [MQTT-4.3.2-1]', async () => {
+    const rt = memoryRuntime();
+    const sub = await rt.connected(version, { clientId: 'sub' });
+    await sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 1 }] });
+    sub.take();
+    const pub = await rt.connected(version, { clientId: 'pub' });
+    // Applied, its answer lost, twice in a row (the every-class chaos run at a 4 % fault rate).
+    failTimes(rt.stores.messages, 'reserve', 2, true);
+    await pub.send(publishPacket('plant/temp', 'once', 1, { packetId: 1 }));
+    expect(pub.take().map((p) => p.type)).toEqual(['puback']);
+    expect(payloads(sub.take())).toEqual(['once']);
   });
 });
 

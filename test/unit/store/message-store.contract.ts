@@ -389,6 +389,26 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect(await store.receiveQos2(client, EPOCH, 7, c)).toBe('new');
       });
 
+      it("forgetQos2 undoes only the receipt its token wrote: the unrouted PUBLISH's resend is 'new' again [MQTT-4.3.3-10]", async () => {
+        expect(await store.receiveQos2(client, EPOCH, 7, undefined, 'rq-1')).toBe('new');
+        await store.forgetQos2(client, EPOCH, 7, 'rq-1');
+        await store.forgetQos2(client, EPOCH, 7, 'rq-1'); // safe to repeat
+        expect(await store.receiveQos2(client, EPOCH, 7, undefined, 'rq-2')).toBe('new');
+        // Another write's receipt (the routed original of a resend) stays: the resend is a duplicate.
+        await store.forgetQos2(client, EPOCH, 7, 'rq-3');
+        expect(await store.receiveQos2(client, EPOCH, 7, undefined, 'rq-4')).toBe('duplicate');
+        await store.forgetQos2(client, OTHER_EPOCH, 7, 'rq-2'); // another session's caller: nothing
+        expect(await store.receiveQos2(client, EPOCH, 7)).toBe('duplicate');
+      });
+
+      it('forgetQos2 leaves a released receipt alone: a late PUBLISH of an older connection stays a duplicate [MQTT-4.3.3-10]', async () => {
+        const [a, b] = ['000001700000001/conn-a', '000001700000002/conn-b'];
+        expect(await store.receiveQos2(client, EPOCH, 7, b, 'rq-1')).toBe('new');
+        expect(await store.releaseQos2(client, EPOCH, 7, b)).toBe('released');
+        await store.forgetQos2(client, EPOCH, 7, 'rq-1');
+        expect(await store.receiveQos2(client, EPOCH, 7, a)).toBe('duplicate');
+      });
+
       it("releases a recorded id, then reports 'unknown'", async () => {
         await store.receiveQos2(client, EPOCH, 11);
         expect(await store.releaseQos2(client, EPOCH, 11)).toBe('released');

@@ -91,7 +91,7 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
   if (released.sessionEnded) {
     // The session is over: its subscriptions and message state go with it.
     await deps.subscriptions.deleteAll(clientId, { through: record.sessionEpoch ?? '' });
-    await deps.messages.deleteAll(clientId);
+    await deps.messages.deleteAll(clientId, { through: record.sessionEpoch ?? '' });
   } else {
     // Offline: the session's gate closes to this connection (a copy planned for it is queued),
     // and subscriptions stop pointing at it (not at a newer one that already resumed the

@@ -15,6 +15,7 @@
  * Every write is safe to run twice: a write whose response was lost and that the SDK (or a rerun)
  * sends again recognises its own earlier success (lib/store/dynamodb/request-token.ts).
  */
+import type { EpochScope } from './subscription-port';
 import type { PublishPacket } from '../mqtt/types';
 
 export interface OutboundMessage {
@@ -226,6 +227,11 @@ export interface MessageStore {
   forgetQos2(clientId: string, sessionEpoch: string, packetId: number, requestToken: string): Promise<void>;
   /** Inbound PUBREL: releases the packet id for `from` and newer connections; 'unknown' if it was not recorded. */
   releaseQos2(clientId: string, sessionEpoch: string, packetId: number, from?: string): Promise<'released' | 'unknown'>;
-  /** Deletes everything of the client (session ended or clean start). */
-  deleteAll(clientId: string): Promise<void>;
+  /**
+   * Deletes the client's state of the epochs in `scope` (a session ended: `through` its epoch; a
+   * clean start: `before` the new one), never a newer session's: a late or rerun disconnect path
+   * of an old connection must not wipe the window, queue and receipts of the session that
+   * replaced it. Each item is deleted only if its epoch is still in scope.
+   */
+  deleteAll(clientId: string, scope: EpochScope): Promise<void>;
 }

@@ -64,7 +64,7 @@ export async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent
       if (!result.sessionPresent) {
         // A new session: whatever an earlier session of this client id left is discarded [MQTT-3.1.2-4].
         await deps.subscriptions.deleteAll(intent.clientId, { before: result.sessionEpoch });
-        await deps.messages.deleteAll(intent.clientId);
+        await deps.messages.deleteAll(intent.clientId, { before: result.sessionEpoch });
       }
     } catch (error) {
       await abandonClaim(deps, intent.clientId, ctx, pendingWill);

@@ -5,9 +5,8 @@
  * - ./message-queue: the session queue;
  * - ./message-gate: which connection may be sent the session's copies (held by a resume);
  * - ./qos2-receipts: inbound QoS 2 receipts.
- * deleteAll, which clears all three, is here.
+ * deleteAll, which clears all four for the epochs it is given, is here.
  */
-import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../clock';
 import type {
   EnqueueOptions,
@@ -22,15 +21,21 @@ import type {
   Reservation,
   ReserveOptions,
 } from '../message-port';
+import type { EpochScope } from '../subscription-port';
+import { inScope } from '../subscription-rules';
+import { conditionally, nothing } from './conditionally';
 import type { DynamoStoreOptions } from './connection-store';
 import { ExpressionBuilder } from './expressions';
 import { SessionGate } from './message-gate';
 import { PK, SK, itemKeyOf } from './message-codec';
 import { SessionQueue } from './message-queue';
-import { DEFAULT_MESSAGE_TTL_SECONDS, MAX_ATTEMPTS, MessageStoreRetryError, MessageTable } from './message-table';
+import { DEFAULT_MESSAGE_TTL_SECONDS, MessageTable } from './message-table';
 import { InflightWindow } from './message-window';
 import type { MeteredDynamoDb } from './metered';
 import { Qos2Receipts } from './qos2-receipts';
+
+/** DeleteItems of one deleteAll in flight at once. */
+const DELETE_PARALLEL = 25;
 
 export interface DynamoMessageStoreOptions extends DynamoStoreOptions {
   /** TTL of every item written, seconds from the write; default 7 days + 1 hour */
@@ -118,18 +123,38 @@ export class DynamoMessageStore implements MessageStore {
     return this.receipts.release(clientId, sessionEpoch, packetId, from);
   }
 
-  /** Query every key of the client, then BatchWriteItem deletes, 25 per request. */
-  async deleteAll(clientId: string): Promise<void> {
+  /**
+   * Query the client's keys and epochs, then one DeleteItem per item in scope, conditional on its
+   * epoch still being in scope (the counter's key is reused by a newer session), a few at a time.
+   * The same write units as a BatchWriteItem (1 per item), and no newer session's item is lost.
+   */
+  async deleteAll(clientId: string, scope: EpochScope): Promise<void> {
     this.window.forget(clientId);
     const x = new ExpressionBuilder();
     const items = await this.table.queryAll({
       KeyConditionExpression: `${x.name(PK)} = ${x.value({ S: clientId })}`,
-      ProjectionExpression: `${x.name(PK)}, ${x.name(SK)}`,
+      ProjectionExpression: `${x.name(PK)}, ${x.name(SK)}, ${x.name('epoch')}`,
       ...x.attributes(),
     });
-    const requests: WriteRequest[] = items.map((item) => ({ DeleteRequest: { Key: itemKeyOf(clientId, item[SK]?.S ?? '') } }));
-    if (!(await this.table.db.batchWriteAll(this.table.tableName, requests, MAX_ATTEMPTS))) {
-      throw new MessageStoreRetryError(clientId, 'deleteAll');
+    const doomed = items.filter((item) => item.epoch?.S === undefined || inScope(item.epoch.S, scope));
+    for (let i = 0; i < doomed.length; i += DELETE_PARALLEL) {
+      await Promise.all(doomed.slice(i, i + DELETE_PARALLEL).map((item) => this.deleteInScope(clientId, item[SK]?.S ?? '', scope)));
     }
+  }
+
+  private async deleteInScope(clientId: string, itemKey: string, scope: EpochScope): Promise<void> {
+    const x = new ExpressionBuilder();
+    const epoch = x.name('epoch');
+    const bound = 'before' in scope ? `${epoch} < ${x.value({ S: scope.before })}` : `${epoch} <= ${x.value({ S: scope.through })}`;
+    await conditionally(
+      () =>
+        this.table.db.deleteItem({
+          TableName: this.table.tableName,
+          Key: itemKeyOf(clientId, itemKey),
+          ConditionExpression: `attribute_not_exists(${epoch}) OR ${bound}`,
+          ...x.attributes(),
+        }),
+      nothing, // rewritten by a newer session meanwhile: it stays
+    );
   }
 }

@@ -24,6 +24,8 @@ import {
   type Reservation,
   type ReserveOptions,
 } from '../message-port';
+import type { EpochScope } from '../subscription-port';
+import { inScope } from '../subscription-rules';
 import type { MemoryStoreOptions } from './connection-store';
 
 
@@ -233,8 +235,14 @@ export class MemoryMessageStore implements MessageStore {
     return 'released';
   }
 
-  async deleteAll(clientId: string): Promise<void> {
-    this.clients.delete(clientId);
+  async deleteAll(clientId: string, scope: EpochScope): Promise<void> {
+    const state = this.clients.get(clientId);
+    if (state === undefined) return;
+    if (state.counter !== undefined && inScope(state.counter.epoch, scope)) delete state.counter;
+    for (const items of [state.inflight, state.queue, state.receipts] as Map<number, Stamp>[]) {
+      for (const [key, item] of items) if (inScope(item.epoch, scope)) items.delete(key);
+    }
+    if (state.counter === undefined && state.inflight.size + state.queue.size + state.receipts.size === 0) this.clients.delete(clientId);
   }
 
   private state(clientId: string): ClientState {

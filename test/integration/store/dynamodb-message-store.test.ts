@@ -129,12 +129,12 @@ describe('DynamoMessageStore metering', () => {
     ]);
   });
 
-  it('deleteAll: 1 Query + 1 BatchWriteItem per 25 items', async () => {
+  it('deleteAll: 1 Query + 1 conditional DeleteItem per item of the epochs in scope (1 WRU each)', async () => {
     for (let i = 0; i < 26; i++) await store.receiveQos2(client, EPOCH, i + 1);
     db.meter.reset();
-    await store.deleteAll(client);
+    await store.deleteAll(client, { through: EPOCH });
     const snapshot = db.meter.take();
     expect(snapshot.byOperation.Query?.requests).toBe(1);
-    expect(snapshot.byOperation.BatchWriteItem).toEqual({ requests: 2, readUnits: 0, writeUnits: 26 });
+    expect(snapshot.byOperation.DeleteItem).toEqual({ requests: 26, readUnits: 0, writeUnits: 26 });
   });
 });

@@ -494,7 +494,7 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
           await store.enqueue(c, EPOCH, message('q'), 1);
           await store.receiveQos2(c, EPOCH, 3);
         }
-        await store.deleteAll(client);
+        await store.deleteAll(client, { through: EPOCH });
         expect(await store.inflight(client, EPOCH)).toEqual([]);
         expect(await store.takeQueued(client, EPOCH, 10)).toEqual([]);
         expect(await store.receiveQos2(client, EPOCH, 3)).toBe('new');
@@ -505,9 +505,28 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
 
       it('handles more items than one batch', async () => {
         for (let i = 0; i < 30; i++) await store.enqueue(client, EPOCH, message(`q/${i}`), 100);
-        await store.deleteAll(client);
+        await store.deleteAll(client, { through: EPOCH });
         expect(await store.takeQueued(client, EPOCH, 100)).toEqual([]);
-        await store.deleteAll(client); // nothing left: a no-op
+        await store.deleteAll(client, { through: EPOCH }); // nothing left: a no-op
+      });
+
+      it('deletes only the epochs in scope: an old session\'s late end leaves the newer session\'s window, in flight, queue and receipts [MQTT-3.1.2-4]', async () => {
+        const old = '000001600000000/conn-z'; // claimed before EPOCH
+        const r0 = reserved(await store.reserve(client, old, 5));
+        await store.putInflight(client, old, inflightOf(r0, 'old'));
+        // A clean start replaces it (EPOCH): its own state.
+        const r1 = reserved(await store.reserve(client, EPOCH, 5));
+        await store.putInflight(client, EPOCH, inflightOf(r1, 'new'));
+        await store.enqueue(client, EPOCH, message('q'), 5);
+        expect(await store.receiveQos2(client, EPOCH, 9)).toBe('new');
+        // The old connection's disconnect path, late or rerun: its session ended through `old`.
+        await store.deleteAll(client, { through: old });
+        expect(await store.inflight(client, EPOCH)).toEqual([inflightOf(r1, 'new')]);
+        expect(await store.receiveQos2(client, EPOCH, 9)).toBe('duplicate');
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => new TextDecoder().decode(m.packet.payload))).toEqual(['q']);
+        // A clean start of EPOCH deletes only what is older.
+        await store.deleteAll(client, { before: EPOCH });
+        expect(await store.inflight(client, EPOCH)).toEqual([inflightOf(r1, 'new')]);
       });
     });
 

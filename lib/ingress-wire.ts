@@ -25,6 +25,11 @@ export const INGRESS_ATTRIBUTES = {
    * Gateway's `$disconnect` never sets it.
    */
   closeCause: 'stratusCloseCause',
+  /**
+   * A close queued by a takeover (`taken-over`): the client id whose session holds the
+   * connection's will, so that the close can settle it even once the connection's record is gone.
+   */
+  clientId: 'stratusClientId',
 } as const;
 
 export type IngressEventType = 'MESSAGE' | 'DISCONNECT';
@@ -62,8 +67,13 @@ export function sendMessageTemplate(eventType: IngressEventType): string {
   return params.join('&');
 }
 
-/** Why the broker queued a connection's close itself (the sweeper, or a post answered 410). */
-export type QueuedCloseCause = 'gone' | 'keep-alive-expired' | 'connect-timeout';
+/**
+ * Why the broker queued a connection's close itself: the sweeper, a post answered 410, or a
+ * takeover that holds the connection's will for its close (`taken-over`).
+ */
+export type QueuedCloseCause = 'gone' | 'keep-alive-expired' | 'connect-timeout' | 'taken-over';
+
+export const QUEUED_CLOSE_CAUSES: readonly QueuedCloseCause[] = ['gone', 'keep-alive-expired', 'connect-timeout', 'taken-over'];
 
 /** An SQS FIFO message as the broker sends it: group, deduplication id, body, String attributes. */
 export interface IngressMessage {
@@ -82,7 +92,7 @@ export interface IngressMessage {
  * a later close is not (a coarser id would swallow the sweeper's next attempt for minutes, after
  * a close that found the disconnect path of an earlier run still in progress).
  */
-export function queuedCloseMessage(connectionId: string, cause: QueuedCloseCause, epochMs: number): IngressMessage {
+export function queuedCloseMessage(connectionId: string, cause: QueuedCloseCause, epochMs: number, clientId?: string): IngressMessage {
   return {
     groupId: connectionId,
     deduplicationId: `close-${cause}-${epochMs}`,
@@ -92,6 +102,7 @@ export function queuedCloseMessage(connectionId: string, cause: QueuedCloseCause
       [INGRESS_ATTRIBUTES.requestTimeEpoch]: String(epochMs),
       [INGRESS_ATTRIBUTES.disconnectStatusCode]: STATUS_CODE_PREFIX,
       [INGRESS_ATTRIBUTES.closeCause]: cause,
+      ...(clientId === undefined ? {} : { [INGRESS_ATTRIBUTES.clientId]: clientId }),
     },
   };
 }

@@ -8,12 +8,12 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { queuedCloseMessage, type QueuedCloseCause } from '../ingress-wire';
 
-export type QueueClose = (connectionId: string, cause: QueuedCloseCause, epochMs: number) => Promise<void>;
+export type QueueClose = (connectionId: string, cause: QueuedCloseCause, epochMs: number, clientId?: string) => Promise<void>;
 
 /** Sends closes to the queue at `queueUrl` (the SDK's own retries apply; a failure throws). */
 export function sqsQueueClose(queueUrl: string, client: Pick<SQSClient, 'send'> = new SQSClient({})): QueueClose {
-  return async (connectionId, cause, epochMs) => {
-    const message = queuedCloseMessage(connectionId, cause, epochMs);
+  return async (connectionId, cause, epochMs, clientId) => {
+    const message = queuedCloseMessage(connectionId, cause, epochMs, clientId);
     await client.send(
       new SendMessageCommand({
         QueueUrl: queueUrl,

@@ -3,7 +3,7 @@
  * event source mapping, or local mode's emulation of it) turned into ingress records, one per
  * WebSocket frame or close, in queue order. The wire contract is lib/ingress-wire.ts.
  */
-import { INGRESS_ATTRIBUTES, STATUS_CODE_PREFIX, type QueuedCloseCause } from '../ingress-wire';
+import { INGRESS_ATTRIBUTES, QUEUED_CLOSE_CAUSES, STATUS_CODE_PREFIX, type QueuedCloseCause } from '../ingress-wire';
 import * as z from '../zod-mini';
 import { FramingError, GatewayEventError } from './errors';
 import { parseNumbered } from './framing';
@@ -47,6 +47,8 @@ export type IngressRecord = {
       readonly disconnectStatusCode?: number;
       /** A close the broker queued itself (lib/ingress-wire.ts `queuedCloseMessage`): why. */
       readonly cause?: QueuedCloseCause;
+      /** A takeover's close: the client id whose session holds the connection's will. */
+      readonly clientId?: string;
     }
 );
 
@@ -94,12 +96,14 @@ function toIngressRecord(item: unknown): IngressRecord | InvalidIngressRecord {
   }
   if (type === 'MESSAGE') return { ...base, type, ...messageBody(body, value(INGRESS_ATTRIBUTES.binary) === 'true') };
   const code = Number.parseInt((value(INGRESS_ATTRIBUTES.disconnectStatusCode) ?? '').slice(STATUS_CODE_PREFIX.length), 10);
-  const cause = value(INGRESS_ATTRIBUTES.closeCause);
+  const cause = QUEUED_CLOSE_CAUSES.find((c) => c === value(INGRESS_ATTRIBUTES.closeCause));
+  const clientId = value(INGRESS_ATTRIBUTES.clientId);
   return {
     ...base,
     type,
     ...(Number.isSafeInteger(code) ? { disconnectStatusCode: code } : {}),
-    ...(cause === 'gone' || cause === 'keep-alive-expired' || cause === 'connect-timeout' ? { cause } : {}),
+    ...(cause === undefined ? {} : { cause }),
+    ...(clientId === undefined ? {} : { clientId }),
   };
 }
 

@@ -179,9 +179,9 @@ export class LocalGateway {
    * Ordered ingress: the runtime's SendMessage of a close it found (RuntimeDeps `queueClose`):
    * into the connection's group, behind its frames.
    */
-  queueClose(connectionId: string, cause: QueuedCloseCause, epochMs: number): void {
+  queueClose(connectionId: string, cause: QueuedCloseCause, epochMs: number, clientId?: string): void {
     if (this.ordered === undefined) throw new Error('no ingress queue: the gateway runs direct ingress');
-    this.ordered.queuedClose(queuedCloseMessage(connectionId, cause, epochMs));
+    this.ordered.queuedClose(queuedCloseMessage(connectionId, cause, epochMs, clientId));
   }
 
   /** The `@connections` API called in this process, without HTTP (./in-process-management.ts). */

@@ -145,7 +145,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       maxQueued: options.maxQueued,
       maxReceives,
       // Ordered ingress: a close the runtime finds goes to the connection's group, as on AWS.
-      ...(gateway.ingress === 'ordered' ? { queueClose: async (connectionId, cause, epochMs) => gateway.queueClose(connectionId, cause, epochMs) } : {}),
+      ...(gateway.ingress === 'ordered' ? { queueClose: async (connectionId, cause, epochMs, clientId) => gateway.queueClose(connectionId, cause, epochMs, clientId) } : {}),
     });
     handlers = createHandlers(options.wrapRuntime ? options.wrapRuntime(runtime) : runtime);
     const sweepNow = () => sweep(runtime);

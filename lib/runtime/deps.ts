@@ -73,7 +73,7 @@ export interface RuntimeSetup {
    * Ordered ingress: sends a close to the connection's group of the ingress queue (RuntimeDeps
    * `queueClose`). Absent: direct ingress, closes found by the broker run at once.
    */
-  readonly queueClose?: (connectionId: string, cause: QueuedCloseCause, epochMs: number) => Promise<void>;
+  readonly queueClose?: (connectionId: string, cause: QueuedCloseCause, epochMs: number, clientId?: string) => Promise<void>;
 }
 
 /** Attempts of an ingress frame before the dead-letter queue: the queue's maxReceiveCount. */

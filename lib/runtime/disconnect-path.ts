@@ -51,10 +51,16 @@ export async function runDisconnectPath(
   known?: ConnectionRecord,
   /** When the connection closed, epoch ms: the session's expiry counts from then. Default: now. */
   closedAt?: number,
+  /** A takeover's queued close (`heldFor`): the client id whose session holds this connection's will. */
+  heldFor?: string,
 ): Promise<ConnectionRecord | undefined> {
   const record = known ?? (await deps.connections.get(connectionId));
-  // Nothing left: a DISCONNECT ran this path already, or an earlier run finished it.
-  if (record === undefined) return undefined;
+  if (record === undefined) {
+    // Nothing left: a DISCONNECT ran this path already, or an earlier run finished it; but a will
+    // a takeover held for this connection after that run is still this close's to publish.
+    if (heldFor !== undefined) await publishHeldWill(deps, heldFor, connectionId);
+    return undefined;
+  }
   if (record.clientId !== undefined && record.status === 'mqtt') {
     // Ordered ingress runs every close of a connection in its message group, one at a time (the
     // sweeper's close of an expired record aside): a will held by an earlier run is a failed run's.
@@ -108,3 +114,17 @@ async function releaseSession(deps: RuntimeDeps, record: ConnectionRecord, close
 }
 
 const SETTLE_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 50, maxDelayMs: 200 };
+
+/**
+ * A takeover held this connection's will for its close (lib/runtime/effects/session.ts
+ * `handOverWill`), and the connection's record is gone already: no DISCONNECT discarded it
+ * (that removes a held will, [MQTT-3.1.2-10]), so it is published now [MQTT-3.1.2-8], then settled.
+ */
+async function publishHeldWill(deps: RuntimeDeps, clientId: string, connectionId: string): Promise<void> {
+  const owner = { clientId, connectionId };
+  const will = await deps.sessions.heldWill(owner);
+  if (will === undefined) return;
+  await deps.publishWill(will, clientId);
+  await withRetry(SETTLE_RETRY, () => true, () => deps.sessions.settleWill(owner));
+  deps.log.info('held will of a taken-over connection published', { connectionId, clientId });
+}

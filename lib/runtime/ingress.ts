@@ -87,7 +87,7 @@ async function runConnection(deps: RuntimeDeps, seqs: HandledSeqs, records: read
       if (record.type === 'DISCONNECT') {
         await flush();
         // API Gateway's `$disconnect`, or a close the broker queued (./disconnect-path.ts `closeFound`).
-        await runDisconnectPath(deps, connectionId, record.cause ?? 'client-closed', undefined, record.requestTimeEpoch);
+        await runDisconnectPath(deps, connectionId, record.cause ?? 'client-closed', undefined, record.requestTimeEpoch, record.clientId);
         seqs.forget(connectionId);
         continue;
       }

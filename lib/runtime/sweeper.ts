@@ -36,13 +36,13 @@ export interface SweepReport {
   checked: number;
   /** Delayed wills whose Will Delay Interval (or session) ended, published by this run. */
   willsPublished: number;
-  closed: Record<DisconnectCause, number>;
+  closed: Record<Exclude<DisconnectCause, 'taken-over'>, number>;
   /** True when the budget ran out before the last page. */
   partial: boolean;
 }
 
 /** Why the sweeper closes a connection. */
-type SweepVerdict = QueuedCloseCause | 'expired';
+type SweepVerdict = Exclude<QueuedCloseCause, 'taken-over'> | 'expired';
 
 export async function sweep(deps: RuntimeDeps, options: SweepOptions = {}): Promise<SweepReport> {
   const start = deps.now();

@@ -43,7 +43,7 @@ export interface RuntimeDeps {
    * (its DISCONNECT included). What the sweeper and a post answered 410 use; absent with direct
    * ingress, where they run the disconnect path at once (./disconnect-path.ts `closeFound`).
    */
-  readonly queueClose?: (connectionId: string, cause: QueuedCloseCause, epochMs: number) => Promise<void>;
+  readonly queueClose?: (connectionId: string, cause: QueuedCloseCause, epochMs: number, clientId?: string) => Promise<void>;
   readonly broker: BrokerConfig;
   readonly authenticate: Authenticator;
   /** Accept binary frames (local lenient mode only; API Gateway refuses them). */

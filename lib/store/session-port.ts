@@ -219,8 +219,26 @@ export interface SessionStore {
   /** Takes the owner's will now, ignoring any delay (conditional; at most once). */
   takeWill(owner: OwnerRef): Promise<TakeWillResult>;
 
-  /** Deletes the owner's will without publishing it [MQTT-3.14.4-3]. */
+  /**
+   * Deletes the owner's will without publishing it [MQTT-3.14.4-3]. For a connection that no
+   * longer owns the session (taken over while its DISCONNECT waited in the ingress queue): removes
+   * the will held for it (`holdWill`) and marks it disconnected, so that a later `holdWill` for it
+   * holds nothing; answers 'not-owner' as before.
+   */
   discardWill(owner: OwnerRef): Promise<OwnerUpdateResult>;
+
+  /**
+   * A takeover found the previous connection gone with its close still queued behind its frames
+   * (ordered ingress): the will the claim handed out is held for that connection instead of
+   * published now, so that its own close decides [MQTT-3.1.2-10]: its DISCONNECT discards it
+   * (`discardWill`), a close without one publishes it (`release` of that connection hands a held
+   * will out, as after its own release; or `heldWill` when its record is gone). 'discarded': its
+   * DISCONNECT was handled already. 'no-session': nothing to hold it in. Idempotent.
+   */
+  holdWill(owner: OwnerRef, will: Will): Promise<'held' | 'discarded' | 'no-session'>;
+
+  /** The will held for the connection, if any (a strongly consistent read); settle it with `settleWill`. */
+  heldWill(owner: OwnerRef): Promise<Will | undefined>;
 
   /** A v5 DISCONNECT changed the Session Expiry Interval. */
   setExpiry(owner: OwnerRef & { sessionExpiryInterval: number }): Promise<OwnerUpdateResult>;

@@ -157,4 +157,57 @@ describe.each([4, 5] as const)('protocol %i: DISCONNECT still queued when the co
     await fence.end();
     await watcher.end();
   });
+
+  it('a DISCONNECT still queued when the client connects again: the takeover leaves the will to it, and none is published [MQTT-3.1.2-10] [MQTT-3.1.4-3]', async () => {
+    const willTopic = topic('takeover');
+    const watcher = await RawClient.connected(broker.url, version);
+    await subscribeOne(watcher, willTopic, 1);
+    const id = clientId('back');
+    const device = await RawClient.connected(broker.url, version, {
+      clientId: id,
+      will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
+    });
+    const held = hold.arm(id);
+    await device.send({ type: 'disconnect', ...(version === 5 ? { reasonCode: 0 } : {}) });
+    const connectionId = await held;
+    await device.end();
+    await eventually(async () => !(await gatewayKnows(connectionId)));
+    // The client is back on a new connection before its DISCONNECT was handled: the CONNECT waits
+    // for the old connection's close (CLOSE_WAIT_MS), then takes the session over.
+    const back = await RawClient.connected(broker.url, version, { clientId: id });
+    hold.open();
+    await broker.ingressDrained();
+    const fence = await RawClient.connected(broker.url, version);
+    await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
+    await fence.next('puback');
+    await watcher.next('publish', (p) => text(p) === 'fence');
+    expect(watcher.of('publish').map(text)).toEqual(['fence']);
+    await Promise.all([fence.end(), back.end(), watcher.end()]);
+  });
+
+  it('lost without DISCONNECT, its last frame still queued when the client connects again: the will is published once [MQTT-3.1.2-8] [MQTT-3.1.4-3]', async () => {
+    const willTopic = topic('takeover-lost');
+    const watcher = await RawClient.connected(broker.url, version);
+    await subscribeOne(watcher, willTopic, 1);
+    const id = clientId('back-lost');
+    const device = await RawClient.connected(broker.url, version, {
+      clientId: id,
+      will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
+    });
+    const held = hold.arm(id);
+    await device.send({ type: 'pingreq' });
+    const connectionId = await held;
+    await device.end();
+    await eventually(async () => !(await gatewayKnows(connectionId)));
+    const back = await RawClient.connected(broker.url, version, { clientId: id });
+    hold.open();
+    await broker.ingressDrained();
+    expect(text(await watcher.next('publish'))).toBe('will');
+    const fence = await RawClient.connected(broker.url, version);
+    await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
+    await fence.next('puback');
+    await watcher.next('publish', (p) => text(p) === 'fence');
+    expect(watcher.of('publish').map(text)).toEqual(['will', 'fence']);
+    await Promise.all([fence.end(), back.end(), watcher.end()]);
+  });
 });

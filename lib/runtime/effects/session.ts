@@ -56,10 +56,16 @@ export async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent
     ctx.claimed = { sessionEpoch: result.sessionEpoch, sessionPresent: result.sessionPresent };
     let pendingWill = result.previousWill;
     try {
-      if (result.previousConnectionId !== undefined && result.previousConnectionId !== ctx.connectionId) {
-        await evict(deps, result.previousConnectionId, ctx.connectionId);
+      const previous = result.previousConnectionId !== undefined && result.previousConnectionId !== ctx.connectionId ? result.previousConnectionId : undefined;
+      // Gone at the gateway already (asked before the eviction closes it): its last frames, a
+      // DISCONNECT perhaps, may still wait in its message group of the ingress queue.
+      const closePending = previous !== undefined && pendingWill !== undefined && deps.queueClose !== undefined && (await deps.delivery.info(previous)) === undefined;
+      if (previous !== undefined) await evict(deps, previous, ctx.connectionId);
+      if (pendingWill !== undefined && closePending) {
+        await handOverWill(deps, intent.clientId, previous as string, pendingWill);
+      } else if (pendingWill !== undefined) {
+        await deps.publishWill(pendingWill, intent.clientId);
       }
-      if (pendingWill !== undefined) await deps.publishWill(pendingWill, intent.clientId);
       pendingWill = undefined;
       if (!result.sessionPresent) {
         // A new session: whatever an earlier session of this client id left is discarded [MQTT-3.1.2-4].
@@ -115,6 +121,32 @@ async function evict(deps: RuntimeDeps, previousConnectionId: string, connection
   }
   await deps.delivery.close(previousConnectionId);
   deps.log.info('session taken over', { connectionId, previousConnectionId });
+}
+
+/**
+ * The taken-over connection's will, when that connection is gone with its close still queued:
+ * held for it in the session (SessionStore `holdWill`) and left to a close queued behind its
+ * frames, so that a DISCONNECT among them discards it [MQTT-3.1.2-10] and a close without one
+ * publishes it [MQTT-3.1.2-8] (./../disconnect-path.ts). Published now only when there is no
+ * session to hold it in. A failure to queue the close is logged, not fatal: the connection's own
+ * `$disconnect` (or the sweeper's queued close) hands the held will out as well.
+ */
+async function handOverWill(deps: RuntimeDeps, clientId: string, previous: string, will: Will): Promise<void> {
+  const held = await deps.sessions.holdWill({ clientId, connectionId: previous }, will);
+  if (held === 'no-session') {
+    await deps.publishWill(will, clientId);
+    return;
+  }
+  if (held === 'discarded') {
+    deps.log.info('taken-over connection had sent DISCONNECT: its will is not published', { clientId, connectionId: previous });
+    return;
+  }
+  try {
+    await (deps.queueClose as NonNullable<RuntimeDeps['queueClose']>)(previous, 'taken-over', deps.now(), clientId);
+    deps.log.info('will of a taken-over connection held for its queued close', { clientId, connectionId: previous });
+  } catch (error) {
+    deps.log.error('close of a taken-over connection not queued: its will waits for its $disconnect or the sweeper', { clientId, connectionId: previous, error });
+  }
 }
 
 /** Records the connection as MQTT-connected: conditional on it being 'open' [MQTT-3.1.0-2]. */

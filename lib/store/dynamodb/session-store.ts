@@ -179,7 +179,19 @@ export class DynamoSessionStore implements SessionStore {
   async discardWill(owner: OwnerRef): Promise<OwnerUpdateResult> {
     const x = new ExpressionBuilder();
     // A resend finds the same owner and removes nothing more: the write is idempotent as it is.
-    return 'failed' in (await this.ownerWrite(owner, x, `REMOVE ${x.name('will')}`, 'NONE')) ? 'not-owner' : 'updated';
+    if (!('failed' in (await this.ownerWrite(owner, x, `REMOVE ${x.name('will')}`, 'NONE')))) return 'updated';
+    // Taken over while this DISCONNECT waited in the queue: a will held for it goes too.
+    await this.wills.discardHeld(owner, this.clock());
+    return 'not-owner';
+  }
+
+  holdWill(owner: OwnerRef, will: Will): Promise<'held' | 'discarded' | 'no-session'> {
+    return this.wills.holdWill(owner, will, this.clock());
+  }
+
+  async heldWill(owner: OwnerRef): Promise<Will | undefined> {
+    const { Item } = await this.db.getItem({ TableName: this.tableName, Key: this.key(owner.clientId), ConsistentRead: true });
+    return heldWillOf(Item, owner.connectionId) ?? undefined;
   }
 
   async setExpiry(owner: OwnerRef & { sessionExpiryInterval: number }): Promise<OwnerUpdateResult> {

@@ -29,6 +29,11 @@ export function heldAtName(connectionId: string): string {
   return `ra#${connectionId}`;
 }
 
+/** The attribute that marks a connection whose DISCONNECT was handled after a takeover (SessionStore `discardWill`). */
+export function disconnectedName(connectionId: string): string {
+  return `dn#${connectionId}`;
+}
+
 /** A held will as stored: NULL when the connection's will was gone already. */
 export function heldWillOf(item: Item | undefined, connectionId: string): Will | null | undefined {
   const attribute = item?.[heldWillName(connectionId)];
@@ -161,6 +166,49 @@ export class SessionWills {
         will: failure.Item?.sessionEpoch?.S === epoch ? { action: 'none' } : { action: 'publish', will: will.will },
         stored: false,
       }),
+    );
+  }
+
+  /**
+   * Holds a will for a connection taken over while its close was queued (SessionStore `holdWill`):
+   * one conditional UpdateItem, refused when the connection's DISCONNECT was handled already.
+   */
+  async holdWill(owner: OwnerRef, will: Will, now: number): Promise<'held' | 'discarded' | 'no-session'> {
+    const x = new ExpressionBuilder();
+    return conditionally(
+      async () => {
+        await this.db.updateItem({
+          TableName: this.tableName,
+          Key: this.key(owner.clientId),
+          UpdateExpression: x.set({ [heldWillName(owner.connectionId)]: willCodec.encode(will), [heldAtName(owner.connectionId)]: { N: String(now) } }),
+          ConditionExpression: `attribute_exists(${x.name('clientId')}) AND attribute_not_exists(${x.name(disconnectedName(owner.connectionId))})`,
+          ...x.attributes(),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        });
+        return 'held' as const;
+      },
+      (failure) => (failure.Item === undefined ? 'no-session' : 'discarded'),
+    );
+  }
+
+  /**
+   * A DISCONNECT of a connection that no longer owns the session: its held will goes, and a mark
+   * keeps a later holdWill from holding one (idempotent; never creates an item).
+   */
+  async discardHeld(owner: OwnerRef, now: number): Promise<void> {
+    const x = new ExpressionBuilder();
+    await conditionally(
+      () =>
+        this.db.updateItem({
+          TableName: this.tableName,
+          Key: this.key(owner.clientId),
+          UpdateExpression:
+            `SET ${x.name(disconnectedName(owner.connectionId))} = ${x.value({ N: String(now) })} ` +
+            `REMOVE ${x.name(heldWillName(owner.connectionId))}, ${x.name(heldAtName(owner.connectionId))}`,
+          ConditionExpression: `attribute_exists(${x.name('clientId')})`,
+          ...x.attributes(),
+        }),
+      nothing,
     );
   }
 

@@ -40,6 +40,8 @@ export class MemorySessionStore implements SessionStore {
   private readonly claims = new Map<string, ClaimResult>();
   /** Per client id, the wills release took and holds per connection until settleWill, with when. */
   private readonly held = new Map<string, Map<string, { will: Will | null; at: number }>>();
+  /** Per client id, the connections whose DISCONNECT came after a takeover (`discardWill`). */
+  private readonly disconnected = new Map<string, Set<string>>();
   private readonly clock: Clock;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -136,6 +138,18 @@ export class MemorySessionStore implements SessionStore {
     this.heldOf(owner.clientId).delete(owner.connectionId);
   }
 
+  async holdWill(owner: OwnerRef, will: Will): Promise<'held' | 'discarded' | 'no-session'> {
+    if (!this.items.has(owner.clientId)) return 'no-session';
+    if (this.disconnected.get(owner.clientId)?.has(owner.connectionId) === true) return 'discarded';
+    this.heldOf(owner.clientId).set(owner.connectionId, { will: structuredClone(will), at: this.clock() });
+    return 'held';
+  }
+
+  async heldWill(owner: OwnerRef): Promise<Will | undefined> {
+    const held = this.heldOf(owner.clientId).get(owner.connectionId)?.will;
+    return held === null || held === undefined ? undefined : structuredClone(held);
+  }
+
   async abandon(request: AbandonRequest): Promise<OwnerUpdateResult> {
     const now = request.now ?? this.clock();
     const old = this.owned(request);
@@ -161,7 +175,16 @@ export class MemorySessionStore implements SessionStore {
 
   async discardWill(owner: OwnerRef): Promise<OwnerUpdateResult> {
     const old = this.owned(owner);
-    if (!old) return 'not-owner';
+    if (!old) {
+      // Taken over while this DISCONNECT waited in the queue: a will held for it goes too.
+      if (this.items.has(owner.clientId)) {
+        this.heldOf(owner.clientId).delete(owner.connectionId);
+        let marks = this.disconnected.get(owner.clientId);
+        if (marks === undefined) this.disconnected.set(owner.clientId, (marks = new Set()));
+        marks.add(owner.connectionId);
+      }
+      return 'not-owner';
+    }
     const { will: _will, ...rest } = old;
     this.items.set(old.clientId, rest);
     return 'updated';

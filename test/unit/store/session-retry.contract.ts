@@ -187,6 +187,51 @@ export function sessionRetryContract(adapter: string, makeStore: SessionStoreFac
       });
     });
 
+    describe('a will held for a connection taken over while its close was queued (ordered ingress)', () => {
+      /** A takeover whose previous connection's will is handed out, then held for that connection. */
+      async function takenOver() {
+        const earlier = claim({ will: will('previous') });
+        await store.claim(earlier);
+        const request = later(earlier, { will: will('mine') });
+        const { previousWill } = await store.claim(request);
+        expect(previousWill).toEqual(will('previous'));
+        return { earlier, request, previousWill: previousWill as Will };
+      }
+
+      it('[MQTT-3.1.2-8] its close without DISCONNECT gets the will from release (or heldWill); settled, it is gone', async () => {
+        const { earlier, previousWill } = await takenOver();
+        expect(await store.holdWill(earlier, previousWill)).toBe('held');
+        expect(await store.holdWill(earlier, previousWill)).toBe('held'); // idempotent
+        expect(await store.heldWill(earlier)).toEqual(will('previous'));
+        expect(await store.release({ ...earlier, hasWill: true, serialized: true })).toMatchObject({
+          outcome: 'released',
+          will: { action: 'publish', will: will('previous') },
+        });
+        await store.settleWill(earlier);
+        expect(await store.heldWill(earlier)).toBeUndefined();
+        expect(await store.release({ ...earlier, hasWill: true, serialized: true })).toEqual({ outcome: 'not-owner' });
+      });
+
+      it('[MQTT-3.1.2-10] its DISCONNECT discards the held will, and a hold after the DISCONNECT holds nothing', async () => {
+        const first = await takenOver();
+        await store.holdWill(first.earlier, first.previousWill);
+        expect(await store.discardWill(first.earlier)).toBe('not-owner');
+        expect(await store.heldWill(first.earlier)).toBeUndefined();
+        expect(await store.release({ ...first.earlier, hasWill: true, serialized: true })).toEqual({ outcome: 'not-owner' });
+        // The DISCONNECT handled between the claim and the hold.
+        const second = await takenOver();
+        await store.discardWill(second.earlier);
+        expect(await store.holdWill(second.earlier, second.previousWill)).toBe('discarded');
+        expect(await store.heldWill(second.earlier)).toBeUndefined();
+        // The session that took over keeps its own will.
+        expect((await store.get(second.request.clientId))?.will).toEqual(will('mine'));
+      });
+
+      it('holds nothing for a session that does not exist', async () => {
+        expect(await store.holdWill({ clientId: `client-${randomUUID()}`, connectionId: 'conn-x' }, will())).toBe('no-session');
+      });
+    });
+
     describe('a due will taken by a sweeper that died', () => {
       const delayed = () => will('w', { properties: { willDelayInterval: 1 } });
       const offline = async () => {

@@ -14,7 +14,7 @@ import type { ConnectionRecord } from '../../store/ports';
 import type { SubscriberConnection } from '../../store/subscription-port';
 import { subscriberConnection } from '../records';
 import type { RuntimeDeps } from '../types';
-import { post, windowOf, type CopyTarget, type Outlet } from './send';
+import { DEFAULT_RECEIVE_MAXIMUM, post, type CopyTarget, type Outlet } from './send';
 
 /** Who a queue drain sends to: the session's identity and its current connection. */
 export interface DrainTarget extends CopyTarget {
@@ -69,7 +69,7 @@ export async function drainQueue(deps: RuntimeDeps, target: DrainTarget, limit: 
   const { clientId, sessionEpoch: epoch, persistent, connection } = target;
   let sent = 0;
   while (sent < limit) {
-    const reservation = await deps.messages.reserve(clientId, epoch, windowOf(connection.receiveMaximum), {
+    const reservation = await deps.messages.reserve(clientId, epoch, connection.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, {
       to: connection.connectionId,
       resuming: target.resuming === true,
     });

@@ -35,7 +35,7 @@ import type { Resumed } from '../outbox';
 import { subscriberConnection, subscriptionTtl } from '../records';
 import type { RuntimeDeps } from '../types';
 import { drainQueue, drainTargetOf, withRemainingExpiry } from './queue';
-import { post, windowOf } from './send';
+import { DEFAULT_RECEIVE_MAXIMUM, post } from './send';
 
 /** Drain rounds before the gate opens whatever waits (the behind-queue rule keeps the order then). */
 const OPEN_ROUNDS = 8;
@@ -107,7 +107,7 @@ export async function finishResume(deps: RuntimeDeps, resumed: Resumed): Promise
   await attach(deps, record);
   const target = { ...drainTargetOf(record), resuming: true };
   const { clientId, sessionEpoch, connection } = target;
-  const receiveMaximum = windowOf(connection.receiveMaximum);
+  const receiveMaximum = connection.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM;
   let waiting = resumed.queued > 0;
   for (let round = 1; ; round++) {
     if (waiting) await drainQueue(deps, target, deps.maxQueued);

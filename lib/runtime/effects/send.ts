@@ -16,20 +16,6 @@ import type { RuntimeDeps } from '../types';
 /** No Receive Maximum announced: the spec default (MQTT 5.0 section 3.1.2.11.3, 65,535). */
 export const DEFAULT_RECEIVE_MAXIMUM = 65_535;
 
-/**
- * The most QoS 1/2 messages the broker keeps in flight to one session, whatever Receive Maximum
- * the client announced (issue 15, "In-flight window"). Sending fewer than the client allows is
- * always allowed [MQTT-3.3.4-9]; the rest waits in the session's queue. It bounds the counter
- * item's set of outstanding packet ids (100 ids, about 500 bytes, instead of up to 250 KB at
- * 65,535), and so the write each copy makes to it.
- */
-export const MAX_WINDOW = 100;
-
-/** The window of a connection that announced `receiveMaximum` (3.1.1: none). */
-export function windowOf(receiveMaximum: number | undefined): number {
-  return Math.min(receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, MAX_WINDOW);
-}
-
 /** The session a copy is for. */
 export interface CopyTarget {
   readonly clientId: string;
@@ -78,7 +64,7 @@ export async function prepare(
   if (progress.queued !== undefined) return progress.queued;
   if (progress.reservation === undefined) {
     // Behind the queue: a new copy never overtakes older ones waiting for this session.
-    const reservation = await deps.messages.reserve(target.clientId, target.sessionEpoch, windowOf(receiveMaximum), {
+    const reservation = await deps.messages.reserve(target.clientId, target.sessionEpoch, receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, {
       behindQueue: true,
       to,
     });

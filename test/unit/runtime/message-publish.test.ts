@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ConnectPacket, Packet, ProtocolVersion, PublishPacket, QoS } from '../../../lib/mqtt';
-import { MAX_WINDOW } from '../../../lib/runtime/effects/send';
 import { ackPacket, memoryRuntime, persistentSession, publishPacket, type MemoryRuntime, type TestConnection } from '../../helpers/memory-runtime';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
@@ -145,18 +144,5 @@ describe('$default path: Receive Maximum, protocol 5', () => {
     const first = onePublish(sub);
     await sub.send(ackPacket('pubrec', first.packetId as number, 5, 0x80));
     expect(onePublish(sub).payload).toEqual(new TextEncoder().encode('second'));
-  });
-});
-
-describe.each(VERSIONS)('$default path: the broker\'s own window of %i', (version) => {
-  it(`keeps at most ${MAX_WINDOW} QoS 1 messages in flight to a session whatever its Receive Maximum (3.1.1: none, 5.0: 65,535); the rest waits in order [MQTT-3.3.4-9] [MQTT-4.6.0-5]`, async () => {
-    const rt = memoryRuntime();
-    const { sub, pub } = await pair(rt, version, 1, version === 5 ? { properties: { receiveMaximum: 65_535 } } : {});
-    for (let i = 0; i < MAX_WINDOW + 5; i++) await pub.send(publishPacket(TOPIC, `m${i}`, 1, { packetId: 1 + i }));
-    const sent = sub.take() as PublishPacket[];
-    expect(sent).toHaveLength(MAX_WINDOW);
-    await sub.send(ackPacket('puback', sent[0].packetId as number, version));
-    const next = onePublish(sub);
-    expect(new TextDecoder().decode(next.payload)).toBe(`m${MAX_WINDOW}`);
   });
 });

@@ -81,20 +81,39 @@ async function gatewayKnows(connectionId: string): Promise<boolean> {
   return res.status !== 410;
 }
 
+/** A watcher subscribed to a fresh will topic, and a device whose will goes there. */
+async function watchedDevice(version: ProtocolVersion, name: string) {
+  const willTopic = topic(name);
+  const watcher = await RawClient.connected(broker.url, version);
+  await subscribeOne(watcher, willTopic, 1);
+  const id = clientId(name);
+  const device = await RawClient.connected(broker.url, version, {
+    clientId: id,
+    will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
+  });
+  return { willTopic, watcher, id, device };
+}
+
+/**
+ * The fence: a message on the will topic published after everything before it, so a will posted
+ * earlier arrives first. Answers what the watcher got, the fence included.
+ */
+async function upToFence(version: ProtocolVersion, watcher: RawClient, willTopic: string): Promise<string[]> {
+  const fence = await RawClient.connected(broker.url, version);
+  await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
+  await fence.next('puback');
+  await watcher.next('publish', (p) => text(p) === 'fence');
+  await fence.end();
+  return watcher.of('publish').map(text);
+}
+
 type Finder = 'the sweeper (410 on GET)' | 'a post answered 410';
 
 describe.each([4, 5] as const)('protocol %i: DISCONNECT still queued when the connection is found gone', (version: ProtocolVersion) => {
   it.each<Finder>(['the sweeper (410 on GET)', 'a post answered 410'])(
     'found gone by %s: no will [MQTT-3.1.2-10] [MQTT-3.14.4-3]',
     async (finder) => {
-      const willTopic = topic('will');
-      const watcher = await RawClient.connected(broker.url, version);
-      await subscribeOne(watcher, willTopic, 1);
-      const id = clientId('leaving');
-      const device = await RawClient.connected(broker.url, version, {
-        clientId: id,
-        will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
-      });
+      const { willTopic, watcher, id, device } = await watchedDevice(version, 'leaving');
       // Something routed to the device: a post to it after it is gone answers 410.
       const inbox = topic('inbox');
       await subscribeOne(device, inbox, 0);
@@ -116,26 +135,13 @@ describe.each([4, 5] as const)('protocol %i: DISCONNECT still queued when the co
 
       hold.open();
       await broker.ingressDrained();
-      // The fence: published after everything above, so a will posted before it arrives first.
-      const fence = await RawClient.connected(broker.url, version);
-      await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
-      await fence.next('puback');
-      await watcher.next('publish', (p) => text(p) === 'fence');
-      expect(watcher.of('publish').map(text)).toEqual(['fence']);
-      await fence.end();
+      expect(await upToFence(version, watcher, willTopic)).toEqual(['fence']);
       await watcher.end();
     },
   );
 
   it('lost without DISCONNECT, found gone by the sweeper: the queued close publishes the will once [MQTT-3.1.2-8]', async () => {
-    const willTopic = topic('lost');
-    const watcher = await RawClient.connected(broker.url, version);
-    await subscribeOne(watcher, willTopic, 1);
-    const id = clientId('lost');
-    const device = await RawClient.connected(broker.url, version, {
-      clientId: id,
-      will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
-    });
+    const { willTopic, watcher, id, device } = await watchedDevice(version, 'lost');
     // A PINGREQ held at its connection read gives the connection id; the socket drops meanwhile.
     const held = hold.arm(id);
     await device.send({ type: 'pingreq' });
@@ -149,24 +155,12 @@ describe.each([4, 5] as const)('protocol %i: DISCONNECT still queued when the co
     // A second sweep finds nothing left to close.
     await broker.sweep();
     await broker.ingressDrained();
-    const fence = await RawClient.connected(broker.url, version);
-    await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
-    await fence.next('puback');
-    await watcher.next('publish', (p) => text(p) === 'fence');
-    expect(watcher.of('publish').map(text)).toEqual(['will', 'fence']);
-    await fence.end();
+    expect(await upToFence(version, watcher, willTopic)).toEqual(['will', 'fence']);
     await watcher.end();
   });
 
   it('a DISCONNECT still queued when the client connects again: the takeover leaves the will to it, and none is published [MQTT-3.1.2-10] [MQTT-3.1.4-3]', async () => {
-    const willTopic = topic('takeover');
-    const watcher = await RawClient.connected(broker.url, version);
-    await subscribeOne(watcher, willTopic, 1);
-    const id = clientId('back');
-    const device = await RawClient.connected(broker.url, version, {
-      clientId: id,
-      will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
-    });
+    const { willTopic, watcher, id, device } = await watchedDevice(version, 'back');
     const held = hold.arm(id);
     await device.send({ type: 'disconnect', ...(version === 5 ? { reasonCode: 0 } : {}) });
     const connectionId = await held;
@@ -177,23 +171,12 @@ describe.each([4, 5] as const)('protocol %i: DISCONNECT still queued when the co
     const back = await RawClient.connected(broker.url, version, { clientId: id });
     hold.open();
     await broker.ingressDrained();
-    const fence = await RawClient.connected(broker.url, version);
-    await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
-    await fence.next('puback');
-    await watcher.next('publish', (p) => text(p) === 'fence');
-    expect(watcher.of('publish').map(text)).toEqual(['fence']);
-    await Promise.all([fence.end(), back.end(), watcher.end()]);
+    expect(await upToFence(version, watcher, willTopic)).toEqual(['fence']);
+    await Promise.all([back.end(), watcher.end()]);
   });
 
   it('lost without DISCONNECT, its last frame still queued when the client connects again: the will is published once [MQTT-3.1.2-8] [MQTT-3.1.4-3]', async () => {
-    const willTopic = topic('takeover-lost');
-    const watcher = await RawClient.connected(broker.url, version);
-    await subscribeOne(watcher, willTopic, 1);
-    const id = clientId('back-lost');
-    const device = await RawClient.connected(broker.url, version, {
-      clientId: id,
-      will: { topic: willTopic, payload: Buffer.from('will'), qos: 1, retain: false },
-    });
+    const { willTopic, watcher, id, device } = await watchedDevice(version, 'back-lost');
     const held = hold.arm(id);
     await device.send({ type: 'pingreq' });
     const connectionId = await held;
@@ -203,11 +186,7 @@ describe.each([4, 5] as const)('protocol %i: DISCONNECT still queued when the co
     hold.open();
     await broker.ingressDrained();
     expect(text(await watcher.next('publish'))).toBe('will');
-    const fence = await RawClient.connected(broker.url, version);
-    await fence.send(publish(willTopic, 'fence', 1, { packetId: 1 }));
-    await fence.next('puback');
-    await watcher.next('publish', (p) => text(p) === 'fence');
-    expect(watcher.of('publish').map(text)).toEqual(['will', 'fence']);
-    await Promise.all([fence.end(), back.end(), watcher.end()]);
+    expect(await upToFence(version, watcher, willTopic)).toEqual(['will', 'fence']);
+    await Promise.all([back.end(), watcher.end()]);
   });
 });

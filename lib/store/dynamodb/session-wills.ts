@@ -196,31 +196,27 @@ export class SessionWills {
    * keeps a later holdWill from holding one (idempotent; never creates an item).
    */
   async discardHeld(owner: OwnerRef, now: number): Promise<void> {
-    const x = new ExpressionBuilder();
-    await conditionally(
-      () =>
-        this.db.updateItem({
-          TableName: this.tableName,
-          Key: this.key(owner.clientId),
-          UpdateExpression:
-            `SET ${x.name(disconnectedName(owner.connectionId))} = ${x.value({ N: String(now) })} ` +
-            `REMOVE ${x.name(heldWillName(owner.connectionId))}, ${x.name(heldAtName(owner.connectionId))}`,
-          ConditionExpression: `attribute_exists(${x.name('clientId')})`,
-          ...x.attributes(),
-        }),
-      nothing,
+    await this.updateIfExists(owner, (x) =>
+      `SET ${x.name(disconnectedName(owner.connectionId))} = ${x.value({ N: String(now) })} ` +
+      `REMOVE ${x.name(heldWillName(owner.connectionId))}, ${x.name(heldAtName(owner.connectionId))}`,
     );
   }
 
   /** Forgets the will release held for the connection (idempotent; never creates an item). */
   async settleWill(owner: OwnerRef): Promise<void> {
+    await this.updateIfExists(owner, (x) => `REMOVE ${x.name(heldWillName(owner.connectionId))}, ${x.name(heldAtName(owner.connectionId))}`);
+  }
+
+  /** One UpdateItem of the client's session item, only if it exists (a missing item is left missing). */
+  private async updateIfExists(owner: OwnerRef, update: (x: ExpressionBuilder) => string): Promise<void> {
     const x = new ExpressionBuilder();
+    const expression = update(x);
     await conditionally(
       () =>
         this.db.updateItem({
           TableName: this.tableName,
           Key: this.key(owner.clientId),
-          UpdateExpression: `REMOVE ${x.name(heldWillName(owner.connectionId))}, ${x.name(heldAtName(owner.connectionId))}`,
+          UpdateExpression: expression,
           ConditionExpression: `attribute_exists(${x.name('clientId')})`,
           ...x.attributes(),
         }),

@@ -21,6 +21,7 @@ import { ROUTE_KEY, toSubscriptionItem } from '../../../lib/store/dynamodb/subsc
 import { DynamoSubscriptionStore } from '../../../lib/store/dynamodb/subscription-store';
 import { eventually } from '../../helpers/eventually';
 import { useDynamoTables } from '../../helpers/dynamodb';
+import { subscriptionRecord } from '../../helpers/subscription-record';
 import { startTestBroker, type TestBroker } from '../../helpers/local-broker';
 
 const db = await useDynamoTables();
@@ -54,18 +55,7 @@ function json<T = unknown>(run: Run): T {
 describe('subscriptions migrate-routes on DynamoDB Local', () => {
   it('moves a subscription stored under its 0.1 route key, then a rerun moves nothing', async () => {
     const filter = `legacy/${randomUUID().slice(0, 8)}/cmd`;
-    const item = toSubscriptionItem({
-      clientId: 'legacy-device',
-      filter,
-      topicFilter: filter,
-      qos: 1,
-      noLocal: false,
-      retainAsPublished: false,
-      retainHandling: 0,
-      sessionEpoch: 'epoch-1',
-      persistent: true,
-      expiresAt: Math.floor(Date.now() / 1000) + 3600,
-    });
+    const item = toSubscriptionItem(subscriptionRecord('legacy-device', filter));
     await db.metered.putItem({ TableName: db.names.subscriptions, Item: { ...item, [ROUTE_KEY]: { S: 'legacy' } } });
     const first = json<{ checked: number; moved: number }>(await stratus(['subscriptions', 'migrate-routes', '--json', ...target]));
     expect(first.moved).toBe(1);

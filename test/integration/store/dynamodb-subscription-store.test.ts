@@ -8,6 +8,7 @@ import { DynamoSubscriptionStore } from '../../../lib/store/dynamodb/subscriptio
 import { CountingMeter } from '../../../lib/store/meter';
 import type { SubscriptionRecord } from '../../../lib/store/subscription-port';
 import { useDynamoTables } from '../../helpers/dynamodb';
+import { subscriptionRecord } from '../../helpers/subscription-record';
 import { subscriptionKeyLimitContract } from '../../unit/store/subscription-store-keys.contract';
 import { subscriptionSessionContract } from '../../unit/store/subscription-store-sessions.contract';
 import { subscriptionStoreContract } from '../../unit/store/subscription-store.contract';
@@ -22,18 +23,7 @@ subscriptionSessionContract('dynamodb', (clock) => ({
   subscriptions: new DynamoSubscriptionStore(db.metered, table, { clock, sessionsTable: db.names.sessions }),
 }));
 
-const subscription = (clientId: string, filter: string): SubscriptionRecord => ({
-  clientId,
-  filter,
-  topicFilter: filter,
-  qos: 1,
-  noLocal: false,
-  retainAsPublished: false,
-  retainHandling: 0,
-  sessionEpoch: 'epoch-1',
-  persistent: true,
-  expiresAt: Math.floor(Date.now() / 1000) + 3600,
-});
+const subscription = (clientId: string, filter: string): SubscriptionRecord => subscriptionRecord(clientId, filter);
 
 /**
  * The real client, watched: counts the requests in flight at once (several in flight at once is

@@ -6,30 +6,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { matches, parseSharedSubscription } from '../../../lib/mqtt/topic';
+import { matches } from '../../../lib/mqtt/topic';
 import { migrateRouteKeys } from '../../../lib/store/dynamodb/route-migration';
 import { ROUTE_KEY, toSubscriptionItem } from '../../../lib/store/dynamodb/subscription-codec';
 import { DynamoSubscriptionStore } from '../../../lib/store/dynamodb/subscription-store';
 import type { SubscriptionRecord } from '../../../lib/store/subscription-port';
 import { useDynamoTables } from '../../helpers/dynamodb';
+import { subscriptionRecord } from '../../helpers/subscription-record';
 
 const db = await useDynamoTables({ tables: ['subscriptions'] });
 const table = db.names.subscriptions;
 const store = new DynamoSubscriptionStore(db.metered, table);
 
-const subscription = (clientId: string, filter: string, qos: 0 | 1 | 2 = 1): SubscriptionRecord => ({
-  clientId,
-  filter,
-  topicFilter: parseSharedSubscription(filter)?.topicFilter ?? filter,
-  ...(parseSharedSubscription(filter) === undefined ? {} : { shareName: parseSharedSubscription(filter)?.shareName }),
-  qos,
-  noLocal: false,
-  retainAsPublished: false,
-  retainHandling: 0,
-  sessionEpoch: 'epoch-1',
-  persistent: true,
-  expiresAt: Math.floor(Date.now() / 1000) + 3600,
-});
+const subscription = (clientId: string, filter: string, qos: 0 | 1 | 2 = 1): SubscriptionRecord => subscriptionRecord(clientId, filter, { qos });
 
 /** The 0.1 route key: the first level, or '+' / '#' for a filter that starts with one. */
 function legacyKey(filter: string): string {

@@ -14,11 +14,11 @@ import {
   isValidTopicFilter,
   isValidTopicName,
   matches,
-  parseSharedSubscription,
   routeKey,
 } from '../../../lib/mqtt/topic';
 import type { Clock } from '../../../lib/store/clock';
 import type { SubscriberConnection, SubscriptionRecord, SubscriptionStore } from '../../../lib/store/subscription-port';
+import { subscriptionRecord } from '../../helpers/subscription-record';
 import { ManualClock } from './connection-store.contract';
 
 export type SubscriptionStoreFactory = (clock: Clock) => SubscriptionStore | Promise<SubscriptionStore>;
@@ -54,27 +54,8 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
 
     const nowSeconds = () => Math.floor(time.nowMs / 1000);
     const clientId = () => `client-${randomUUID()}`;
-    const subscription = (
-      client: string,
-      filter: string,
-      overrides: Partial<SubscriptionRecord> = {},
-    ): SubscriptionRecord => {
-      const shared = parseSharedSubscription(filter);
-      return {
-        clientId: client,
-        filter,
-        topicFilter: shared?.topicFilter ?? filter,
-        ...(shared && { shareName: shared.shareName }),
-        qos: 1,
-        noLocal: false,
-        retainAsPublished: false,
-        retainHandling: 0,
-        sessionEpoch: 'epoch-1',
-        persistent: true,
-        expiresAt: nowSeconds() + HOUR,
-        ...overrides,
-      };
-    };
+    const subscription = (client: string, filter: string, overrides: Partial<SubscriptionRecord> = {}): SubscriptionRecord =>
+      subscriptionRecord(client, filter, { expiresAt: nowSeconds() + HOUR, ...overrides });
     const connection = (overrides: Partial<SubscriberConnection> = {}): SubscriberConnection => ({
       connectionId: `conn-${randomUUID()}`,
       protocolVersion: 5,

@@ -8,6 +8,7 @@ import type { TransportMode } from '../api-gateway';
 import type { SendOutcome } from '../gateway/delivery';
 import { encode } from '../mqtt';
 import { concatBytes } from '../mqtt/bytes';
+import type { InflightMessage } from '../store/message-port';
 import type { ConnectionRecord } from '../store/ports';
 import type { RuntimeDeps } from './types';
 
@@ -17,6 +18,8 @@ export interface Resumed {
   readonly queued: number;
   /** Packet ids the CONNECT's read found reserved without a message yet (./effects/resume.ts, late copies). */
   readonly unstored: readonly number[];
+  /** With `unstored`: the in-flight messages the CONNECT's read found, resent only once those are stored. */
+  readonly heldBack: readonly InflightMessage[];
 }
 
 /** What one invocation accumulates: reply bytes, and whether to close afterwards. */

@@ -52,6 +52,14 @@ function numbered(stream: Stream): { n: number; dup: boolean }[] {
   return stream.packets.flatMap((p) => (p.cmd === 'publish' ? [{ n: Number(Buffer.from(p.payload).toString()), dup: p.dup }] : []));
 }
 
+/** Where message n reached the subscriber, to explain a gap: each connection and position, with DUP. */
+function whereIs(streams: readonly Stream[], n: number): string {
+  const places = streams.flatMap((stream, i) =>
+    numbered(stream).flatMap((m, at) => (m.n === n ? [`connection ${i} #${at}${m.dup ? ' DUP' : ''}`] : [])),
+  );
+  return places.length === 0 ? 'never received' : `received on ${places.join(', ')}`;
+}
+
 /**
  * What went wrong with the subscriber's streams, if anything. On each connection: CONNACK first,
  * the DUP resends before any fresh message, no message twice. Over all connections, the first
@@ -71,7 +79,7 @@ function problems(streams: readonly Stream[], published: number): string[] {
       if (dup && fresh) found.push(`connection ${i}: DUP ${n} after a live message`);
       if (!dup) fresh = true;
       if (n < next) continue; // a resend of a message an earlier connection had
-      if (n !== next) found.push(`connection ${i}: ${n} where ${next} was due`);
+      if (n !== next) found.push(`connection ${i}: ${n} where ${next} was due (${whereIs(streams, next)})`);
       next = n + 1;
     }
   });

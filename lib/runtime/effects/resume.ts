@@ -18,11 +18,14 @@
  * Late copies. A live copy for the old connection may have taken its packet id just before the
  * hold and store its in-flight message just after the resume read the window (one DynamoDB write
  * apart): its own invocation posts it to the old connection, and the read missed it. The read
- * names such ids (`unstored`: reserved recently, no message yet); after the reply post the resume
- * reads the window again, a few times over about half a second, and sends those that appeared,
- * with DUP, before the backlog (which is newer: a live reservation passes only over an empty
- * queue). Only a resume that finds such an id pays for the extra reads. One whose invocation
- * stalls longer than that wait (or died) is left in flight and resent on the next resume.
+ * names such ids (`unstored`: reserved recently, no message yet). A copy reserved after such an
+ * id may have been stored before it, so when the read names one, no resend goes with the
+ * CONNACK: after the reply post the resume reads the window again, a few times over about half a
+ * second, until each such id has its message or is free, then sends every resend, the late ones
+ * included, with DUP and by sequence (reservation order), before the backlog (which is newer: a
+ * live reservation passes only over an empty queue). Only a resume that finds such an id pays
+ * for the extra reads and the wait. One whose invocation stalls longer than that wait (or died)
+ * is left in flight and resent on the next resume.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { planResend, type InflightEntry } from '../../broker';
@@ -54,12 +57,14 @@ export async function resumeSession(deps: RuntimeDeps, record: ConnectionRecord)
   // Held before the in-flight read: a copy reserved after it is queued, never left out of both.
   const { queued } = await deps.messages.holdGate(clientId, epoch, record.connectionId);
   const window = await deps.messages.readWindow(clientId, epoch);
-  const resends = await resendsOf(deps, record, window.messages);
-  return { resends, resumed: { record, queued, unstored: window.unstored } };
+  const { messages, unstored } = window;
+  // An id still to be stored holds every resend back until it is (see the header, late copies).
+  if (unstored.length > 0) return { resends: [], resumed: { record, queued, unstored, heldBack: messages } };
+  return { resends: await resendsOf(deps, record, messages), resumed: { record, queued, unstored, heldBack: [] } };
 }
 
 /** Unacknowledged messages as the packets to send again: PUBLISH with DUP 1, or PUBREL [MQTT-4.4.0-1]. */
-async function resendsOf(deps: RuntimeDeps, record: ConnectionRecord, messages: InflightMessage[]): Promise<Uint8Array[]> {
+async function resendsOf(deps: RuntimeDeps, record: ConnectionRecord, messages: readonly InflightMessage[]): Promise<Uint8Array[]> {
   const inflight = await allowedInflight(deps, record, messages);
   const entries: InflightEntry[] = inflight.map((m) =>
     m.stage === 'pubrel'
@@ -71,26 +76,32 @@ async function resendsOf(deps: RuntimeDeps, record: ConnectionRecord, messages: 
 
 /**
  * The late copies (see the header): the window is read again until each id the CONNECT's read
- * found without a message has its message (sent now, with DUP) or is free (acknowledged, or
- * reclaimed), or the waits run out.
+ * found without a message has its message or is free (acknowledged, or reclaimed), or the waits
+ * run out; then the resends held back and the late copies go out together, by sequence.
  */
 async function resendLate(deps: RuntimeDeps, resumed: Resumed): Promise<void> {
-  const { record } = resumed;
+  const { record, unstored, heldBack } = resumed;
+  if (unstored.length === 0) return;
   const clientId = record.clientId as string;
   const epoch = record.sessionEpoch ?? '';
-  const waiting = new Set(resumed.unstored);
+  const waiting = new Set(unstored);
+  let current = heldBack;
   for (const wait of LATE_COPY_WAITS_MS) {
-    if (waiting.size === 0) return;
+    if (waiting.size === 0) break;
     await sleep(wait);
     const window = await deps.messages.readWindow(clientId, epoch);
-    const late = window.messages.filter((m) => waiting.has(m.packetId));
+    current = window.messages;
     const reserved = new Set(window.unstored);
     for (const id of waiting) if (!reserved.has(id)) waiting.delete(id);
-    if (late.length === 0) continue;
-    const resends = await resendsOf(deps, record, late);
-    if (resends.length > 0) await post(deps, record.connectionId, record.mode, concatBytes(resends));
-    deps.log.info('late in-flight copies resent', { clientId, packetIds: late.map((m) => m.packetId) });
   }
+  // The latest read of the messages the CONNECT's read named: one acknowledged meanwhile is gone,
+  // a QoS 2 copy whose PUBREC came is a PUBREL now. No other reservation passes the held gate.
+  const named = new Set([...heldBack.map((m) => m.packetId), ...unstored]);
+  const sending = current.filter((m) => named.has(m.packetId));
+  const resends = await resendsOf(deps, record, sending);
+  if (resends.length > 0) await post(deps, record.connectionId, record.mode, concatBytes(resends));
+  const late = sending.filter((m) => unstored.includes(m.packetId)).map((m) => m.packetId);
+  if (late.length > 0) deps.log.info('late in-flight copies resent', { clientId, packetIds: late });
   if (waiting.size > 0) {
     deps.log.warn('in-flight copies not stored in time: resent on the next resume', { clientId, packetIds: [...waiting] });
   }
@@ -139,7 +150,7 @@ async function attach(deps: RuntimeDeps, record: ConnectionRecord): Promise<void
  * is completed (its packet id and window slot freed) instead. A PUBREL is always sent again: its
  * message was delivered already.
  */
-async function allowedInflight(deps: RuntimeDeps, record: ConnectionRecord, inflight: InflightMessage[]): Promise<InflightMessage[]> {
+async function allowedInflight(deps: RuntimeDeps, record: ConnectionRecord, inflight: readonly InflightMessage[]): Promise<readonly InflightMessage[]> {
   const acl = record.acl;
   if (acl === undefined) return inflight;
   const kept: InflightMessage[] = [];

@@ -62,6 +62,13 @@ export async function prepare(
 ): Promise<PublishPacket | Queued> {
   if (packet.qos === 0) return packet;
   if (progress.queued !== undefined) return progress.queued;
+  if (progress.reservation === undefined && progress.enqueueToken !== undefined) {
+    // A retry after an enqueue whose answer was lost: the copy may be queued already, and a drain
+    // may have taken it since, so it is never reserved now (a second copy under another packet
+    // id); the enqueue is asked again under its token, which answers the first one's outcome.
+    progress.queued = { queued: await enqueue(deps, target, packet, messageExpiresAt, progress) };
+    return progress.queued;
+  }
   if (progress.reservation === undefined) {
     // Behind the queue: a new copy never overtakes older ones waiting for this session.
     const reservation = await deps.messages.reserve(target.clientId, target.sessionEpoch, receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, {

@@ -122,6 +122,10 @@ export interface Counter {
   reservedAt: number;
   /** The request token of the last write that set it (./request-token.ts) */
   rq?: string;
+  /** The request token of the last enqueue (its slot is `queueTail`) */
+  eq?: string;
+  /** The highest queue sequence a take has given back the slot of (0: none) */
+  takenThrough: number;
   expiresAt: number;
 }
 
@@ -140,6 +144,8 @@ export function counterFrom(item: Item | undefined): Counter | undefined {
     ...(item.gate?.S === undefined ? {} : { gate: item.gate.S }),
     reservedAt: n('reservedAt'),
     ...(item.rq?.S === undefined ? {} : { rq: item.rq.S }),
+    ...(item.eq?.S === undefined ? {} : { eq: item.eq.S }),
+    takenThrough: n('takenThrough'),
     expiresAt: n('expiresAt'),
   };
 }

@@ -8,9 +8,15 @@
  * session, puts it in flight under the drain's reservation, then one UpdateItem returning the
  * slot. takeQueued: the same without the in-flight item.
  *
- * Retries. The slot updates carry a request token (tokenGuard). A take is a delete, which leaves
- * nothing to recognise a resend by: a resent DeleteItem finds no item and the message taken by its
- * first attempt would be lost. So a take is a transaction with a ClientRequestToken, which
+ * Retries. The slot updates carry a request token (tokenGuard); an enqueue's is kept apart (`eq`),
+ * so that the window's writes (a reservation, an ack) do not replace it before the enqueue is run
+ * again (a fan-out retries a copy at once). An enqueue run again finds its own slot still the
+ * tail, and puts the message only if no take has given back a slot at or past it since
+ * (`takenThrough`, raised by the take's slot release): a message a drain took already is not
+ * queued twice. Left: a rerun between a take and its slot release puts it again.
+ *
+ * A take is a delete, which leaves nothing to recognise a resend by: a resent DeleteItem finds no
+ * item and the message taken by its first attempt would be lost. So a take is a transaction with a ClientRequestToken, which
  * DynamoDB answers again with success when the same request comes back (within 10 minutes); and
  * the in-flight put of a drain is conditional on the reservation not holding a message yet, so a
  * rerun of the same take answers the message the first one moved.
@@ -37,7 +43,7 @@ import {
   toOutbound,
 } from './message-codec';
 import type { Item } from './marshal';
-import { MAX_ATTEMPTS, MessageStoreRetryError, currentEpoch, isCurrent, supersedes, tokenGuard, type MessageTable } from './message-table';
+import { ENQUEUE_TOKEN, MAX_ATTEMPTS, MessageStoreRetryError, currentEpoch, isCurrent, supersedes, tokenGuard, type MessageTable } from './message-table';
 import { newRequestToken } from './request-token';
 
 export class SessionQueue {
@@ -52,8 +58,13 @@ export class SessionQueue {
         () => this.takeSlot(clientId, sessionEpoch, maxQueued, now, token),
         (failure) => ({ old: counterFrom(failure.Item) }),
       );
-      // Our own slot, taken by an attempt whose response was lost: its sequence is still the tail.
-      if ('old' in result && result.old?.rq === token && result.old.epoch === sessionEpoch) result = { sequence: result.old.queueTail, gate: result.old.gate };
+      // Our own slot, taken by an attempt whose answer was lost: no enqueue came since (it would
+      // have replaced the token), so its sequence is still the tail. A take that gave back a slot
+      // at or past it took our message: it is not put again (a second copy).
+      if ('old' in result && result.old?.eq === token && result.old.epoch === sessionEpoch) {
+        if (result.old.takenThrough >= result.old.queueTail) return { outcome: 'queued', gate: gateOf(result.old.gate) };
+        result = { sequence: result.old.queueTail, gate: result.old.gate };
+      }
       if ('sequence' in result) {
         const item = queuedCodec.toItem({
           clientId,
@@ -82,6 +93,7 @@ export class SessionQueue {
     const now = this.table.clock();
     const taken: QueuedMessage[] = [];
     let removed = 0;
+    let through = 0;
     let startKey: Item | undefined;
     while (taken.length < limit) {
       const page = await this.head(clientId, limit - taken.length, startKey);
@@ -90,12 +102,13 @@ export class SessionQueue {
       items.forEach((item, i) => {
         if (results[i] === undefined || item.epoch !== sessionEpoch) return; // another taker had it; or garbage
         removed++;
+        through = Math.max(through, item.sequence);
         if (isLive(item, now)) taken.push({ ...toOutbound(item), sequence: item.sequence });
       });
       startKey = page.LastEvaluatedKey;
       if (startKey === undefined) break;
     }
-    if (removed > 0) await this.releaseSlots(clientId, sessionEpoch, removed);
+    if (removed > 0) await this.releaseSlots(clientId, sessionEpoch, removed, through);
     return taken;
   }
 
@@ -114,7 +127,7 @@ export class SessionQueue {
         const outcome = await this.take(clientId, sessionEpoch, item, live ? into : undefined);
         if (outcome === undefined) continue; // another drain had it, or a newer session's
         if (outcome !== 'taken') return outcome; // the reservation holds a message already: a rerun
-        if (item.epoch === sessionEpoch) await this.releaseSlots(clientId, sessionEpoch, 1);
+        if (item.epoch === sessionEpoch) await this.releaseSlots(clientId, sessionEpoch, 1, item.sequence);
         if (live) return { ...toOutbound(item), sequence: item.sequence };
       }
       startKey = page.LastEvaluatedKey;
@@ -216,7 +229,7 @@ export class SessionQueue {
   ): Promise<{ sequence: number; gate?: string }> {
     const x = new ExpressionBuilder();
     const one = x.value({ N: '1' });
-    const guard = tokenGuard(x, token);
+    const guard = tokenGuard(x, token, ENQUEUE_TOKEN);
     const { Attributes } = await this.table.db.updateItem({
       TableName: this.table.tableName,
       Key: itemKeyOf(clientId, COUNTER_KEY),
@@ -233,22 +246,42 @@ export class SessionQueue {
     return { sequence: Number(Attributes?.queueTail?.N), gate: Attributes?.gate?.S };
   }
 
-  /** Gives back the slots of `count` taken messages, unless the counter moved to another epoch. */
-  private async releaseSlots(clientId: string, sessionEpoch: string, count: number): Promise<void> {
-    const x = new ExpressionBuilder();
-    const guard = tokenGuard(x, newRequestToken());
-    await conditionally(
-      () =>
-        this.table.db.updateItem({
-          TableName: this.table.tableName,
-          Key: itemKeyOf(clientId, COUNTER_KEY),
-          UpdateExpression: `SET ${guard.set} ADD ${x.name('queued')} ${x.value({ N: String(-count) })}`,
-          // Failed: another epoch's counter, or this write's own resend (its token is there)
-          ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND ${guard.condition}`,
-          ...x.attributes(),
-        }),
-      nothing,
-    );
+  /**
+   * Gives back the slots of `count` taken messages, unless the counter moved to another epoch, and
+   * raises `takenThrough` to `through`, the highest sequence taken (an enqueue run again under its
+   * token reads it: see enqueue). Takes release out of order, so the raise is conditional; when a
+   * higher one is there already, the slots are given back without it (a second write, rare).
+   */
+  private async releaseSlots(clientId: string, sessionEpoch: string, count: number, through: number): Promise<void> {
+    const release = async (raise: boolean): Promise<'lower' | undefined> => {
+      const x = new ExpressionBuilder();
+      const token = newRequestToken();
+      const guard = tokenGuard(x, token);
+      const taken = x.name('takenThrough');
+      const seq = x.value({ N: String(through) });
+      return conditionally(
+        async () => {
+          await this.table.db.updateItem({
+            TableName: this.table.tableName,
+            Key: itemKeyOf(clientId, COUNTER_KEY),
+            UpdateExpression: `SET ${guard.set}${raise ? `, ${taken} = ${seq}` : ''} ADD ${x.name('queued')} ${x.value({ N: String(-count) })}`,
+            // Failed: another epoch's counter, this write's own resend (its token is there), or a
+            // higher takenThrough (then again, without the raise)
+            ConditionExpression:
+              `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND ${guard.condition}` +
+              (raise ? ` AND (attribute_not_exists(${taken}) OR ${taken} < ${seq})` : ''),
+            ...x.attributes(),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          });
+          return undefined;
+        },
+        (failure) => {
+          const old = counterFrom(failure.Item);
+          return raise && old?.epoch === sessionEpoch && old.rq !== token && old.takenThrough >= through ? 'lower' : undefined;
+        },
+      );
+    };
+    if ((await release(true)) === 'lower') await release(false);
   }
 }
 

@@ -13,6 +13,9 @@ import type { Item } from './marshal';
 import type { MeteredDynamoDb } from './metered';
 import { REQUEST_TOKEN } from './request-token';
 
+/** The counter attribute holding the request token of the last enqueue (./message-queue.ts). */
+export const ENQUEUE_TOKEN = 'eq';
+
 export { DEFAULT_MESSAGE_TTL_SECONDS, RECLAIM_AFTER_SECONDS } from '../message-port';
 
 /** How often one operation retries under contention or throttling. */
@@ -59,13 +62,13 @@ export class MessageTable {
     const now = this.clock();
     const x = new ExpressionBuilder();
     const zero = x.value({ N: '0' });
-    const fields = ['next', 'inflight', 'sequence', 'queued', 'queueTail'].map((f) => `${x.name(f)} = ${zero}`);
+    const fields = ['next', 'inflight', 'sequence', 'queued', 'queueTail', 'takenThrough'].map((f) => `${x.name(f)} = ${zero}`);
     await conditionally(
       () =>
         this.db.updateItem({
           TableName: this.tableName,
           Key: itemKeyOf(clientId, COUNTER_KEY),
-          UpdateExpression: `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${fields.join(', ')}, ${this.ttl(x, now)} REMOVE ${x.name('ids')}, ${x.name('gate')}, ${x.name(REQUEST_TOKEN)}, ${x.name('reservedAt')}`,
+          UpdateExpression: `SET ${x.name('epoch')} = ${x.value({ S: sessionEpoch })}, ${fields.join(', ')}, ${this.ttl(x, now)} REMOVE ${x.name('ids')}, ${x.name('gate')}, ${x.name(REQUEST_TOKEN)}, ${x.name(ENQUEUE_TOKEN)}, ${x.name('reservedAt')}`,
           ConditionExpression:
             `attribute_not_exists(${x.name('epoch')}) OR ${x.name('epoch')} < ${x.value({ S: sessionEpoch })} ` +
             `OR ${x.name('expiresAt')} <= ${x.value({ N: String(epochSeconds(now)) })}`,
@@ -81,10 +84,12 @@ export class MessageTable {
  * (`SET rq = :token`) and is conditional on the counter not carrying that token yet, so the SDK's
  * resend of an applied write fails its condition and finds its token in the old item
  * (ReturnValuesOnConditionCheckFailure: 'ALL_OLD'). The counter keeps the last token only: a resend
- * that comes after another write of the counter is applied again (see docs/RELIABILITY.md).
+ * that comes after another write of the counter is applied again (see docs/RELIABILITY.md). An
+ * enqueue keeps its token apart (`attribute`, ENQUEUE_TOKEN), so that only another enqueue
+ * replaces it.
  */
-export function tokenGuard(x: ExpressionBuilder, token: string): { set: string; condition: string } {
-  const rq = x.name(REQUEST_TOKEN);
+export function tokenGuard(x: ExpressionBuilder, token: string, attribute: string = REQUEST_TOKEN): { set: string; condition: string } {
+  const rq = x.name(attribute);
   const value = x.value({ S: token });
   return { set: `${rq} = ${value}`, condition: `(attribute_not_exists(${rq}) OR ${rq} <> ${value})` };
 }

@@ -179,13 +179,7 @@ describe.each(VERSIONS)('resume order, the whole resume at each step of a live p
   });
 
   it('taking over, resends a copy whose in-flight record lands while the resume looks for late copies, before the backlog [MQTT-4.4.0-1] [MQTT-4.6.0-5]', async () => {
-    // The step at which the live publish stores m5's in-flight record, from a run without a hook.
-    const dry = new Scene(version);
-    await dry.setUp(true);
-    await dry.steps.run('publish', () => dry.publish('m5', 1));
-    const step = dry.steps.trace.filter((t) => t.startsWith('publish#')).findIndex((t) => t.endsWith('messages.putInflight')) + 1;
-    expect(step).toBeGreaterThan(0);
-
+    const step = await putInflightStep(version);
     const scene = new Scene(version);
     await scene.setUp(true);
     let resuming: Promise<TestConnection> | undefined;
@@ -193,15 +187,32 @@ describe.each(VERSIONS)('resume order, the whole resume at each step of a live p
     // when the write lands; the resume then goes on concurrently.
     scene.steps.at('publish', step, async () => {
       resuming = scene.resume();
-      while (!scene.steps.trace.some((t) => t.startsWith('resume#') && t.endsWith('delivery.send'))) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
+      await untilReplyPosted(scene);
     });
     await scene.steps.run('publish', () => scene.publish('m5', 1));
     const back = await (resuming as Promise<TestConnection>);
     await scene.publish('m6', 1);
     const got = back.received().map(label);
     expect(got).toEqual(['connack', 'pubrel', 'm2 dup', 'm3 dup', 'm4 dup', 'm5 dup', 'm6']);
+  });
+
+  it('taking over, resends a late copy before a newer copy that was stored before it, in their order [MQTT-4.4.0-1] [MQTT-4.6.0-5]', async () => {
+    // m5 has its packet id but no in-flight record yet when m6 (published after it) is stored and
+    // the resume reads the window: m6 is in flight, m5 not yet. m5's record lands once the reply
+    // post is out. The resends must still go m5, then m6.
+    const step = await putInflightStep(version);
+    const scene = new Scene(version);
+    await scene.setUp(true);
+    let resuming: Promise<TestConnection> | undefined;
+    scene.steps.at('publish', step, async () => {
+      await scene.publish('m6', 1);
+      resuming = scene.resume();
+      await untilReplyPosted(scene);
+    });
+    await scene.steps.run('publish', () => scene.publish('m5', 1));
+    const back = await (resuming as Promise<TestConnection>);
+    await scene.publish('m7', 1);
+    expect(back.received().map(label)).toEqual(['connack', 'pubrel', 'm2 dup', 'm3 dup', 'm4 dup', 'm5 dup', 'm6 dup', 'm7']);
   });
 
   // Left (narrowed, not closed): a copy for the old connection whose packet id was reserved before
@@ -214,6 +225,23 @@ describe.each(VERSIONS)('resume order, the whole resume at each step of a live p
     expect(failures).toEqual([]);
   });
 });
+
+/** The step at which a live publish stores m5's in-flight record, from a run without a hook. */
+async function putInflightStep(version: ProtocolVersion): Promise<number> {
+  const dry = new Scene(version);
+  await dry.setUp(true);
+  await dry.steps.run('publish', () => dry.publish('m5', 1));
+  const step = dry.steps.trace.filter((t) => t.startsWith('publish#')).findIndex((t) => t.endsWith('messages.putInflight')) + 1;
+  expect(step).toBeGreaterThan(0);
+  return step;
+}
+
+/** Until the resume's reply post (the CONNACK) is out; the resume goes on concurrently. */
+async function untilReplyPosted(scene: Scene): Promise<void> {
+  while (!scene.steps.trace.some((t) => t.startsWith('resume#') && t.endsWith('delivery.send'))) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
 
 function equal(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

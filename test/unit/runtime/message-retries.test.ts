@@ -125,6 +125,40 @@ describe.each(VERSIONS)('a copy to a connected clean session whose reservation f
   });
 });
 
+describe.each(VERSIONS)('a copy whose enqueue failed after it was applied, to a connected session, protocol %i', (version) => {
+  it('is not reserved again on its retry: a drain may have taken it from the queue already [MQTT-4.3.3-10] [MQTT-4.3.2-1]', async () => {
+    const rt = memoryRuntime();
+    const sub = await rt.connected(version, { clientId: 'sub', ...persistentSession(version) });
+    await sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 2 }] });
+    sub.take();
+    const pub = await rt.connected(version, { clientId: 'pub' });
+    await pub.send(publishPacket('plant/temp', 'm0', 1, { packetId: 1 }));
+    const [m0] = publishes(sub.take());
+    const messages = rt.stores.messages;
+    // m1's reservation finds the window full; its enqueue is applied, and before its answer (lost)
+    // comes back, the subscriber's PUBACK of m0 drains the queue: m1 goes out.
+    const reserve = messages.reserve.bind(messages);
+    let full = true;
+    messages.reserve = async (...args) => {
+      if (!full) return reserve(...args);
+      full = false;
+      return { outcome: 'window-full' };
+    };
+    const enqueue = messages.enqueue.bind(messages);
+    let lost = true;
+    messages.enqueue = async (...args) => {
+      const queued = await enqueue(...args);
+      if (!lost) return queued;
+      lost = false;
+      await sub.send(ackPacket('puback', m0?.packetId as number, version));
+      throw Object.assign(new Error('injected: enqueue response lost'), { name: 'TimeoutError' });
+    };
+    await pub.send(publishPacket('plant/temp', 'm1', 2, { packetId: 2 }));
+    expect(lost).toBe(false);
+    expect(payloads(sub.take())).toEqual(['m1']);
+  });
+});
+
 describe.each(VERSIONS)('a copy queued for an offline session, protocol %i', (version) => {
   it('is queued once when its enqueue failed after it was applied, and retried [MQTT-4.3.3-10]', async () => {
     const rt = memoryRuntime();

@@ -224,6 +224,26 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/0', 'q/1']);
       });
 
+      it('queues once when one enqueue is run again with its token after other writes to the window (a reservation, an ack)', async () => {
+        await store.enqueue(client, EPOCH, message('q/0'), 10, { requestToken: 'copy-1' });
+        const r = reserved(await store.reserve(client, EPOCH, 10));
+        await store.complete(client, EPOCH, r.packetId);
+        expect(await store.enqueue(client, EPOCH, message('q/0'), 10, { requestToken: 'copy-1' })).toMatchObject({ outcome: 'queued' });
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/0']);
+      });
+
+      it('does not queue again a message a drain took, when its enqueue is run again with its token', async () => {
+        await store.enqueue(client, EPOCH, message('q/0'), 10, { requestToken: 'copy-1' });
+        const r = reserved(await store.reserve(client, EPOCH, 10));
+        expect((await store.dequeue(client, EPOCH, { ...r, keep: true }))?.packet.topic).toBe('q/0');
+        expect(await store.enqueue(client, EPOCH, message('q/0'), 10, { requestToken: 'copy-1' })).toMatchObject({ outcome: 'queued' });
+        expect(await store.takeQueued(client, EPOCH, 10)).toEqual([]);
+        await store.enqueue(client, EPOCH, message('q/1'), 10, { requestToken: 'copy-2' });
+        expect(await store.takeQueued(client, EPOCH, 10)).toHaveLength(1);
+        expect(await store.enqueue(client, EPOCH, message('q/1'), 10, { requestToken: 'copy-2' })).toMatchObject({ outcome: 'queued' });
+        expect(await store.takeQueued(client, EPOCH, 10)).toEqual([]);
+      });
+
       it('takes oldest first, each message once', async () => {
         for (let i = 0; i < 5; i++) await store.enqueue(client, EPOCH, message(`q/${i}`), 100);
         const first = await store.takeQueued(client, EPOCH, 2);

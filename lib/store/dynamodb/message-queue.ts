@@ -16,10 +16,10 @@
  * queued twice. Left: a rerun between a take and its slot release puts it again.
  *
  * A take is a delete, which leaves nothing to recognise a resend by: a resent DeleteItem finds no
- * item and the message taken by its first attempt would be lost. So a take is a transaction with a ClientRequestToken, which
- * DynamoDB answers again with success when the same request comes back (within 10 minutes); and
- * the in-flight put of a drain is conditional on the reservation not holding a message yet, so a
- * rerun of the same take answers the message the first one moved.
+ * item and the message taken by its first attempt would be lost. So a take is a transaction with
+ * a ClientRequestToken, which DynamoDB answers again with success when the same request comes
+ * back (within 10 minutes); and the in-flight put of a drain is conditional on the reservation
+ * not holding a message yet, so a rerun of the same take answers the message the first one moved.
  */
 import { isExpired } from '../clock';
 import { gateOf } from '../gate';

@@ -7,24 +7,25 @@
  *     per second, from the first publish to the last message received.
  * Stratus runs as `stratus dev --store memory` does (ordered ingress, 4 consumers, lenient mode,
  * clients through the Stratus transport); the figures are local-mode figures, not Lambda's.
+ * Each broker runs in a child process of its own (./lib/local-memory-broker.ts), the clients in
+ * this one, so that the clients' own work (1,000 MQTT.js clients and WebSocket handshakes) does
+ * not queue on the broker's event loop. `--json`: one JSON line per row.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { WebSocketServer, createWebSocketStream } from 'ws';
 import { connectAsync } from '../lib/client';
-import { startLocalBroker } from '../lib/local/local-broker';
-import { memoryStorage } from '../lib/local/memory-store';
-import { silentLogger } from '../lib/log';
 import { integerOption, parseBenchArgs } from './lib/options';
 import { markdownTable } from './lib/timing';
 
-const USAGE = `Usage: npm run bench:local-memory -- [--clients N] [--messages M] [--ingress ordered|direct]
+const USAGE = `Usage: npm run bench:local-memory -- [--json] [--clients N] [--messages M] [--ingress ordered|direct]
+  --json         one JSON object per row (name, clients, connectSeconds, messages, fanInPerSecond)
   --clients N    clients of the connect storm (default 1000)
   --messages M   QoS 0 messages per publisher of the 100 -> 1 fan-in (default 50)
   --ingress M    Stratus's ingress: ordered (default, as stratus dev) or direct`;
 const options = parseBenchArgs(USAGE, {
+  json: { type: 'boolean', default: false },
   clients: { type: 'string', default: '1000' },
   messages: { type: 'string', default: '50' },
   ingress: { type: 'string', default: 'ordered' },
@@ -46,30 +47,51 @@ interface Target {
   stop(): Promise<void>;
 }
 
+/** The broker in a child process (./lib/local-memory-broker.ts), once it prints its URL. */
+async function brokerProcess(kind: 'aedes' | 'stratus'): Promise<{ url: string; child: ChildProcess }> {
+  // BENCH_BROKER_NODE_ARGS: Node flags for the broker process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('./lib/local-memory-broker.ts', import.meta.url).pathname, kind, INGRESS], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`the ${kind} broker exited with ${String(code)} before listening`);
+  });
+  const listening = (async () => {
+    for await (const line of lines) {
+      if (line.startsWith('{')) return (JSON.parse(line) as { url: string }).url;
+    }
+    throw new Error(`the ${kind} broker printed no URL`);
+  })();
+  const url = await Promise.race([listening, exited]);
+  return { url, child };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 async function stratusTarget(): Promise<Target> {
-  const broker = await startLocalBroker({ storage: memoryStorage(), gateway: { port: 0, ingress: INGRESS }, log: silentLogger, sweepIntervalMs: 0 });
+  const { url, child } = await brokerProcess('stratus');
   return {
     name: `Stratus, memory store, ${INGRESS} ingress`,
-    open: (o) => connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, ...o }),
-    stop: () => broker.stop(),
+    open: (o) => connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, ...o }),
+    stop: () => stopProcess(child),
   };
 }
 
 async function aedesTarget(): Promise<Target> {
-  const aedes = await Aedes.createBroker();
-  const server = createServer();
-  const wss = new WebSocketServer({ server });
-  wss.on('connection', (ws) => aedes.handle(createWebSocketStream(ws) as never));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
+  const { url, child } = await brokerProcess('aedes');
   return {
     name: 'Aedes',
-    open: (o) => mqtt.connectAsync(`ws://127.0.0.1:${port}/mqtt`, { protocolVersion: 4, reconnectPeriod: 0, ...o }),
-    stop: async () => {
-      wss.close();
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => aedes.close(() => r()));
-    },
+    open: (o) => mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, ...o }),
+    stop: () => stopProcess(child),
   };
 }
 
@@ -115,12 +137,16 @@ async function main(): Promise<void> {
     try {
       const stormMs = await connectStorm(target);
       const perSecond = await fanIn(target);
+      if (options.json) {
+        const row = { name: target.name, clients: CLIENTS, connectSeconds: Number((stormMs / 1000).toFixed(3)), messages: PUBLISHERS * MESSAGES, fanInPerSecond: Math.round(perSecond) };
+        console.log(JSON.stringify(row));
+      }
       rows.push([target.name, `${(stormMs / 1000).toFixed(2)} s`, `${Math.round(perSecond)}`]);
     } finally {
       await target.stop();
     }
   }
-  console.log(markdownTable(['Broker', `${CLIENTS} connections to CONNACK`, `100 -> 1 fan-in, msg/s (${PUBLISHERS * MESSAGES} QoS 0)`], rows));
+  if (!options.json) console.log(markdownTable(['Broker', `${CLIENTS} connections to CONNACK`, `100 -> 1 fan-in, msg/s (${PUBLISHERS * MESSAGES} QoS 0)`], rows));
 }
 
 await main();

@@ -12,11 +12,7 @@
  * Options (see USAGE): --json (one JSON object per row), --rounds N (default 12; the
  * 100-subscriber rows use a third of it).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { WebSocketServer, createWebSocketStream } from 'ws';
 import { connectAsync } from '../lib/client';
 import type { Delivery } from '../lib/gateway/delivery';
 import { startLocalBroker } from '../lib/local/local-broker';
@@ -26,6 +22,7 @@ import { hashPassword } from '../lib/auth/password';
 import { DynamoAuthStore } from '../lib/store/dynamodb/auth-store';
 import { createDynamoDbClient } from '../lib/store/dynamodb/client';
 import { MeteredDynamoDb } from '../lib/store/dynamodb/metered';
+import { startAedes } from './lib/aedes';
 import { integerOption, parseBenchArgs } from './lib/options';
 
 const USAGE = `Usage: npm run bench:ops -- [--json] [--rounds N] [--ingress ordered|direct]
@@ -254,23 +251,6 @@ async function quiet(meter: CountingMeter, posts: () => number): Promise<void> {
     last = now;
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function startAedes(): Promise<{ url: string; stop(): Promise<void> }> {
-  const aedes = await Aedes.createBroker();
-  const server = createServer();
-  const wss = new WebSocketServer({ server });
-  wss.on('connection', (ws) => aedes.handle(createWebSocketStream(ws) as never));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `ws://127.0.0.1:${port}/mqtt`,
-    stop: async () => {
-      wss.close();
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => aedes.close(() => r()));
-    },
-  };
 }
 
 async function main(): Promise<void> {

@@ -257,8 +257,9 @@ export class SessionQueue {
       const x = new ExpressionBuilder();
       const token = newRequestToken();
       const guard = tokenGuard(x, token);
-      const taken = x.name('takenThrough');
-      const seq = x.value({ N: String(through) });
+      // Named only when used: DynamoDB refuses a request with an unused name or value
+      const taken = raise ? x.name('takenThrough') : '';
+      const seq = raise ? x.value({ N: String(through) }) : '';
       return conditionally(
         async () => {
           await this.table.db.updateItem({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoMessageStore } from '../../../lib/store/dynamodb/message-store';
 import { useDynamoTables } from '../../helpers/dynamodb';
 import { message, messageStoreContract } from '../../unit/store/message-store.contract';
@@ -40,6 +40,42 @@ describe('DynamoMessageStore packet ids across instances', () => {
     const store = new DynamoMessageStore(db.metered, table, { firstPacketId: 65535 });
     expect(await store.reserve(client, EPOCH, 10)).toMatchObject({ packetId: 65535 });
     expect(await store.reserve(client, EPOCH, 10)).toMatchObject({ packetId: 2 });
+  });
+});
+
+describe('DynamoMessageStore concurrent takes', () => {
+  it('gives back the slots of a take whose release comes after a later take released (its raise refused)', async () => {
+    const client = `client-${randomUUID()}`;
+    // The first counter write that raises takenThrough waits until another one has been applied.
+    let holding = false;
+    let laterApplied!: () => void;
+    const later = new Promise<void>((resolve) => (laterApplied = resolve));
+    const metered = new Proxy(db.metered, {
+      get(target, property, receiver) {
+        if (property !== 'updateItem') return Reflect.get(target, property, receiver);
+        return async (input: Parameters<typeof target.updateItem>[0]) => {
+          const raises = Object.values(input.ExpressionAttributeNames ?? {}).includes('takenThrough');
+          if (raises && !holding) {
+            holding = true;
+            await later;
+          } else if (raises) {
+            const result = await target.updateItem(input);
+            laterApplied();
+            return result;
+          }
+          return target.updateItem(input);
+        };
+      },
+    });
+    const store = new DynamoMessageStore(metered, table);
+    for (let i = 0; i < 6; i++) await store.enqueue(client, EPOCH, message(`q/${i}`), 6);
+    const first = store.takeQueued(client, EPOCH, 3);
+    await vi.waitFor(() => expect(holding).toBe(true));
+    expect((await store.takeQueued(client, EPOCH, 3)).map((m) => m.sequence)).toEqual([4, 5, 6]);
+    expect((await first).map((m) => m.sequence)).toEqual([1, 2, 3]);
+    // all six slots are free again
+    for (let i = 0; i < 6; i++) expect(await store.enqueue(client, EPOCH, message(`r/${i}`), 6)).toMatchObject({ outcome: 'queued' });
+    expect(await store.enqueue(client, EPOCH, message('r/6'), 6)).toMatchObject({ outcome: 'full' });
   });
 });
 

@@ -138,6 +138,19 @@ export interface WindowRead {
 
 export interface EnqueueOptions {
   readonly requestToken?: string;
+  /**
+   * The slot this enqueue took, noted by the store as soon as it has one. Passed again on a rerun
+   * (with the same token), the message goes under that slot, and only if no drain has taken it
+   * from there: a rerun after the message write applied with its answer lost queues no second
+   * copy, even when other enqueues came in between.
+   */
+  readonly slot?: EnqueueSlot;
+}
+
+/** Filled in by `enqueue` (EnqueueOptions `slot`). */
+export interface EnqueueSlot {
+  sequence?: number;
+  gate?: Gate;
 }
 
 export type Enqueued =
@@ -180,9 +193,10 @@ export interface MessageStore {
    */
   readWindow(clientId: string, sessionEpoch: string): Promise<WindowRead>;
   /**
-   * Appends to the offline queue; 'full' when `maxQueued` messages wait already. `requestToken`:
-   * the same for every attempt of one logical enqueue (a delivery step retried), so that a rerun
-   * after a failure that came after the slot was taken takes no second slot.
+   * Appends to the offline queue; 'full' when `maxQueued` messages wait already. `requestToken`
+   * and `slot`: the same for every attempt of one logical enqueue (a delivery step retried), so
+   * that a rerun after a failure that came after the slot was taken takes no second slot and
+   * queues the message once.
    */
   enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options?: EnqueueOptions): Promise<Enqueued>;
   /** Takes up to `limit` queued messages, oldest first, removing them (each taken once). */

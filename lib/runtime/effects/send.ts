@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TransportMode } from '../../api-gateway';
 import type { PublishPacket } from '../../mqtt';
-import type { Gate } from '../../store/message-port';
+import type { EnqueueSlot, Gate } from '../../store/message-port';
 import type { RuntimeDeps } from '../types';
 
 /** No Receive Maximum announced: the spec default (MQTT 5.0 section 3.1.2.11.3, 65,535). */
@@ -43,6 +43,8 @@ export interface CopyProgress {
   queued?: Queued;
   /** The request token of the copy's enqueue, the same on a retry (MessageStore `enqueue`). */
   enqueueToken?: string;
+  /** The queue slot the copy's enqueue took, noted by the store: a retry puts it there, once. */
+  enqueueSlot?: EnqueueSlot;
 }
 
 /**
@@ -103,6 +105,7 @@ export async function enqueue(
   progress.enqueueToken ??= randomUUID();
   const result = await deps.messages.enqueue(target.clientId, target.sessionEpoch, { packet, messageExpiresAt }, deps.maxQueued, {
     requestToken: progress.enqueueToken,
+    slot: (progress.enqueueSlot ??= {}),
   });
   if (result.outcome === 'queued') return result.gate;
   deps.metrics.add('QueueOverflows');

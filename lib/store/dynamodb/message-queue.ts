@@ -4,16 +4,17 @@
  *
  * enqueue: one conditional UpdateItem takes a queue slot and the next queue sequence, then one
  * PutItem stores the message under `q#{sequence}`. dequeue (a drain's take): a Query of the
- * queue's head, then one TransactWriteItems that deletes the queued item and, for a persistent
- * session, puts it in flight under the drain's reservation, then one UpdateItem returning the
- * slot. takeQueued: the same without the in-flight item.
+ * queue's head, one UpdateItem claiming the head's sequence (`takenThrough`), one
+ * TransactWriteItems that deletes the queued item and, for a persistent session, puts it in
+ * flight under the drain's reservation, then one UpdateItem returning the slot. takeQueued: the
+ * same without the in-flight item, one claim per page.
  *
  * Retries. The slot updates carry a request token (tokenGuard); an enqueue's is kept apart (`eq`),
  * so that the window's writes (a reservation, an ack) do not replace it before the enqueue is run
- * again (a fan-out retries a copy at once). An enqueue run again finds its own slot still the
- * tail, and puts the message only if no take has given back a slot at or past it since
- * (`takenThrough`, raised by the take's slot release): a message a drain took already is not
- * queued twice. Left: a rerun between a take and its slot release puts it again.
+ * again (a fan-out retries a copy at once). An enqueue run again puts its message under the slot
+ * it took (noted in EnqueueSlot, or found by its token still the tail), in a transaction with a
+ * check that no drain has claimed that slot: every take claims its sequence before it deletes the
+ * item, so a message the first put queued and a drain took since is never queued twice.
  *
  * A take is a delete, which leaves nothing to recognise a resend by: a resent DeleteItem finds no
  * item and the message taken by its first attempt would be lost. So a take is a transaction with
@@ -24,7 +25,7 @@
 import { isExpired } from '../clock';
 import { gateOf } from '../gate';
 import { TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import type { Enqueued, Into, OutboundMessage, QueuedMessage } from '../message-port';
+import type { Enqueued, EnqueueSlot, Gate, Into, OutboundMessage, QueuedMessage } from '../message-port';
 import { conditionally, nothing } from './conditionally';
 import { ExpressionBuilder } from './expressions';
 import {
@@ -49,39 +50,88 @@ import { newRequestToken } from './request-token';
 export class SessionQueue {
   constructor(private readonly table: MessageTable) {}
 
-  /** Takes a queue slot on the counter (conditional UpdateItem), then puts the message. */
-  async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, requestToken?: string): Promise<Enqueued> {
+  /**
+   * Takes a queue slot on the counter (conditional UpdateItem), then puts the message. A rerun
+   * (`slot` noted, or this token's slot found still the tail) puts it under that slot, unless a
+   * drain has taken it from there (putUnlessTaken).
+   */
+  async enqueue(
+    clientId: string,
+    sessionEpoch: string,
+    message: OutboundMessage,
+    maxQueued: number,
+    requestToken?: string,
+    slot?: EnqueueSlot,
+  ): Promise<Enqueued> {
+    if (slot?.sequence !== undefined) return this.putUnlessTaken(clientId, sessionEpoch, message, slot.sequence, slot.gate);
     const token = requestToken ?? newRequestToken();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.table.clock();
-      let result = await conditionally(
+      const result = await conditionally(
         () => this.takeSlot(clientId, sessionEpoch, maxQueued, now, token),
         (failure) => ({ old: counterFrom(failure.Item) }),
       );
-      // Our own slot, taken by an attempt whose answer was lost: no enqueue came since (it would
-      // have replaced the token), so its sequence is still the tail. A take that gave back a slot
-      // at or past it took our message: it is not put again (a second copy).
-      if ('old' in result && result.old?.eq === token && result.old.epoch === sessionEpoch) {
-        if (result.old.takenThrough >= result.old.queueTail) return { outcome: 'queued', gate: gateOf(result.old.gate) };
-        result = { sequence: result.old.queueTail, gate: result.old.gate };
-      }
       if ('sequence' in result) {
-        const item = queuedCodec.toItem({
-          clientId,
-          itemKey: queueKey(result.sequence),
-          epoch: sessionEpoch,
-          ...storedFields(message),
-          sequence: result.sequence,
-          expiresAt: this.table.expiresAt(now),
-        });
-        await this.table.db.putItem({ TableName: this.table.tableName, Item: item });
-        return { outcome: 'queued', gate: gateOf(result.gate) };
+        const gate = gateOf(result.gate);
+        if (slot !== undefined) Object.assign(slot, { sequence: result.sequence, gate });
+        await this.table.db.putItem({ TableName: this.table.tableName, Item: this.queuedItem(clientId, sessionEpoch, message, result.sequence, now) });
+        return { outcome: 'queued', gate };
       }
       const { old } = result;
+      // Our own slot, taken by an attempt whose answer was lost: no enqueue came since (it would
+      // have replaced the token), so its sequence is still the tail.
+      if (old?.eq === token && old.epoch === sessionEpoch) {
+        const gate = gateOf(old.gate);
+        if (slot !== undefined) Object.assign(slot, { sequence: old.queueTail, gate });
+        return this.putUnlessTaken(clientId, sessionEpoch, message, old.queueTail, gate);
+      }
       if (old !== undefined && (isCurrent(old, sessionEpoch, now) || supersedes(old, sessionEpoch, now))) return { outcome: 'full' };
       if (old !== undefined) await this.table.resetCounter(clientId, sessionEpoch);
     }
     throw new MessageStoreRetryError(clientId, 'enqueue');
+  }
+
+  /**
+   * The message put of an enqueue run again, under the slot `sequence` its first run took: in one
+   * transaction with a check that no drain has claimed the slot (`takenThrough`, raised before
+   * every take: see claim), so a message already taken is not queued a second time. Rare (a
+   * rerun only), so the transaction's price is paid rarely.
+   */
+  private async putUnlessTaken(clientId: string, sessionEpoch: string, message: OutboundMessage, sequence: number, gate: Gate | undefined): Promise<Enqueued> {
+    const x = new ExpressionBuilder();
+    const taken = x.name('takenThrough');
+    const seq = x.value({ N: String(sequence) });
+    try {
+      await this.table.db.transactWriteItems({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: this.table.tableName,
+              Key: itemKeyOf(clientId, COUNTER_KEY),
+              ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND (attribute_not_exists(${taken}) OR ${taken} < ${seq})`,
+              ...x.attributes(),
+            },
+          },
+          { Put: { TableName: this.table.tableName, Item: this.queuedItem(clientId, sessionEpoch, message, sequence, this.table.clock()) } },
+        ],
+      });
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (error.CancellationReasons?.some((r) => r.Code !== 'ConditionalCheckFailed' && r.Code !== 'None')) throw error;
+      // Claimed by a drain already (the first put was applied), or the session moved on
+    }
+    return { outcome: 'queued', gate: gate ?? gateOf(undefined) };
+  }
+
+  private queuedItem(clientId: string, sessionEpoch: string, message: OutboundMessage, sequence: number, now: number): Item {
+    return queuedCodec.toItem({
+      clientId,
+      itemKey: queueKey(sequence),
+      epoch: sessionEpoch,
+      ...storedFields(message),
+      sequence,
+      expiresAt: this.table.expiresAt(now),
+    });
   }
 
   /**
@@ -93,22 +143,22 @@ export class SessionQueue {
     const now = this.table.clock();
     const taken: QueuedMessage[] = [];
     let removed = 0;
-    let through = 0;
     let startKey: Item | undefined;
     while (taken.length < limit) {
       const page = await this.head(clientId, limit - taken.length, startKey);
       const items = (page.Items ?? []).map((item) => queuedCodec.fromItem(item));
+      const ours = items.filter((item) => item.epoch === sessionEpoch);
+      if (ours.length > 0) await this.claim(clientId, sessionEpoch, Math.max(...ours.map((item) => item.sequence)));
       const results = await Promise.all(items.map((item) => this.take(clientId, sessionEpoch, item)));
       items.forEach((item, i) => {
         if (results[i] === undefined || item.epoch !== sessionEpoch) return; // another taker had it; or garbage
         removed++;
-        through = Math.max(through, item.sequence);
         if (isLive(item, now)) taken.push({ ...toOutbound(item), sequence: item.sequence });
       });
       startKey = page.LastEvaluatedKey;
       if (startKey === undefined) break;
     }
-    if (removed > 0) await this.releaseSlots(clientId, sessionEpoch, removed, through);
+    if (removed > 0) await this.releaseSlots(clientId, sessionEpoch, removed);
     return taken;
   }
 
@@ -124,10 +174,11 @@ export class SessionQueue {
       const page = await this.head(clientId, 2, startKey);
       for (const item of (page.Items ?? []).map((i) => queuedCodec.fromItem(i))) {
         const live = item.epoch === sessionEpoch && isLive(item, now);
+        if (item.epoch === sessionEpoch) await this.claim(clientId, sessionEpoch, item.sequence);
         const outcome = await this.take(clientId, sessionEpoch, item, live ? into : undefined);
         if (outcome === undefined) continue; // another drain had it, or a newer session's
         if (outcome !== 'taken') return outcome; // the reservation holds a message already: a rerun
-        if (item.epoch === sessionEpoch) await this.releaseSlots(clientId, sessionEpoch, 1, item.sequence);
+        if (item.epoch === sessionEpoch) await this.releaseSlots(clientId, sessionEpoch, 1);
         if (live) return { ...toOutbound(item), sequence: item.sequence };
       }
       startKey = page.LastEvaluatedKey;
@@ -247,42 +298,44 @@ export class SessionQueue {
   }
 
   /**
-   * Gives back the slots of `count` taken messages, unless the counter moved to another epoch, and
-   * raises `takenThrough` to `through`, the highest sequence taken (an enqueue run again under its
-   * token reads it: see enqueue). Takes release out of order, so the raise is conditional; when a
-   * higher one is there already, the slots are given back without it (a second write, rare).
+   * Raises `takenThrough` to `sequence` before a take of it, so that an enqueue run again under
+   * that slot finds it claimed (putUnlessTaken) from before the take until ever after. Only
+   * upward (takes run concurrently), only on this epoch's counter; a resend, or a lower claim,
+   * fails its condition harmlessly.
    */
-  private async releaseSlots(clientId: string, sessionEpoch: string, count: number, through: number): Promise<void> {
-    const release = async (raise: boolean): Promise<'lower' | undefined> => {
-      const x = new ExpressionBuilder();
-      const token = newRequestToken();
-      const guard = tokenGuard(x, token);
-      // Named only when used: DynamoDB refuses a request with an unused name or value
-      const taken = raise ? x.name('takenThrough') : '';
-      const seq = raise ? x.value({ N: String(through) }) : '';
-      return conditionally(
-        async () => {
-          await this.table.db.updateItem({
-            TableName: this.table.tableName,
-            Key: itemKeyOf(clientId, COUNTER_KEY),
-            UpdateExpression: `SET ${guard.set}${raise ? `, ${taken} = ${seq}` : ''} ADD ${x.name('queued')} ${x.value({ N: String(-count) })}`,
-            // Failed: another epoch's counter, this write's own resend (its token is there), or a
-            // higher takenThrough (then again, without the raise)
-            ConditionExpression:
-              `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND ${guard.condition}` +
-              (raise ? ` AND (attribute_not_exists(${taken}) OR ${taken} < ${seq})` : ''),
-            ...x.attributes(),
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          });
-          return undefined;
-        },
-        (failure) => {
-          const old = counterFrom(failure.Item);
-          return raise && old?.epoch === sessionEpoch && old.rq !== token && old.takenThrough >= through ? 'lower' : undefined;
-        },
-      );
-    };
-    if ((await release(true)) === 'lower') await release(false);
+  private async claim(clientId: string, sessionEpoch: string, sequence: number): Promise<void> {
+    const x = new ExpressionBuilder();
+    const taken = x.name('takenThrough');
+    const seq = x.value({ N: String(sequence) });
+    await conditionally(
+      () =>
+        this.table.db.updateItem({
+          TableName: this.table.tableName,
+          Key: itemKeyOf(clientId, COUNTER_KEY),
+          UpdateExpression: `SET ${taken} = ${seq}`,
+          ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND (attribute_not_exists(${taken}) OR ${taken} < ${seq})`,
+          ...x.attributes(),
+        }),
+      nothing,
+    );
+  }
+
+  /** Gives back the slots of `count` taken messages, unless the counter moved to another epoch. */
+  private async releaseSlots(clientId: string, sessionEpoch: string, count: number): Promise<void> {
+    const x = new ExpressionBuilder();
+    const guard = tokenGuard(x, newRequestToken());
+    await conditionally(
+      () =>
+        this.table.db.updateItem({
+          TableName: this.table.tableName,
+          Key: itemKeyOf(clientId, COUNTER_KEY),
+          UpdateExpression: `SET ${guard.set} ADD ${x.name('queued')} ${x.value({ N: String(-count) })}`,
+          // Failed: another epoch's counter, or this write's own resend (its token is there)
+          ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND ${guard.condition}`,
+          ...x.attributes(),
+        }),
+      nothing,
+    );
   }
 }
 

@@ -88,7 +88,7 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options?: EnqueueOptions): Promise<Enqueued> {
-    return this.queue.enqueue(clientId, sessionEpoch, message, maxQueued, options?.requestToken);
+    return this.queue.enqueue(clientId, sessionEpoch, message, maxQueued, options?.requestToken, options?.slot);
   }
 
   holdGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<{ queued: number }> {

@@ -130,7 +130,9 @@ export class MemoryMessageStore implements MessageStore {
 
   async enqueue(clientId: string, sessionEpoch: string, message: OutboundMessage, maxQueued: number, options: EnqueueOptions = {}): Promise<Enqueued> {
     const counter = this.counter(clientId, sessionEpoch);
-    // The same logical enqueue again (the adapter finds its token on the counter): queued already
+    // The same logical enqueue again (its slot noted, or its token still on the counter): queued
+    // already, since here the slot and the message are one atomic step
+    if (options.slot?.sequence !== undefined) return { outcome: 'queued', gate: options.slot.gate ?? gateOf(counter?.gate) };
     if (counter !== undefined && options.requestToken !== undefined && counter.rq === options.requestToken) {
       return { outcome: 'queued', gate: gateOf(counter.gate) };
     }
@@ -141,7 +143,9 @@ export class MemoryMessageStore implements MessageStore {
     counter.expiresAt = this.expiresAt();
     const sequence = counter.queueTail;
     this.state(clientId).queue.set(sequence, { ...stripped(message), sequence, epoch: sessionEpoch, expiresAt: this.expiresAt() });
-    return { outcome: 'queued', gate: gateOf(counter.gate) };
+    const gate = gateOf(counter.gate);
+    if (options.slot !== undefined) Object.assign(options.slot, { sequence, gate });
+    return { outcome: 'queued', gate };
   }
 
   async holdGate(clientId: string, sessionEpoch: string, connectionId: string): Promise<{ queued: number }> {

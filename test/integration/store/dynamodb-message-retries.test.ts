@@ -6,12 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoMessageStore } from '../../../lib/store/dynamodb/message-store';
 import { MeteredDynamoDb } from '../../../lib/store/dynamodb/metered';
 import type { Reservation } from '../../../lib/store/message-port';
 import { useDynamoTables } from '../../helpers/dynamodb';
 import { FaultyDynamoDb, type FaultRule } from '../../helpers/faulty-dynamodb';
+import { holdFirstUpdate, isSlotRelease } from '../../helpers/held-update';
 import { ManualClock } from '../../unit/store/connection-store.contract';
 import { message } from '../../unit/store/message-store.contract';
 
@@ -98,6 +99,24 @@ describe('DynamoMessageStore under retried writes', () => {
     expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/0', 'q/1']);
     expect(await store.reserve(client, EPOCH, 10, { behindQueue: true })).toMatchObject({ outcome: 'reserved' });
   });
+
+  for (const rerun of ['with its slot noted', 'by its token alone'] as const) {
+    it(`enqueue: its message put applied, answer lost, run again ${rerun} while a drain holds the message between its take and its slot release: queued once`, async () => {
+      fault({ kind: 'lost-response', command: 'PutItem', where: (i) => keyOf(i).startsWith('q#') });
+      const slot = {};
+      const options = rerun === 'by its token alone' ? { requestToken: 'copy-1' } : { requestToken: 'copy-1', slot };
+      await expect(store.enqueue(client, EPOCH, message('q/0'), 10, options)).rejects.toMatchObject({ name: 'TimeoutError' });
+      const hold = holdFirstUpdate(new MeteredDynamoDb(faulty.client), isSlotRelease);
+      const drain = new DynamoMessageStore(hold.db, table, { clock: time.clock });
+      const r = reserved(await drain.reserve(client, EPOCH, 10));
+      const taking = drain.dequeue(client, EPOCH, { ...r, keep: true });
+      await vi.waitFor(() => expect(hold.isHeld()).toBe(true));
+      expect(await store.enqueue(client, EPOCH, message('q/0'), 10, options)).toMatchObject({ outcome: 'queued' });
+      hold.letGo();
+      expect((await taking)?.packet.topic).toBe('q/0');
+      expect(await store.takeQueued(client, EPOCH, 10)).toEqual([]);
+    });
+  }
 
   it('takeQueued: a retried take still returns the message (not lost), and gives back its slot once', async () => {
     await store.enqueue(client, EPOCH, message('q/0'), 2);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoMessageStore } from '../../../lib/store/dynamodb/message-store';
 import { useDynamoTables } from '../../helpers/dynamodb';
+import { holdFirstUpdate, isSlotRelease } from '../../helpers/held-update';
 import { message, messageStoreContract } from '../../unit/store/message-store.contract';
 
 const db = await useDynamoTables({ tables: ['messages'] });
@@ -44,34 +45,15 @@ describe('DynamoMessageStore packet ids across instances', () => {
 });
 
 describe('DynamoMessageStore concurrent takes', () => {
-  it('gives back the slots of a take whose release comes after a later take released (its raise refused)', async () => {
+  it('gives back the slots of two takes whose releases come out of order, and claims their sequences', async () => {
     const client = `client-${randomUUID()}`;
-    // The first counter write that raises takenThrough waits until another one has been applied.
-    let holding = false;
-    let laterApplied!: () => void;
-    const later = new Promise<void>((resolve) => (laterApplied = resolve));
-    const metered = new Proxy(db.metered, {
-      get(target, property, receiver) {
-        if (property !== 'updateItem') return Reflect.get(target, property, receiver);
-        return async (input: Parameters<typeof target.updateItem>[0]) => {
-          const raises = Object.values(input.ExpressionAttributeNames ?? {}).includes('takenThrough');
-          if (raises && !holding) {
-            holding = true;
-            await later;
-          } else if (raises) {
-            const result = await target.updateItem(input);
-            laterApplied();
-            return result;
-          }
-          return target.updateItem(input);
-        };
-      },
-    });
-    const store = new DynamoMessageStore(metered, table);
+    const hold = holdFirstUpdate(db.metered, isSlotRelease);
+    const store = new DynamoMessageStore(hold.db, table);
     for (let i = 0; i < 6; i++) await store.enqueue(client, EPOCH, message(`q/${i}`), 6);
     const first = store.takeQueued(client, EPOCH, 3);
-    await vi.waitFor(() => expect(holding).toBe(true));
+    await vi.waitFor(() => expect(hold.isHeld()).toBe(true));
     expect((await store.takeQueued(client, EPOCH, 3)).map((m) => m.sequence)).toEqual([4, 5, 6]);
+    hold.letGo();
     expect((await first).map((m) => m.sequence)).toEqual([1, 2, 3]);
     // all six slots are free again
     for (let i = 0; i < 6; i++) expect(await store.enqueue(client, EPOCH, message(`r/${i}`), 6)).toMatchObject({ outcome: 'queued' });
@@ -135,7 +117,7 @@ describe('DynamoMessageStore metering', () => {
     expect(ops()).toEqual([['UpdateItem', 0, 1]]);
   });
 
-  it('enqueue: UpdateItem + PutItem; takeQueued(n): Query + n TransactWriteItems (1 item, 2 units) + 1 UpdateItem', async () => {
+  it('enqueue: UpdateItem + PutItem; takeQueued(n): Query + 1 claim UpdateItem + n TransactWriteItems (1 item, 2 units) + 1 UpdateItem', async () => {
     await store.enqueue(client, EPOCH, message('a'), 10);
     expect(ops()).toEqual([
       ['UpdateItem', 0, 1],
@@ -146,13 +128,14 @@ describe('DynamoMessageStore metering', () => {
     await store.takeQueued(client, EPOCH, 10);
     expect(ops()).toEqual([
       ['Query', 1, 0],
+      ['UpdateItem', 0, 1],
       ['TransactWriteItems', 0, 2],
       ['TransactWriteItems', 0, 2],
       ['UpdateItem', 0, 1],
     ]);
   });
 
-  it('dequeue (a drain\'s take) of a persistent session: Query + 1 TransactWriteItems (2 items, 4 units) + 1 UpdateItem', async () => {
+  it('dequeue (a drain\'s take) of a persistent session: Query + 1 claim UpdateItem + 1 TransactWriteItems (2 items, 4 units) + 1 UpdateItem', async () => {
     await store.enqueue(client, EPOCH, message('a'), 10);
     const r = await store.reserve(client, EPOCH, 10);
     if (r.outcome !== 'reserved') throw new Error('not reserved');
@@ -160,6 +143,7 @@ describe('DynamoMessageStore metering', () => {
     await store.dequeue(client, EPOCH, { ...r, keep: true });
     expect(ops()).toEqual([
       ['Query', 1, 0],
+      ['UpdateItem', 0, 1],
       ['TransactWriteItems', 0, 4],
       ['UpdateItem', 0, 1],
     ]);

@@ -232,6 +232,14 @@ export function messageStoreContract(adapter: string, makeStore: MessageStoreFac
         expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/0']);
       });
 
+      it('queues once when one enqueue is run again with its slot after another enqueue came in between', async () => {
+        const slot = {};
+        await store.enqueue(client, EPOCH, message('q/0'), 10, { requestToken: 'copy-1', slot });
+        await store.enqueue(client, EPOCH, message('q/1'), 10, { requestToken: 'copy-2' });
+        expect(await store.enqueue(client, EPOCH, message('q/0'), 10, { requestToken: 'copy-1', slot })).toMatchObject({ outcome: 'queued' });
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/0', 'q/1']);
+      });
+
       it('does not queue again a message a drain took, when its enqueue is run again with its token', async () => {
         await store.enqueue(client, EPOCH, message('q/0'), 10, { requestToken: 'copy-1' });
         const r = reserved(await store.reserve(client, EPOCH, 10));

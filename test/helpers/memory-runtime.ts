@@ -58,6 +58,11 @@ export interface MemoryRuntimeOptions {
   readonly maxQueued?: number;
   /** @default T0 */
   readonly start?: number;
+  /**
+   * Ordered ingress: closes the broker finds (a post's 410 included) are queued with this instead
+   * of run at once. @default none (direct ingress)
+   */
+  readonly queueClose?: RuntimeDeps['queueClose'];
 }
 
 export interface MemoryStores {
@@ -105,8 +110,8 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     retained: new MemoryRetainedStore({ clock }),
     messages: new MemoryMessageStore({ clock }),
   };
-  // As in lib/runtime/deps.ts: a post that finds a connection gone closes that connection (no
-  // `queueClose` here: its disconnect path runs at once, as with direct ingress).
+  // As in lib/runtime/deps.ts: a post that finds a connection gone closes that connection (with
+  // no `queueClose`, its disconnect path runs at once, as with direct ingress).
   const delivery = new MemoryDelivery({
     onGone: async (goneConnectionId) => {
       await closeFound(deps, goneConnectionId, 'gone');
@@ -125,6 +130,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     log: silentLogger,
     metrics: createMetrics(record, clock),
     now: clock,
+    ...(options.queueClose !== undefined ? { queueClose: options.queueClose } : {}),
   };
   const handlers = createHandlers(deps);
   const tick = () => (now += 1);

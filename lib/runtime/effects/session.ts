@@ -25,6 +25,7 @@ import {
   SessionTakenOverError,
 } from '../../store/errors';
 import type { MqttConnectionFields } from '../../store/ports';
+import { withRetry, type RetryPolicy } from '../../retry';
 import { subscriptionTtl } from '../records';
 import type { Will } from '../../store/session-port';
 import type { RuntimeDeps } from '../types';
@@ -55,13 +56,15 @@ export async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent
     });
     ctx.claimed = { sessionEpoch: result.sessionEpoch, sessionPresent: result.sessionPresent };
     let pendingWill = result.previousWill;
+    const previous = result.previousConnectionId !== undefined && result.previousConnectionId !== ctx.connectionId ? result.previousConnectionId : undefined;
+    let handingOver = false;
     try {
-      const previous = result.previousConnectionId !== undefined && result.previousConnectionId !== ctx.connectionId ? result.previousConnectionId : undefined;
       // Gone at the gateway already (asked before the eviction closes it): its last frames, a
       // DISCONNECT perhaps, may still wait in its message group of the ingress queue.
       const closePending = previous !== undefined && pendingWill !== undefined && deps.queueClose !== undefined && (await deps.delivery.info(previous)) === undefined;
       if (previous !== undefined) await evict(deps, previous, ctx.connectionId);
       if (pendingWill !== undefined && closePending) {
+        handingOver = true;
         await handOverWill(deps, intent.clientId, previous as string, pendingWill);
       } else if (pendingWill !== undefined) {
         await deps.publishWill(pendingWill, intent.clientId);
@@ -73,6 +76,7 @@ export async function claimSession(deps: RuntimeDeps, intent: SessionClaimIntent
         await deps.messages.deleteAll(intent.clientId, { before: result.sessionEpoch });
       }
     } catch (error) {
+      if (handingOver && pendingWill !== undefined) pendingWill = await unlessHeld(deps, intent.clientId, previous as string, pendingWill);
       await abandonClaim(deps, intent.clientId, ctx, pendingWill);
       throw error;
     }
@@ -132,7 +136,9 @@ async function evict(deps: RuntimeDeps, previousConnectionId: string, connection
  * `$disconnect` (or the sweeper's queued close) hands the held will out as well.
  */
 async function handOverWill(deps: RuntimeDeps, clientId: string, previous: string, will: Will): Promise<void> {
-  const held = await deps.sessions.holdWill({ clientId, connectionId: previous }, will);
+  // Idempotent: a hold whose answer was lost answers 'held' when tried again. Tried in place, as
+  // a failure here leaves the will's fate to `unlessHeld`.
+  const held = await withRetry(HAND_OVER_RETRY, () => true, () => deps.sessions.holdWill({ clientId, connectionId: previous }, will));
   if (held === 'no-session') {
     await deps.publishWill(will, clientId);
     return;
@@ -147,6 +153,35 @@ async function handOverWill(deps: RuntimeDeps, clientId: string, previous: strin
   } catch (error) {
     deps.log.error('close of a taken-over connection not queued: its will waits for its $disconnect or the sweeper', { clientId, connectionId: previous, error });
   }
+}
+
+const HAND_OVER_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 50, maxDelayMs: 200 };
+
+/**
+ * The hand-over failed, and the claim is to be given up with the will it handed out. A hold that
+ * was applied with its answer lost put the will in the session for the old connection already:
+ * it is then that connection's close's to publish or discard, and made due as well (abandon's
+ * `pendingWill`) it would go out twice, or after a DISCONNECT still queued [MQTT-3.1.2-10]. So the
+ * will goes to abandon only if no hold is found; a close carrying the client id is queued for the
+ * old connection (best effort), in case its record is gone and only such a close would find the
+ * held will. A read that keeps failing leaves the will to abandon: published at least once.
+ */
+async function unlessHeld(deps: RuntimeDeps, clientId: string, previous: string, will: Will): Promise<Will | undefined> {
+  const owner = { clientId, connectionId: previous };
+  let held: Will | undefined;
+  try {
+    held = await withRetry(HAND_OVER_RETRY, () => true, () => deps.sessions.heldWill(owner));
+  } catch (error) {
+    deps.log.error('will hand-over failed and its hold unknown: left to the abandoned claim', { clientId, connectionId: previous, error });
+    return will;
+  }
+  if (held === undefined) return will;
+  try {
+    await (deps.queueClose as NonNullable<RuntimeDeps['queueClose']>)(previous, 'taken-over', deps.now(), clientId);
+  } catch (error) {
+    deps.log.error('close of a taken-over connection not queued: its will waits for its $disconnect or the sweeper', { clientId, connectionId: previous, error });
+  }
+  return undefined;
 }
 
 /** Records the connection as MQTT-connected: conditional on it being 'open' [MQTT-3.1.0-2]. */

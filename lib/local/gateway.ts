@@ -71,6 +71,20 @@ export interface LocalGatewayAddress {
 
 type Route = 'connect' | 'message' | 'disconnect';
 
+/** A data frame that came after its connection was closed by the gateway. */
+export interface DroppedFrame {
+  readonly connectionId: string;
+  /** The User-Agent of the connection's upgrade request. */
+  readonly userAgent?: string;
+  /** Epoch ms. */
+  readonly at: number;
+  /** A text frame's content, when at most MAX_KEPT_TEXT bytes (a DISCONNECT is a few). */
+  readonly text?: string;
+}
+
+const MAX_LATE_FRAMES = 10_000;
+const MAX_KEPT_TEXT = 256;
+
 /** How long `stop()` lets the ingress queue drain: bounded, as Ctrl-C stops DynamoDB Local at once. */
 const STOP_DRAIN_MS = 3_000;
 
@@ -91,6 +105,8 @@ export class LocalGateway {
   private readonly ordered: OrderedIngress | undefined;
   private readonly random: () => number;
   private dropped = 0;
+  /** The latest frames that arrived after the gateway had closed their connection (bounded). */
+  private readonly lateFrames: DroppedFrame[] = [];
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private stopped: Promise<void> | undefined;
 
@@ -208,6 +224,15 @@ export class LocalGateway {
     return this.dropped;
   }
 
+  /**
+   * Data frames that arrived after the gateway had started closing their connection (an
+   * `@connections` DELETE, a timeout, a violation), the latest MAX_LATE_FRAMES: they reach no
+   * handler, as on API Gateway, so a DISCONNECT among them was never received [MQTT-3.1.2-8].
+   */
+  framesDroppedAfterClose(): readonly DroppedFrame[] {
+    return this.lateFrames;
+  }
+
   /** Ordered ingress: the messages the queue moved to its dead-letter list (none in direct mode). */
   deadLetters(): readonly DeadLetter[] {
     return this.ordered?.deadLetters() ?? [];
@@ -284,7 +309,14 @@ export class LocalGateway {
 
   private onMessage(connection: LocalConnection, data: RawData, isBinary: boolean): void {
     const arrival = Date.now();
-    if (connection.isClosing) return;
+    if (connection.isClosing) {
+      const bytes = toBuffer(data);
+      const text = !isBinary && bytes.length <= MAX_KEPT_TEXT ? bytes.toString('utf8') : undefined;
+      this.lateFrames.push({ connectionId: connection.id, userAgent: connection.context.userAgent, at: arrival, ...(text !== undefined ? { text } : {}) });
+      if (this.lateFrames.length > MAX_LATE_FRAMES) this.lateFrames.shift();
+      this.log.info('frame after the connection was closed: dropped', { connectionId: connection.id });
+      return;
+    }
     if (isBinary && this.config.strict) {
       this.closeConnection(connection, { code: 1003, reason: 'Binary frames are not supported' });
       return;

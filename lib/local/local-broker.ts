@@ -7,7 +7,7 @@ import type { GatewayResult } from '../gateway/events';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Delivery, ManagementClient } from '../gateway/delivery';
 import { resetManagementClients } from '../gateway/management-client';
-import { LocalGateway, type GatewayHandlers, type LocalGatewayOptions } from './gateway';
+import { LocalGateway, type DroppedFrame, type GatewayHandlers, type LocalGatewayOptions } from './gateway';
 import { provideDynamoDb, type DynamoDbLocalOptions } from './dynamodb-local';
 import { ensureTables } from '../store/dynamodb/tables';
 import { sharedDynamoDbClient } from '../store/dynamodb/client';
@@ -96,6 +96,8 @@ export interface LocalBroker {
   ingressSwaps(): number;
   /** `$disconnect` events the gateway dropped (its `dropDisconnectRate`). */
   droppedDisconnects(): number;
+  /** Data frames that came after the gateway had closed their connection (the latest 10,000). */
+  framesDroppedAfterClose(): readonly DroppedFrame[];
   /** Ordered ingress: resolves once the queue has no message waiting or in flight. */
   ingressDrained(): Promise<void>;
   /** Runs the sweeper once now (it also runs every `sweepIntervalMs`). */
@@ -163,7 +165,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         resetManagementClients();
         await dynamo.stop();
       })());
-    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), ingressSwaps: () => gateway.ingressSwaps(), droppedDisconnects: () => gateway.droppedDisconnects(), ingressDrained: () => gateway.ingressDrained(), sweep: sweepNow, stop };
+    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), ingressSwaps: () => gateway.ingressSwaps(), droppedDisconnects: () => gateway.droppedDisconnects(), framesDroppedAfterClose: () => gateway.framesDroppedAfterClose(), ingressDrained: () => gateway.ingressDrained(), sweep: sweepNow, stop };
   } catch (error) {
     await dynamo.stop();
     throw error;

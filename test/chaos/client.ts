@@ -11,7 +11,7 @@
 import type { IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import { connect } from '../../lib/client';
 import type { ProtocolVersion } from '../../lib/mqtt';
-import type { FinalCheck, PublishRecord, Receipt, WillConnection } from './invariants';
+import type { FinalCheck, LateFrame, PublishRecord, Receipt, WillConnection } from './invariants';
 
 export const CHAOS_FILTER = 'chaos/#';
 export const WILL_FILTER = 'will/#';
@@ -28,6 +28,8 @@ export class Journal {
   republished = 0;
   readonly sessionsLost: Record<string, number> = {};
   readonly finals: FinalCheck[] = [];
+  /** The gateway's dropped frames of chaos clients (./run.ts fills it before each judgement). */
+  readonly lateFrames: LateFrame[] = [];
   readonly subscribers: { clientId: string; clean: boolean; filters: string[]; windows: { from: number; to: number }[] }[] = [];
 }
 
@@ -43,6 +45,9 @@ export interface ChaosClientSpec {
 }
 
 const SESSION_EXPIRY_S = 24 * 3600;
+
+/** The User-Agent of a chaos client's connections: this prefix and its client id. */
+export const CHAOS_USER_AGENT = 'stratus-chaos/';
 
 export class ChaosClient {
   readonly mqtt: MqttClient;
@@ -70,6 +75,8 @@ export class ChaosClient {
     if (spec.subscriber) journal.subscribers.push(this.record);
     this.mqtt = connect(spec.url, {
       clientId: spec.clientId,
+      // Tells the gateway's dropped frames apart by client (./run.ts, `lateFrames`).
+      wsOptions: { headers: { 'user-agent': `${CHAOS_USER_AGENT}${spec.clientId}` } },
       protocolVersion: spec.version,
       clean: spec.clean,
       keepalive: 30,

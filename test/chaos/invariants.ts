@@ -20,6 +20,10 @@
  * - Wills: each network connection publishes its will at most once; exactly once if it got its
  *   CONNACK and ended without the client's DISCONNECT [MQTT-3.1.2-8]; never if the client sent
  *   DISCONNECT [MQTT-3.1.2-10]. Wills are told apart by payload: client id and connection number.
+ *   A DISCONNECT counts only if the server got it: when the gateway had closed the connection
+ *   already (a post fault's DELETE, a failed resume) and dropped the frame that carried it
+ *   (`lateFrames`), the close was the server's, and the will is owed [MQTT-3.1.2-8]; a dropped
+ *   frame the harness could not read leaves that connection's will free to come once or not.
  * - A persistent session keeps its state: every CONNACK after its first says Session Present 1
  *   [MQTT-3.2.2-2] (counted as `sessionsLost`).
  * - At the end, with faults off, every client connects, and every persistent session gets the
@@ -68,6 +72,15 @@ export interface WillConnection {
   readonly closedAt?: number;
 }
 
+/** A frame of a client's the gateway dropped because it had closed the connection already. */
+export interface LateFrame {
+  readonly clientId: string;
+  /** Epoch ms, at the gateway. */
+  readonly at: number;
+  /** The frame carried a DISCONNECT; undefined when it could not be read. */
+  readonly disconnect?: boolean;
+}
+
 export interface FinalCheck {
   readonly clientId: string;
   readonly connected: boolean;
@@ -85,7 +98,12 @@ export interface ChaosJournal {
   /** CONNACKs of persistent sessions with Session Present 0 after their first, per client. */
   readonly sessionsLost: Readonly<Record<string, number>>;
   readonly finals: readonly FinalCheck[];
+  /** Frames the gateway dropped after closing their connection; absent: none known. */
+  readonly lateFrames?: readonly LateFrame[];
 }
+
+/** How long after a client saw its connection close a frame of it may still reach the gateway. */
+export const LATE_FRAME_SLACK_MS = 100;
 
 export interface Miss {
   readonly subscriber: string;
@@ -195,12 +213,18 @@ function judgeWills(journal: ChaosJournal): { expected: number; lost: string[]; 
   const duplicated: string[] = [];
   const unexpected: string[] = [];
   let expected = 0;
-  for (const c of journal.willConnections) {
+  const openedAt = new Map<string, number>();
+  for (const c of [...journal.willConnections].sort((a, b) => a.connection - b.connection)) {
     const key = `${c.clientId}#${c.connection}`;
     known.add(key);
     const n = received.get(key) ?? 0;
     if (n > 1) duplicated.push(key);
-    if (c.graceful) {
+    const from = openedAt.get(c.clientId) ?? 0;
+    // The next connection's frames come after this one's late ones: reconnects wait 250 ms.
+    openedAt.set(c.clientId, c.closedAt === undefined ? from : c.closedAt + LATE_FRAME_SLACK_MS);
+    const disconnectReceived = c.graceful ? serverGotDisconnect(journal.lateFrames ?? [], c, from) : false;
+    if (disconnectReceived === 'unknown') continue;
+    if (disconnectReceived) {
       if (n > 0) unexpected.push(key);
     } else if (c.acked) {
       expected += 1;
@@ -209,4 +233,16 @@ function judgeWills(journal: ChaosJournal): { expected: number; lost: string[]; 
   }
   for (const key of received.keys()) if (!known.has(key)) unexpected.push(key);
   return { expected, lost, duplicated, unexpected };
+}
+
+/**
+ * Whether the server got the DISCONNECT a client sent on connection `c` (open from `from`): not if
+ * the gateway dropped a frame of it that carried one, unknown if it dropped one it could not read.
+ */
+function serverGotDisconnect(lateFrames: readonly LateFrame[], c: WillConnection, from: number): boolean | 'unknown' {
+  const to = (c.closedAt ?? Number.POSITIVE_INFINITY) + LATE_FRAME_SLACK_MS;
+  const dropped = lateFrames.filter((f) => f.clientId === c.clientId && f.at > from && f.at <= to);
+  if (dropped.some((f) => f.disconnect === true)) return false;
+  if (dropped.some((f) => f.disconnect === undefined)) return 'unknown';
+  return true;
 }

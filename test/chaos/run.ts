@@ -17,8 +17,8 @@ import type { ProtocolVersion } from '../../lib/mqtt';
 import { Prng } from '../fuzz/prng';
 import { FaultyDelivery, type PostFaultKind } from '../helpers/faulty-delivery';
 import { FaultyDynamoDb, type FaultKind } from '../helpers/faulty-dynamodb';
-import { ChaosClient, CHAOS_FILTER, Journal, WILL_FILTER } from './client';
-import { judge, type FinalCheck, type Verdict } from './invariants';
+import { ChaosClient, CHAOS_FILTER, CHAOS_USER_AGENT, Journal, WILL_FILTER } from './client';
+import { judge, type FinalCheck, type LateFrame, type Verdict } from './invariants';
 import { parseChaosOptions, type ChaosOptions, type ChaosOptionsInput } from './options';
 
 export interface ChaosReport {
@@ -112,16 +112,21 @@ export async function runChaos(input: ChaosOptionsInput, start: StartBroker, say
     say(`chaos: faults off after ${journal.publishes.length} publishes; settling`);
 
     // Each phase has its own deadline: a run that never settles still gets its final check.
-    await until(Date.now() + options.settleS * 1000, () => journal.publishes.every((p) => p.ackedAt !== undefined) && judge(journal, options).losses.length === 0);
+    // The judgement reads the gateway's dropped frames as they are now.
+    const judgeNow = (finals?: FinalCheck[]) => {
+      journal.lateFrames.splice(0, journal.lateFrames.length, ...lateFrames(broker));
+      return judge(finals === undefined ? journal : { ...journal, finals }, options);
+    };
+    await until(Date.now() + options.settleS * 1000, () => journal.publishes.every((p) => p.ackedAt !== undefined) && judgeNow().losses.length === 0);
     await Promise.all(chaos.map((c) => c.end()));
     // The sweeper's schedule, compressed: its next run comes after the closes left the queue.
     await sleep(SWEEP_PAUSE_MS);
     await broker.sweep();
-    await until(Date.now() + phaseMs(options), () => judge(journal, options).willsLost.length === 0);
+    await until(Date.now() + phaseMs(options), () => judgeNow().willsLost.length === 0);
     const finals = await finalCheck(broker, journal, chaos, Date.now() + phaseMs(options));
-    await until(Date.now() + phaseMs(options) / 3, () => judge({ ...journal, finals }, options).willsLost.length === 0);
+    await until(Date.now() + phaseMs(options) / 3, () => judgeNow(finals).willsLost.length === 0);
     await sleep(500);
-    const verdict = judge({ ...journal, finals }, options);
+    const verdict = judgeNow(finals);
     return {
       options,
       verdict,
@@ -183,4 +188,42 @@ async function until(deadline: number, done: () => boolean): Promise<boolean> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The frames of chaos clients the gateway dropped after closing their connection, read. */
+function lateFrames(broker: LocalBroker): LateFrame[] {
+  const frames: LateFrame[] = [];
+  for (const f of broker.framesDroppedAfterClose()) {
+    if (f.userAgent?.startsWith(CHAOS_USER_AGENT) !== true) continue;
+    const clientId = f.userAgent.slice(CHAOS_USER_AGENT.length);
+    frames.push({ clientId, at: f.at, ...(f.text !== undefined ? { disconnect: carriesDisconnect(f.text) } : {}) });
+  }
+  return frames;
+}
+
+/**
+ * Whether a frame's text (base64 of whole MQTT packets, maybe numbered `<seq>:`, docs/TRANSPORT.md)
+ * holds a DISCONNECT: its packets' fixed headers walked. Undefined if it cannot be read so.
+ */
+export function carriesDisconnect(text: string): boolean | undefined {
+  const base64 = text.replace(/^\d+:/, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) return undefined;
+  const bytes = Buffer.from(base64, 'base64');
+  let off = 0;
+  while (off < bytes.length) {
+    const type = bytes[off] >> 4;
+    let length = 0;
+    let shift = 0;
+    let i = off + 1;
+    for (;;) {
+      if (i >= bytes.length || shift > 21) return undefined;
+      const b = bytes[i++];
+      length += (b & 0x7f) << shift;
+      shift += 7;
+      if ((b & 0x80) === 0) break;
+    }
+    if (type === 14) return true;
+    off = i + length;
+  }
+  return off === bytes.length ? false : undefined;
 }

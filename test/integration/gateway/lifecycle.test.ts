@@ -1,3 +1,6 @@
+import { DeleteConnectionCommand, GetConnectionCommand, GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { b64, cleanup, openClient, startGateway } from './helpers';
 
@@ -21,6 +24,24 @@ describe('local gateway: connection lifetime', () => {
     expect((await client.closed).code).toBe(1001);
     await recorder.until(() => recorder.disconnects.length === 1);
     expect(recorder.disconnects[0]?.requestContext.disconnectReason).toBe('Maximum Connection Duration Exceeded');
+  });
+
+  it('drops a frame that arrives after it closed the connection, and records it with the connection\'s User-Agent', async () => {
+    const { address, gateway, recorder, client: sdk } = await startGateway({ strict: true });
+    const ws = new WebSocket(address.url, 'mqtt', { headers: { 'user-agent': 'device-7' } });
+    await new Promise((resolve) => ws.once('open', resolve));
+    const id = recorder.connects[0]!.requestContext.connectionId;
+    // The client reads nothing more, so it still takes the connection for open when it sends.
+    const socket = (ws as unknown as { _socket: Socket })._socket;
+    socket.pause();
+    await sdk.send(new DeleteConnectionCommand({ ConnectionId: id }));
+    expect(await sdk.send(new GetConnectionCommand({ ConnectionId: id })).catch((e: unknown) => e)).toBeInstanceOf(GoneException);
+    ws.send(b64(Uint8Array.of(0xe0, 0x00))); // a DISCONNECT, too late
+    await recorder.until(() => recorder.logs.some((l) => l.msg === 'frame after the connection was closed: dropped'));
+    socket.resume();
+    ws.terminate();
+    expect(recorder.messages).toHaveLength(0);
+    expect(gateway.framesDroppedAfterClose()).toEqual([{ connectionId: id, userAgent: 'device-7', at: expect.any(Number), text: b64(Uint8Array.of(0xe0, 0x00)) }]);
   });
 
   it('never calls $disconnect when the drop rate is 1', async () => {

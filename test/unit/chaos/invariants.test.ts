@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { judge, type ChaosJournal, type PublishRecord, type SubscriberRecord } from '../../chaos/invariants';
+import { carriesDisconnect } from '../../chaos/run';
 
 const GRACE = { graceMs: 1000 };
 
@@ -94,6 +95,41 @@ describe('the chaos oracle', () => {
     expect(v.willsDuplicated).toEqual(['a#5']);
     expect(v.willsUnexpected).toEqual(['a#4', 'b#1']);
     expect(v.failures).toHaveLength(3);
+  });
+
+  it('wills: a DISCONNECT the gateway dropped (it had closed the connection first) was never received, so the will is owed [MQTT-3.1.2-8]', () => {
+    const graceful = (connection: number, closedAt: number) => ({ clientId: 'a', connection, acked: true, graceful: true, closedAt });
+    const v = judge(
+      journal({
+        willConnections: [graceful(1, 1000), graceful(2, 2000), graceful(3, 3000), graceful(4, 4000), graceful(5, 5000)],
+        lateFrames: [
+          // #1: its DISCONNECT dropped, and its will came: right. #2: dropped, no will: lost.
+          { clientId: 'a', at: 990, disconnect: true },
+          { clientId: 'a', at: 2050, disconnect: true },
+          // #3: a frame dropped that could not be read: the will may come once, or not.
+          { clientId: 'a', at: 2990 },
+          // #4: only a PUBACK dropped after its DISCONNECT was handled: no will owed.
+          { clientId: 'a', at: 3990, disconnect: false },
+          // another client's frame says nothing of 'a'
+          { clientId: 'b', at: 4990, disconnect: true },
+        ],
+        willsReceived: ['a#1', 'a#3', 'a#4', 'a#5'],
+      }),
+      GRACE,
+    );
+    expect(v.willsExpected).toBe(2);
+    expect(v.willsLost).toEqual(['a#2']);
+    expect(v.willsUnexpected).toEqual(['a#4', 'a#5']);
+  });
+
+  it('reads a dropped frame: a DISCONNECT among its packets, numbered or not', () => {
+    const disconnect = Buffer.from([0xe0, 0x00]).toString('base64');
+    const puback = Buffer.from([0x40, 0x02, 0x00, 0x01]);
+    expect(carriesDisconnect(disconnect)).toBe(true);
+    expect(carriesDisconnect(`7:${Buffer.concat([puback, Buffer.from([0xe0, 0x00])]).toString('base64')}`)).toBe(true);
+    expect(carriesDisconnect(puback.toString('base64'))).toBe(false);
+    expect(carriesDisconnect(Buffer.from([0x40, 0x05, 0x00]).toString('base64'))).toBeUndefined();
+    expect(carriesDisconnect('{"not":"mqtt"}')).toBeUndefined();
   });
 
   it('a lost session and a failed final check are failures [MQTT-3.2.2-2]', () => {

@@ -27,6 +27,9 @@ export const INFLIGHT_RANGE_END = 'out$';
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 export const inflightKey = (packetId: number) => `${INFLIGHT_PREFIX}${pad(packetId, 5)}`;
 export const queueKey = (sequence: number) => `${QUEUE_PREFIX}${pad(sequence, 16)}`;
+/** A mark that a drain is taking (or took) the queued message of that sequence: ./message-queue.ts. */
+export const TAKEN_PREFIX = 'taken#';
+export const takenKey = (sequence: number) => `${TAKEN_PREFIX}${pad(sequence, 16)}`;
 export const receiptKey = (packetId: number) => `${RECEIPT_PREFIX}${pad(packetId, 5)}`;
 
 export function itemKeyOf(clientId: string, itemKey: string): Item {
@@ -124,8 +127,6 @@ export interface Counter {
   rq?: string;
   /** The request token of the last enqueue (its slot is `queueTail`) */
   eq?: string;
-  /** The highest queue sequence a take has given back the slot of (0: none) */
-  takenThrough: number;
   expiresAt: number;
 }
 
@@ -145,7 +146,6 @@ export function counterFrom(item: Item | undefined): Counter | undefined {
     reservedAt: n('reservedAt'),
     ...(item.rq?.S === undefined ? {} : { rq: item.rq.S }),
     ...(item.eq?.S === undefined ? {} : { eq: item.eq.S }),
-    takenThrough: n('takenThrough'),
     expiresAt: n('expiresAt'),
   };
 }

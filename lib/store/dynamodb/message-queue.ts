@@ -4,17 +4,21 @@
  *
  * enqueue: one conditional UpdateItem takes a queue slot and the next queue sequence, then one
  * PutItem stores the message under `q#{sequence}`. dequeue (a drain's take): a Query of the
- * queue's head, one UpdateItem claiming the head's sequence (`takenThrough`), one
+ * queue's head, one PutItem marking the head's sequence taken (`taken#{sequence}`), one
  * TransactWriteItems that deletes the queued item and, for a persistent session, puts it in
  * flight under the drain's reservation, then one UpdateItem returning the slot. takeQueued: the
- * same without the in-flight item, one claim per page.
+ * same without the in-flight item, one mark per message.
  *
  * Retries. The slot updates carry a request token (tokenGuard); an enqueue's is kept apart (`eq`),
  * so that the window's writes (a reservation, an ack) do not replace it before the enqueue is run
  * again (a fan-out retries a copy at once). An enqueue run again puts its message under the slot
  * it took (noted in EnqueueSlot, or found by its token still the tail), in a transaction with a
- * check that no drain has claimed that slot: every take claims its sequence before it deletes the
- * item, so a message the first put queued and a drain took since is never queued twice.
+ * check that no drain has marked that sequence taken: every take marks the sequence of the item it
+ * read before it deletes the item, so a message the first put queued and a drain took since is
+ * never queued twice. The mark names one sequence: a drain that took a later message while this
+ * one's put was still to land (puts land out of sequence order) says nothing about this one; a
+ * high-water mark (`takenThrough`, before 2026-12-06) did, and the rerun then never put its
+ * message: a loss. Marks expire after TAKEN_MARK_TTL_S, long after any rerun.
  *
  * A take is a delete, which leaves nothing to recognise a resend by: a resent DeleteItem finds no
  * item and the message taken by its first attempt would be lost. So a take is a transaction with
@@ -39,6 +43,7 @@ import {
   itemKeyOf,
   queueKey,
   queuedCodec,
+  takenKey,
   type QueuedItem,
   storedFields,
   toOutbound,
@@ -46,6 +51,9 @@ import {
 import type { Item } from './marshal';
 import { ENQUEUE_TOKEN, MAX_ATTEMPTS, MessageStoreRetryError, currentEpoch, isCurrent, supersedes, tokenGuard, type MessageTable } from './message-table';
 import { newRequestToken } from './request-token';
+
+/** How long a take's mark lives: reruns of an enqueue come within seconds (one invocation). */
+const TAKEN_MARK_TTL_S = 3600;
 
 export class SessionQueue {
   constructor(private readonly table: MessageTable) {}
@@ -93,14 +101,13 @@ export class SessionQueue {
 
   /**
    * The message put of an enqueue run again, under the slot `sequence` its first run took: in one
-   * transaction with a check that no drain has claimed the slot (`takenThrough`, raised before
-   * every take: see claim), so a message already taken is not queued a second time. Rare (a
-   * rerun only), so the transaction's price is paid rarely.
+   * transaction with a check that no drain has marked that sequence taken (markTaken, written
+   * before every take), so a message already taken is not queued a second time. Rare (a rerun
+   * only), so the transaction's price is paid rarely.
    */
   private async putUnlessTaken(clientId: string, sessionEpoch: string, message: OutboundMessage, sequence: number, gate: Gate | undefined): Promise<Enqueued> {
     const x = new ExpressionBuilder();
-    const taken = x.name('takenThrough');
-    const seq = x.value({ N: String(sequence) });
+    const unmarked = new ExpressionBuilder();
     try {
       await this.table.db.transactWriteItems({
         TransactItems: [
@@ -108,8 +115,17 @@ export class SessionQueue {
             ConditionCheck: {
               TableName: this.table.tableName,
               Key: itemKeyOf(clientId, COUNTER_KEY),
-              ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND (attribute_not_exists(${taken}) OR ${taken} < ${seq})`,
+              ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })}`,
               ...x.attributes(),
+            },
+          },
+          {
+            ConditionCheck: {
+              TableName: this.table.tableName,
+              Key: itemKeyOf(clientId, takenKey(sequence)),
+              // A mark of an earlier session (sequences restart with the counter) says nothing.
+              ConditionExpression: `attribute_not_exists(${unmarked.name(PK)}) OR ${unmarked.name('epoch')} <> ${unmarked.value({ S: sessionEpoch })}`,
+              ...unmarked.attributes(),
             },
           },
           { Put: { TableName: this.table.tableName, Item: this.queuedItem(clientId, sessionEpoch, message, sequence, this.table.clock()) } },
@@ -118,7 +134,7 @@ export class SessionQueue {
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       if (error.CancellationReasons?.some((r) => r.Code !== 'ConditionalCheckFailed' && r.Code !== 'None')) throw error;
-      // Claimed by a drain already (the first put was applied), or the session moved on
+      // Marked taken by a drain already (the first put was applied), or the session moved on
     }
     return { outcome: 'queued', gate: gate ?? gateOf(undefined) };
   }
@@ -148,7 +164,7 @@ export class SessionQueue {
       const page = await this.head(clientId, limit - taken.length, startKey);
       const items = (page.Items ?? []).map((item) => queuedCodec.fromItem(item));
       const ours = items.filter((item) => item.epoch === sessionEpoch);
-      if (ours.length > 0) await this.claim(clientId, sessionEpoch, Math.max(...ours.map((item) => item.sequence)));
+      await Promise.all(ours.map((item) => this.markTaken(clientId, sessionEpoch, item.sequence)));
       const results = await Promise.all(items.map((item) => this.take(clientId, sessionEpoch, item)));
       items.forEach((item, i) => {
         if (results[i] === undefined || item.epoch !== sessionEpoch) return; // another taker had it; or garbage
@@ -174,7 +190,7 @@ export class SessionQueue {
       const page = await this.head(clientId, 2, startKey);
       for (const item of (page.Items ?? []).map((i) => queuedCodec.fromItem(i))) {
         const live = item.epoch === sessionEpoch && isLive(item, now);
-        if (item.epoch === sessionEpoch) await this.claim(clientId, sessionEpoch, item.sequence);
+        if (item.epoch === sessionEpoch) await this.markTaken(clientId, sessionEpoch, item.sequence);
         const outcome = await this.take(clientId, sessionEpoch, item, live ? into : undefined);
         if (outcome === undefined) continue; // another drain had it, or a newer session's
         if (outcome !== 'taken') return outcome; // the reservation holds a message already: a rerun
@@ -298,26 +314,20 @@ export class SessionQueue {
   }
 
   /**
-   * Raises `takenThrough` to `sequence` before a take of it, so that an enqueue run again under
-   * that slot finds it claimed (putUnlessTaken) from before the take until ever after. Only
-   * upward (takes run concurrently), only on this epoch's counter; a resend, or a lower claim,
-   * fails its condition harmlessly.
+   * Marks `sequence` taken before a take of it (one PutItem, idempotent), so that an enqueue run
+   * again under that slot finds it (putUnlessTaken) from before the take on. Written only for a
+   * message read from the queue: a mark means the message was put. Expires after
+   * TAKEN_MARK_TTL_S; deleteAll removes it with its epoch.
    */
-  private async claim(clientId: string, sessionEpoch: string, sequence: number): Promise<void> {
-    const x = new ExpressionBuilder();
-    const taken = x.name('takenThrough');
-    const seq = x.value({ N: String(sequence) });
-    await conditionally(
-      () =>
-        this.table.db.updateItem({
-          TableName: this.table.tableName,
-          Key: itemKeyOf(clientId, COUNTER_KEY),
-          UpdateExpression: `SET ${taken} = ${seq}`,
-          ConditionExpression: `${x.name('epoch')} = ${x.value({ S: sessionEpoch })} AND (attribute_not_exists(${taken}) OR ${taken} < ${seq})`,
-          ...x.attributes(),
-        }),
-      nothing,
-    );
+  private async markTaken(clientId: string, sessionEpoch: string, sequence: number): Promise<void> {
+    await this.table.db.putItem({
+      TableName: this.table.tableName,
+      Item: {
+        ...itemKeyOf(clientId, takenKey(sequence)),
+        epoch: { S: sessionEpoch },
+        expiresAt: { N: String(Math.floor(this.table.clock() / 1000) + TAKEN_MARK_TTL_S) },
+      },
+    });
   }
 
   /** Gives back the slots of `count` taken messages, unless the counter moved to another epoch. */

@@ -62,7 +62,7 @@ export class MessageTable {
     const now = this.clock();
     const x = new ExpressionBuilder();
     const zero = x.value({ N: '0' });
-    const fields = ['next', 'inflight', 'sequence', 'queued', 'queueTail', 'takenThrough'].map((f) => `${x.name(f)} = ${zero}`);
+    const fields = ['next', 'inflight', 'sequence', 'queued', 'queueTail'].map((f) => `${x.name(f)} = ${zero}`);
     await conditionally(
       () =>
         this.db.updateItem({

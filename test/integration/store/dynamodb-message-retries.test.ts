@@ -118,6 +118,32 @@ describe('DynamoMessageStore under retried writes', () => {
     });
   }
 
+  for (const take of ['takeQueued', 'dequeue'] as const) {
+    it(`enqueue: its message put not sent, a later message put and taken by a drain (${take}) before the rerun: the rerun still queues it (not lost) [MQTT-4.3.2-1]`, async () => {
+      fault({ kind: 'before', command: 'PutItem', where: (i) => keyOf(i).startsWith('q#') });
+      const slot = {};
+      await expect(store.enqueue(client, EPOCH, message('q/0'), 10, { requestToken: 'copy-1', slot })).rejects.toMatchObject({ name: 'TimeoutError' });
+      expect(await store.enqueue(client, EPOCH, message('q/1'), 10, { requestToken: 'copy-2' })).toMatchObject({ outcome: 'queued' });
+      if (take === 'takeQueued') {
+        expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/1']);
+      } else {
+        expect((await store.dequeue(client, EPOCH, { ...reserved(await store.reserve(client, EPOCH, 10)), keep: true }))?.packet.topic).toBe('q/1');
+      }
+      expect(await store.enqueue(client, EPOCH, message('q/0'), 10, { requestToken: 'copy-1', slot })).toMatchObject({ outcome: 'queued' });
+      expect((await store.takeQueued(client, EPOCH, 10)).map((m) => m.packet.topic)).toEqual(['q/0']);
+    });
+  }
+
+  it('enqueue: a take mark of an earlier session under the same sequence does not stop a rerun of a newer session\'s enqueue (not lost)', async () => {
+    await store.enqueue(client, A, message('old'), 10);
+    expect((await store.takeQueued(client, A, 10)).map((m) => m.packet.topic)).toEqual(['old']);
+    fault({ kind: 'before', command: 'PutItem', where: (i) => keyOf(i).startsWith('q#') });
+    const slot = {};
+    await expect(store.enqueue(client, B, message('new'), 10, { requestToken: 'copy-b', slot })).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(await store.enqueue(client, B, message('new'), 10, { requestToken: 'copy-b', slot })).toMatchObject({ outcome: 'queued' });
+    expect((await store.takeQueued(client, B, 10)).map((m) => m.packet.topic)).toEqual(['new']);
+  });
+
   it('takeQueued: a retried take still returns the message (not lost), and gives back its slot once', async () => {
     await store.enqueue(client, EPOCH, message('q/0'), 2);
     await store.enqueue(client, EPOCH, message('q/1'), 2);

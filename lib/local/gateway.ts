@@ -105,6 +105,8 @@ export class LocalGateway {
   private readonly ordered: OrderedIngress | undefined;
   private readonly random: () => number;
   private dropped = 0;
+  /** The port once listening: read once, not per upgrade (a system call each). */
+  private listeningPort: number | undefined;
   /** The latest frames that arrived after the gateway had closed their connection (bounded). */
   private readonly lateFrames: DroppedFrame[] = [];
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -153,6 +155,7 @@ export class LocalGateway {
     });
     this.state = 'running';
     const { port } = this.server.address() as AddressInfo;
+    this.listeningPort = port;
     const authority = `${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${port}`;
     const address = {
       url: `ws://${authority}/${this.config.stage}`,
@@ -274,9 +277,9 @@ export class LocalGateway {
     if (this.state !== 'running') return refuseUpgrade(socket, 503);
 
     const now = Date.now();
-    const defaultHost = `${this.config.host}:${(this.server.address() as AddressInfo).port}`;
-    const context = newConnectionContext(req, { ...this.config, defaultHost }, now);
-    const verdict = await this.track(authorizeConnect(this.authorizer, connectEvent(context, req, url, now), this.config, this.log));
+    const port = this.listeningPort ?? (this.server.address() as AddressInfo).port;
+    const context = newConnectionContext(req, { ...this.config, defaultHost: `${this.config.host}:${port}` }, now);
+    const verdict = await this.track(authorizeConnect(this.authorizer, connectEvent(context, req, url, now, port), this.config, this.log));
     if (socket.destroyed || this.state !== 'running') return void socket.destroy();
     if ('status' in verdict) return refuseUpgrade(socket, verdict.status);
     const { event } = verdict;

@@ -22,7 +22,7 @@ import { sweep, type SweepReport } from '../runtime/sweeper';
 import { createLogger, type Logger } from '../log';
 import { createAuthorizer } from '../auth/authorizer';
 import { createJwtVerifier, type JwtOptions } from '../auth/jwt';
-import { createMetrics, type Metrics } from '../runtime/metrics';
+import { noMetrics, type Metrics } from '../runtime/metrics';
 
 export interface LocalBrokerOptions {
   /**
@@ -139,7 +139,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       verifyToken,
       allowBinary: !(options.gateway?.strict ?? false),
       log,
-      metrics: options.metrics ?? createMetrics(() => undefined),
+      metrics: options.metrics ?? noMetrics,
       meter: options.meter,
       wrapDelivery: options.wrapDelivery,
       wrapDynamoDb: options.wrapDynamoDb,

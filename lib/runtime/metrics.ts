@@ -64,3 +64,6 @@ export function createMetrics(write: (line: string) => void = (l) => process.std
     },
   };
 }
+
+/** Metrics that are dropped: nothing is gathered or written (local mode, unless it is given some). */
+export const noMetrics: Metrics = { add: () => undefined, flush: () => undefined };

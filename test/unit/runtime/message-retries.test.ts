@@ -174,28 +174,26 @@ describe.each(VERSIONS)('a copy whose enqueue failed after it was applied, to a 
 });
 
 describe.each(VERSIONS)('a copy queued for an offline session, protocol %i', (version) => {
-  it('is queued once when its enqueue failed after it was applied, and retried [MQTT-4.3.3-10]', async () => {
+  /** A persistent subscriber to plant/# that went offline, and a connected publisher. */
+  async function offline() {
     const rt = memoryRuntime();
     const session = { clientId: 'sub', ...persistentSession(version) };
     const sub = await rt.connected(version, session);
     await sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 2 }] });
     await sub.close();
-    const pub = await rt.connected(version, { clientId: 'pub' });
+    return { rt, session, pub: await rt.connected(version, { clientId: 'pub' }) };
+  }
+
+  it('is queued once when its enqueue failed after it was applied, and retried [MQTT-4.3.3-10]', async () => {
+    const { rt, session, pub } = await offline();
     failOnce(rt.stores.messages, 'enqueue', true);
     await pub.send(publishPacket('plant/temp', 'once', 2, { packetId: 1 }));
     const back = await rt.connected(version, session);
     expect(payloads(back.received())).toEqual(['once']);
   });
-});
 
-describe.each(VERSIONS)('a copy for an offline persistent session whose enqueue keeps failing, protocol %i', (version) => {
   it('is still queued after four failed tries in a row: a copy not yet stored is retried, with backoff, until it is [MQTT-4.3.2-1] [MQTT-4.3.3-10]', async () => {
-    const rt = memoryRuntime();
-    const session = { clientId: 'sub', ...persistentSession(version) };
-    const sub = await rt.connected(version, session);
-    await sub.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 2 }] });
-    await sub.close();
-    const pub = await rt.connected(version, { clientId: 'pub' });
+    const { rt, session, pub } = await offline();
     // The ten-minute chaos run lost a QoS 1 copy so, on DynamoDB: its slot write applied (the
     // answer lost, the message not yet put), then two tries not sent. Here: four tries not stored.
     failInTurn(rt.stores.messages, 'enqueue', ['before', 'before', 'before', 'before']);

@@ -18,8 +18,8 @@
  * after that. Those two and the later ones (a copy queued twice, a will held and made due, a copy
  * dropped after three failed enqueues, a rerun enqueue that skipped its put) are fixed, and the
  * ten-minute run holds (docs/RELIABILITY.md, "The ten-minute run, session 9"). Still skipped: in
- * 8 runs of session 9, 7 held and one lost 31 owed copies (23 QoS 1, 8 QoS 2), not yet
- * diagnosed (its report was not kept). Run it with
+ * 14 runs of session 9, 12 held; two lost owed copies (31, and 5 all to the v4 clean subscriber
+ * in the same second), not yet diagnosed. Run it with
  * `npx vitest run test/integration/chaos.test.ts -t "every fault class"` after removing `.skip`,
  * or `npm run chaos`. Un-skip it when it holds; issue 13 stays open until then.
  */

@@ -105,8 +105,9 @@ export interface SubscriptionStore {
   delete(clientId: string, filters: readonly string[], writer?: SessionWriter): Promise<void>;
   /**
    * Copies the client's current connection into all its records (null: the session is offline)
-   * and moves their TTL. Only records of `sessionEpoch` are touched; records of another epoch are
-   * deleted on the way (left over from an ended session).
+   * and moves their TTL. Only records of `sessionEpoch` are touched; records of an older epoch are
+   * deleted on the way (left over from an ended session); a newer session's are left alone (the
+   * caller may be an old connection's late disconnect path).
    */
   attach(
     clientId: string,

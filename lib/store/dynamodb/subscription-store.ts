@@ -15,7 +15,7 @@
  * - put and delete without a writer (tests, tools): one PutItem per record, one DeleteItem per filter;
  * - setExpiry: listByClient, then one conditional UpdateItem per record of the epoch;
  * - attach: listByClient, then one conditional UpdateItem per record of the epoch and one
- *   conditional DeleteItem per record of another epoch, in parallel;
+ *   conditional DeleteItem per record of an older epoch, in parallel (a newer one is left alone);
  * - deleteAll: listByClient, then one conditional DeleteItem per record in scope, in parallel.
  * Every write of a small item (under 1 KB) is 2 WRU: 1 for the table and 1 for the byClient index,
  * which projects ALL and so is written on every put, update and delete (a failed condition is
@@ -137,12 +137,16 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     options: AttachOptions = {},
   ): Promise<void> {
     const records = await this.listByClient(clientId);
+    // A newer session's records are not this attach's: a late disconnect path of an old
+    // connection must not delete them (epochs sort in claim order).
     await Promise.all(
-      records.map((record) =>
-        record.sessionEpoch === sessionEpoch && options.drop?.(record.filter) !== true
-          ? this.setConnection(record, connection, expiresAt, options)
-          : this.deleteOfEpoch(record),
-      ),
+      records
+        .filter((record) => record.sessionEpoch <= sessionEpoch)
+        .map((record) =>
+          record.sessionEpoch === sessionEpoch && options.drop?.(record.filter) !== true
+            ? this.setConnection(record, connection, expiresAt, options)
+            : this.deleteOfEpoch(record),
+        ),
     );
   }
 

@@ -275,6 +275,17 @@ export function subscriptionStoreContract(adapter: string, makeStore: Subscripti
         expect(await routesOf('b', c)).toEqual([]);
       });
 
+      it('of an older epoch (an old connection\'s late disconnect path) leaves a newer session\'s records alone [MQTT-3.1.2-4]', async () => {
+        // A clean session's connection closed; before its disconnect path ran again, the client
+        // connected with Clean Start and subscribed under a new epoch (chaos run, session 9).
+        const c = clientId();
+        const newer = subscription(c, 'a', { sessionEpoch: 'epoch-2', connection: connection({ connectionId: 'new' }) });
+        await store.put([newer]);
+        await store.attach(c, 'epoch-1', null, nowSeconds() + HOUR, { onlyIfConnectionId: 'old' });
+        expect(await store.listByClient(c)).toEqual([newer]);
+        expect((await routesOf('a', c)).map((r) => r.connection?.connectionId)).toEqual(['new']);
+      });
+
       it('does nothing for a client without subscriptions', async () => {
         const c = clientId();
         await store.attach(c, 'epoch-1', connection(), nowSeconds() + HOUR);

@@ -147,11 +147,23 @@ async function handOverWill(deps: RuntimeDeps, clientId: string, previous: strin
     deps.log.info('taken-over connection had sent DISCONNECT: its will is not published', { clientId, connectionId: previous });
     return;
   }
+  if (await queueHeldClose(deps, clientId, previous)) {
+    deps.log.info('will of a taken-over connection held for its queued close', { clientId, connectionId: previous });
+  }
+}
+
+/**
+ * Queues a close carrying the client id behind the taken-over connection's frames, so that it finds
+ * the will held for it even when the connection's record is gone. Best effort: false if it failed
+ * (logged; the connection's own `$disconnect` or the sweeper's queued close hands the will out).
+ */
+async function queueHeldClose(deps: RuntimeDeps, clientId: string, previous: string): Promise<boolean> {
   try {
     await (deps.queueClose as NonNullable<RuntimeDeps['queueClose']>)(previous, 'taken-over', deps.now(), clientId);
-    deps.log.info('will of a taken-over connection held for its queued close', { clientId, connectionId: previous });
+    return true;
   } catch (error) {
     deps.log.error('close of a taken-over connection not queued: its will waits for its $disconnect or the sweeper', { clientId, connectionId: previous, error });
+    return false;
   }
 }
 
@@ -176,11 +188,7 @@ async function unlessHeld(deps: RuntimeDeps, clientId: string, previous: string,
     return will;
   }
   if (held === undefined) return will;
-  try {
-    await (deps.queueClose as NonNullable<RuntimeDeps['queueClose']>)(previous, 'taken-over', deps.now(), clientId);
-  } catch (error) {
-    deps.log.error('close of a taken-over connection not queued: its will waits for its $disconnect or the sweeper', { clientId, connectionId: previous, error });
-  }
+  await queueHeldClose(deps, clientId, previous);
   return undefined;
 }
 

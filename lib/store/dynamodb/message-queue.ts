@@ -26,7 +26,7 @@
  * back (within 10 minutes); and the in-flight put of a drain is conditional on the reservation
  * not holding a message yet, so a rerun of the same take answers the message the first one moved.
  */
-import { isExpired } from '../clock';
+import { epochSeconds, isExpired } from '../clock';
 import { gateOf } from '../gate';
 import { TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { Enqueued, EnqueueSlot, Gate, Into, OutboundMessage, QueuedMessage } from '../message-port';
@@ -325,7 +325,7 @@ export class SessionQueue {
       Item: {
         ...itemKeyOf(clientId, takenKey(sequence)),
         epoch: { S: sessionEpoch },
-        expiresAt: { N: String(Math.floor(this.table.clock() / 1000) + TAKEN_MARK_TTL_S) },
+        expiresAt: { N: String(epochSeconds(this.table.clock()) + TAKEN_MARK_TTL_S) },
       },
     });
   }

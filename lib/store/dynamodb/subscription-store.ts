@@ -141,7 +141,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     // connection must not delete them (epochs sort in claim order).
     await Promise.all(
       records
-        .filter((record) => record.sessionEpoch <= sessionEpoch)
+        .filter((record) => inScope(record.sessionEpoch, { through: sessionEpoch }))
         .map((record) =>
           record.sessionEpoch === sessionEpoch && options.drop?.(record.filter) !== true
             ? this.setConnection(record, connection, expiresAt, options)

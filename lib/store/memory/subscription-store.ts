@@ -73,7 +73,7 @@ export class MemorySubscriptionStore implements SubscriptionStore {
   ): Promise<void> {
     for (const record of await this.listByClient(clientId)) {
       const key = keyOf(clientId, record.filter);
-      if (record.sessionEpoch > sessionEpoch) continue; // a newer session's: not this attach's
+      if (!inScope(record.sessionEpoch, { through: sessionEpoch })) continue; // a newer session's: not this attach's
       if (record.sessionEpoch !== sessionEpoch || options.drop?.(record.filter) === true) {
         this.items.delete(key);
         continue;

@@ -2,7 +2,9 @@
  * `npm run bench:local-memory`: local mode on the memory store (`stratus dev --store memory`)
  * beside Aedes (in memory, binary WebSocket on loopback) in the same run, for issue 14:
  *   - connect storm: N clients (default 1,000) connect at once; the time until every one has its
- *     CONNACK;
+ *     CONNACK, and the broker process's CPU time over that window (the bench's clients share one
+ *     process and can be the bottleneck; the broker's CPU is its own cost). Run twice: the first
+ *     storm after the broker starts (cold: V8 still compiling the paths) and a second one;
  *   - fan-in: 100 publishers send M QoS 0 messages each (default 50) to one subscriber; messages
  *     per second, from the first publish to the last message received.
  * Stratus runs as `stratus dev --store memory` does (ordered ingress, 4 consumers, lenient mode,
@@ -20,7 +22,8 @@ import { integerOption, parseBenchArgs } from './lib/options';
 import { markdownTable } from './lib/timing';
 
 const USAGE = `Usage: npm run bench:local-memory -- [--json] [--clients N] [--messages M] [--ingress ordered|direct]
-  --json         one JSON object per row (name, clients, connectSeconds, messages, fanInPerSecond)
+  --json         one JSON object per row (name, clients, connectSeconds, connectBrokerCpuSeconds,
+                 warmConnectSeconds, warmConnectBrokerCpuSeconds, messages, fanInPerSecond)
   --clients N    clients of the connect storm (default 1000)
   --messages M   QoS 0 messages per publisher of the 100 -> 1 fan-in (default 50)
   --ingress M    Stratus's ingress: ordered (default, as stratus dev) or direct`;
@@ -44,28 +47,43 @@ type Open = (options: IClientOptions) => Promise<MqttClient>;
 interface Target {
   readonly name: string;
   readonly open: Open;
+  readonly broker: BrokerProcess;
   stop(): Promise<void>;
 }
 
-/** The broker in a child process (./lib/local-memory-broker.ts), once it prints its URL. */
-async function brokerProcess(kind: 'aedes' | 'stratus'): Promise<{ url: string; child: ChildProcess }> {
+/** A broker in a child process of its own (./lib/local-memory-broker.ts). */
+interface BrokerProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** The broker process's CPU time so far (user + system), in milliseconds. */
+  cpuMs(): Promise<number>;
+}
+
+/** Starts the broker process; resolves once it prints its URL. */
+async function brokerProcess(kind: 'aedes' | 'stratus'): Promise<BrokerProcess> {
   // BENCH_BROKER_NODE_ARGS: Node flags for the broker process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('./lib/local-memory-broker.ts', import.meta.url).pathname, kind, INGRESS], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
+  const waiting: Array<(answer: Record<string, unknown>) => void> = [];
+  createInterface({ input: child.stdout as NonNullable<typeof child.stdout> }).on('line', (line) => {
+    if (line.startsWith('{')) waiting.shift()?.(JSON.parse(line) as Record<string, unknown>);
+  });
+  const next = () => new Promise<Record<string, unknown>>((resolve) => waiting.push(resolve));
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`the ${kind} broker exited with ${String(code)} before listening`);
   });
-  const listening = (async () => {
-    for await (const line of lines) {
-      if (line.startsWith('{')) return (JSON.parse(line) as { url: string }).url;
-    }
-    throw new Error(`the ${kind} broker printed no URL`);
-  })();
-  const url = await Promise.race([listening, exited]);
-  return { url, child };
+  const { url } = (await Promise.race([next(), exited])) as { url: string };
+  return {
+    url,
+    child,
+    async cpuMs() {
+      const answer = next();
+      child.stdin?.write('cpu\n');
+      return ((await answer) as { cpuMs: number }).cpuMs;
+    },
+  };
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
@@ -78,20 +96,22 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 async function stratusTarget(): Promise<Target> {
-  const { url, child } = await brokerProcess('stratus');
+  const broker = await brokerProcess('stratus');
   return {
     name: `Stratus, memory store, ${INGRESS} ingress`,
-    open: (o) => connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, ...o }),
-    stop: () => stopProcess(child),
+    open: (o) => connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, ...o }),
+    broker,
+    stop: () => stopProcess(broker.child),
   };
 }
 
 async function aedesTarget(): Promise<Target> {
-  const { url, child } = await brokerProcess('aedes');
+  const broker = await brokerProcess('aedes');
   return {
     name: 'Aedes',
-    open: (o) => mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, ...o }),
-    stop: () => stopProcess(child),
+    open: (o) => mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, ...o }),
+    broker,
+    stop: () => stopProcess(broker.child),
   };
 }
 
@@ -99,13 +119,21 @@ async function endAll(clients: readonly MqttClient[]): Promise<void> {
   await Promise.all(clients.map((c) => c.endAsync(true)));
 }
 
-/** Milliseconds until all `CLIENTS` clients, connecting at once, have their CONNACK. */
-async function connectStorm(target: Target): Promise<number> {
+interface Storm {
+  /** Until all `CLIENTS` clients, connecting at once, have their CONNACK. */
+  readonly ms: number;
+  /** The broker process's CPU time over that window. */
+  readonly brokerCpuMs: number;
+}
+
+async function connectStorm(target: Target, round: string): Promise<Storm> {
+  const cpuBefore = await target.broker.cpuMs();
   const started = performance.now();
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => target.open({ clientId: `storm-${i}` })));
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => target.open({ clientId: `storm-${round}-${i}` })));
   const ms = performance.now() - started;
+  const brokerCpuMs = (await target.broker.cpuMs()) - cpuBefore;
   await endAll(clients);
-  return ms;
+  return { ms, brokerCpuMs };
 }
 
 /** Messages per second received by one subscriber from 100 publishers. */
@@ -130,23 +158,38 @@ async function fanIn(target: Target): Promise<number> {
   return total / seconds;
 }
 
+function seconds(ms: number): number {
+  return Number((ms / 1000).toFixed(3));
+}
+
 async function main(): Promise<void> {
   const rows: string[][] = [];
   for (const start of [aedesTarget, stratusTarget]) {
     const target = await start();
     try {
-      const stormMs = await connectStorm(target);
+      const cold = await connectStorm(target, 'cold');
+      const warm = await connectStorm(target, 'warm');
       const perSecond = await fanIn(target);
       if (options.json) {
-        const row = { name: target.name, clients: CLIENTS, connectSeconds: Number((stormMs / 1000).toFixed(3)), messages: PUBLISHERS * MESSAGES, fanInPerSecond: Math.round(perSecond) };
+        const row = {
+          name: target.name,
+          clients: CLIENTS,
+          connectSeconds: seconds(cold.ms),
+          connectBrokerCpuSeconds: seconds(cold.brokerCpuMs),
+          warmConnectSeconds: seconds(warm.ms),
+          warmConnectBrokerCpuSeconds: seconds(warm.brokerCpuMs),
+          messages: PUBLISHERS * MESSAGES,
+          fanInPerSecond: Math.round(perSecond),
+        };
         console.log(JSON.stringify(row));
       }
-      rows.push([target.name, `${(stormMs / 1000).toFixed(2)} s`, `${Math.round(perSecond)}`]);
+      const storm = (s: Storm) => `${(s.ms / 1000).toFixed(2)} s (broker CPU ${(s.brokerCpuMs / 1000).toFixed(2)} s)`;
+      rows.push([target.name, storm(cold), storm(warm), `${Math.round(perSecond)}`]);
     } finally {
       await target.stop();
     }
   }
-  if (!options.json) console.log(markdownTable(['Broker', `${CLIENTS} connections to CONNACK`, `100 -> 1 fan-in, msg/s (${PUBLISHERS * MESSAGES} QoS 0)`], rows));
+  if (!options.json) console.log(markdownTable(['Broker', `${CLIENTS} connections to CONNACK, first storm`, 'second storm', `100 -> 1 fan-in, msg/s (${PUBLISHERS * MESSAGES} QoS 0)`], rows));
 }
 
 await main();

@@ -23,8 +23,20 @@ export function chooseSocketFactory(target: SocketTarget, choice: SocketChoice =
   }
   return {
     canFragment: true,
-    open: async (events) => (await import('./node-socket')).openNodeSocket(target, events),
+    open: async (events) => (await nodeSocketModule()).openNodeSocket(target, events),
   };
+}
+
+let nodeSocket: Promise<typeof import('./node-socket')> | undefined;
+
+/**
+ * node-socket.ts, imported once per process: an `import()` per connection resolves the module
+ * again each time, and under loader hooks (tsx) each resolution is a round trip to the hooks
+ * thread, about a fifth of the client's CPU in a 1,000-client connect storm.
+ */
+function nodeSocketModule(): Promise<typeof import('./node-socket')> {
+  nodeSocket ??= import('./node-socket');
+  return nodeSocket;
 }
 
 /** Node (or a runtime imitating it) without a DOM window: `ws` is available and preferred. */

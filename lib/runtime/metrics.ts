@@ -18,7 +18,11 @@ export type MetricName =
   | 'Gone410'
   | 'QueueOverflows'
   | 'IngressFailures'
-  | 'IngressReorders';
+  | 'IngressReorders'
+  | 'DeliveryThrottled'
+  | 'SlowSubscriberClosed'
+  | 'PublishRateLimited'
+  | 'SweepIncomplete';
 
 const UNITS: Record<MetricName, 'Count' | 'Bytes'> = {
   Connections: 'Count',
@@ -33,6 +37,10 @@ const UNITS: Record<MetricName, 'Count' | 'Bytes'> = {
   QueueOverflows: 'Count',
   IngressFailures: 'Count',
   IngressReorders: 'Count',
+  DeliveryThrottled: 'Count',
+  SlowSubscriberClosed: 'Count',
+  PublishRateLimited: 'Count',
+  SweepIncomplete: 'Count',
 };
 
 export interface Metrics {

@@ -160,5 +160,10 @@ export function runtimeFromEnv(env: Record<string, string | undefined> = process
     maxReceives: config.maxReceives,
     ...(config.ingressQueueUrl === undefined ? {} : { queueClose: sqsQueueClose(config.ingressQueueUrl) }),
     log: createLogger({ level: config.logLevel }),
+    // One EMF line a minute per busy container instead of one per invocation (docs/COST.md).
+    metrics: createMetrics(undefined, undefined, { batchMs: LAMBDA_METRICS_BATCH_MS }),
   });
 }
+
+/** How long a Lambda container holds its traffic counters back (lib/runtime/metrics.ts). */
+export const LAMBDA_METRICS_BATCH_MS = 60_000;

@@ -86,6 +86,37 @@ describe('metrics (embedded metric format)', () => {
     expect(line).toMatchObject({ MessagesIn: 2, BytesIn: 42, _aws: { Timestamp: 1000 } });
     expect(line._aws.CloudWatchMetrics[0].Namespace).toBe('Stratus');
   });
+
+  it('batched: holds traffic counters back across flushes until the batch is a minute old', () => {
+    const lines: string[] = [];
+    let clock = 0;
+    const metrics = createMetrics((l) => lines.push(l), () => clock, { batchMs: 60_000 });
+    metrics.add('MessagesIn');
+    metrics.flush();
+    clock = 30_000;
+    metrics.add('MessagesIn');
+    metrics.add('BytesOut', 10);
+    metrics.flush();
+    expect(lines).toEqual([]);
+    clock = 60_000;
+    metrics.flush();
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ MessagesIn: 2, BytesOut: 10, _aws: { Timestamp: 60_000 } });
+    metrics.flush();
+    expect(lines).toHaveLength(1);
+  });
+
+  it('batched: a failure or refusal counter is written at the next flush, with the held traffic', () => {
+    const lines: string[] = [];
+    const metrics = createMetrics((l) => lines.push(l), () => 0, { batchMs: 60_000 });
+    metrics.add('MessagesIn', 3);
+    metrics.flush();
+    expect(lines).toEqual([]);
+    metrics.add('DeliveryErrors');
+    metrics.flush();
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ MessagesIn: 3, DeliveryErrors: 1 });
+  });
 });
 
 describe('authentication without a credential store', () => {

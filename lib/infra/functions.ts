@@ -72,6 +72,16 @@ function lambdaApplicationLogLevel(level: StratusLogLevel): ApplicationLogLevel 
   return level === 'debug' ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO;
 }
 
+/**
+ * Lambda's own start and report lines (about 450 bytes per invocation: $0.23 per million
+ * invocations of log ingestion, as much as the invocations themselves) are written only at the
+ * debug level; Lambda's duration and error metrics do not need them (docs/COST.md, "Logs and
+ * metrics").
+ */
+export function lambdaSystemLogLevel(level: StratusLogLevel): SystemLogLevel {
+  return level === 'debug' ? SystemLogLevel.INFO : SystemLogLevel.WARN;
+}
+
 export interface BrokerFunction {
   /** A NodejsFunction in this repository; a Function over the prebuilt bundle from the package. */
   readonly fn: LambdaFunction;
@@ -111,7 +121,7 @@ export function createBrokerFunction(scope: Construct, id: FunctionId, options: 
     logGroup,
     loggingFormat: LoggingFormat.JSON,
     applicationLogLevelV2: lambdaApplicationLogLevel(config.logLevel),
-    systemLogLevelV2: SystemLogLevel.INFO,
+    systemLogLevelV2: lambdaSystemLogLevel(config.logLevel),
     environment: { ...options.environment },
   };
   const prebuilt = prebuiltFunctionDir(id);

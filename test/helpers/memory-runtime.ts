@@ -11,7 +11,7 @@
 import { parseBrokerConfig, type BrokerConfigInput } from '../../lib/broker';
 import type { GatewayResult } from '../../lib/gateway/events';
 import { MemoryDelivery } from '../../lib/gateway/memory-delivery';
-import { silentLogger } from '../../lib/log';
+import { silentLogger, type Logger } from '../../lib/log';
 import { connectPacket } from './packets';
 import {
   createDecoder,
@@ -63,6 +63,8 @@ export interface MemoryRuntimeOptions {
    * of run at once. @default none (direct ingress)
    */
   readonly queueClose?: RuntimeDeps['queueClose'];
+  /** @default silentLogger */
+  readonly log?: Logger;
 }
 
 export interface MemoryStores {
@@ -127,7 +129,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     broker: parseBrokerConfig({ allowAnonymous: true, ...options.broker }),
     authenticate: options.authenticate ?? noCredentialStore(true),
     allowBinary: false,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     metrics: createMetrics(record, clock),
     now: clock,
     ...(options.queueClose !== undefined ? { queueClose: options.queueClose } : {}),

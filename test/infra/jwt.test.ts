@@ -77,7 +77,7 @@ describe('StratusStack with token authentication (bundled, cdk-nag)', () => {
       Handler: 'index.handler',
       Timeout: 10,
       Description: FUNCTION_SPECS.authorizer.description,
-      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO' },
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' },
     });
   });
 

@@ -3,7 +3,8 @@
  */
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
-import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { lambdaSystemLogLevel } from '../../lib/infra/functions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { coreFunctionIds, deployedFunctionIds, FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
@@ -62,6 +63,12 @@ describe('MqttBroker props: defaults', () => {
     expect(defaultDeletionProtection(RemovalPolicy.DESTROY)).toBe(false);
     expect(resolveBrokerProps({ removalPolicy: RemovalPolicy.DESTROY }).deletionProtection).toBe(false);
     expect(resolveBrokerProps({ deletionProtection: false }).deletionProtection).toBe(false);
+  });
+
+  it("Lambda's start and report lines only at the debug level (log ingestion cost)", () => {
+    expect(lambdaSystemLogLevel('info')).toBe(SystemLogLevel.WARN);
+    expect(lambdaSystemLogLevel('warn')).toBe(SystemLogLevel.WARN);
+    expect(lambdaSystemLogLevel('debug')).toBe(SystemLogLevel.INFO);
   });
 
   it('merges a partial throttle with the defaults', () => {

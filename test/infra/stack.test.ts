@@ -163,7 +163,7 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
           Architectures: ['arm64'],
           Handler: 'index.handler',
           MemorySize: 256,
-          LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO' },
+          LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' },
         });
       }
       expect(Object.keys(fns)).toHaveLength(CORE_FUNCTION_IDS.length);

@@ -15,7 +15,7 @@ export abstract class TransportError extends Error {
 
 /**
  * An outgoing packet larger than one WebSocket message can carry (128 KB of base64 with the `ws`
- * package, one 32 KB frame in browsers). It is dropped, never sent; the connection stays up.
+ * package, one 32,000-character frame in browsers). It is dropped, never sent; the connection stays up.
  */
 export class PacketTooLargeError extends TransportError {
   readonly code = 'STRATUS_PACKET_TOO_LARGE';

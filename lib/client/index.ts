@@ -16,7 +16,7 @@ import type { ReassemblyOptions } from './reassembly';
 import { chooseSocketFactory } from './socket';
 import type { SocketTarget } from './socket-types';
 import { StratusStream } from './stream';
-export { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
+export { CLIENT_FRAME_CHARS, FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 
 export {
   FramingRefusedError,

@@ -1,7 +1,7 @@
 /**
  * The Duplex stream MQTT.js reads and writes. It speaks the Stratus framing (docs/TRANSPORT.md):
  * outgoing bytes are cut at packet boundaries, whole packets are packed into base64 text messages
- * (fragmented above 32 KB), and incoming messages are decoded back into the byte stream: untagged
+ * (fragmented above 32,000 characters), and incoming messages are decoded back into the byte stream: untagged
  * text and binary at once, tagged fragments once their packet is complete (reassembly.ts).
  * `readable-stream` is the Duplex MQTT.js itself uses, in Node and in browsers.
  */

@@ -10,7 +10,7 @@ import { resolveLimits, type StratusTransportOptions } from '../../../lib/client
 import type { SocketEvents, TextSocket } from '../../../lib/client/socket-types';
 import { StratusStream } from '../../../lib/client/stream';
 import { concatBytes, cutAt, hex, rawPacket } from './helpers';
-import { FRAGMENT_PAYLOAD_BYTES, FRAME_LIMIT_BYTES } from '../../../lib/api-gateway';
+import { CLIENT_FRAME_CHARS, FRAGMENT_PAYLOAD_BYTES } from '../../../lib/api-gateway';
 import { fragment } from '../../../lib/gateway/framing';
 
 class FakeSocket implements TextSocket {
@@ -143,7 +143,7 @@ describe('StratusStream outgoing', () => {
     expect(hex(socket.messages())).toEqual(hex([concatBytes([p1, p2])]));
   });
 
-  it('keeps messages within 128 KB of base64, fragmenting those over 32 KB', async () => {
+  it('keeps messages within 128 KB of base64, fragmenting those over 32,000 characters', async () => {
     const { stream, socket } = await setup();
     const big = rawPacket(0x30, 40_000 - 4, 7);
     stream.write(big);
@@ -152,7 +152,10 @@ describe('StratusStream outgoing', () => {
     await settle();
     expect(socket.messages().map((m) => m.length)).toEqual([80_000, 40_000]);
     expect(socket.sent.map((frames) => frames.length)).toEqual([4, 2]);
-    expect(socket.sent.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
+    expect(socket.sent.map((frames) => frames.map((frame) => frame.length))).toEqual([
+      [32_000, 32_000, 32_000, 10_670], // "1:" and 106,668 characters of base64
+      [32_000, 21_338], // "2:" and 53,336
+    ]);
   });
 
   it('drops a packet too large for one message with PacketTooLargeError; the stream stays usable', async () => {
@@ -167,17 +170,19 @@ describe('StratusStream outgoing', () => {
     expect(stream.destroyed).toBe(false);
   });
 
-  it('without fragmentation (browsers), sends one frame of at most 32 KB per message', async () => {
+  it('without fragmentation (browsers), sends one frame of at most 32,000 characters per message', async () => {
     const { stream, socket } = await setup({ canFragment: false });
     const packet = rawPacket(0x30, 20_000);
     stream.write(packet);
     stream.write(packet);
     const error = nextError(stream);
-    stream.write(rawPacket(0x30, 24_561)); // 24,565 bytes: one more than fits beside the number
-    expect(await error).toMatchObject({ limit: 24_564, packetSize: 24_565 });
+    stream.write(rawPacket(0x30, 23_985)); // 23,989 bytes: one more than fits beside the number
+    expect(await error).toMatchObject({ limit: 23_988, packetSize: 23_989 });
+    stream.write(rawPacket(0x30, 23_984)); // 23,988 bytes: exactly fits
     await settle();
-    expect(socket.sent.map((frames) => frames.length)).toEqual([1, 1]);
-    expect(socket.sent.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
+    expect(socket.sent.map((frames) => frames.length)).toEqual([1, 1, 1]);
+    expect(socket.sent.flat().every((frame) => frame.length <= CLIENT_FRAME_CHARS)).toBe(true);
+    expect(socket.sent[2]![0]!.length).toBe(31_986); // "3:" and 31,984 characters of base64
   });
 
   it('destroys the stream when the bytes are not MQTT (Remaining Length over 4 bytes)', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   FramingRefusedError,
+  GatewayErrorFrameError,
   MalformedFrameError,
   MalformedPacketError,
   PacketTooLargeError,
@@ -8,7 +9,7 @@ import {
 } from '../../../lib/client/errors';
 import { resolveLimits, type StratusTransportOptions } from '../../../lib/client/limits';
 import type { SocketEvents, TextSocket } from '../../../lib/client/socket-types';
-import { StratusStream } from '../../../lib/client/stream';
+import { StratusStream, type TransportCounters } from '../../../lib/client/stream';
 import { concatBytes, cutAt, hex, rawPacket } from './helpers';
 import { CLIENT_FRAME_CHARS, FRAGMENT_PAYLOAD_BYTES } from '../../../lib/api-gateway';
 import { fragment } from '../../../lib/gateway/framing';
@@ -62,7 +63,7 @@ afterEach(() => {
 /** Lets queued microtasks, nextTicks and the factory's promise run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function setup(options: { canFragment?: boolean; open?: boolean; limits?: StratusTransportOptions } = {}) {
+async function setup(options: { canFragment?: boolean; open?: boolean; limits?: StratusTransportOptions; counters?: TransportCounters } = {}) {
   const socket = new FakeSocket();
   let events: SocketEvents | undefined;
   const stream = new StratusStream(
@@ -74,6 +75,8 @@ async function setup(options: { canFragment?: boolean; open?: boolean; limits?: 
       },
     },
     resolveLimits(options.limits),
+    {},
+    options.counters,
   );
   streams.push(stream);
   stream.on('error', () => {}); // tests that expect errors listen themselves
@@ -286,12 +289,50 @@ describe('StratusStream incoming', () => {
     expect(stream.destroyed).toBe(true);
   });
 
-  it("fails with IntegrationFailedError on API Gateway's error message, so MQTT.js reconnects and resends [MQTT-4.4.0-1]", async () => {
+  it.each(['text', 'binary'] as const)(
+    "reports API Gateway's error frame (%s) as GatewayErrorFrameError and counts it; the stream goes on unchanged",
+    async (kind) => {
+      const counters = { gatewayErrorFrames: 0 };
+      const { stream, events, socket } = await setup({ counters });
+      const chunks = read(stream);
+      const parts = fragment(rawPacket(0x30, 2 * FRAGMENT_PAYLOAD_BYTES), 'big1');
+      events.text(parts[0]!);
+      events.text(Buffer.from(p1.subarray(0, 3)).toString('base64')); // a packet cut across messages
+      const error = nextError(stream);
+      const frame = '{"message": "Internal server error", "connectionId": "abc=", "requestId": "req-9"}';
+      if (kind === 'text') events.text(frame);
+      else events.binary(new Uint8Array(Buffer.from(frame, 'latin1')));
+      expect(await error).toBeInstanceOf(GatewayErrorFrameError);
+      expect(await error).toMatchObject({ code: 'STRATUS_GATEWAY_ERROR_FRAME', gatewayMessage: 'Internal server error', requestId: 'req-9' });
+      expect(stream.destroyed).toBe(false);
+      expect(stream.gatewayErrorFrames).toBe(1);
+      expect(counters.gatewayErrorFrames).toBe(1);
+      // The rest of the cut packet and the other fragments complete the stream as if nothing came between.
+      events.text(Buffer.from(p1.subarray(3)).toString('base64'));
+      events.text(parts[1]!);
+      events.text(parts[2]!);
+      await settle();
+      expect(hex([concatBytes(chunks)])).toEqual(hex([concatBytes([p1, rawPacket(0x30, 2 * FRAGMENT_PAYLOAD_BYTES)])]));
+      // And it still sends.
+      stream.write(p3);
+      await settle();
+      expect(hex(socket.messages())).toEqual(hex([p3]));
+    },
+  );
+
+  it('reads a binary message holding base64 (or a tagged fragment) as the text message it holds', async () => {
     const { stream, events } = await setup();
-    const error = nextError(stream);
-    events.text('{"message": "Internal server error", "connectionId": "abc=", "requestId": "req-9"}');
-    expect(await error).toMatchObject({ name: 'IntegrationFailedError', code: 'STRATUS_INTEGRATION_FAILED', requestId: 'req-9' });
-    expect(stream.destroyed).toBe(true);
+    const chunks = read(stream);
+    const big = rawPacket(0x30, 2 * FRAGMENT_PAYLOAD_BYTES);
+    const parts = fragment(big, 'bin1');
+    const binary = (text: string): void => events.binary(new Uint8Array(Buffer.from(text, 'latin1')));
+    binary(Buffer.from(p1).toString('base64'));
+    binary(parts[1]!);
+    events.text(parts[0]!);
+    binary(parts[2]!);
+    binary(Buffer.from(p2).toString('base64'));
+    await settle();
+    expect(hex([concatBytes(chunks)])).toEqual(hex([concatBytes([p1, big, p2])]));
   });
 
   it('passes binary messages from a lenient server through as they are', async () => {

@@ -66,8 +66,8 @@ const TLS_OPTIONS = ['rejectUnauthorized', 'ca', 'cert', 'key', 'pfx', 'passphra
 /**
  * Connects MQTT.js to `url` (ws:// or wss://) over the Stratus framing. Options are MQTT.js's
  * (protocolVersion, clientId, reconnectPeriod, wsOptions, transformWsUrl, ...) plus the
- * transport's (batchMs, maxFrameSize, maxMessageSize, highWaterMark, numbered). Throws TypeError for another
- * scheme and RangeError for limits API Gateway would refuse.
+ * transport's (batchMs, maxFrameSize, maxMessageSize, highWaterMark, numbered, onGatewayError).
+ * Throws TypeError for another scheme and RangeError for limits API Gateway would refuse.
  */
 export function connect(url: string, options: StratusClientOptions = {}): MqttClient {
   const client = new mqtt.MqttClient(createStreamBuilder(url, options), clientOptions(url, options));

@@ -30,6 +30,14 @@ export interface StratusTransportOptions {
    * budget: the largest packet is 98,292 bytes (23,988 without fragmentation). @default true
    */
   numbered?: boolean;
+  /**
+   * What the transport does on API Gateway's error frame (GatewayErrorFrameError: one of this
+   * client's frames failed at the gateway and its packets are lost). 'report': emit the error and
+   * keep the connection. 'reconnect': emit it and close the stream, so that MQTT.js reconnects
+   * (after `reconnectPeriod`) and resends its unacknowledged QoS 1/2 packets [MQTT-4.4.0-1].
+   * docs/TRANSPORT.md section 4 weighs the two. @default 'report'
+   */
+  onGatewayError?: 'report' | 'reconnect';
 }
 
 export interface TransportLimits {
@@ -38,6 +46,7 @@ export interface TransportLimits {
   readonly maxMessageSize: number;
   readonly highWaterMark: number;
   readonly numbered: boolean;
+  readonly onGatewayError: 'report' | 'reconnect';
 }
 
 /** Most bytes whose base64 fits in `chars` characters. */
@@ -69,7 +78,11 @@ export function resolveLimits(options: StratusTransportOptions = {}): TransportL
     maxMessageSize: options.maxMessageSize ?? MESSAGE_LIMIT_BYTES,
     highWaterMark: options.highWaterMark ?? 1024 * 1024,
     numbered: options.numbered ?? true,
+    onGatewayError: options.onGatewayError ?? 'report',
   };
+  if (limits.onGatewayError !== 'report' && limits.onGatewayError !== 'reconnect') {
+    throw new RangeError(`onGatewayError must be 'report' or 'reconnect', got ${String(limits.onGatewayError)}`);
+  }
   // Room for at least one base64 quantum after the prefix.
   const smallest = 4 + (limits.numbered ? SEQ_PREFIX_RESERVE : 0);
   requireRange('batchMs', limits.batchMs, 0, 60_000);

@@ -224,13 +224,15 @@ export class StratusStream extends Duplex {
 
   /**
    * API Gateway failed one of our frames and said so: counted and reported to MQTT.js's 'error'
-   * (it has a `code`), while the stream and the connection go on untouched. The lost packets are
-   * the application's to recover (docs/TRANSPORT.md section 4).
+   * (it has a `code`). The stream is untouched by it; it goes on ('report'), or fails so that
+   * MQTT.js reconnects and resends its unacknowledged packets ('reconnect'; docs/TRANSPORT.md
+   * section 4).
    */
   private reportGatewayError(error: GatewayErrorFrameError): void {
     this.gatewayErrorFrames += 1;
     if (this.counters) this.counters.gatewayErrorFrames += 1;
-    this.emit('error', error);
+    if (this.limits.onGatewayError === 'reconnect') this.destroy(error);
+    else this.emit('error', error);
   }
 
   /** Bytes in arrival order; MQTT.js's parser still copes with a packet spanning messages [MQTT-6.0.0-2]. */

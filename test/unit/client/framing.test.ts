@@ -61,6 +61,8 @@ describe('limits', () => {
     expect(resolveLimits({ maxFrameSize: FRAME_LIMIT_BYTES }).maxFrameSize).toBe(32_768);
     expect(() => resolveLimits({ maxMessageSize: MESSAGE_LIMIT_BYTES + 1 })).toThrow(RangeError);
     expect(() => resolveLimits({ batchMs: -1 })).toThrow(RangeError);
+    expect(() => resolveLimits({ onGatewayError: 'close' as 'report' })).toThrow(RangeError);
+    expect(resolveLimits().onGatewayError).toBe('report');
     expect(resolveLimits({ maxFrameSize: 1024 }).maxFrameSize).toBe(1024);
   });
 });

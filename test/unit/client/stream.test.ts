@@ -320,6 +320,17 @@ describe('StratusStream incoming', () => {
     },
   );
 
+  it("with onGatewayError: 'reconnect', fails on API Gateway's error frame, so MQTT.js reconnects and resends [MQTT-4.4.0-1]", async () => {
+    const counters = { gatewayErrorFrames: 0 };
+    const { stream, events, socket } = await setup({ counters, limits: { onGatewayError: 'reconnect' } });
+    const error = nextError(stream);
+    events.text('{"message": "Endpoint request timed out", "connectionId": "abc=", "requestId": "req-7"}');
+    expect(await error).toMatchObject({ code: 'STRATUS_GATEWAY_ERROR_FRAME', gatewayMessage: 'Endpoint request timed out', requestId: 'req-7' });
+    expect(stream.destroyed).toBe(true);
+    expect(socket.closed).toBe(1);
+    expect(counters.gatewayErrorFrames).toBe(1);
+  });
+
   it('reads a binary message holding base64 (or a tagged fragment) as the text message it holds', async () => {
     const { stream, events } = await setup();
     const chunks = read(stream);

@@ -5,8 +5,19 @@
  * Sources: ../shared/AWS-FACTS.md (API Gateway quotas for WebSocket APIs).
  */
 
-/** Largest WebSocket frame API Gateway accepts or sends: 32 KB. A bigger one closes with 1009. */
+/**
+ * Largest WebSocket frame API Gateway accepts or sends: "32 KB", read as 32,768 (the local
+ * gateway's strict mode enforces this reading). A bigger one closes with 1009.
+ */
 export const FRAME_LIMIT_BYTES = 32 * 1024;
+
+/**
+ * Largest frame a Stratus client (the MQTT.js transport, the edge bridge) sends: 32,000 characters
+ * of base64, 24,000 bytes. AWS does not say whether "32 KB" is 32,000 or 32,768; frames cut at
+ * 32,000 fit either reading, and the smaller cut costs nothing (a message of several frames is
+ * still one message, metered in 32 KB steps).
+ */
+export const CLIENT_FRAME_CHARS = 32_000;
 
 /** Largest WebSocket message API Gateway accepts, all frames together: 128 KB. Bigger closes with 1009. */
 export const MESSAGE_LIMIT_BYTES = 128 * 1024;

@@ -3,11 +3,12 @@
  * runtime has one (several times faster than Node's global btoa/atob), else btoa/atob, so the
  * browser path needs no Buffer polyfill. `isBase64` is the one base64 check of the code base: the
  * device client, the bridge, the `$default` handler (lib/gateway/framing.ts) and the password
- * hashes (lib/auth/password.ts) all use it. Pure, imports nothing.
+ * hashes (lib/auth/password.ts) all use it. `printableText` reads a binary frame as text, for the
+ * client's binary frames that hold base64 (lib/client/reassembly.ts). Pure, imports nothing.
  */
 
 interface BufferLike {
-  from(data: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64'): string };
+  from(data: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64' | 'latin1'): string };
   from(data: string, encoding: 'base64'): Uint8Array;
 }
 
@@ -42,4 +43,23 @@ export function decodeBase64(text: string): Uint8Array | undefined {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
+}
+
+/**
+ * The text of `bytes` when every byte is printable ASCII (0x20 to 0x7E) or JSON's whitespace (tab,
+ * LF, CR), else undefined. Base64, fragment tags and API Gateway's JSON are such text; raw MQTT
+ * never is (a valid packet has a byte 0x00 or above 0x7F among its first three, or is shorter),
+ * and the check stops at the first other byte, so raw MQTT costs a few reads.
+ */
+export function printableText(bytes: Uint8Array): string | undefined {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte > 0x7e) return undefined;
+  }
+  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  let text = '';
+  for (let i = 0; i < bytes.length; i += CHARS_PER_CALL) {
+    text += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + CHARS_PER_CALL)));
+  }
+  return text;
 }

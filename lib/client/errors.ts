@@ -15,7 +15,7 @@ export abstract class TransportError extends Error {
 
 /**
  * An outgoing packet larger than one WebSocket message can carry (128 KB of base64 with the `ws`
- * package, one 32 KB frame in browsers). It is dropped, never sent; the connection stays up.
+ * package, one 32,000-character frame in browsers). It is dropped, never sent; the connection stays up.
  */
 export class PacketTooLargeError extends TransportError {
   readonly code = 'STRATUS_PACKET_TOO_LARGE';
@@ -45,29 +45,35 @@ export class MalformedPacketError extends TransportError {
 }
 
 /**
- * API Gateway's own error message instead of the broker's: the integration behind the `$default`
- * route failed (Lambda throttled, errored or timed out; the ingress queue refused the message)
- * and API Gateway sent a text message like `{"message": "Internal server error", "connectionId":
- * "…", "requestId": "…"}` (not base64). One of this connection's packets may be lost, so the
- * stream fails: MQTT.js reconnects and resends its unacknowledged QoS 1/2 messages
- * [MQTT-4.4.0-1]. `requestId` names the failed request in API Gateway's logs.
+ * API Gateway's own error frame instead of the broker's data: the integration behind `$default`
+ * failed for one of this connection's frames (Lambda throttled, errored or timed out; the ingress
+ * queue refused the message; no route) and API Gateway answered with a JSON text frame such as
+ * `{"message": "Internal server error", "connectionId": "…", "requestId": "…"}` (also seen:
+ * "Forbidden", "Endpoint request timed out"). It is not MQTT and changes nothing in the stream,
+ * so the connection stays up; the frame that failed was one of the client's own, and the packets
+ * it carried are lost (docs/TRANSPORT.md section 4, "API Gateway's error frames", says what to
+ * expect). `requestId` names the failed request in API Gateway's logs.
  */
-export class IntegrationFailedError extends TransportError {
-  readonly code = 'STRATUS_INTEGRATION_FAILED';
+export class GatewayErrorFrameError extends TransportError {
+  readonly code = 'STRATUS_GATEWAY_ERROR_FRAME';
 
   constructor(
-    /** API Gateway's `message`, e.g. "Internal server error" */
-    readonly gatewayMessage: string,
+    /** API Gateway's `message`, e.g. "Internal server error"; undefined when the frame had none */
+    readonly gatewayMessage: string | undefined,
     readonly requestId: string | undefined,
+    /** The connection id API Gateway named, when it did */
+    readonly connectionId?: string,
   ) {
-    super(`API Gateway reported a failed integration: ${gatewayMessage}${requestId === undefined ? '' : ` (request ${requestId})`}`);
+    super(
+      `API Gateway answered a frame with an error: ${gatewayMessage ?? '(no message)'}${requestId === undefined ? '' : ` (request ${requestId})`}`,
+    );
   }
 
   /**
-   * The error a text message stands for when it is API Gateway's JSON error message, else
-   * undefined. A base64 or tagged message never starts with '{'.
+   * The error a frame's text stands for when it is API Gateway's JSON error frame (any JSON
+   * object), else undefined. A base64 or tagged message never starts with '{'.
    */
-  static fromText(text: string): IntegrationFailedError | undefined {
+  static fromText(text: string): GatewayErrorFrameError | undefined {
     if (!text.startsWith('{')) return undefined;
     let body: unknown;
     try {
@@ -75,11 +81,23 @@ export class IntegrationFailedError extends TransportError {
     } catch {
       return undefined;
     }
-    if (typeof body !== 'object' || body === null) return undefined;
-    const { message, requestId } = body as { message?: unknown; requestId?: unknown };
-    if (typeof message !== 'string') return undefined;
-    return new IntegrationFailedError(message.slice(0, 200), typeof requestId === 'string' ? requestId.slice(0, 100) : undefined);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+    const { message, requestId, connectionId } = body as Record<string, unknown>;
+    return new GatewayErrorFrameError(bounded(message, 200), bounded(requestId, 100), bounded(connectionId, 100));
   }
+}
+
+/**
+ * @deprecated since 0.2: renamed GatewayErrorFrameError (code `STRATUS_GATEWAY_ERROR_FRAME`), and
+ * no longer fatal. The same class, so `instanceof IntegrationFailedError` still works.
+ */
+export const IntegrationFailedError = GatewayErrorFrameError;
+/** @deprecated since 0.2: GatewayErrorFrameError. */
+export type IntegrationFailedError = GatewayErrorFrameError;
+
+/** A string field of the gateway's JSON, cut to `max` characters; undefined when absent or not a string. */
+function bounded(value: unknown, max: number): string | undefined {
+  return typeof value === 'string' ? value.slice(0, max) : undefined;
 }
 
 /** The server sent a text message that is not standard base64 with padding. Fatal. */

@@ -15,11 +15,12 @@ import { resolveLimits, type StratusTransportOptions } from './limits';
 import type { ReassemblyOptions } from './reassembly';
 import { chooseSocketFactory } from './socket';
 import type { SocketTarget } from './socket-types';
-import { StratusStream } from './stream';
-export { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
+import { StratusStream, type TransportCounters } from './stream';
+export { CLIENT_FRAME_CHARS, FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../api-gateway';
 
 export {
   FramingRefusedError,
+  GatewayErrorFrameError,
   IntegrationFailedError,
   MalformedFrameError,
   MalformedPacketError,
@@ -28,11 +29,36 @@ export {
   WebSocketError,
 } from './errors';
 export { maxPacketSize, type StratusTransportOptions } from './limits';
-export { StratusStream } from './stream';
+export { StratusStream, type TransportCounters } from './stream';
 export { Reassembler, decodeServerMessages, type ReassemblyOptions } from './reassembly';
 export type { MqttClient };
 
 export type StratusClientOptions = IClientOptions & StratusTransportOptions;
+
+/** Each client's counters, across its reconnections; a WeakMap, so an ended client is collected. */
+const countersByClient = new WeakMap<MqttClient, TransportCounters>();
+
+/**
+ * What the transport counted for `client` since it was created, over all its connections: API
+ * Gateway error frames (`gatewayErrorFrames`, each a GatewayErrorFrameError on 'error'). A copy;
+ * zeros for a client the transport has not connected yet.
+ */
+export function transportCounters(client: MqttClient): Readonly<TransportCounters> {
+  return { ...(countersByClient.get(client) ?? newCounters()) };
+}
+
+function newCounters(): TransportCounters {
+  return { gatewayErrorFrames: 0 };
+}
+
+function countersOf(client: MqttClient): TransportCounters {
+  let counters = countersByClient.get(client);
+  if (counters === undefined) {
+    counters = newCounters();
+    countersByClient.set(client, counters);
+  }
+  return counters;
+}
 
 /** MQTT.js options copied into `ws`'s options for wss:// in Node, as MQTT.js does. */
 const TLS_OPTIONS = ['rejectUnauthorized', 'ca', 'cert', 'key', 'pfx', 'passphrase'] as const;
@@ -40,8 +66,8 @@ const TLS_OPTIONS = ['rejectUnauthorized', 'ca', 'cert', 'key', 'pfx', 'passphra
 /**
  * Connects MQTT.js to `url` (ws:// or wss://) over the Stratus framing. Options are MQTT.js's
  * (protocolVersion, clientId, reconnectPeriod, wsOptions, transformWsUrl, ...) plus the
- * transport's (batchMs, maxFrameSize, maxMessageSize, highWaterMark, numbered). Throws TypeError for another
- * scheme and RangeError for limits API Gateway would refuse.
+ * transport's (batchMs, maxFrameSize, maxMessageSize, highWaterMark, numbered, onGatewayError).
+ * Throws TypeError for another scheme and RangeError for limits API Gateway would refuse.
  */
 export function connect(url: string, options: StratusClientOptions = {}): MqttClient {
   const client = new mqtt.MqttClient(createStreamBuilder(url, options), clientOptions(url, options));
@@ -82,7 +108,7 @@ export function createStreamBuilder(url: string, options: StratusClientOptions =
       forceNativeWebSocket: options.forceNativeWebSocket,
       createWebSocket: createWebsocket && ((wsUrl, protocols) => createWebsocket(wsUrl, protocols, options) as WebSocket),
     });
-    return new StratusStream(factory, limits, receiveLimits(options));
+    return new StratusStream(factory, limits, receiveLimits(options), countersOf(client));
   };
 }
 

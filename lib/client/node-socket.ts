@@ -1,7 +1,7 @@
 /**
  * The `ws` adapter: Node only, loaded by socket.ts through a dynamic import. `ws` can send one
  * message as several frames (`fin: false` ... `fin: true`), which lets a message reach 128 KB while
- * every frame stays within 32 KB.
+ * every frame stays within 32,000 characters.
  */
 
 import WebSocket, { type RawData } from 'ws';

@@ -1,19 +1,14 @@
 /**
  * The Duplex stream MQTT.js reads and writes. It speaks the Stratus framing (docs/TRANSPORT.md):
  * outgoing bytes are cut at packet boundaries, whole packets are packed into base64 text messages
- * (fragmented above 32 KB), and incoming messages are decoded back into the byte stream: untagged
- * text and binary at once, tagged fragments once their packet is complete (reassembly.ts).
+ * (fragmented above 32,000 characters), and incoming messages are decoded back into the byte
+ * stream: untagged text and binary at once, tagged fragments once their packet is complete
+ * (reassembly.ts). API Gateway's JSON error frames are counted and reported, not read as MQTT.
  * `readable-stream` is the Duplex MQTT.js itself uses, in Node and in browsers.
  */
 
 import { Duplex } from 'readable-stream';
-import {
-  FramingRefusedError,
-  type IntegrationFailedError,
-  MalformedFrameError,
-  PacketTooLargeError,
-  WebSocketError,
-} from './errors';
+import { FramingRefusedError, GatewayErrorFrameError, type MalformedFrameError, PacketTooLargeError, WebSocketError } from './errors';
 import { planMessages } from './framing';
 import { maxPacketSize, type TransportLimits } from './limits';
 import { Reassembler, type ReassemblyOptions } from './reassembly';
@@ -25,9 +20,17 @@ const FRAMING_CLOSE_CODES = new Set([1003, 1009]);
 
 type WriteCallback = (error?: Error | null) => void;
 
+/** Counters of a client's streams, kept across its reconnections (index.ts `transportCounters`). */
+export interface TransportCounters {
+  /** API Gateway error frames received (GatewayErrorFrameError): each means a lost client frame. */
+  gatewayErrorFrames: number;
+}
+
 export class StratusStream extends Duplex {
   /** Largest packet this stream can send, in bytes. */
   readonly maxPacketSize: number;
+  /** API Gateway error frames this stream received. */
+  gatewayErrorFrames = 0;
   private readonly scanner: PacketScanner;
   /** Incoming fragments of big packets, until each packet is complete */
   private readonly reassembler: Reassembler;
@@ -51,6 +54,8 @@ export class StratusStream extends Duplex {
     factory: SocketFactory,
     private readonly limits: TransportLimits,
     receive: ReassemblyOptions = {},
+    /** Shared with the client's other streams; this stream adds to it. */
+    private readonly counters?: TransportCounters,
   ) {
     super();
     this.reassembler = new Reassembler(receive);
@@ -92,8 +97,8 @@ export class StratusStream extends Duplex {
   private openSocket(factory: SocketFactory): void {
     const events: SocketEvents = {
       open: () => this.onOpen(),
-      text: (text) => this.onText(text),
-      binary: (bytes) => this.onBytes(bytes),
+      text: (text) => this.onMessage(text),
+      binary: (bytes) => this.onMessage(bytes),
       close: (code, reason) => this.onClose(code, reason),
       error: (error) => this.fail(error),
     };
@@ -200,17 +205,34 @@ export class StratusStream extends Duplex {
     this.flush();
   }
 
-  /** Untagged text is whole packets; a tagged fragment adds its packet once all parts are in. */
-  private onText(text: string): void {
+  /**
+   * Untagged text is whole packets; a tagged fragment adds its packet once all parts are in. A
+   * binary message is read as text when it holds base64, else as raw MQTT (reassembly.ts).
+   */
+  private onMessage(message: string | Uint8Array): void {
     if (this.destroyed) return;
     let bytes: Uint8Array;
     try {
-      bytes = this.reassembler.text(text);
+      bytes = typeof message === 'string' ? this.reassembler.text(message) : this.reassembler.binary(message);
     } catch (error) {
-      this.fail(error as MalformedFrameError | IntegrationFailedError);
+      if (error instanceof GatewayErrorFrameError) this.reportGatewayError(error);
+      else this.fail(error as MalformedFrameError);
       return;
     }
     this.onBytes(bytes);
+  }
+
+  /**
+   * API Gateway failed one of our frames and said so: counted and reported to MQTT.js's 'error'
+   * (it has a `code`). The stream is untouched by it; it goes on ('report'), or fails so that
+   * MQTT.js reconnects and resends its unacknowledged packets ('reconnect'; docs/TRANSPORT.md
+   * section 4).
+   */
+  private reportGatewayError(error: GatewayErrorFrameError): void {
+    this.gatewayErrorFrames += 1;
+    if (this.counters) this.counters.gatewayErrorFrames += 1;
+    if (this.limits.onGatewayError === 'reconnect') this.destroy(error);
+    else this.emit('error', error);
   }
 
   /** Bytes in arrival order; MQTT.js's parser still copes with a packet spanning messages [MQTT-6.0.0-2]. */

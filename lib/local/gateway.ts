@@ -19,6 +19,8 @@
  *   timeout and the maximum connection duration.
  * - Lenient mode also accepts binary frames, gathered into whole MQTT packets per connection
  *   before they become `$default` events (`isBase64Encoded: true`), and answers them in binary.
+ * - Tests can make it answer chosen frames with API Gateway's JSON error frame instead of handing
+ *   them on, as when the integration fails (`errorFrames`, see error-frames.ts).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -34,6 +36,7 @@ import type { CloseStatus } from './connection';
 import { GOING_AWAY, LocalConnection } from './connection';
 import type { ConnectionContext } from './events';
 import { connectEvent, disconnectEvent, messageEvent, newConnectionContext } from './events';
+import { ErrorFrameInjector } from './error-frames';
 import { FrameMonitor } from './frame-monitor';
 import type { DeadLetter } from './ingress-queue';
 import { OrderedIngress } from './ordered-ingress';
@@ -105,6 +108,8 @@ export class LocalGateway {
   private readonly ordered: OrderedIngress | undefined;
   private readonly random: () => number;
   private dropped = 0;
+  /** Client frames to answer with API Gateway's error frame instead of a handler (tests). */
+  readonly errorFrames = new ErrorFrameInjector();
   /** The port once listening: read once, not per upgrade (a system call each). */
   private listeningPort: number | undefined;
   /** The latest frames that arrived after the gateway had closed their connection (bounded). */
@@ -326,6 +331,8 @@ export class LocalGateway {
     }
     const body = connection.received(toBuffer(data), isBinary);
     if (body === undefined) return;
+    const failed = this.errorFrames.answer({ connectionId: connection.id, body, isBinary });
+    if (failed !== undefined) return void connection.ws.send(failed);
     if (this.ordered !== undefined) return this.ordered.frame(connection.context, body, isBinary, arrival);
     const event = messageEvent(connection.context, body, isBinary, arrival);
     void this.dispatch('message', connection.id, () => this.handlers.message(event));

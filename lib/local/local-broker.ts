@@ -8,6 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Delivery, ManagementClient } from '../gateway/delivery';
 import { resetManagementClients } from '../gateway/management-client';
 import { LocalGateway, type DroppedFrame, type GatewayHandlers, type LocalGatewayOptions } from './gateway';
+import type { ErrorFrameRule } from './error-frames';
 import { provideDynamoDb, type DynamoDbLocalOptions } from './dynamodb-local';
 import { ensureTables } from '../store/dynamodb/tables';
 import { sharedDynamoDbClient } from '../store/dynamodb/client';
@@ -100,6 +101,16 @@ export interface LocalBroker {
   framesDroppedAfterClose(): readonly DroppedFrame[];
   /** Ordered ingress: resolves once the queue has no message waiting or in flight. */
   ingressDrained(): Promise<void>;
+  /** Ids of the gateway's open connections. */
+  connectionIds(): string[];
+  /**
+   * The gateway answers the next client frames matching `rule` (default: the next frame of any
+   * connection) with API Gateway's JSON error frame instead of handing them to `$default`, as
+   * when the integration fails (lib/local/error-frames.ts).
+   */
+  injectErrorFrames(rule?: ErrorFrameRule): void;
+  /** Error frames sent by `injectErrorFrames` so far. */
+  errorFramesSent(): number;
   /** Runs the sweeper once now (it also runs every `sweepIntervalMs`). */
   sweep(): Promise<SweepReport>;
   /** Stops the gateway, then DynamoDB Local if this broker started it. Idempotent. */
@@ -165,7 +176,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         resetManagementClients();
         await dynamo.stop();
       })());
-    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), ingressSwaps: () => gateway.ingressSwaps(), droppedDisconnects: () => gateway.droppedDisconnects(), framesDroppedAfterClose: () => gateway.framesDroppedAfterClose(), ingressDrained: () => gateway.ingressDrained(), sweep: sweepNow, stop };
+    return { ...address, dynamodbEndpoint: dynamo.endpoint, tables, deadLetters: () => gateway.deadLetters(), ingressSwaps: () => gateway.ingressSwaps(), droppedDisconnects: () => gateway.droppedDisconnects(), framesDroppedAfterClose: () => gateway.framesDroppedAfterClose(), ingressDrained: () => gateway.ingressDrained(), connectionIds: () => gateway.connectionIds(), injectErrorFrames: (rule) => gateway.errorFrames.add(rule ?? {}), errorFramesSent: () => gateway.errorFrames.injected, sweep: sweepNow, stop };
   } catch (error) {
     await dynamo.stop();
     throw error;

@@ -4,15 +4,18 @@
  */
 import { z } from 'zod';
 import { bytesFitting } from '../limits';
-import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, SEQ_PREFIX_RESERVE } from '../../api-gateway';
+import { CLIENT_FRAME_CHARS, MESSAGE_LIMIT_BYTES, SEQ_PREFIX_RESERVE } from '../../api-gateway';
 
 /**
  * Largest MQTT packet one upstream message can carry: the bridge numbers its messages
  * (docs/TRANSPORT.md section 3), so base64 of 128 KB less the prefix, 98,292 bytes.
  */
 export const MAX_MESSAGE_BYTES = bytesFitting(MESSAGE_LIMIT_BYTES - SEQ_PREFIX_RESERVE);
-/** MQTT bytes whose numbered base64 fits one 32 KB frame, one metered API Gateway message: 24,564. */
-export const FRAME_BYTES = bytesFitting(FRAME_LIMIT_BYTES - SEQ_PREFIX_RESERVE);
+/**
+ * MQTT bytes whose numbered base64 fits one frame of CLIENT_FRAME_CHARS (32,000), so one metered
+ * API Gateway message whether "32 KB" means 32,000 or 32,768: 23,988.
+ */
+export const FRAME_BYTES = bytesFitting(CLIENT_FRAME_CHARS - SEQ_PREFIX_RESERVE);
 
 export const BRIDGE_DEFAULTS = {
   listen: 'mqtt://0.0.0.0:1883',

@@ -16,7 +16,7 @@
  */
 import type WebSocket from 'ws';
 import type { RawData } from 'ws';
-import { IntegrationFailedError } from '../errors';
+import { GatewayErrorFrameError } from '../errors';
 import { Reassembler } from '../reassembly';
 import { PacketScanner, type FixedHeader } from '../scanner';
 import type { Logger } from '../../log';
@@ -233,14 +233,20 @@ export class Relay {
   private onUpstreamMessage(data: RawData, isBinary: boolean): void {
     if (this.phase === 'closed') return;
     const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    // Text is base64 of whole packets, or a tagged part of one big packet; a lenient local gateway may send binary.
+    // Text is base64 of whole packets, or a tagged part of one big packet, in a text frame or a
+    // binary one; a lenient local gateway may send raw MQTT in binary (../reassembly.ts).
     let bytes: Uint8Array;
     try {
-      bytes = isBinary ? raw : this.reassembler.text(raw.toString('latin1'));
+      bytes = isBinary ? this.reassembler.binary(raw) : this.reassembler.text(raw.toString('latin1'));
     } catch (error) {
-      // API Gateway's error message: a packet of this client may be lost upstream, so it reconnects and resends.
-      const failed = error instanceof IntegrationFailedError ? { gatewayMessage: error.gatewayMessage, requestId: error.requestId } : undefined;
-      this.log.warn(failed ? 'upstream API Gateway reported a failed integration; closing' : 'upstream sent a text message that is neither padded base64 nor a tagged fragment; closing', failed);
+      if (error instanceof GatewayErrorFrameError) {
+        // API Gateway failed a frame of this client: its packets are lost, and a stock client
+        // hears of it only by a close, after which it reconnects and resends QoS 1/2 [MQTT-4.4.0-1].
+        this.context.stats.gatewayErrorFrames++;
+        this.log.warn('upstream API Gateway answered a frame with an error; closing', { gatewayMessage: error.gatewayMessage, requestId: error.requestId });
+      } else {
+        this.log.warn('upstream sent a message that is neither padded base64 nor a tagged fragment; closing');
+      }
       this.finish();
       return;
     }

@@ -8,6 +8,7 @@ export interface BridgeStatsSnapshot {
   readonly connections: number;
   readonly open: number;
   readonly upstreamFailures: number;
+  readonly gatewayErrorFrames: number;
   readonly messagesUp: number;
   readonly meteredUp: number;
   readonly packetsUp: number;
@@ -21,6 +22,8 @@ export class BridgeStats {
   open = 0;
   /** Upstream connections that could not be opened */
   upstreamFailures = 0;
+  /** API Gateway error frames received upstream (each closed its client's connection) */
+  gatewayErrorFrames = 0;
   /** WebSocket messages sent upstream */
   messagesUp = 0;
   /** API Gateway messages those are billed as (32 KB increments) */
@@ -37,7 +40,7 @@ export class BridgeStats {
   }
 
   snapshot(): BridgeStatsSnapshot {
-    const { connections, open, upstreamFailures, messagesUp, meteredUp, packetsUp, messagesDown } = this;
-    return { connections, open, upstreamFailures, messagesUp, meteredUp, packetsUp, messagesDown };
+    const { connections, open, upstreamFailures, gatewayErrorFrames, messagesUp, meteredUp, packetsUp, messagesDown } = this;
+    return { connections, open, upstreamFailures, gatewayErrorFrames, messagesUp, meteredUp, packetsUp, messagesDown };
   }
 }

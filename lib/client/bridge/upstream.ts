@@ -1,14 +1,15 @@
 /**
  * The cloud side of a relay: one WebSocket to Stratus (API Gateway, or local mode) speaking the
- * Stratus framing, numbered base64 in text frames (docs/TRANSPORT.md). Each message is one text message,
- * fragmented into frames of at most 32 KB when it is longer. Also the start-up check that the
- * upstream URL leads to a WebSocket server that accepts the `mqtt` subprotocol.
+ * Stratus framing, numbered base64 in text frames (docs/TRANSPORT.md). Each message is one text
+ * message, fragmented into frames of at most 32,000 characters (CLIENT_FRAME_CHARS) when it is
+ * longer. Also the start-up check that the upstream URL leads to a WebSocket server that accepts
+ * the `mqtt` subprotocol.
  */
 import WebSocket from 'ws';
 import { encodeBase64 } from '../base64';
 import { numberMessage, splitFrames } from '../framing';
 import { redactUrl } from './options';
-import { FRAME_LIMIT_BYTES } from '../../api-gateway';
+import { CLIENT_FRAME_CHARS } from '../../api-gateway';
 
 export interface UpstreamTarget {
   readonly url: string;
@@ -44,7 +45,7 @@ export function openUpstream(target: UpstreamTarget, subprotocol: string): WebSo
  */
 export function sendMessage(ws: WebSocket, seq: number, bytes: Uint8Array, done: (error?: Error) => void): number {
   const text = numberMessage(seq, encodeBase64(bytes));
-  const frames = splitFrames(text, FRAME_LIMIT_BYTES);
+  const frames = splitFrames(text, CLIENT_FRAME_CHARS);
   const last = frames.length - 1;
   frames.forEach((frame, i) => ws.send(frame, { binary: false, fin: i === last }, i === last ? done : undefined));
   return text.length;

@@ -8,8 +8,8 @@ import * as mqttPacket from 'mqtt-packet';
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CLIENT_FRAME_CHARS,
   connect,
-  FRAME_LIMIT_BYTES,
   PacketTooLargeError,
   type MqttClient,
   type StratusClientOptions,
@@ -128,7 +128,7 @@ describe.each([4, 5] as const)('stratus-mqtt/client over the framing, MQTT proto
     expect(received[1]![1].equals(big)).toBe(true);
   });
 
-  it('sends a PUBLISH over 32 KB as one message of several frames, each at most 32 KB', async () => {
+  it('sends a PUBLISH over 32 KB as one message of several frames, each at most 32,000 characters', async () => {
     const srv = await startServer();
     const client = await connected(srv.url, { protocolVersion });
     const body = payload(60 * 1024);
@@ -137,10 +137,11 @@ describe.each([4, 5] as const)('stratus-mqtt/client over the framing, MQTT proto
     expect(message?.wholePackets).toBe(true);
     expect(body.equals((message?.packets[0] as IPublishPacket).payload as Buffer)).toBe(true);
     const frames = dataMessages(srv.frames).find((group) => group.reduce((n, f) => n + f.length, 0) === message?.text.length);
-    expect(frames?.length).toBe(Math.ceil((message?.text.length ?? 0) / FRAME_LIMIT_BYTES));
+    expect(frames?.length).toBe(Math.ceil((message?.text.length ?? 0) / CLIENT_FRAME_CHARS));
     expect(frames?.[0].opcode).toBe(1);
     expect(frames?.slice(1).every((f) => f.opcode === 0)).toBe(true);
-    expect(frames?.every((f) => f.length <= FRAME_LIMIT_BYTES)).toBe(true);
+    expect(frames?.every((f) => f.length <= CLIENT_FRAME_CHARS)).toBe(true);
+    expect(frames?.[0].length).toBe(CLIENT_FRAME_CHARS);
   });
 
   it('packs packets written in the same tick into one message', async () => {
@@ -193,20 +194,20 @@ describe.each([4, 5] as const)('stratus-mqtt/client over the framing, MQTT proto
     expect(srv.connections).toHaveLength(1);
   });
 
-  it('with a WHATWG WebSocket (no fragmentation) sends at most one 32 KB frame per message', async () => {
+  it('with a WHATWG WebSocket (no fragmentation) sends at most one 32,000-character frame per message', async () => {
     const srv = await startServer();
     const { WebSocket } = await import('ws');
     const client = await connected(srv.url, {
       protocolVersion,
       createWebsocket: (url: string, protocols: string[]) => new WebSocket(url, protocols),
     });
-    await client.publishAsync('fits', payload(24 * 1024 - 100), { qos: 1 });
+    await client.publishAsync('fits', payload(23 * 1024), { qos: 1 });
     const failed = next(client, 'error');
     client.publish('too/big', payload(30 * 1024));
     const [error] = (await failed) as [PacketTooLargeError];
-    expect(error.limit).toBe(24_564);
+    expect(error.limit).toBe(23_988);
     expect(publishes(srv).map((p) => p.topic)).toEqual(['fits']);
-    expect(dataMessages(srv.frames).every((group) => group.length === 1 && group[0].length <= FRAME_LIMIT_BYTES)).toBe(true);
+    expect(dataMessages(srv.frames).every((group) => group.length === 1 && group[0].length <= CLIENT_FRAME_CHARS)).toBe(true);
   });
 
   it('accepts binary frames from a lenient server', async () => {

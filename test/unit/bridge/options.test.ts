@@ -8,7 +8,7 @@ describe('stratus bridge options', () => {
   it('defaults: one plain MQTT listener on 1883, no batching, a check at start', () => {
     const config = parseBridgeOptions({ upstream });
     expect(config.listen).toEqual([{ scheme: 'mqtt', host: '0.0.0.0', port: 1883, tls: false }]);
-    expect(config).toMatchObject({ batchMs: 0, batchBytes: 24_564, check: true, logLevel: 'info' });
+    expect(config).toMatchObject({ batchMs: 0, batchBytes: 23_988, check: true, logLevel: 'info' });
     expect(BRIDGE_DEFAULTS.listen).toBe('mqtt://0.0.0.0:1883');
   });
 

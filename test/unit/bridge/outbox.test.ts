@@ -11,7 +11,7 @@ import { PacketScanner } from '../../../lib/client/scanner';
 import { FRAME_BYTES, MAX_MESSAGE_BYTES } from '../../../lib/client/bridge/options';
 import { Outbox, groupPackets, type Timers } from '../../../lib/client/bridge/outbox';
 import { concatBytes, cutAt, hex, rawPacket } from '../../unit/client/helpers';
-import { FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES } from '../../../lib/api-gateway';
+import { CLIENT_FRAME_CHARS, MESSAGE_LIMIT_BYTES } from '../../../lib/api-gateway';
 
 /** Timers driven by the test: nothing fires until `advance`. */
 class ManualTimers implements Timers {
@@ -80,7 +80,7 @@ describe('Outbox: whole packets in, whole-packet messages out', () => {
           expect(message.bytes.length <= batchBytes || message.packets === 1).toBe(true);
           const text = encodeBase64(message.bytes);
           expect(text.length).toBeLessThanOrEqual(MESSAGE_LIMIT_BYTES);
-          expect(splitFrames(text, FRAME_LIMIT_BYTES).every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
+          expect(splitFrames(text, CLIENT_FRAME_CHARS).every((frame) => frame.length <= CLIENT_FRAME_CHARS)).toBe(true);
         }
       }),
       { numRuns: 150 },

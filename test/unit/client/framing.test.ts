@@ -5,7 +5,7 @@ import { encodeBase64 } from '../../../lib/client/base64';
 import { bytesFitting, maxPacketSize, resolveLimits } from '../../../lib/client/limits';
 import { PacketScanner } from '../../../lib/client/scanner';
 import { concatBytes, hex, rawPacket } from './helpers';
-import { FRAME_LIMIT_BYTES, MAX_MESSAGE_SEQ, MAX_NUMBERED_PACKET_BYTES, MESSAGE_LIMIT_BYTES } from '../../../lib/api-gateway';
+import { CLIENT_FRAME_CHARS, FRAME_LIMIT_BYTES, MAX_MESSAGE_SEQ, MAX_NUMBERED_PACKET_BYTES, MESSAGE_LIMIT_BYTES } from '../../../lib/api-gateway';
 
 const defaults = resolveLimits();
 
@@ -15,26 +15,35 @@ describe('limits', () => {
     expect(MESSAGE_LIMIT_BYTES).toBe(131_072);
   });
 
-  it('largest packet, numbered (the default): 98,292 bytes with fragmentation, 24,564 in one frame (browsers)', () => {
+  it('cut client frames at 32,000 characters (24,000 bytes of base64), under "32 KB" read as 32,000 or 32,768', () => {
+    expect(CLIENT_FRAME_CHARS).toBe(32_000);
+    expect(defaults.maxFrameSize).toBe(32_000);
+    expect(bytesFitting(CLIENT_FRAME_CHARS)).toBe(24_000);
+    expect(encodeBase64(new Uint8Array(24_000)).length).toBe(32_000);
+  });
+
+  it('largest packet, numbered (the default): 98,292 bytes with fragmentation, 23,988 in one frame (browsers)', () => {
     expect(maxPacketSize(defaults, true)).toBe(98_292);
-    expect(maxPacketSize(defaults, false)).toBe(24_564);
+    expect(maxPacketSize(defaults, false)).toBe(23_988);
     expect(MAX_NUMBERED_PACKET_BYTES).toBe(98_292);
     const numberedLength = (bytes: number): number => numberMessage(MAX_MESSAGE_SEQ, encodeBase64(new Uint8Array(bytes))).length;
     // The largest sequence number (15 digits) and its colon fit beside the largest packet.
     expect(numberedLength(98_292)).toBeLessThanOrEqual(MESSAGE_LIMIT_BYTES);
     expect(numberedLength(98_295)).toBeGreaterThan(MESSAGE_LIMIT_BYTES);
-    expect(numberedLength(24_564)).toBeLessThanOrEqual(FRAME_LIMIT_BYTES);
-    expect(numberedLength(24_567)).toBeGreaterThan(FRAME_LIMIT_BYTES);
+    expect(numberedLength(23_988)).toBeLessThanOrEqual(CLIENT_FRAME_CHARS);
+    expect(numberedLength(23_991)).toBeGreaterThan(CLIENT_FRAME_CHARS);
+    // A frame size raised to 32,768 (a stage shown to take it) gives the former 24,564.
+    expect(maxPacketSize(resolveLimits({ maxFrameSize: FRAME_LIMIT_BYTES }), false)).toBe(24_564);
   });
 
-  it('largest packet, unnumbered: 96 KiB with fragmentation, 24 KiB in one frame (browsers)', () => {
+  it('largest packet, unnumbered: 96 KiB with fragmentation, 24,000 bytes in one frame (browsers)', () => {
     const unnumbered = resolveLimits({ numbered: false });
     expect(maxPacketSize(unnumbered, true)).toBe(98_304);
-    expect(maxPacketSize(unnumbered, false)).toBe(24_576);
+    expect(maxPacketSize(unnumbered, false)).toBe(24_000);
     const base64Length = (bytes: number): number => encodeBase64(new Uint8Array(bytes)).length;
     expect(base64Length(98_304)).toBe(MESSAGE_LIMIT_BYTES);
     expect(base64Length(98_305)).toBeGreaterThan(MESSAGE_LIMIT_BYTES);
-    expect(base64Length(24_576)).toBe(FRAME_LIMIT_BYTES);
+    expect(base64Length(24_000)).toBe(CLIENT_FRAME_CHARS);
   });
 
   it('numbered, a message of 20 characters at least: 16 for the prefix, 4 for the smallest base64', () => {
@@ -47,10 +56,13 @@ describe('limits', () => {
     expect([0, 3, 4, 7, 8].map(bytesFitting)).toEqual([0, 0, 3, 3, 6]);
   });
 
-  it('refuse settings above what API Gateway accepts', () => {
+  it('refuse settings above what API Gateway accepts; a frame size up to 32,768 is an opt-in', () => {
     expect(() => resolveLimits({ maxFrameSize: FRAME_LIMIT_BYTES + 1 })).toThrow(RangeError);
+    expect(resolveLimits({ maxFrameSize: FRAME_LIMIT_BYTES }).maxFrameSize).toBe(32_768);
     expect(() => resolveLimits({ maxMessageSize: MESSAGE_LIMIT_BYTES + 1 })).toThrow(RangeError);
     expect(() => resolveLimits({ batchMs: -1 })).toThrow(RangeError);
+    expect(() => resolveLimits({ onGatewayError: 'close' as 'report' })).toThrow(RangeError);
+    expect(resolveLimits().onGatewayError).toBe('report');
     expect(resolveLimits({ maxFrameSize: 1024 }).maxFrameSize).toBe(1024);
   });
 });
@@ -95,32 +107,37 @@ describe('packMessages', () => {
 
 describe('splitFrames', () => {
   it('keeps a message that fits in one frame', () => {
-    expect(splitFrames('A'.repeat(FRAME_LIMIT_BYTES), FRAME_LIMIT_BYTES)).toHaveLength(1);
-    expect(splitFrames('', FRAME_LIMIT_BYTES)).toEqual(['']);
+    expect(splitFrames('A'.repeat(CLIENT_FRAME_CHARS), CLIENT_FRAME_CHARS)).toHaveLength(1);
+    expect(splitFrames('', CLIENT_FRAME_CHARS)).toEqual(['']);
   });
 
-  it('fragments a longer message into frames of at most the frame limit', () => {
+  it('fragments a longer message into frames of at most 32,000 characters', () => {
     const text = 'QUJD'.repeat(25_000); // 100,000 characters
-    const frames = splitFrames(text, FRAME_LIMIT_BYTES);
-    expect(frames.map((f) => f.length)).toEqual([32_768, 32_768, 32_768, 1_696]);
+    const frames = splitFrames(text, CLIENT_FRAME_CHARS);
+    expect(frames.map((f) => f.length)).toEqual([32_000, 32_000, 32_000, 4_000]);
     expect(frames.join('')).toBe(text);
+  });
+
+  it('cuts a 32,001-character message into two frames, each decoding as part of one text', () => {
+    const text = 'A'.repeat(CLIENT_FRAME_CHARS + 1);
+    expect(splitFrames(text, CLIENT_FRAME_CHARS).map((f) => f.length)).toEqual([32_000, 1]);
   });
 });
 
 describe('planMessages', () => {
   it('packs 3 packets of 40 KB as 2 messages: 80 KB in 4 frames, then 40 KB in 2 frames', () => {
     const packet = rawPacket(0x30, 40_000 - 4);
-    const plan = planMessages([packet, packet, packet], maxPacketSize(defaults, true), FRAME_LIMIT_BYTES);
+    const plan = planMessages([packet, packet, packet], maxPacketSize(defaults, true), defaults.maxFrameSize);
     expect(plan.map((frames) => frames.length)).toEqual([4, 2]);
-    expect(plan.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
+    expect(plan.flat().every((frame) => frame.length <= CLIENT_FRAME_CHARS)).toBe(true);
     expect(plan[0].join('')).toBe(Buffer.from(concatBytes([packet, packet])).toString('base64'));
   });
 
   it('numbers the messages from firstSeq, one number per message however many frames it takes', () => {
     const packet = rawPacket(0x30, 40_000 - 4);
-    const plan = planMessages([packet, packet, packet], maxPacketSize(defaults, true), FRAME_LIMIT_BYTES, 7);
+    const plan = planMessages([packet, packet, packet], maxPacketSize(defaults, true), defaults.maxFrameSize, 7);
     expect(plan.map((frames) => frames.length)).toEqual([4, 2]);
-    expect(plan.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
+    expect(plan.flat().every((frame) => frame.length <= CLIENT_FRAME_CHARS)).toBe(true);
     expect(plan[0].join('')).toBe(`7:${Buffer.from(concatBytes([packet, packet])).toString('base64')}`);
     expect(plan[1].join('')).toBe(`8:${Buffer.from(packet).toString('base64')}`);
     // Only the first frame of a message carries the number.

@@ -4,13 +4,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IntegrationFailedError, MalformedFrameError } from '../../../lib/client/errors';
+import { GatewayErrorFrameError, IntegrationFailedError, MalformedFrameError } from '../../../lib/client/errors';
 import { formatTag, splitTag } from '../../../lib/client/fragment-tag';
 import { Reassembler, decodeServerMessages } from '../../../lib/client/reassembly';
 import { encodeOutgoing, fragment, splitPackets, toBase64 } from '../../../lib/gateway/framing';
 import { FRAGMENT_PAYLOAD_BYTES } from '../../../lib/api-gateway';
 import { packetOfSize } from '../gateway/delivery-contract';
 import { hex } from './helpers';
+import { printableText } from '../../../lib/client/base64';
+import { encode } from '../../../lib/mqtt/index';
+import { arbitraryPacket } from '../mqtt/arbitraries';
 
 const big = (seed: number, parts = 3): Uint8Array => packetOfSize((parts - 1) * FRAGMENT_PAYLOAD_BYTES + 500, seed);
 const small = (seed: number): Uint8Array => packetOfSize(40, seed);
@@ -19,6 +22,15 @@ const b64 = toBase64;
 /** Feeds the messages and answers, per message, the bytes it added to the stream. */
 function feed(reassembler: Reassembler, messages: readonly string[]): Uint8Array[] {
   return messages.map((m) => reassembler.text(m));
+}
+
+function thrownBy(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
 }
 
 describe('fragment tags', () => {
@@ -110,20 +122,33 @@ describe('Reassembler', () => {
     expect(() => new Reassembler().text(text)).toThrow(MalformedFrameError);
   });
 
-  it("recognises API Gateway's error message for a failed integration, not as a malformed frame", () => {
-    const text = JSON.stringify({ message: 'Internal server error', connectionId: 'abc=', requestId: 'req-1' });
-    let thrown: unknown;
-    try {
-      new Reassembler().text(text);
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(IntegrationFailedError);
-    expect(thrown).toMatchObject({ code: 'STRATUS_INTEGRATION_FAILED', gatewayMessage: 'Internal server error', requestId: 'req-1' });
+  // The shapes reported from API Gateway WebSocket APIs (an integration error, a Lambda timeout,
+  // a frame no route takes), with the spacing seen in the reports.
+  it.each([
+    ['Internal server error', '{"message": "Internal server error", "connectionId":"Zq0lpfIyliACGbQ=", "requestId":"Zq1LaGLQliAFsbA="}'],
+    ['Endpoint request timed out', '{"message": "Endpoint request timed out", "connectionId":"Llf4ceE2NjMCF7w=", "requestId":"Llf7PFSNNjMFZeA="}'],
+    ['Forbidden', '{"message":"Forbidden","connectionId":"abc=","requestId":"req-1"}'],
+    ['Too Many Requests', '{"message":"Too Many Requests","connectionId":"abc=","requestId":"req-2"}'],
+  ])("recognises API Gateway's error frame %j, not as a malformed frame, and changes nothing", (message, text) => {
+    const reassembler = new Reassembler();
+    reassembler.text('a.0.2:wAA=');
+    const thrown = thrownBy(() => reassembler.text(text));
+    expect(thrown).toBeInstanceOf(GatewayErrorFrameError);
+    expect(thrown).toBeInstanceOf(IntegrationFailedError); // the deprecated name is the same class
+    const parsed = JSON.parse(text) as { connectionId: string; requestId: string };
+    expect(thrown).toMatchObject({ code: 'STRATUS_GATEWAY_ERROR_FRAME', gatewayMessage: message, requestId: parsed.requestId, connectionId: parsed.connectionId });
+    // The pending fragment is still there: its second part completes the packet.
+    expect(hex([reassembler.text('a.1.2:wAA=')])).toEqual(hex([new Uint8Array([0xc0, 0x00, 0xc0, 0x00])]));
+  });
+
+  it('recognises any JSON object as an error frame, its fields optional and bounded', () => {
+    expect(thrownBy(() => new Reassembler().text('{"connectionId":"abc="}'))).toMatchObject({ gatewayMessage: undefined, requestId: undefined, connectionId: 'abc=' });
+    const long = thrownBy(() => new Reassembler().text(JSON.stringify({ message: 'm'.repeat(1000), requestId: 7 })));
+    expect(long).toMatchObject({ requestId: undefined });
+    expect((long as GatewayErrorFrameError).gatewayMessage).toHaveLength(200);
   });
 
   it.each([
-    ['JSON without a message', '{"connectionId":"abc="}'],
     ['a brace that is not JSON', '{not json'],
     ['a JSON array', '["message"]'],
   ])('refuses %s as a malformed frame', (_name, text) => {
@@ -138,6 +163,46 @@ describe('Reassembler', () => {
 
   it('passes binary messages through in decodeServerMessages', () => {
     expect(hex([decodeServerMessages([small(1), b64(small(2))])])).toEqual(hex([new Uint8Array(Buffer.concat([small(1), small(2)]))]));
+  });
+});
+
+describe('Reassembler, binary messages', () => {
+  const ascii = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
+
+  it('reads a binary message holding base64 as the text message it holds', () => {
+    const packets = [small(1), small(2)];
+    expect(hex(packets.map((p) => new Reassembler().binary(ascii(b64(p)))))).toEqual(hex(packets));
+  });
+
+  it('reads tagged fragments in binary messages, mixed with text ones, as their packet', () => {
+    const packet = big(7);
+    const parts = fragment(packet, 'bin1');
+    const reassembler = new Reassembler();
+    const out = [reassembler.binary(ascii(parts[2]!)), reassembler.text(parts[0]!), reassembler.binary(ascii(parts[1]!))];
+    expect(hex(out)).toEqual(hex([new Uint8Array(0), new Uint8Array(0), packet]));
+  });
+
+  it("throws GatewayErrorFrameError for API Gateway's error frame in a binary message", () => {
+    const frame = ascii('{"message": "Internal server error", "connectionId":"abc=", "requestId":"req-3"}');
+    expect(thrownBy(() => new Reassembler().binary(frame))).toMatchObject({ code: 'STRATUS_GATEWAY_ERROR_FRAME', requestId: 'req-3' });
+  });
+
+  it('passes raw MQTT through, and binary text that is not a Stratus message (nothing is lost)', () => {
+    const reassembler = new Reassembler();
+    for (const raw of [small(3), new Uint8Array([0xd0, 0x00]), ascii('not base64!'), ascii('{not json'), new Uint8Array(0)]) {
+      expect(hex([reassembler.binary(raw)])).toEqual(hex([raw]));
+    }
+  });
+
+  it.each([4, 5] as const)('never reads a valid MQTT packet (protocol %i) sent raw in binary as text (property)', (version) => {
+    fc.assert(
+      fc.property(fc.array(arbitraryPacket(version), { minLength: 1, maxLength: 3 }), (packets) => {
+        const raw = new Uint8Array(Buffer.concat(packets.map((p) => encode(p, version))));
+        expect(printableText(raw)).toBeUndefined();
+        expect(hex([new Reassembler().binary(raw)])).toEqual(hex([raw]));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

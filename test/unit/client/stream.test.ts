@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   FramingRefusedError,
+  GatewayErrorFrameError,
   MalformedFrameError,
   MalformedPacketError,
   PacketTooLargeError,
@@ -8,9 +9,9 @@ import {
 } from '../../../lib/client/errors';
 import { resolveLimits, type StratusTransportOptions } from '../../../lib/client/limits';
 import type { SocketEvents, TextSocket } from '../../../lib/client/socket-types';
-import { StratusStream } from '../../../lib/client/stream';
+import { StratusStream, type TransportCounters } from '../../../lib/client/stream';
 import { concatBytes, cutAt, hex, rawPacket } from './helpers';
-import { FRAGMENT_PAYLOAD_BYTES, FRAME_LIMIT_BYTES } from '../../../lib/api-gateway';
+import { CLIENT_FRAME_CHARS, FRAGMENT_PAYLOAD_BYTES } from '../../../lib/api-gateway';
 import { fragment } from '../../../lib/gateway/framing';
 
 class FakeSocket implements TextSocket {
@@ -62,7 +63,7 @@ afterEach(() => {
 /** Lets queued microtasks, nextTicks and the factory's promise run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function setup(options: { canFragment?: boolean; open?: boolean; limits?: StratusTransportOptions } = {}) {
+async function setup(options: { canFragment?: boolean; open?: boolean; limits?: StratusTransportOptions; counters?: TransportCounters } = {}) {
   const socket = new FakeSocket();
   let events: SocketEvents | undefined;
   const stream = new StratusStream(
@@ -74,6 +75,8 @@ async function setup(options: { canFragment?: boolean; open?: boolean; limits?: 
       },
     },
     resolveLimits(options.limits),
+    {},
+    options.counters,
   );
   streams.push(stream);
   stream.on('error', () => {}); // tests that expect errors listen themselves
@@ -143,7 +146,7 @@ describe('StratusStream outgoing', () => {
     expect(hex(socket.messages())).toEqual(hex([concatBytes([p1, p2])]));
   });
 
-  it('keeps messages within 128 KB of base64, fragmenting those over 32 KB', async () => {
+  it('keeps messages within 128 KB of base64, fragmenting those over 32,000 characters', async () => {
     const { stream, socket } = await setup();
     const big = rawPacket(0x30, 40_000 - 4, 7);
     stream.write(big);
@@ -152,7 +155,10 @@ describe('StratusStream outgoing', () => {
     await settle();
     expect(socket.messages().map((m) => m.length)).toEqual([80_000, 40_000]);
     expect(socket.sent.map((frames) => frames.length)).toEqual([4, 2]);
-    expect(socket.sent.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
+    expect(socket.sent.map((frames) => frames.map((frame) => frame.length))).toEqual([
+      [32_000, 32_000, 32_000, 10_670], // "1:" and 106,668 characters of base64
+      [32_000, 21_338], // "2:" and 53,336
+    ]);
   });
 
   it('drops a packet too large for one message with PacketTooLargeError; the stream stays usable', async () => {
@@ -167,17 +173,19 @@ describe('StratusStream outgoing', () => {
     expect(stream.destroyed).toBe(false);
   });
 
-  it('without fragmentation (browsers), sends one frame of at most 32 KB per message', async () => {
+  it('without fragmentation (browsers), sends one frame of at most 32,000 characters per message', async () => {
     const { stream, socket } = await setup({ canFragment: false });
     const packet = rawPacket(0x30, 20_000);
     stream.write(packet);
     stream.write(packet);
     const error = nextError(stream);
-    stream.write(rawPacket(0x30, 24_561)); // 24,565 bytes: one more than fits beside the number
-    expect(await error).toMatchObject({ limit: 24_564, packetSize: 24_565 });
+    stream.write(rawPacket(0x30, 23_985)); // 23,989 bytes: one more than fits beside the number
+    expect(await error).toMatchObject({ limit: 23_988, packetSize: 23_989 });
+    stream.write(rawPacket(0x30, 23_984)); // 23,988 bytes: exactly fits
     await settle();
-    expect(socket.sent.map((frames) => frames.length)).toEqual([1, 1]);
-    expect(socket.sent.flat().every((frame) => frame.length <= FRAME_LIMIT_BYTES)).toBe(true);
+    expect(socket.sent.map((frames) => frames.length)).toEqual([1, 1, 1]);
+    expect(socket.sent.flat().every((frame) => frame.length <= CLIENT_FRAME_CHARS)).toBe(true);
+    expect(socket.sent[2]![0]!.length).toBe(31_986); // "3:" and 31,984 characters of base64
   });
 
   it('destroys the stream when the bytes are not MQTT (Remaining Length over 4 bytes)', async () => {
@@ -281,12 +289,61 @@ describe('StratusStream incoming', () => {
     expect(stream.destroyed).toBe(true);
   });
 
-  it("fails with IntegrationFailedError on API Gateway's error message, so MQTT.js reconnects and resends [MQTT-4.4.0-1]", async () => {
-    const { stream, events } = await setup();
+  it.each(['text', 'binary'] as const)(
+    "reports API Gateway's error frame (%s) as GatewayErrorFrameError and counts it; the stream goes on unchanged",
+    async (kind) => {
+      const counters = { gatewayErrorFrames: 0 };
+      const { stream, events, socket } = await setup({ counters });
+      const chunks = read(stream);
+      const parts = fragment(rawPacket(0x30, 2 * FRAGMENT_PAYLOAD_BYTES), 'big1');
+      events.text(parts[0]!);
+      events.text(Buffer.from(p1.subarray(0, 3)).toString('base64')); // a packet cut across messages
+      const error = nextError(stream);
+      const frame = '{"message": "Internal server error", "connectionId": "abc=", "requestId": "req-9"}';
+      if (kind === 'text') events.text(frame);
+      else events.binary(new Uint8Array(Buffer.from(frame, 'latin1')));
+      expect(await error).toBeInstanceOf(GatewayErrorFrameError);
+      expect(await error).toMatchObject({ code: 'STRATUS_GATEWAY_ERROR_FRAME', gatewayMessage: 'Internal server error', requestId: 'req-9' });
+      expect(stream.destroyed).toBe(false);
+      expect(stream.gatewayErrorFrames).toBe(1);
+      expect(counters.gatewayErrorFrames).toBe(1);
+      // The rest of the cut packet and the other fragments complete the stream as if nothing came between.
+      events.text(Buffer.from(p1.subarray(3)).toString('base64'));
+      events.text(parts[1]!);
+      events.text(parts[2]!);
+      await settle();
+      expect(hex([concatBytes(chunks)])).toEqual(hex([concatBytes([p1, rawPacket(0x30, 2 * FRAGMENT_PAYLOAD_BYTES)])]));
+      // And it still sends.
+      stream.write(p3);
+      await settle();
+      expect(hex(socket.messages())).toEqual(hex([p3]));
+    },
+  );
+
+  it("with onGatewayError: 'reconnect', fails on API Gateway's error frame, so MQTT.js reconnects and resends [MQTT-4.4.0-1]", async () => {
+    const counters = { gatewayErrorFrames: 0 };
+    const { stream, events, socket } = await setup({ counters, limits: { onGatewayError: 'reconnect' } });
     const error = nextError(stream);
-    events.text('{"message": "Internal server error", "connectionId": "abc=", "requestId": "req-9"}');
-    expect(await error).toMatchObject({ name: 'IntegrationFailedError', code: 'STRATUS_INTEGRATION_FAILED', requestId: 'req-9' });
+    events.text('{"message": "Endpoint request timed out", "connectionId": "abc=", "requestId": "req-7"}');
+    expect(await error).toMatchObject({ code: 'STRATUS_GATEWAY_ERROR_FRAME', gatewayMessage: 'Endpoint request timed out', requestId: 'req-7' });
     expect(stream.destroyed).toBe(true);
+    expect(socket.closed).toBe(1);
+    expect(counters.gatewayErrorFrames).toBe(1);
+  });
+
+  it('reads a binary message holding base64 (or a tagged fragment) as the text message it holds', async () => {
+    const { stream, events } = await setup();
+    const chunks = read(stream);
+    const big = rawPacket(0x30, 2 * FRAGMENT_PAYLOAD_BYTES);
+    const parts = fragment(big, 'bin1');
+    const binary = (text: string): void => events.binary(new Uint8Array(Buffer.from(text, 'latin1')));
+    binary(Buffer.from(p1).toString('base64'));
+    binary(parts[1]!);
+    events.text(parts[0]!);
+    binary(parts[2]!);
+    binary(Buffer.from(p2).toString('base64'));
+    await settle();
+    expect(hex([concatBytes(chunks)])).toEqual(hex([concatBytes([p1, big, p2])]));
   });
 
   it('passes binary messages from a lenient server through as they are', async () => {

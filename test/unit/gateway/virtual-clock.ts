@@ -29,3 +29,30 @@ export function virtualClock(start = 0, random = 0.5): VirtualClock {
     },
   };
 }
+
+export interface ManualClock extends PacingClock {
+  /** Sleepers waiting for the clock to move. */
+  readonly parked: number;
+  /** Moves the time forward and wakes every sleeper whose end it passed. */
+  advance(ms: number): void;
+}
+
+/** A clock that stands still until the test moves it: sleepers stay parked until then. */
+export function manualClock(start = 0, random = 0.5): ManualClock {
+  let now = start;
+  let sleepers: { until: number; wake: () => void }[] = [];
+  return {
+    get parked() {
+      return sleepers.length;
+    },
+    now: () => now,
+    random: () => random,
+    sleep: (ms) => new Promise<void>((wake) => sleepers.push({ until: now + ms, wake })),
+    advance: (ms) => {
+      now += ms;
+      const due = sleepers.filter((s) => s.until <= now);
+      sleepers = sleepers.filter((s) => s.until > now);
+      for (const s of due) s.wake();
+    },
+  };
+}

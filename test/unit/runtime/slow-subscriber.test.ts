@@ -75,7 +75,7 @@ describe.each(VERSIONS)('a throttled subscriber, protocol %i', (version) => {
     expect(publishes(next.take())).toEqual([]);
   });
 
-  it('later copies to a subscriber closed as slow are not lost: they wait in the queue for the resume', async () => {
+  it('later copies to a subscriber closed as slow are not lost: the resume sends them, in order [MQTT-4.4.0-1]', async () => {
     const { rt, sub, pub } = await setup(version);
     rt.delivery.simulateThrottle(sub.id);
     await pub.send(publishPacket('plant/temp', 'one', 1, { packetId: 1 }));

@@ -4,11 +4,11 @@
  * Node only (it sleeps with `node:timers/promises`); the device client (lib/client) retries
  * nothing itself, MQTT.js reconnects.
  *
- * Users: 429 LimitExceededException from `@connections` (lib/gateway/delivery.ts), the
- * unprocessed requests of a BatchWriteItem (lib/store/dynamodb/metered.ts), which the SDK reports
- * as a success and so never retries, and a single-item write refused with
- * TransactionConflictException (metered.ts), which the SDK does not retry. A failing SDK call is retried by the SDK itself (its
- * `maxAttempts`), not here.
+ * Users: 429 LimitExceededException of a `@connections` DELETE or GET (lib/gateway/delivery.ts;
+ * posts are paced instead, lib/gateway/pacing.ts), the unprocessed requests of a BatchWriteItem
+ * (lib/store/dynamodb/metered.ts), which the SDK reports as a success and so never retries, and a
+ * single-item write refused with TransactionConflictException (metered.ts), which the SDK does not
+ * retry. A failing SDK call is retried by the SDK itself (its `maxAttempts`), not here.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -22,8 +22,6 @@ export interface RetryPolicy {
   /** @default Math.random */
   readonly random?: () => number;
 }
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 50, maxDelayMs: 1_000 };
 
 /** Runs `operation`, retrying while `retryable(error)` and attempts remain; rethrows the last error. */
 export async function withRetry<T>(

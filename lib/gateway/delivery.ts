@@ -6,11 +6,22 @@
  * - `gone` (410 GoneException): the TARGET connection no longer exists. The adapter calls
  *   `onGone(targetId)` so the caller deletes the records of the connection that is gone, never
  *   the sender's.
- * - `throttled` (429 LimitExceededException after bounded retries): the client or the account is
- *   over its rate. Every message holds whole packets or one tagged fragment (framing.ts), so the
+ * - `throttled` (429 LimitExceededException): each 429 is answered by pacing (pacing.ts): the
+ *   post waits for the connection's next turn and is tried again, and later posts to that
+ *   connection wait their turn too; many connections throttled at once pause every post of the
+ *   process. `throttled` is the outcome only once the connection stayed throttled (no post to it
+ *   succeeding) for PacingPolicy `slowSubscriberMs` (3 s by default): a slow subscriber, which the
+ *   caller closes. Every message holds whole packets or one tagged fragment (framing.ts), so the
  *   packets of the `posted` messages reached the client and the rest did not; a packet whose
- *   fragments stopped midway is never handed to MQTT (the client drops its parts). The client's
- *   stream stays valid; whether to close the connection is the caller's choice.
+ *   fragments stopped midway is never handed to MQTT (the client drops its parts).
+ * - A timeout (no answer within the management client's request timeout, management-client.ts)
+ *   is ambiguous: the message may have been posted. A tagged fragment is posted again once: the
+ *   client keeps the first copy of a part and ignores the second (lib/client/reassembly.ts), so
+ *   neither a duplicate nor a missing fragment can corrupt its stream. A message of whole packets
+ *   is never posted again, as a second copy would be a duplicate MQTT packet (a QoS 0 message
+ *   twice, a second CONNACK): the send throws DeliveryTimeoutError (with `posted`), and the
+ *   runtime closes the connection, leaving the ambiguity to MQTT's session recovery (a persistent
+ *   session's unacknowledged copy is resent with DUP on resume [MQTT-4.4.0-1]).
  * 413 PayloadTooLargeException and 403 ForbiddenException are bugs or misconfiguration and throw
  * typed errors (PayloadTooLargeError, ForbiddenError).
  */
@@ -22,13 +33,16 @@ import {
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   DeliveryError,
+  DeliveryTimeoutError,
   ForbiddenError,
   PayloadTooLargeError,
   ThrottledError,
 } from './errors';
 import { encodeOutgoing } from './framing';
 import type { OutgoingMessage } from './framing';
-import { DEFAULT_RETRY, withRetry } from '../retry';
+import { splitTag } from '../client/fragment-tag';
+import { Pacer, THROTTLED, pacedCall, type PacingClock, type PacingPolicy } from './pacing';
+import { withRetry } from '../retry';
 import type { RetryPolicy } from '../retry';
 import type { TransportMode } from '../api-gateway';
 
@@ -37,7 +51,10 @@ export type SendOutcome =
   | { readonly status: 'sent'; readonly posted: number }
   /** The connection does not exist any more; `onGone` was called with its id. */
   | { readonly status: 'gone'; readonly posted: number }
-  /** Still throttled after the last retry; `posted` messages had gone out before. */
+  /**
+   * The connection stayed throttled past the pacer's bound (a slow subscriber); `posted` messages
+   * had gone out before.
+   */
   | { readonly status: 'throttled'; readonly posted: number };
 
 export interface ConnectionInfo {
@@ -63,21 +80,43 @@ export interface Delivery {
 /** Told the id of a connection found gone while sending to it. */
 export type OnGone = (goneConnectionId: string) => void | Promise<void>;
 
+/** Told of every 429 answer of `@connections`, retries included (the runtime counts DeliveryThrottled). */
+export type OnThrottled = (connectionId: string) => void;
+
+/**
+ * Retries of a DELETE or GET answered 429 (they are rare, and a slow subscriber's close must not
+ * be refused by the stall that closes it): 5 tries, full jitter from 100 ms, at most about 1.5 s.
+ */
+export const CONTROL_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 };
+
+/** Posts of a tagged fragment after a timeout (a duplicate part is ignored by the client). */
+export const FRAGMENT_TIMEOUT_RETRIES = 1;
+
 export type ManagementClient = Pick<ApiGatewayManagementApiClient, 'send'>;
 
 export interface ApiGatewayDeliveryOptions {
   readonly client: ManagementClient;
   readonly onGone?: OnGone;
-  /** @default DEFAULT_RETRY (3 attempts, full jitter) */
+  readonly onThrottled?: OnThrottled;
+  /** Pacing of posts under 429s. @default DEFAULT_PACING (pacing.ts) */
+  readonly pacing?: Partial<PacingPolicy>;
+  /** The pacer's clock. @default the real one */
+  readonly clock?: PacingClock;
+  /** DELETE and GET under 429s. @default CONTROL_RETRY */
   readonly retry?: RetryPolicy;
 }
 
-type Failure = 'gone' | 'throttled' | 'too-large' | 'forbidden' | 'other';
+type Failure = 'gone' | 'throttled' | 'timeout' | 'too-large' | 'forbidden' | 'other';
 
-/** Recognises the SDK's exceptions by name, or by HTTP status if a proxy changed the name. */
+/**
+ * Recognises the SDK's exceptions by name, or by HTTP status if a proxy changed the name. A
+ * `TimeoutError` is what @smithy/node-http-handler throws when its request or connection timeout
+ * fires (with `code` ETIMEDOUT for a socket timeout).
+ */
 export function classifyFailure(error: unknown): Failure {
-  const { name, $metadata } = (error ?? {}) as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const { name, code, $metadata } = (error ?? {}) as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } };
   const status = $metadata?.httpStatusCode;
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT') return 'timeout';
   if (name === 'GoneException' || status === 410) return 'gone';
   if (name === 'LimitExceededException' || status === 429) return 'throttled';
   if (name === 'PayloadTooLargeException' || status === 413) return 'too-large';
@@ -94,6 +133,8 @@ function typedError(connectionId: string, operation: string, error: unknown): Er
       return new ForbiddenError(connectionId, `${where}: forbidden`, { cause: error });
     case 'throttled':
       return new ThrottledError(connectionId, `${where}: still throttled after retries`, { cause: error });
+    case 'timeout':
+      return new DeliveryTimeoutError(connectionId, `${where}: no answer in time`, 0, { cause: error });
     default:
       return new DeliveryError(connectionId, `${where} failed`, { cause: error });
   }
@@ -101,14 +142,19 @@ function typedError(connectionId: string, operation: string, error: unknown): Er
 
 /** The Delivery adapter over the API Gateway connection management API. */
 export class ApiGatewayDelivery implements Delivery {
+  /** The pacing state of this adapter's posts (one per container or process). */
+  readonly pacer: Pacer;
   private readonly client: ManagementClient;
   private readonly onGone: OnGone | undefined;
+  private readonly onThrottled: OnThrottled | undefined;
   private readonly retry: RetryPolicy;
 
   constructor(options: ApiGatewayDeliveryOptions) {
     this.client = options.client;
     this.onGone = options.onGone;
-    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.onThrottled = options.onThrottled;
+    this.pacer = new Pacer(options.pacing, options.clock);
+    this.retry = options.retry ?? CONTROL_RETRY;
   }
 
   async send(connectionId: string, bytes: Uint8Array, mode: TransportMode): Promise<SendOutcome> {
@@ -117,20 +163,22 @@ export class ApiGatewayDelivery implements Delivery {
     // One message at a time: two posts are two independent HTTP requests with no ordering, and the
     // fragments of one packet must reach the client one after the other.
     for (const message of messages) {
-      const failure = await this.post(connectionId, message);
-      if (failure === 'gone') {
+      const answer = await this.post(connectionId, message, posted);
+      if (answer === 'gone') {
+        this.pacer.forget(connectionId);
         await this.onGone?.(connectionId);
         return { status: 'gone', posted };
       }
-      if (failure === 'throttled') return { status: 'throttled', posted };
+      if (answer === THROTTLED) return { status: 'throttled', posted };
       posted += 1;
     }
     return { status: 'sent', posted };
   }
 
   async close(connectionId: string): Promise<void> {
+    this.pacer.forget(connectionId);
     try {
-      await withRetry(this.retry, isThrottle, () =>
+      await withRetry(this.retry, (error) => this.isThrottle(connectionId, error), () =>
         this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId })),
       );
     } catch (error) {
@@ -141,7 +189,7 @@ export class ApiGatewayDelivery implements Delivery {
 
   async info(connectionId: string): Promise<ConnectionInfo | undefined> {
     try {
-      const output = await withRetry(this.retry, isThrottle, () =>
+      const output = await withRetry(this.retry, (error) => this.isThrottle(connectionId, error), () =>
         this.client.send(new GetConnectionCommand({ ConnectionId: connectionId })),
       );
       const now = new Date();
@@ -157,21 +205,46 @@ export class ApiGatewayDelivery implements Delivery {
     }
   }
 
-  /** Posts one message, retrying throttles; answers the failure that ended it, if any. */
-  private async post(connectionId: string, data: OutgoingMessage): Promise<'gone' | 'throttled' | undefined> {
+  /**
+   * Posts one message under the pacer; answers how it ended. A timed-out fragment is posted again
+   * (FRAGMENT_TIMEOUT_RETRIES), a timed-out message of whole packets never (DeliveryTimeoutError).
+   */
+  private async post(connectionId: string, data: OutgoingMessage, posted: number): Promise<'posted' | 'gone' | typeof THROTTLED> {
+    for (let timeouts = 0; ; timeouts += 1) {
+      try {
+        return await pacedCall(this.pacer, connectionId, () => this.postOnce(connectionId, data), this.onThrottled);
+      } catch (error) {
+        if (classifyFailure(error) !== 'timeout') throw typedError(connectionId, 'PostToConnection', error);
+        if (isFragment(data) && timeouts < FRAGMENT_TIMEOUT_RETRIES) continue;
+        throw new DeliveryTimeoutError(connectionId, `PostToConnection to connection ${connectionId}: no answer in time`, posted, {
+          cause: error,
+        });
+      }
+    }
+  }
+
+  /** One POST: 429 and 410 are answers, anything else throws. */
+  private async postOnce(connectionId: string, data: OutgoingMessage): Promise<'posted' | 'gone' | typeof THROTTLED> {
     try {
-      await withRetry(this.retry, isThrottle, () =>
-        this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data })),
-      );
-      return undefined;
+      await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+      return 'posted';
     } catch (error) {
       const failure = classifyFailure(error);
-      if (failure === 'gone' || failure === 'throttled') return failure;
-      throw typedError(connectionId, 'PostToConnection', error);
+      if (failure === 'throttled') return THROTTLED;
+      if (failure === 'gone') return 'gone';
+      throw error;
     }
+  }
+
+  /** A DELETE's or GET's 429, counted like a post's. */
+  private isThrottle(connectionId: string, error: unknown): boolean {
+    if (classifyFailure(error) !== 'throttled') return false;
+    this.onThrottled?.(connectionId);
+    return true;
   }
 }
 
-function isThrottle(error: unknown): boolean {
-  return classifyFailure(error) === 'throttled';
+/** A tagged fragment of a big packet (lib/client/fragment-tag.ts), which the client keeps once. */
+export function isFragment(message: OutgoingMessage): boolean {
+  return typeof message === 'string' && splitTag(message)?.tag !== undefined;
 }

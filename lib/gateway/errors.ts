@@ -52,3 +52,17 @@ export class ForbiddenError extends DeliveryError {}
 
 /** 429 LimitExceededException persisted through every retry of a `close` or `info` call. */
 export class ThrottledError extends DeliveryError {}
+
+/**
+ * A `@connections` call got no answer within the management client's request timeout (or could
+ * not connect in time). It may have been applied: a POST may have reached the client. `posted`
+ * counts the messages of the send that were answered before it (0 for `close` and `info`).
+ */
+export class DeliveryTimeoutError extends DeliveryError {
+  readonly posted: number;
+
+  constructor(connectionId: string, message: string, posted: number, options?: { cause?: unknown }) {
+    super(connectionId, message, options);
+    this.posted = posted;
+  }
+}

@@ -107,6 +107,7 @@ export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeD
     ? { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }
     : {};
   const management = setup.managementClient ?? managementClient(setup.managementEndpoint, clientConfig);
+  const metrics = setup.metrics ?? createMetrics();
   const api = new ApiGatewayDelivery({
     client: setup.wrapManagementClient ? setup.wrapManagementClient(management) : management,
     // The records of the connection that is gone, never the sender's: its close is queued behind
@@ -114,6 +115,8 @@ export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeD
     onGone: async (goneConnectionId) => {
       if (self) await closeFound(self, goneConnectionId, 'gone');
     },
+    // Every 429 of `@connections`, each paced retry included (lib/gateway/pacing.ts).
+    onThrottled: () => metrics.add('DeliveryThrottled'),
   });
   self = {
     ...stores,
@@ -129,7 +132,7 @@ export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeD
       createAuthenticator({ store: stores.auth, allowAnonymous: setup.broker.allowAnonymous, verifyToken: setup.verifyToken, log }),
     allowBinary: setup.allowBinary ?? false,
     log,
-    metrics: setup.metrics ?? createMetrics(),
+    metrics,
     now: setup.now ?? Date.now,
   };
   return self;

@@ -54,7 +54,9 @@ export function queue(outbox: Outbox, decision: Decision): void {
  * reply that never arrives (a CONNACK, a PUBACK) would leave the client waiting until its own
  * timeout (a throttled send delivers whole packets only, but maybe not all of them); so the
  * connection is closed instead, and the client reconnects and resends its unacknowledged QoS 1/2
- * messages [MQTT-4.4.0-1].
+ * messages [MQTT-4.4.0-1]. That is: still throttled past the delivery port's bound (a slow
+ * client, counted `SlowSubscriberClosed`), or a post with no answer in time (DeliveryTimeoutError:
+ * the replies are never posted twice, a second CONNACK would be a protocol error).
  */
 export async function flushOrClose(deps: RuntimeDeps, connectionId: string, mode: TransportMode, outbox: Outbox): Promise<boolean> {
   let status: SendOutcome['status'];
@@ -67,7 +69,8 @@ export async function flushOrClose(deps: RuntimeDeps, connectionId: string, mode
   }
   if (status === 'gone') return false;
   if (status === 'throttled') {
-    deps.log.warn('replies throttled: closing the connection', { connectionId });
+    deps.metrics.add('SlowSubscriberClosed');
+    deps.log.warn('replies stayed throttled: closing the connection', { connectionId });
     await closeQuietly(deps, connectionId);
     return false;
   }
@@ -83,7 +86,6 @@ async function sendReplies(deps: RuntimeDeps, connectionId: string, mode: Transp
   deps.metrics.add('MessagesOut', outbox.chunks.length);
   deps.metrics.add('BytesOut', bytes.byteLength);
   if (outcome.status === 'gone') deps.metrics.add('Gone410');
-  if (outcome.status === 'throttled') deps.metrics.add('DeliveryErrors');
   return outcome.status;
 }
 

@@ -118,6 +118,16 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     onGone: async (goneConnectionId) => {
       await closeFound(deps, goneConnectionId, 'gone');
     },
+    onThrottled: () => deps.metrics.add('DeliveryThrottled'),
+    // The pacer's waits under 429s move the test's clock instead of taking real time.
+    clock: {
+      now: clock,
+      sleep: async (ms) => {
+        const until = clock() + ms;
+        await Promise.resolve();
+        if (now < until) now = until;
+      },
+    },
   });
   const deps: RuntimeDeps = {
     ...stores,

@@ -9,6 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TransportMode } from '../../api-gateway';
+import { DeliveryTimeoutError } from '../../gateway/errors';
+import type { SendOutcome } from '../../gateway/delivery';
 import type { PublishPacket } from '../../mqtt';
 import type { EnqueueSlot, Gate } from '../../store/message-port';
 import type { RuntimeDeps } from '../types';
@@ -125,22 +127,48 @@ export interface Outlet {
 
 /**
  * Posts bytes to a subscriber's connection (through the outlet when it is the sender's own).
- * Still throttled after the delivery port's retries: the copy did not (or only partly) reach the
- * client, and no ack will free its slot, so the connection is closed; the disconnect path
- * settles the session.
+ *
+ * - `throttled`: the delivery port paced and retried the 429s until the connection had stayed
+ *   throttled for its bound (lib/gateway/pacing.ts, 3 s): a slow subscriber. The copy did not (or
+ *   only partly) reach the client and no ack will free its slot, so the connection is closed
+ *   (`SlowSubscriberClosed`). The copy is not posted again here: a persistent session keeps it in
+ *   flight (it was stored before the post) and its resume resends it with DUP [MQTT-4.4.0-1]; a
+ *   clean session ends with its connection.
+ * - DeliveryTimeoutError: the post got no answer in time and may have reached the client. It is
+ *   not posted again (a second copy would be a duplicate packet under the same packet id, maybe
+ *   after the client ended its flow); the connection is closed and MQTT's session recovery settles
+ *   it, as above. Returns normally, so the fan-out and the drain do not retry the post either.
  */
 export async function post(deps: RuntimeDeps, connectionId: string, mode: TransportMode, bytes: Uint8Array, outlet?: Outlet): Promise<void> {
   if (outlet !== undefined && outlet.connectionId === connectionId) {
     outlet.push(bytes);
     return;
   }
-  const outcome = await deps.delivery.send(connectionId, bytes, mode);
+  let outcome: SendOutcome;
+  try {
+    outcome = await deps.delivery.send(connectionId, bytes, mode);
+  } catch (error) {
+    if (!(error instanceof DeliveryTimeoutError)) throw error;
+    deps.metrics.add('DeliveryErrors');
+    deps.log.warn('delivery timed out: closing the connection', { connectionId, posted: error.posted });
+    await closeConnection(deps, connectionId);
+    return;
+  }
   deps.metrics.add('MessagesOut');
   deps.metrics.add('BytesOut', bytes.byteLength);
   if (outcome.status === 'gone') deps.metrics.add('Gone410');
   if (outcome.status === 'throttled') {
-    deps.metrics.add('DeliveryErrors');
-    deps.log.warn('delivery throttled: closing the connection', { connectionId, posted: outcome.posted });
+    deps.metrics.add('SlowSubscriberClosed');
+    deps.log.warn('delivery stayed throttled: closing the slow subscriber', { connectionId, posted: outcome.posted });
+    await closeConnection(deps, connectionId);
+  }
+}
+
+/** Closes a connection the broker gave up on; a failed close is logged (keep-alive or the gateway ends it). */
+async function closeConnection(deps: RuntimeDeps, connectionId: string): Promise<void> {
+  try {
     await deps.delivery.close(connectionId);
+  } catch (error) {
+    deps.log.warn('closing the connection failed', { connectionId, error });
   }
 }

@@ -8,8 +8,11 @@ import { describeDeliveryContract, packetOfSize } from './delivery-contract';
 import { decodeServerMessages } from '../../../lib/client/reassembly';
 import { FakeManagementApi } from './fake-management-api';
 import { FRAGMENT_PAYLOAD_BYTES } from '../../../lib/api-gateway';
+import { DEFAULT_PACING } from '../../../lib/gateway/pacing';
+import { virtualClock } from './virtual-clock';
 
 const sleeps: number[] = [];
+/** DELETE and GET retries, waits recorded (posts are paced on a virtual clock instead). */
 const instantRetry: RetryPolicy = {
   attempts: 3,
   baseDelayMs: 100,
@@ -44,7 +47,7 @@ describeDeliveryContract('API Gateway over a fake @connections', async () => {
   const goneIds: string[] = [];
   const api = new FakeManagementApi();
   const client = api.client();
-  const delivery = new ApiGatewayDelivery({ client, onGone: (id) => void goneIds.push(id), retry: instantRetry });
+  const delivery = new ApiGatewayDelivery({ client, onGone: (id) => void goneIds.push(id), retry: instantRetry, clock: virtualClock() });
   return {
     delivery,
     goneIds,
@@ -64,35 +67,49 @@ describe('ApiGatewayDelivery outcomes', () => {
     const api = new FakeManagementApi();
     const client = api.client();
     const goneIds: string[] = [];
-    const delivery = new ApiGatewayDelivery({ client, onGone: (id) => void goneIds.push(id), retry: instantRetry });
+    const throttles: string[] = [];
+    const clock = virtualClock();
+    const delivery = new ApiGatewayDelivery({
+      client,
+      onGone: (id) => void goneIds.push(id),
+      onThrottled: (id) => void throttles.push(id),
+      retry: instantRetry,
+      clock,
+    });
     const id = newId();
     api.connections.set(id, { chunks: [], connectedAt: new Date() });
-    return { api, client, delivery, goneIds, id };
+    return { api, client, delivery, goneIds, throttles, clock, id };
   }
+
+  const always429 = (): number[] => Array.from({ length: 100 }, () => 429);
 
   afterEach(() => {
     sleeps.length = 0;
   });
 
-  it('retries a 429 with bounded, jittered backoff and then delivers', async () => {
-    const { api, client, delivery, id } = setup();
+  it('retries a 429 after a paced, jittered wait and then delivers; every 429 is told', async () => {
+    const { api, client, delivery, throttles, clock, id } = setup();
     try {
       api.scripted.set(id, [429, 429]);
       expect(await delivery.send(id, packetOfSize(3), 'text')).toEqual({ status: 'sent', posted: 1 });
       expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(3);
-      expect(sleeps).toEqual([99, 149]); // 0.999 * min(150, 100 * 2^n), floored
+      expect(clock.sleeps).toEqual([75, 150]); // 3/4 of 100 and 200 ms (lib/gateway/pacing.ts)
+      expect(throttles).toEqual([id, id]);
     } finally {
       client.destroy();
     }
   });
 
-  it('gives up after the last attempt with outcome throttled, counting what went out', async () => {
-    const { api, client, delivery, goneIds, id } = setup();
+  it('gives up once the connection stayed throttled past the bound, counting what went out', async () => {
+    const { api, client, delivery, goneIds, throttles, clock, id } = setup();
     try {
-      api.scripted.set(id, [200, 429, 429, 429]);
+      api.scripted.set(id, [200, ...always429()]);
+      const start = clock.now();
       const outcome = await delivery.send(id, packetOfSize(FRAGMENT_PAYLOAD_BYTES + 100), 'text');
       expect(outcome).toEqual({ status: 'throttled', posted: 1 });
-      expect(api.requests).toHaveLength(4);
+      expect(api.requests).toHaveLength(1 + throttles.length);
+      expect(throttles.length).toBeGreaterThan(3);
+      expect(clock.now() - start).toBeLessThanOrEqual(DEFAULT_PACING.slowSubscriberMs);
       expect(goneIds).toEqual([]);
     } finally {
       client.destroy();
@@ -103,7 +120,7 @@ describe('ApiGatewayDelivery outcomes', () => {
     const { api, client, delivery, id } = setup();
     try {
       const packets = [packetOfSize(20_000, 1), packetOfSize(20_000, 2), packetOfSize(60_000, 3)];
-      api.scripted.set(id, [200, 200, 200, 429, 429, 429]);
+      api.scripted.set(id, [200, 200, 200, ...always429()]);
       const outcome = await delivery.send(id, new Uint8Array(Buffer.concat(packets)), 'text');
       expect(outcome).toEqual({ status: 'throttled', posted: 3 }); // two whole packets, one fragment
       const received = decodeServerMessages(api.connections.get(id)!.chunks.map((c) => c.toString()));
@@ -167,10 +184,13 @@ describe('ApiGatewayDelivery outcomes', () => {
 
 describe('MemoryDelivery simulation', () => {
   it('records posts and simulates throttles', async () => {
-    const delivery = new MemoryDelivery();
+    const clock = virtualClock();
+    const delivery = new MemoryDelivery({ clock });
     delivery.open('a');
-    delivery.simulateThrottle('a', 1);
+    delivery.simulateThrottle('a');
     expect((await delivery.send('a', packetOfSize(2), 'text')).status).toBe('throttled');
+    delivery.simulateThrottle('a', 0);
+    clock.advance(2 * DEFAULT_PACING.slowSubscriberMs); // the given-up stall is forgotten
     expect((await delivery.send('a', packetOfSize(2), 'binary')).status).toBe('sent');
     expect(delivery.posts).toEqual([{ connectionId: 'a', mode: 'binary', message: packetOfSize(2) }]);
     await delivery.close('a');

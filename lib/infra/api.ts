@@ -1,15 +1,12 @@
 /**
  * The API Gateway WebSocket API: the three routes (`$disconnect` and `$default` go to Lambda with
  * direct ingress, to the ingress queue with ordered ingress: ./ingress), a throttled stage with a
- * JSON access log, the API Gateway account's logging role, and an optional custom domain mapped at
- * `/{stageName}`.
+ * JSON access log and the API Gateway account's logging role. The custom domain is in ./domain.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
 import {
-  ApiMapping,
   CfnAuthorizer,
-  DomainName,
   LogGroupLogDestination,
   WebSocketApi,
   WebSocketStage,
@@ -18,12 +15,11 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Certificate, type ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ResolvedBrokerProps, CustomDomainProps } from './props';
+import type { ResolvedBrokerProps } from './props';
 
 /** One JSON object per access log line (only variables documented for WebSocket APIs). */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
@@ -43,7 +39,6 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 interface BrokerApi {
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
-  readonly domain?: DomainName;
   readonly cloudWatchRole?: Role;
 }
 
@@ -61,11 +56,6 @@ function createAccountLoggingRole(scope: Construct): { role: Role; account: CfnA
   const account = new CfnAccount(scope, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
   account.applyRemovalPolicy(RemovalPolicy.RETAIN);
   return { role, account };
-}
-
-function certificateOf(scope: Construct, domain: CustomDomainProps): ICertificate {
-  if (domain.certificate) return domain.certificate;
-  return Certificate.fromCertificateArn(scope, 'Certificate', domain.certificateArn as string);
 }
 
 /** The API and its stage, without routes: functions need the API id before routes need them. */
@@ -91,15 +81,7 @@ export function createWebSocketApi(scope: Construct, config: ResolvedBrokerProps
     stage.node.addDependency(logging.account);
     cloudWatchRole = logging.role;
   }
-  let domain: DomainName | undefined;
-  if (config.customDomain) {
-    domain = new DomainName(scope, 'DomainName', {
-      domainName: config.customDomain.domainName,
-      certificate: certificateOf(scope, config.customDomain),
-    });
-    new ApiMapping(scope, 'ApiMapping', { api, domainName: domain, stage, apiMappingKey: config.stageName });
-  }
-  return { api, stage, domain, cloudWatchRole };
+  return { api, stage, cloudWatchRole };
 }
 
 interface RouteTargets {

@@ -1,9 +1,14 @@
 export { MAX_PACKET_BYTES } from '../api-gateway';
-export { MqttBroker, runtimeEnvironment, type BrokerFunctions } from './mqtt-broker';
+export { MqttBroker, SWEEPER_MAX_EVENT_AGE, publishRateEnvironment, runtimeEnvironment, type BrokerFunctions } from './mqtt-broker';
+export { BACKED_UP_TABLES, type BrokerBackup } from './backup';
 export { INGRESS_MAX_RECEIVES, type IngressQueue } from './ingress';
 export { StratusStack, connectExample, type StratusStackProps } from './stratus-stack';
 export type {
+  BackupProps,
+  BudgetProps,
   CustomDomainProps,
+  PublishRateProps,
+  ResolvedBackupProps,
   IngressMode,
   JwtProps,
   MqttBrokerProps,

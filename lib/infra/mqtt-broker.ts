@@ -5,19 +5,26 @@
  * queue -> Lambda (message) with ordered ingress (the default), or -> Lambda (message, disconnect)
  * with direct ingress; DynamoDB tables from lib/store/schema.ts; a scheduled sweeper;
  * least-privilege roles; alarms and a dashboard; with `jwt`, a Lambda REQUEST authorizer on $connect.
+ * Optional: a custom domain (./domain), an AWS Backup plan (./backup), a cost budget (./budget).
  */
+import { Duration } from 'aws-cdk-lib';
 import type { DomainName, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { CfnBudget } from 'aws-cdk-lib/aws-budgets';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Function as LambdaFn } from 'aws-cdk-lib/aws-lambda';
+import type { ARecord } from 'aws-cdk-lib/aws-route53';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { TABLE_IDS, tableEnvVar, type TableId } from '../store/schema';
 import { deployedFunctionIds, type CoreFunctionId, type FunctionId } from './access';
 import { addRoutes, createWebSocketApi, lambdaIngress, type IngressIntegrations } from './api';
+import { createBackupPlan, type BrokerBackup } from './backup';
+import { createBudget } from './budget';
+import { createCustomDomain } from './domain';
 import { FUNCTION_TIMEOUTS, createBrokerFunction, type BrokerFunction } from './functions';
 import { grantFunctionAccess } from './grants';
 import { INGRESS_MAX_RECEIVES, consumeIngress, createIngressQueue, type IngressQueue } from './ingress';
@@ -61,16 +68,27 @@ export function jwtEnvironment(config: ResolvedBrokerProps): Record<string, stri
   };
 }
 
+/** The per-client publish rate limit (the message function enforces it); `0` per second: off. */
+export function publishRateEnvironment(config: ResolvedBrokerProps): Record<string, string> {
+  const rate = config.clientPublishRate;
+  return {
+    STRATUS_PUBLISH_RATE_PER_SECOND: rate === false ? '0' : String(rate.perSecond),
+    STRATUS_PUBLISH_RATE_BURST: rate === false ? '0' : String(rate.burst),
+  };
+}
+
 /**
  * Each function's environment: the runtime contract for the core functions, plus the JWT settings
  * for the two that verify tokens (`$connect` reads the authorizer's principal, `$default` verifies
- * a JWT sent as the CONNECT password); the authorizer gets the JWT settings and its log level only.
+ * a JWT sent as the CONNECT password), plus the publish rate limit for the one that handles MQTT
+ * packets (`message`); the authorizer gets the JWT settings and its log level only.
  */
 export function functionEnvironment(fn: FunctionId, config: ResolvedBrokerProps, runtime: Record<string, string>): Record<string, string> {
   if (fn === 'authorizer') {
     return { ...jwtEnvironment(config), STRATUS_LOG_LEVEL: config.logLevel, NODE_OPTIONS: '--enable-source-maps' };
   }
-  return fn === 'connect' || fn === 'message' ? { ...runtime, ...jwtEnvironment(config) } : runtime;
+  if (fn === 'message') return { ...runtime, ...jwtEnvironment(config), ...publishRateEnvironment(config) };
+  return fn === 'connect' ? { ...runtime, ...jwtEnvironment(config) } : runtime;
 }
 
 /**
@@ -100,6 +118,12 @@ function createIngress(
   return { integrations: { default: queue.defaultIntegration, disconnect: queue.disconnectIntegration }, queue };
 }
 
+/**
+ * The sweeper's schedule delivers each run once, within this age, or drops it: a run is never
+ * retried or delivered late, so two sweeps do not overlap (the next run comes a minute later).
+ */
+export const SWEEPER_MAX_EVENT_AGE = Duration.seconds(60);
+
 export class MqttBroker extends Construct {
   /** The props with their defaults applied */
   readonly config: ResolvedBrokerProps;
@@ -114,6 +138,12 @@ export class MqttBroker extends Construct {
   readonly alarmTopic?: Topic;
   /** Present when `customDomain` was given */
   readonly domainName?: DomainName;
+  /** Present when `customDomain` has a hosted zone (and `aliasRecord` is not false) */
+  readonly aliasRecord?: ARecord;
+  /** Present when `backup` was given */
+  readonly backup?: BrokerBackup;
+  /** Present when `budget` was given */
+  readonly budget?: CfnBudget;
   /** The ingress queue, its dead-letter queue and API Gateway's send role: present with `ingress: 'ordered'` */
   readonly ingressQueue?: IngressQueue;
   /** `wss://…/{stage}`: on the custom domain if there is one */
@@ -131,9 +161,14 @@ export class MqttBroker extends Construct {
     this.api = web.api;
     this.stage = web.stage;
     this.tables = tables;
-    this.domainName = web.domain;
+    const domain = config.customDomain
+      ? createCustomDomain(this, config.customDomain, { api: web.api, stage: web.stage, stageName: config.stageName })
+      : undefined;
+    this.domainName = domain?.domainName;
+    this.aliasRecord = domain?.aliasRecord;
+    // Always the execute-api endpoint, custom domain or not (./domain).
     this.managementEndpoint = web.stage.callbackUrl;
-    this.url = web.domain ? `wss://${config.customDomain?.domainName}/${config.stageName}` : web.stage.url;
+    this.url = domain ? domain.url : web.stage.url;
 
     const tableNames = Object.fromEntries(TABLE_IDS.map((t) => [t, tables[t].tableName])) as Record<TableId, string>;
     const environment = runtimeEnvironment(config, tableNames, this.managementEndpoint);
@@ -161,8 +196,11 @@ export class MqttBroker extends Construct {
     this.sweeperSchedule = new Rule(this, 'SweeperSchedule', {
       schedule: Schedule.rate(config.sweeperInterval),
       description: 'Runs the Stratus sweeper: dead connections, wills, expired sessions',
-      targets: [new LambdaFunction(core('sweeper').fn, { retryAttempts: 0 })],
+      // One attempt, never delivered late: a retried or delayed run would overlap the next one.
+      targets: [new LambdaFunction(core('sweeper').fn, { retryAttempts: 0, maxEventAge: SWEEPER_MAX_EVENT_AGE })],
     });
+    // EventBridge invokes asynchronously: Lambda's own async retries (2 by default) must be off too.
+    core('sweeper').fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: SWEEPER_MAX_EVENT_AGE });
 
     const observed = createObservability(this, {
       functions: this.functions,
@@ -170,11 +208,15 @@ export class MqttBroker extends Construct {
       apiId: this.api.apiId,
       stageName: config.stageName,
       alarmEmail: config.alarmEmail,
+      accountConcurrencyLimit: config.accountConcurrencyLimit,
       ingressQueue: this.ingressQueue,
     });
     this.alarms = observed.alarms;
     this.dashboard = observed.dashboard;
     this.alarmTopic = observed.alarmTopic;
+
+    this.backup = config.backup ? createBackupPlan(this, config.backup, tables) : undefined;
+    this.budget = config.budget ? createBudget(this, config.budget) : undefined;
 
     suppressBrokerFindings({
       api: this.api,
@@ -184,6 +226,7 @@ export class MqttBroker extends Construct {
       functions: Object.values(this.functions),
       cloudWatchRole: web.cloudWatchRole,
       alarmTopic: this.alarmTopic,
+      backupSelection: this.backup?.selection,
     });
   }
 }

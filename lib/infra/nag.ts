@@ -8,6 +8,7 @@
  */
 import { Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib';
 import type { WebSocketApi, WebSocketRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { BackupSelection } from 'aws-cdk-lib/aws-backup';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
@@ -23,6 +24,8 @@ interface NagTargets {
   readonly functions: readonly IFunction[];
   readonly cloudWatchRole?: Role;
   readonly alarmTopic?: Topic;
+  /** The backup plan's selection, whose role carries AWS Backup's managed policy */
+  readonly backupSelection?: BackupSelection;
 }
 
 /** How cdk-nag renders a value in a finding id: a token as `<AWS::Region>`, a literal as is. */
@@ -48,6 +51,9 @@ function connectionsFindingId(api: WebSocketApi, stageName: string, method: Conn
 const API_GATEWAY_LOGS_POLICY =
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]';
 
+const BACKUP_POLICY =
+  'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]';
+
 const SUPPRESSION_REASONS = {
   routeAuthorization:
     'API Gateway allows authorizers on $connect only; $disconnect and $default run on an already accepted connection. ' +
@@ -67,6 +73,10 @@ const SUPPRESSION_REASONS = {
   topicEncryption:
     'Alarm notifications carry alarm names and states only, no data. CloudWatch alarms cannot publish to a topic encrypted ' +
     'with the AWS-managed aws/sns key, and a customer-managed key would add a fixed monthly cost to an idle broker.',
+  backupServiceRole:
+    'AWSBackupServiceRolePolicyForBackup is the AWS-managed policy AWS Backup documents for the role that runs backup jobs; ' +
+    'it follows the services AWS Backup supports. The role can be assumed only by backup.amazonaws.com, and the plan\'s ' +
+    'selection limits the jobs to the auth, retained and sessions tables. Restores are not granted (allowRestores false).',
 } as const;
 
 function suppress(construct: IConstruct, id: string, reason: string): void {
@@ -85,4 +95,5 @@ export function suppressBrokerFindings(targets: NagTargets): void {
   for (const fn of targets.functions) suppress(fn, 'AwsSolutions-L1', SUPPRESSION_REASONS.runtimeVersion);
   if (targets.cloudWatchRole) suppress(targets.cloudWatchRole, API_GATEWAY_LOGS_POLICY, SUPPRESSION_REASONS.accountLoggingRole);
   if (targets.alarmTopic) suppress(targets.alarmTopic, 'AwsSolutions-SNS2', SUPPRESSION_REASONS.topicEncryption);
+  if (targets.backupSelection) suppress(targets.backupSelection, BACKUP_POLICY, SUPPRESSION_REASONS.backupServiceRole);
 }

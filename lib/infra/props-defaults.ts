@@ -6,7 +6,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { MAX_PACKET_BYTES } from '../api-gateway';
-import type { IngressMode, JwtProps, MqttBrokerProps, ResolvedBrokerProps, StratusLogLevel, ThrottleProps } from './props';
+import type { BackupProps, IngressMode, JwtProps, MqttBrokerProps, PublishRateProps, ResolvedBackupProps, ResolvedBrokerProps, StratusLogLevel, ThrottleProps } from './props';
 
 const defaultStageName = (): string => 'mqtt';
 const defaultAllowAnonymous = (): boolean => false;
@@ -23,6 +23,24 @@ const defaultSweeperInterval = (): Duration => Duration.minutes(1);
 const defaultApiGatewayCloudWatchRole = (): boolean => true;
 const defaultUsernameClaim = (): string => 'sub';
 const defaultIngress = (): IngressMode => 'ordered';
+const defaultClientPublishRate = (): Required<PublishRateProps> => ({ perSecond: 100, burst: 200 });
+const defaultAccountConcurrencyLimit = (): number => 1000;
+const defaultBackupRetention = (): Duration => Duration.days(35);
+
+/** A bucket of twice the rate, at least one packet. */
+export const defaultBurst = (perSecond: number): number => Math.max(1, Math.ceil(2 * perSecond));
+
+function publishRateWithDefaults(rate: PublishRateProps | false | undefined): Required<PublishRateProps> | false {
+  if (rate === false) return false;
+  if (rate === undefined) return defaultClientPublishRate();
+  return { perSecond: rate.perSecond, burst: rate.burst ?? defaultBurst(rate.perSecond) };
+}
+
+function backupWithDefaults(backup: BackupProps | undefined): ResolvedBackupProps | undefined {
+  if (!backup) return undefined;
+  const retention = backup.retention ?? defaultBackupRetention();
+  return { retention, copyToVaultArn: backup.copyToVaultArn, copyRetention: backup.copyRetention ?? retention };
+}
 
 /** Deletion protection follows the removal policy unless set. */
 export const defaultDeletionProtection = (removalPolicy: RemovalPolicy): boolean =>
@@ -55,5 +73,9 @@ export function withDefaults(props: MqttBrokerProps): ResolvedBrokerProps {
     sweeperInterval: props.sweeperInterval ?? defaultSweeperInterval(),
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? defaultApiGatewayCloudWatchRole(),
     ingress: props.ingress ?? defaultIngress(),
+    clientPublishRate: publishRateWithDefaults(props.clientPublishRate),
+    accountConcurrencyLimit: props.accountConcurrencyLimit ?? defaultAccountConcurrencyLimit(),
+    backup: backupWithDefaults(props.backup),
+    budget: props.budget,
   };
 }

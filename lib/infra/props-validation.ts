@@ -5,8 +5,9 @@
  */
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import { MESSAGE_LIMIT_BYTES, MAX_PACKET_BYTES } from '../api-gateway';
-import type { CustomDomainProps, IngressMode, JwtProps, MqttBrokerProps, MqttCapabilities, ResolvedBrokerProps, ThrottleProps } from './props';
+import type { IngressMode, JwtProps, MqttBrokerProps, MqttCapabilities, ResolvedBrokerProps, ThrottleProps } from './props';
 import { withDefaults } from './props-defaults';
+import { refusedOperationalProp } from './props-schemas';
 
 /** The smallest packet limit worth advertising (a CONNECT with credentials must fit). */
 export const MIN_PACKET_SIZE = 128;
@@ -28,7 +29,6 @@ export class InvalidBrokerPropsError extends Error {
 }
 
 const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
-const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** A JWT claim name: printable, no whitespace. */
 const CLAIM_NAME = /^[\x21-\x7e]{1,256}$/;
@@ -39,13 +39,6 @@ function check(condition: boolean, prop: string, message: string): asserts condi
 
 function checkInt(value: number, prop: string, min: number, max: number): void {
   check(Number.isInteger(value) && value >= min && value <= max, prop, `must be an integer from ${min} to ${max}, got ${value}`);
-}
-
-function checkCustomDomain(domain: CustomDomainProps | undefined): void {
-  if (!domain) return;
-  check(DOMAIN_NAME.test(domain.domainName ?? ''), 'customDomain.domainName', `not a domain name: '${domain.domainName}'`);
-  const given = Number(domain.certificate !== undefined) + Number(domain.certificateArn !== undefined);
-  check(given === 1, 'customDomain', 'a custom domain needs exactly one of certificate or certificateArn');
 }
 
 function checkJwt(jwt: Required<JwtProps> | undefined): void {
@@ -99,7 +92,6 @@ function checkSweeperInterval(props: ResolvedBrokerProps): void {
 /** Checks every resolved prop; throws on the first one refused. */
 function validate(props: ResolvedBrokerProps): void {
   check(STAGE_NAME.test(props.stageName), 'stageName', `must match ${STAGE_NAME.source}, got '${props.stageName}'`);
-  checkCustomDomain(props.customDomain);
   checkJwt(props.jwt);
   checkPacketSize(props.maxPacketSize);
   checkCapabilities(props.capabilities);
@@ -116,6 +108,9 @@ function validate(props: ResolvedBrokerProps): void {
 
 /** Applies the defaults and validates; throws InvalidBrokerPropsError naming the prop. */
 export function resolveBrokerProps(props: MqttBrokerProps = {}): ResolvedBrokerProps {
+  // The operational props (custom domain, publish rate, concurrency, backup, budget) as given: zod.
+  const refused = refusedOperationalProp(props);
+  if (refused) throw new InvalidBrokerPropsError(refused.prop, refused.message);
   const resolved = withDefaults(props);
   validate(resolved);
   return resolved;

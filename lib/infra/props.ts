@@ -6,6 +6,7 @@ import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { Architecture } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { HostedZoneAttributes, IHostedZone } from 'aws-cdk-lib/aws-route53';
 
 export type StratusLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -21,19 +22,81 @@ export type StratusLogLevel = 'debug' | 'info' | 'warn' | 'error';
  */
 export type IngressMode = 'ordered' | 'direct';
 
+/**
+ * A custom domain for the WebSocket API (docs/DEPLOY.md "Custom domain"). Clients connect to
+ * `wss://{domainName}/{basePath}`; the functions keep calling `@connections` on the execute-api
+ * endpoint. The certificate is `certificate`, or `certificateArn`, or, when neither is given, a new
+ * ACM certificate validated by DNS in `hostedZone`.
+ */
 export interface CustomDomainProps {
   /** The domain clients connect to, e.g. `mqtt.example.com` */
   readonly domainName: string;
   /**
    * An ACM certificate for the domain, in the stack's Region.
-   * @default - `certificateArn` must be given instead
+   * @default - `certificateArn`, or a certificate created in `hostedZone`
    */
   readonly certificate?: ICertificate;
   /**
    * The ARN of an ACM certificate for the domain, in the stack's Region.
-   * @default - `certificate` must be given instead
+   * @default - `certificate`, or a certificate created in `hostedZone`
    */
   readonly certificateArn?: string;
+  /**
+   * The Route 53 public hosted zone that holds the domain (a zone, or its id and name). With it the
+   * stack creates the certificate when none is given (DNS validation) and an alias record.
+   * @default - no zone: a certificate must be given, and the DNS record is yours to create
+   */
+  readonly hostedZone?: IHostedZone | HostedZoneAttributes;
+  /**
+   * Create an A alias record for `domainName` in `hostedZone`, pointing at the API's domain.
+   * @default - true when `hostedZone` is given
+   */
+  readonly aliasRecord?: boolean;
+  /**
+   * The path the stage is mapped at: `wss://{domainName}/{basePath}`; `''` maps it at the root,
+   * `wss://{domainName}`.
+   * @default - the stage name, as on the execute-api URL
+   */
+  readonly basePath?: string;
+}
+
+/** The per-client publish rate limit: a token bucket per connection (docs/DEPLOY.md "Per-client limits"). */
+export interface PublishRateProps {
+  /** PUBLISH packets one client may send per second, sustained (more than 0). */
+  readonly perSecond: number;
+  /**
+   * The bucket size: PUBLISH packets one client may send at once after a quiet spell.
+   * @default - twice `perSecond`, at least 1
+   */
+  readonly burst?: number;
+}
+
+/** An AWS Backup plan over the tables whose loss loses state (docs/DEPLOY.md "Backups"). */
+export interface BackupProps {
+  /**
+   * How long each daily backup is kept.
+   * @default Duration.days(35)
+   */
+  readonly retention?: Duration;
+  /**
+   * The ARN of a backup vault in another Region (same partition) to copy each backup to.
+   * DynamoDB copies need AWS Backup's advanced features for DynamoDB turned on in the account.
+   * @default - no copy
+   */
+  readonly copyToVaultArn?: string;
+  /**
+   * How long each copy is kept.
+   * @default - `retention`
+   */
+  readonly copyRetention?: Duration;
+}
+
+/** An AWS Budgets cost budget with e-mail notifications (docs/DEPLOY.md "Budget"). */
+export interface BudgetProps {
+  /** The monthly amount, US dollars (the account's whole cost, not only this stack's). */
+  readonly monthlyUsd: number;
+  /** Who is told when actual cost passes the amount, or the forecast for the month does. */
+  readonly email: string;
 }
 
 export interface ThrottleProps {
@@ -172,6 +235,31 @@ export interface MqttBrokerProps {
    * @default 'ordered'
    */
   readonly ingress?: IngressMode;
+  /**
+   * The per-client publish rate limit, passed to the message function as
+   * `STRATUS_PUBLISH_RATE_PER_SECOND` and `STRATUS_PUBLISH_RATE_BURST` (`0` per second: off).
+   * A v5 client over it gets reason code 0x96 (Message rate too high); a 3.1.1 client is
+   * disconnected. `false` turns it off.
+   * @default { perSecond: 100, burst: 200 }
+   */
+  readonly clientPublishRate?: PublishRateProps | false;
+  /**
+   * The account's Lambda concurrency limit in this Region (Service Quotas, "Concurrent
+   * executions"): the concurrency alarm fires at 80 % of it. New accounts may have less than 1000.
+   * @default 1000
+   */
+  readonly accountConcurrencyLimit?: number;
+  /**
+   * A daily AWS Backup plan over the auth, retained and sessions tables, with an optional copy to a
+   * vault in another Region.
+   * @default - no backup plan (point-in-time recovery stays on, 35 days, in this Region)
+   */
+  readonly backup?: BackupProps;
+  /**
+   * An AWS Budgets monthly cost budget that e-mails on actual and forecast cost over the amount.
+   * @default - no budget
+   */
+  readonly budget?: BudgetProps;
 }
 
 /** MQTT capabilities a deployment may change (see MqttBrokerProps.capabilities). */
@@ -219,4 +307,14 @@ export interface ResolvedBrokerProps {
   readonly sweeperInterval: Duration;
   readonly apiGatewayCloudWatchRole: boolean;
   readonly ingress: IngressMode;
+  readonly clientPublishRate: Required<PublishRateProps> | false;
+  readonly accountConcurrencyLimit: number;
+  readonly backup?: ResolvedBackupProps;
+  readonly budget?: BudgetProps;
+}
+
+export interface ResolvedBackupProps {
+  readonly retention: Duration;
+  readonly copyToVaultArn?: string;
+  readonly copyRetention: Duration;
 }

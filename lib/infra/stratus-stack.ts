@@ -40,10 +40,20 @@ export class StratusStack extends Stack {
     }
     new CfnOutput(this, 'ConnectExample', { value: connectExample(broker.url), description: 'Connect with MQTT.js through the Stratus transport' });
     if (broker.domainName) {
+      const domain = broker.config.customDomain?.domainName;
       new CfnOutput(this, 'CustomDomainTarget', {
         value: broker.domainName.regionalDomainName,
-        description: `Point a CNAME (or alias) record for ${broker.config.customDomain?.domainName} here`,
+        description: broker.aliasRecord
+          ? `The alias record for ${domain} points here (created by the stack)`
+          : `Point a CNAME (or alias) record for ${domain} here`,
       });
+      new CfnOutput(this, 'ExecuteApiUrl', {
+        value: broker.stage.url,
+        description: 'The same API on its execute-api domain (works before the custom domain resolves)',
+      });
+    }
+    if (broker.backup) {
+      new CfnOutput(this, 'BackupVaultName', { value: broker.backup.vault.backupVaultName, description: 'AWS Backup vault of the daily table backups (kept with the stack deleted)' });
     }
     if (broker.alarmTopic) {
       new CfnOutput(this, 'AlarmTopicArn', { value: broker.alarmTopic.topicArn, description: 'Alarm notifications (confirm the e-mail subscription)' });

@@ -15,7 +15,9 @@
  * handled first, and cancels the will. `closed` counts those queued closes.
  *
  * It reads the connections table with a paged Scan (never on the message path) and stops at its
- * time budget; the next run goes on.
+ * time budget; the next run goes on. A sweep that stops before it finished (the budget, or an
+ * error from the scan or the will index) counts the `SweepIncomplete` metric; one connection whose
+ * check fails is logged and skipped, and does not make the sweep incomplete.
  */
 import type { QueuedCloseCause } from '../ingress-wire';
 import type { ConnectionRecord } from '../store/ports';
@@ -53,32 +55,40 @@ export async function sweep(deps: RuntimeDeps, options: SweepOptions = {}): Prom
     closed: { 'client-closed': 0, gone: 0, 'keep-alive-expired': 0, 'connect-timeout': 0, expired: 0 },
     partial: false,
   };
-  let cursor: string | undefined;
-  do {
-    if (deps.now() - start > budget) {
-      report.partial = true;
-      break;
-    }
-    const page = await deps.scan.page(cursor, options.pageSize ?? 100);
-    // One bad record (a failed GET, a failing disconnect path) must not stop the sweep.
-    await Promise.all(
-      page.records.map(async (record) => {
-        report.checked++;
-        try {
-          const verdict = await verdictFor(deps, record, options);
-          if (verdict === undefined) return;
-          await closeDead(deps, record, verdict);
-          report.closed[verdict]++;
-        } catch (error) {
-          deps.log.error('sweep failed for a connection', { connectionId: record.connectionId, error });
-        }
-      }),
-    );
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  report.willsPublished = await publishDueWills(deps);
+  // A sweep that stops early (its time budget, or an error that ends it) counts SweepIncomplete:
+  // what it left waits for the next run, and a steady count means the sweeper does not keep up.
+  let finished = false;
+  try {
+    let cursor: string | undefined;
+    do {
+      if (deps.now() - start > budget) {
+        report.partial = true;
+        break;
+      }
+      const page = await deps.scan.page(cursor, options.pageSize ?? 100);
+      // One bad record (a failed GET, a failing disconnect path) must not stop the sweep.
+      await Promise.all(page.records.map((record) => sweepRecord(deps, record, options, report)));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    report.willsPublished = await publishDueWills(deps);
+    finished = !report.partial;
+  } finally {
+    if (!finished) deps.metrics.add('SweepIncomplete');
+  }
   deps.log.info('sweep done', { ...report, ms: deps.now() - start });
   return report;
+}
+
+async function sweepRecord(deps: RuntimeDeps, record: ConnectionRecord, options: SweepOptions, report: SweepReport): Promise<void> {
+  report.checked++;
+  try {
+    const verdict = await verdictFor(deps, record, options);
+    if (verdict === undefined) return;
+    await closeDead(deps, record, verdict);
+    report.closed[verdict]++;
+  } catch (error) {
+    deps.log.error('sweep failed for a connection', { connectionId: record.connectionId, error });
+  }
 }
 
 async function verdictFor(deps: RuntimeDeps, record: ConnectionRecord, options: SweepOptions): Promise<SweepVerdict | undefined> {

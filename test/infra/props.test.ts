@@ -9,7 +9,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { coreFunctionIds, deployedFunctionIds, FUNCTION_IDS, FUNCTION_SPECS, tableActions, type FunctionId } from '../../lib/infra/access';
 import { InvalidContextError, readAppContext } from '../../lib/infra/context';
-import { MqttBroker } from '../../lib/infra/mqtt-broker';
+import { MqttBroker, publishRateEnvironment } from '../../lib/infra/mqtt-broker';
 import type { MqttBrokerProps } from '../../lib/infra/props';
 import { defaultDeletionProtection } from '../../lib/infra/props-defaults';
 import { InvalidBrokerPropsError, resolveBrokerProps } from '../../lib/infra/props-validation';
@@ -103,8 +103,61 @@ describe('MqttBroker props: invalid combinations throw naming the prop', () => {
     ['maxSessionExpiry', { maxSessionExpiry: Duration.seconds(0x1_0000_0000) }],
     ['logLevel', { logLevel: 'verbose' as never }],
     ['ingress', { ingress: 'fifo' as never }],
+    ['clientPublishRate.perSecond', { clientPublishRate: { perSecond: 0 } }],
+    ['clientPublishRate.perSecond', { clientPublishRate: { perSecond: 20_000 } }],
+    ['clientPublishRate.burst', { clientPublishRate: { perSecond: 10, burst: 0 } }],
+    ['clientPublishRate.burst', { clientPublishRate: { perSecond: 10, burst: 2.5 } }],
+    ['clientPublishRate', { clientPublishRate: true as never }],
+    ['accountConcurrencyLimit', { accountConcurrencyLimit: 5 }],
+    ['accountConcurrencyLimit', { accountConcurrencyLimit: 100.5 }],
+    ['customDomain.aliasRecord', { customDomain: { domainName: 'mqtt.example.com', ...cert, aliasRecord: true } }],
+    ['customDomain.basePath', { customDomain: { domainName: 'mqtt.example.com', ...cert, basePath: 'a/b' } }],
+    ['customDomain.hostedZone', { customDomain: { domainName: 'mqtt.example.com', hostedZone: { hostedZoneId: 'Z123', zoneName: 'example.org' } } }],
+    ['customDomain.hostedZone.hostedZoneId', { customDomain: { domainName: 'mqtt.example.com', hostedZone: { hostedZoneId: 'nope', zoneName: 'example.com' } } }],
+    ['customDomain.certificateArn', { customDomain: { domainName: 'mqtt.example.com', certificateArn: 'arn:aws:iam::123456789012:role/x' } }],
+    ['backup.retention', { backup: { retention: Duration.hours(36) } }],
+    ['backup.retention', { backup: { retention: Duration.days(0) } }],
+    ['backup.copyToVaultArn', { backup: { copyToVaultArn: 'arn:aws:s3:::bucket' } }],
+    ['backup.copyRetention', { backup: { copyRetention: 7 as never } }],
+    ['budget.monthlyUsd', { budget: { monthlyUsd: 0, email: 'billing@example.com' } }],
+    ['budget.email', { budget: { monthlyUsd: 10, email: 'billing' } }],
+    ['budget.email', { budget: { monthlyUsd: 10 } as never }],
   ])('%s: %o', (prop, props) => {
     expect(propError(props).prop).toBe(prop);
+  });
+
+  it('clientPublishRate: on by default at 100 per second, burst 200; false turns it off; the burst defaults to twice the rate', () => {
+    expect(resolveBrokerProps().clientPublishRate).toEqual({ perSecond: 100, burst: 200 });
+    expect(resolveBrokerProps({ clientPublishRate: false }).clientPublishRate).toBe(false);
+    expect(resolveBrokerProps({ clientPublishRate: { perSecond: 10 } }).clientPublishRate).toEqual({ perSecond: 10, burst: 20 });
+    expect(resolveBrokerProps({ clientPublishRate: { perSecond: 0.2 } }).clientPublishRate).toEqual({ perSecond: 0.2, burst: 1 });
+    expect(resolveBrokerProps({ clientPublishRate: { perSecond: 5, burst: 50 } }).clientPublishRate).toEqual({ perSecond: 5, burst: 50 });
+  });
+
+  it('the message function is told the rate as STRATUS_PUBLISH_RATE_PER_SECOND and _BURST, 0 when off', () => {
+    const env = (props: MqttBrokerProps) => publishRateEnvironment(resolveBrokerProps(props));
+    expect(env({})).toEqual({ STRATUS_PUBLISH_RATE_PER_SECOND: '100', STRATUS_PUBLISH_RATE_BURST: '200' });
+    expect(env({ clientPublishRate: { perSecond: 0.5, burst: 3 } })).toEqual({ STRATUS_PUBLISH_RATE_PER_SECOND: '0.5', STRATUS_PUBLISH_RATE_BURST: '3' });
+    expect(env({ clientPublishRate: false })).toEqual({ STRATUS_PUBLISH_RATE_PER_SECOND: '0', STRATUS_PUBLISH_RATE_BURST: '0' });
+  });
+
+  it('operational options are off by default; the concurrency limit defaults to 1000', () => {
+    const config = resolveBrokerProps();
+    expect(config.backup).toBeUndefined();
+    expect(config.budget).toBeUndefined();
+    expect(config.accountConcurrencyLimit).toBe(1000);
+  });
+
+  it('backup: 35 days by default, the copy kept as long unless set', () => {
+    expect(resolveBrokerProps({ backup: {} }).backup).toEqual({ retention: Duration.days(35), copyToVaultArn: undefined, copyRetention: Duration.days(35) });
+    const vault = 'arn:aws:backup:eu-central-1:123456789012:backup-vault:stratus-dr';
+    const backup = resolveBrokerProps({ backup: { retention: Duration.days(7), copyToVaultArn: vault, copyRetention: Duration.days(90) } }).backup!;
+    expect([backup.retention.toDays(), backup.copyToVaultArn, backup.copyRetention.toDays()]).toEqual([7, vault, 90]);
+  });
+
+  it('customDomain: a hosted zone alone is enough (the certificate is created in it)', () => {
+    const domain = { domainName: 'mqtt.example.com', hostedZone: { hostedZoneId: 'Z0123456789ABC', zoneName: 'example.com.' }, basePath: '' };
+    expect(resolveBrokerProps({ customDomain: domain }).customDomain).toEqual(domain);
   });
 
   it('ingress: ordered or direct', () => {
@@ -235,7 +288,56 @@ describe('context keys', () => {
     expect(ctx.broker.customDomain).toEqual({ domainName: 'mqtt.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/1-2' });
   });
 
+  it('builds a custom domain from a hosted zone, with a root mapping and no alias record', () => {
+    const ctx = read({
+      'stratus:domainName': 'mqtt.example.com',
+      'stratus:hostedZoneId': 'Z0123456789ABC',
+      'stratus:hostedZoneName': 'example.com',
+      'stratus:domainBasePath': '',
+      'stratus:aliasRecord': 'false',
+    });
+    expect(ctx.broker.customDomain).toEqual({
+      domainName: 'mqtt.example.com',
+      hostedZone: { hostedZoneId: 'Z0123456789ABC', zoneName: 'example.com' },
+      basePath: '',
+      aliasRecord: false,
+    });
+    expect(resolveBrokerProps(ctx.broker).customDomain?.basePath).toBe('');
+  });
+
+  it('sets the publish rate (0: off), the concurrency limit, a backup plan and a budget', () => {
+    const ctx = read({
+      'stratus:publishRatePerSecond': '2.5',
+      'stratus:publishRateBurst': '10',
+      'stratus:accountConcurrencyLimit': '400',
+      'stratus:backup': 'true',
+      'stratus:backupRetentionDays': '14',
+      'stratus:backupCopyVaultArn': 'arn:aws:backup:eu-central-1:123456789012:backup-vault:dr',
+      'stratus:budgetMonthlyUsd': '25.5',
+      'stratus:budgetEmail': 'billing@example.com',
+    });
+    const config = resolveBrokerProps(ctx.broker);
+    expect(config.clientPublishRate).toEqual({ perSecond: 2.5, burst: 10 });
+    expect(config.accountConcurrencyLimit).toBe(400);
+    expect(config.backup?.retention.toDays()).toBe(14);
+    expect(config.backup?.copyToVaultArn).toBe('arn:aws:backup:eu-central-1:123456789012:backup-vault:dr');
+    expect(config.budget).toEqual({ monthlyUsd: 25.5, email: 'billing@example.com' });
+    expect(read({ 'stratus:publishRatePerSecond': 0 }).broker.clientPublishRate).toBe(false);
+    expect(read({ 'stratus:backup': false }).broker.backup).toBeUndefined();
+  });
+
   it.each<[string, Record<string, unknown>]>([
+    ['stratus:hostedZoneName', { 'stratus:domainName': 'mqtt.example.com', 'stratus:hostedZoneId': 'Z0123456789ABC' }],
+    ['stratus:domainName', { 'stratus:hostedZoneId': 'Z0123456789ABC', 'stratus:hostedZoneName': 'example.com' }],
+    ['stratus:hostedZoneId', { 'stratus:hostedZoneId': 'example.com' }],
+    ['stratus:domainBasePath', { 'stratus:domainBasePath': 'a/b' }],
+    ['stratus:publishRatePerSecond', { 'stratus:publishRatePerSecond': '-1' }],
+    ['stratus:publishRatePerSecond', { 'stratus:publishRateBurst': '10' }],
+    ['stratus:accountConcurrencyLimit', { 'stratus:accountConcurrencyLimit': '5' }],
+    ['stratus:backup', { 'stratus:backupRetentionDays': '7' }],
+    ['stratus:backupCopyVaultArn', { 'stratus:backup': 'true', 'stratus:backupCopyVaultArn': 'dr' }],
+    ['stratus:budgetEmail', { 'stratus:budgetMonthlyUsd': '10' }],
+    ['stratus:budgetMonthlyUsd', { 'stratus:budgetMonthlyUsd': 'ten', 'stratus:budgetEmail': 'billing@example.com' }],
     ['stratus:maxPacketSize', { 'stratus:maxPacketSize': '200000' }],
     ['stratus:maxPacketSize', { 'stratus:maxPacketSize': 'big' }],
     ['stratus:allowAnonymous', { 'stratus:allowAnonymous': 'yes' }],

@@ -9,10 +9,12 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { coreFunctionIds, FUNCTION_SPECS, tableActions, type CoreFunctionId } from '../../lib/infra/access';
+import { CLIENT_ERROR_MIN_COUNT, CLIENT_ERROR_PERCENT, CONCURRENCY_ALARM_PERCENT, tableOperations } from '../../lib/infra/alarms';
 import { METRICS_NAMESPACE, METRIC_NAMES } from '../../lib/infra/metrics';
+import { SWEEPER_MAX_EVENT_AGE } from '../../lib/infra/mqtt-broker';
 import { TABLE_IDS, TABLE_SCHEMAS, tableEnvVar, type TableId } from '../../lib/store/schema';
 import { render, renderStatement, type RenderedStatement } from './render';
-import { missingEntries, synthStratus, type Synthesized } from './synth';
+import { expectedAlarmCount, missingEntries, synthStratus, type Synthesized } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 
@@ -181,6 +183,13 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
         STRATUS_LOG_LEVEL: 'info',
         NODE_OPTIONS: '--enable-source-maps',
       });
+      if (id === 'message') {
+        // The per-client publish rate limit, default { perSecond: 100, burst: 200 }: only the function that handles MQTT packets.
+        expect(env).toMatchObject({ STRATUS_PUBLISH_RATE_PER_SECOND: '100', STRATUS_PUBLISH_RATE_BURST: '200' });
+      } else {
+        expect(env).not.toHaveProperty('STRATUS_PUBLISH_RATE_PER_SECOND');
+        expect(env).not.toHaveProperty('STRATUS_PUBLISH_RATE_BURST');
+      }
     });
 
     it('each function writes to its own log group, with retention, through its own role', () => {
@@ -266,6 +275,20 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
   });
 
   describe('sweeper schedule', () => {
+    it(`never retries nor delivers a run late, so sweeps do not overlap: rule target and Lambda async config, 0 retries, ${SWEEPER_MAX_EVENT_AGE.toSeconds()} s`, () => {
+      expect(SWEEPER_MAX_EVENT_AGE.toSeconds()).toBe(60);
+      const [rule] = Object.values(resources('AWS::Events::Rule'));
+      expect(rule!.Properties.Targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+      const configs = Object.values(resources('AWS::Lambda::EventInvokeConfig'));
+      expect(configs).toHaveLength(1);
+      expect(configs[0]!.Properties).toMatchObject({
+        FunctionName: { Ref: functionId('sweeper') },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 60,
+      });
+    });
+
     it('invokes the sweeper every minute', () => {
       const sweeperArn = { 'Fn::GetAtt': [functionId('sweeper'), 'Arn'] };
       const rules = Object.values(resources('AWS::Events::Rule'));
@@ -278,10 +301,20 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
   });
 
   describe('alarms and dashboard', () => {
+    const alarmsOn = (metricName: string) => Object.values(resources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === metricName);
+    /** Alarms on a metric math expression, with the metrics the expression uses (by id). */
+    const mathAlarms = () =>
+      Object.values(resources('AWS::CloudWatch::Alarm'))
+        .filter((a) => a.Properties.Metrics)
+        .map((a) => {
+          const metrics = a.Properties.Metrics as { Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: { Name: string; Value: unknown }[] } } }[];
+          return { alarm: a, expression: metrics.find((m) => m.Expression)!, inputs: metrics.filter((m) => m.MetricStat).map((m) => ({ id: m.Id, ...m.MetricStat!.Metric })) };
+        });
+
     it('alarms on errors and throttles of every function, on delivery errors and on the ingress queue, all to the topic', () => {
       const alarms = Object.values(resources('AWS::CloudWatch::Alarm'));
-      // The ingress queue's three (dead letters, age, integration errors): ingress.test.ts
-      expect(alarms).toHaveLength(CORE_FUNCTION_IDS.length * 2 + 1 + 3);
+      // The ingress queue's two (dead letters, age): ingress.test.ts
+      expect(alarms).toHaveLength(expectedAlarmCount(CORE_FUNCTION_IDS.length, 'ordered', TABLE_IDS.length));
       const topicId = logicalId(s.stack.broker.alarmTopic!);
       for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       for (const id of CORE_FUNCTION_IDS) {
@@ -302,6 +335,75 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
       });
     });
 
+    it('alarms on any integration error and any execution error of the stage', () => {
+      for (const metric of ['IntegrationError', 'ExecutionError']) {
+        const alarms = alarmsOn(metric);
+        expect(alarms, metric).toHaveLength(1);
+        expect(alarms[0]!.Properties).toMatchObject({
+          Namespace: 'AWS/ApiGateway',
+          Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId() } }, { Name: 'Stage', Value: 'mqtt' }],
+          Statistic: 'Sum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        });
+      }
+    });
+
+    it(`alarms on client errors (4XX before the integration) only at ${CLIENT_ERROR_PERCENT} % of requests and ${CLIENT_ERROR_MIN_COUNT} refused, 10 minutes running`, () => {
+      const [clientErrors, ...others] = mathAlarms().filter((m) => m.inputs.some((i) => i.MetricName === 'ClientError'));
+      expect(others).toEqual([]);
+      expect(clientErrors!.alarm.Properties).toMatchObject({
+        Threshold: CLIENT_ERROR_PERCENT,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      const byName = Object.fromEntries(clientErrors!.inputs.map((i) => [i.MetricName, i]));
+      expect(Object.keys(byName).sort()).toEqual(['ClientError', 'ConnectCount', 'MessageCount']);
+      for (const input of clientErrors!.inputs) {
+        expect(input.Namespace).toBe('AWS/ApiGateway');
+        expect(input.Dimensions).toEqual([{ Name: 'ApiId', Value: { Ref: apiId() } }, { Name: 'Stage', Value: 'mqtt' }]);
+      }
+      const e = byName.ClientError!.id;
+      expect(clientErrors!.expression.Expression).toBe(
+        `IF(FILL(${e},0) >= ${CLIENT_ERROR_MIN_COUNT}, 100 * FILL(${e},0) / (FILL(${e},0) + FILL(${byName.MessageCount!.id},0) + FILL(${byName.ConnectCount!.id},0)), 0)`,
+      );
+    });
+
+    it.each(TABLE_IDS)('alarms on throttled requests to the %s table, summed over every operation the functions use on it', (t) => {
+      const alarms = mathAlarms().filter((m) => m.inputs.some((i) => i.MetricName === 'ThrottledRequests' && i.Dimensions.some((d) => JSON.stringify(d.Value) === JSON.stringify({ Ref: tableId(t) }))));
+      expect(alarms).toHaveLength(1);
+      const [{ alarm, expression, inputs }] = alarms as [ReturnType<typeof mathAlarms>[number]];
+      expect(alarm.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+      const operations = inputs.map((i) => i.Dimensions.find((d) => d.Name === 'Operation')!.Value as string);
+      expect(operations.sort()).toEqual(tableOperations(CORE_FUNCTION_IDS, t).sort());
+      // CloudWatch allows at most 10 metrics in an alarm's expression.
+      expect(inputs.length).toBeLessThanOrEqual(10);
+      for (const i of inputs) expect(i.Dimensions).toContainEqual({ Name: 'TableName', Value: { Ref: tableId(t) } });
+      expect(expression.Expression).toBe(inputs.map((i) => `FILL(${i.id},0)`).join(' + '));
+    });
+
+    it('watches transactions wherever a function writes, and the sessions table\'s reads, writes and sweep-index queries', () => {
+      expect(tableOperations(CORE_FUNCTION_IDS, 'sessions')).toEqual(['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem', 'TransactWriteItems']);
+      expect(tableOperations(['connect'], 'auth')).toEqual([]);
+    });
+
+    it(`alarms when the account's Lambda concurrency reaches ${CONCURRENCY_ALARM_PERCENT} % of its limit (default 1000)`, () => {
+      const alarms = alarmsOn('ConcurrentExecutions');
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]!.Properties).toMatchObject({ Namespace: 'AWS/Lambda', Statistic: 'Maximum', Threshold: 800, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      // Account-wide: no dimension.
+      expect(alarms[0]!.Properties.Dimensions).toBeUndefined();
+    });
+
+    it('alarms on a sweep that ran only partly', () => {
+      const alarms = alarmsOn(METRIC_NAMES.sweepIncomplete);
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]!.Properties).toMatchObject({ Namespace: METRICS_NAMESPACE, Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
+    });
+
     it('subscribes the alarm e-mail to an SSL-only topic', () => {
       const subscriptions = Object.values(resources('AWS::SNS::Subscription')).map((r) => r.Properties);
       expect(subscriptions).toEqual([expect.objectContaining({ Protocol: 'email', Endpoint: 'ops@example.com' })]);
@@ -314,6 +416,22 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
       expect(dashboards).toHaveLength(1);
       const body = render(dashboards[0].Properties.DashboardBody);
       for (const name of Object.values(METRIC_NAMES)) expect(body).toContain(`"${METRICS_NAMESPACE}","${name}"`);
+    });
+
+    it('shows PublishDenied and the #16 counters, each on its graph, and the account concurrency and table throttles', () => {
+      const body = JSON.parse(render(Object.values(resources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody)) as {
+        widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+      };
+      const graphOf = (name: string) =>
+        body.widgets.filter((w) => (w.properties.metrics ?? []).some((m) => m[0] === METRICS_NAMESPACE && m[1] === name)).map((w) => w.properties.title);
+      expect(graphOf('PublishDenied')).toEqual([expect.stringMatching(/^Broker: refused/)]);
+      expect(graphOf('PublishRateLimited')).toEqual([expect.stringMatching(/^Broker: refused/)]);
+      expect(graphOf('DeliveryThrottled')).toEqual([expect.stringMatching(/^Broker: delivery/)]);
+      expect(graphOf('SlowSubscriberClosed')).toEqual([expect.stringMatching(/^Broker: delivery/)]);
+      expect(graphOf('SweepIncomplete')).toEqual(['Broker: ingress and sweeper']);
+      const titles = body.widgets.map((w) => w.properties.title);
+      expect(titles).toContain('Account: Lambda concurrency (max)');
+      expect(titles).toContain('Tables: throttled requests');
     });
   });
 
@@ -331,6 +449,14 @@ describe('StratusStack (default props, bundled, cdk-nag)', () => {
       );
       expect(outputs.AlarmTopicArn).toBeDefined();
       expect(outputs.CustomDomainTarget).toBeUndefined();
+      expect(outputs.ExecuteApiUrl).toBeUndefined();
+      expect(outputs.BackupVaultName).toBeUndefined();
+    });
+
+    it('creates none of the optional features by default: no domain, DNS record, backup plan or budget', () => {
+      for (const type of ['AWS::ApiGatewayV2::DomainName', 'AWS::Route53::RecordSet', 'AWS::CertificateManager::Certificate', 'AWS::Backup::BackupPlan', 'AWS::Backup::BackupVault', 'AWS::Budgets::Budget']) {
+        expect(Object.keys(resources(type)), type).toEqual([]);
+      }
     });
   });
 });

@@ -74,3 +74,12 @@ export function synthStratus(props: StratusStackProps = {}, options: SynthOption
   const template = Template.fromStack(stack);
   return { stack, template, outdir, violations, synthError, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
 }
+
+/**
+ * The alarms a broker has (lib/infra/alarms.ts): errors and throttles per function; delivery
+ * errors and incomplete sweeps; the gateway's integration, execution and client errors; throttled
+ * requests per table; the account's concurrency; with ordered ingress, dead letters and age.
+ */
+export function expectedAlarmCount(functions: number, ingress: 'ordered' | 'direct', tables: number): number {
+  return functions * 2 + 2 + 3 + tables + 1 + (ingress === 'ordered' ? 2 : 0);
+}

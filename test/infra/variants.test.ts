@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CORE_FUNCTION_IDS } from '../../lib/infra/access';
 import { TABLE_IDS } from '../../lib/store/schema';
 import { render } from './render';
-import { synthStratus, type Synthesized } from './synth';
+import { expectedAlarmCount, synthStratus, type Synthesized } from './synth';
 
 const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d';
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
@@ -45,6 +45,8 @@ describe('StratusStack (every prop set, concrete environment)', () => {
           sweeperInterval: Duration.minutes(5),
           apiGatewayCloudWatchRole: false,
           ingress: 'direct',
+          clientPublishRate: false,
+          accountConcurrencyLimit: 200,
         },
       },
       { bundling: false, nag: true },
@@ -164,18 +166,37 @@ describe('StratusStack (every prop set, concrete environment)', () => {
     }
   });
 
-  it('direct ingress: the runtime is not told a maxReceiveCount, and no ingress alarm exists', () => {
+  it('direct ingress: the runtime is not told a maxReceiveCount, and no queue alarm exists; the gateway alarms stay', () => {
     for (const fn of resources('AWS::Lambda::Function')) expect(fn.Properties.Environment.Variables).not.toHaveProperty('STRATUS_INGRESS_MAX_RECEIVES');
     const metrics = resources('AWS::CloudWatch::Alarm').map((a) => a.Properties.MetricName);
     expect(metrics).not.toContain('ApproximateNumberOfMessagesVisible');
     expect(metrics).not.toContain('ApproximateAgeOfOldestMessage');
-    expect(metrics).not.toContain('IntegrationError');
+    // With direct ingress a failing message or disconnect function counts as an integration error.
+    expect(metrics).toContain('IntegrationError');
+    expect(metrics).toContain('ExecutionError');
+  });
+
+  it('clientPublishRate false: the message function is told 0 per second (off)', () => {
+    const message = s.stack.broker.functions.message!;
+    const env = (s.template.findResources('AWS::Lambda::Function')[logicalId(message)] as Resource).Properties.Environment.Variables;
+    expect(env).toMatchObject({ STRATUS_PUBLISH_RATE_PER_SECOND: '0', STRATUS_PUBLISH_RATE_BURST: '0' });
+  });
+
+  it('alarms at 80 % of the account concurrency limit given', () => {
+    const alarms = resources('AWS::CloudWatch::Alarm').filter((a) => a.Properties.MetricName === 'ConcurrentExecutions');
+    expect(alarms.map((a) => [a.Properties.Namespace, a.Properties.Threshold])).toEqual([['AWS/Lambda', 160]]);
+  });
+
+  it('a custom domain without a hosted zone: no DNS record and no certificate of its own', () => {
+    expect(resources('AWS::Route53::RecordSet')).toEqual([]);
+    expect(resources('AWS::CertificateManager::Certificate')).toEqual([]);
+    expect(s.stack.broker.aliasRecord).toBeUndefined();
   });
 
   it('without an alarm e-mail: no topic, alarms without actions; no account logging role when turned off', () => {
     expect(resources('AWS::SNS::Topic')).toEqual([]);
     const alarms = resources('AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(CORE_FUNCTION_IDS.length * 2 + 1);
+    expect(alarms).toHaveLength(expectedAlarmCount(CORE_FUNCTION_IDS.length, 'direct', TABLE_IDS.length));
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toBeUndefined();
     expect(resources('AWS::ApiGateway::Account')).toEqual([]);
   });

@@ -22,6 +22,7 @@ function setup() {
   const delivery = new MemoryDelivery();
   const sessions = new MemorySessionStore({ clock });
   const published: { will: Will; clientId: string }[] = [];
+  const metricLines: string[] = [];
   const deps: RuntimeDeps = {
     connections,
     scan: connections,
@@ -39,7 +40,7 @@ function setup() {
     authenticate: noCredentialStore(true),
     allowBinary: false,
     log: silentLogger,
-    metrics: createMetrics(() => undefined),
+    metrics: createMetrics((line) => metricLines.push(line)),
     now: clock,
   };
   const open = async (connectionId: string, keepAlive?: number) => {
@@ -51,7 +52,12 @@ function setup() {
     }
     delivery.open(connectionId, { connectedAt: new Date(now), lastActiveAt: new Date(now) });
   };
-  return { deps, connections, sessions, published, delivery, open, advance: (ms: number) => (now += ms) };
+  /** Flushes the metrics as the Lambda handler does after a sweep, and sums one metric's values. */
+  const counted = (name: string): number => {
+    deps.metrics.flush();
+    return metricLines.map((line) => JSON.parse(line) as Record<string, unknown>).reduce((sum, m) => sum + Number(m[name] ?? 0), 0);
+  };
+  return { deps, connections, sessions, published, delivery, open, counted, advance: (ms: number) => (now += ms) };
 }
 
 describe('sweeper', () => {
@@ -164,5 +170,65 @@ describe('sweeper', () => {
     await sweep(deps);
     expect(await connections.get('flaky')).toBeUndefined();
     expect((await sessions.get('client-flaky'))?.connectionId).toBeUndefined();
+  });
+
+  describe('SweepIncomplete: a sweep that stops before it finished', () => {
+    it('is not counted for a sweep that read every page', async () => {
+      const { deps, open, counted } = setup();
+      for (let i = 0; i < 15; i++) await open(`c${i}`, 60);
+      const report = await sweep(deps, { pageSize: 10 });
+      expect(report.partial).toBe(false);
+      expect(counted('SweepIncomplete')).toBe(0);
+    });
+
+    it('is counted once when the time budget runs out before the last page', async () => {
+      const { deps, delivery, open, counted, advance } = setup();
+      for (let i = 0; i < 25; i++) await open(`c${i}`, 60);
+      // Each @connections GET takes the clock forward: the first page uses up the budget.
+      const info = delivery.info.bind(delivery);
+      delivery.info = async (id) => {
+        advance(100);
+        return info(id);
+      };
+      const report = await sweep(deps, { pageSize: 10, budgetMs: 500 });
+      expect(report.partial).toBe(true);
+      expect(report.checked).toBe(10);
+      expect(counted('SweepIncomplete')).toBe(1);
+    });
+
+    it('is counted when the scan fails and ends the sweep (the error still fails the invocation)', async () => {
+      const { deps, connections, open, counted } = setup();
+      for (let i = 0; i < 15; i++) await open(`c${i}`, 60);
+      const page = connections.page.bind(connections);
+      connections.page = async (cursor, limit) => {
+        if (cursor !== undefined) throw new Error('DynamoDB unavailable');
+        return page(cursor, limit);
+      };
+      await expect(sweep(deps, { pageSize: 10 })).rejects.toThrow();
+      expect(counted('SweepIncomplete')).toBe(1);
+    });
+
+    it('is counted when the due-will index cannot be read', async () => {
+      const { deps, sessions, open, counted } = setup();
+      await open('c0', 60);
+      sessions.dueWills = async () => {
+        throw new Error('DynamoDB unavailable');
+      };
+      await expect(sweep(deps)).rejects.toThrow();
+      expect(counted('SweepIncomplete')).toBe(1);
+    });
+
+    it('is not counted when one connection\'s check fails: the sweep goes on past it', async () => {
+      const { deps, delivery, open, counted } = setup();
+      await open('broken', 60);
+      await open('fine', 60);
+      const info = delivery.info.bind(delivery);
+      delivery.info = async (id) => {
+        if (id === 'broken') throw new Error('GET failed');
+        return info(id);
+      };
+      expect((await sweep(deps)).partial).toBe(false);
+      expect(counted('SweepIncomplete')).toBe(0);
+    });
   });
 });

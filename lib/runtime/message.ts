@@ -60,6 +60,11 @@ export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Pro
  */
 export async function receiveFrame(deps: RuntimeDeps, frame: Frame, outbox: Outbox, failure: PacketFailure): Promise<'handled' | 'failed'> {
   const { connectionId } = frame;
+  if (deps.publishLimiter?.isClosed(connectionId) === true) {
+    // Sent before the rate limit closed the connection, handled after: nothing to read or answer.
+    deps.log.debug('frame after the rate limit closed the connection: dropped', { connectionId });
+    return 'handled';
+  }
   const body = readBody(deps, frame);
   // A PUBLISH's routes are looked up while the connection record is read: one round trip.
   const routes = new RouteLookup(deps);
@@ -242,6 +247,7 @@ function admitPublish(deps: RuntimeDeps, frame: Frame, invocation: Invocation): 
  */
 function refuseOverRate(deps: RuntimeDeps, state: ConnectionState, connectionId: string) {
   deps.metrics.add('PublishRateLimited');
+  deps.publishLimiter?.closed(connectionId);
   const clientId = state.status === 'mqtt' ? state.clientId : undefined;
   const { perSecond, burst } = deps.publishLimiter?.rate ?? { perSecond: 0, burst: 0 };
   deps.log.info('publish rate above the per-client limit: connection closed', { connectionId, clientId, perSecond, burst });

@@ -38,6 +38,8 @@ interface Bucket {
   tokens: number;
   /** Arrival time the tokens were last counted at, epoch ms. */
   at: number;
+  /** The limit closed this connection: its later frames are dropped unread. */
+  closed?: boolean;
 }
 
 export class PublishRateLimiter {
@@ -93,6 +95,21 @@ export class PublishRateLimiter {
   refund(connectionId: string, tokens: number): void {
     const bucket = this.buckets.get(connectionId);
     if (bucket !== undefined) bucket.tokens = Math.min(this.rate.burst, bucket.tokens + tokens);
+  }
+
+  /**
+   * The limit closed the connection: its frames still on their way (sent before the close, handled
+   * after it) are dropped by this container without being read or answered, instead of each
+   * being refused again (another post, another close, another count).
+   */
+  closed(connectionId: string): void {
+    const bucket = this.buckets.get(connectionId);
+    if (bucket !== undefined) bucket.closed = true;
+  }
+
+  /** Whether the limit closed the connection (in this container, and it was not forgotten since). */
+  isClosed(connectionId: string): boolean {
+    return this.buckets.get(connectionId)?.closed === true;
   }
 
   /** The connection closed: nothing more will come from it. */

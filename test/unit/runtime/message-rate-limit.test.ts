@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Packet, ProtocolVersion, PublishPacket, QoS, Will } from '../../../lib/mqtt';
 import { INGRESS_ATTRIBUTES } from '../../../lib/ingress-wire';
 import type { PublishRate } from '../../../lib/runtime/publish-rate';
-import { batch, frame } from '../../helpers/ingress-batch';
+import { batch, close, frame } from '../../helpers/ingress-batch';
 import { ackPacket, connectPacket, memoryRuntime, publishPacket, text, type MemoryRuntime, type TestConnection } from '../../helpers/memory-runtime';
 
 const VERSIONS: ProtocolVersion[] = [4, 5];
@@ -67,6 +67,22 @@ describe.each(VERSIONS)('per-client publish rate limit, protocol %i', (version) 
     await pub.send(qos1('m1', 1), qos1('m2', 2), qos1('m3', 3), qos1('m4', 4), qos1('m5', 5));
     expect(pub.take()).toEqual([ackPacket('puback', 1, version), ackPacket('puback', 2, version), ackPacket('puback', 3, version), ...overLimit(version)]);
     expect(pub.closedByServer).toBe(true);
+    expect(payloads(sub)).toEqual(['m1', 'm2', 'm3']);
+    expect(rt.metricTotal('PublishRateLimited')).toBe(1);
+  });
+
+  it('frames the client sent before the close and the broker handles after it are dropped: no reply, no second refusal, nothing routed', async () => {
+    const rt = memoryRuntime({ publishRate: LOW });
+    const { sub, pub } = await pair(rt, version);
+    await pub.send(qos1('m1', 1), qos1('m2', 2), qos1('m3', 3), qos1('m4', 4));
+    expect(pub.closedByServer).toBe(true);
+    pub.take();
+    const posts = pub.posts();
+    rt.advance(60_000); // a full bucket by now: the frames are dropped for the close, not for the rate
+    await pub.send(qos1('late', 5));
+    await pub.send({ type: 'pingreq' });
+    expect(pub.take()).toEqual([]);
+    expect(pub.posts()).toBe(posts);
     expect(payloads(sub)).toEqual(['m1', 'm2', 'm3']);
     expect(rt.metricTotal('PublishRateLimited')).toBe(1);
   });
@@ -185,6 +201,30 @@ describe.each(VERSIONS)('per-client publish rate limit through ordered ingress, 
     expect(conn.take()).toEqual([...[1, 2, 3].map((id) => ackPacket('puback', id, version, version === 5 ? 0x10 : 0)), ...overLimit(version)]);
     expect(conn.closedByServer).toBe(true);
     expect(rt.metricTotal('PublishRateLimited')).toBe(1);
+  });
+
+  it('a later batch of frames sent before the close is dropped, and the close then publishes the will [MQTT-3.1.2-8]', async () => {
+    const rt = memoryRuntime({ publishRate: LOW });
+    const watcher = await rt.connected(version, { clientId: 'watcher' });
+    await watcher.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: '#', qos: 0 }] });
+    watcher.take();
+    const conn = await rt.open(version);
+    const will: Will = { topic: 'status/press-7', payload: text('offline'), qos: 0, retain: false };
+    await rt.handlers.ingress(batch(frame(conn, [connectPacket(version, { clientId: 'press-7', will })])));
+    conn.take();
+    const flood = [1, 2, 3, 4].map((i) => arrivedAt(frame(conn, [publishPacket(TOPIC, `m${i}`, 0)]), T));
+    await rt.handlers.ingress(batch(...flood));
+    expect(conn.closedByServer).toBe(true);
+    expect(rt.metricTotal('PublishRateLimited')).toBe(1);
+    const posts = conn.posts();
+    // The rest of the flood, queued before the close; then the close API Gateway queued.
+    const rest = [5, 6, 7].map((i) => arrivedAt(frame(conn, [publishPacket(TOPIC, `m${i}`, 0)]), T + 60_000));
+    const result = await rt.handlers.ingress(batch(...rest, close(conn, 1006)));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(conn.posts()).toBe(posts);
+    expect(rt.metricTotal('PublishRateLimited')).toBe(1);
+    expect(payloads(watcher)).toEqual(['m1', 'm2', 'm3', 'offline']);
+    expect(await rt.stores.connections.get(conn.id)).toBeUndefined();
   });
 
   it('a frame tried again in place after a store failure takes its tokens once', async () => {

@@ -136,6 +136,18 @@ describe('PublishRateLimiter: eviction', () => {
     expect(limiter.admit('c', T0)).toBe(false);
   });
 
+  it('remembers a connection the limit closed, until it is forgotten', () => {
+    const limiter = new PublishRateLimiter({ perSecond: 1, burst: 1 });
+    expect(limiter.admit('a', T0)).toBe(true);
+    expect(limiter.admit('a', T0)).toBe(false);
+    expect(limiter.isClosed('a')).toBe(false);
+    limiter.closed('a');
+    expect(limiter.isClosed('a')).toBe(true);
+    expect(limiter.isClosed('b')).toBe(false);
+    limiter.forget('a');
+    expect(limiter.isClosed('a')).toBe(false);
+  });
+
   it('forget drops a closed connection at once', () => {
     const limiter = new PublishRateLimiter({ perSecond: 1, burst: 1 });
     expect(limiter.admit('a', T0)).toBe(true);

@@ -74,6 +74,17 @@ export class WildcardSubscriptionsNotSupportedError extends MqttError {
 }
 
 /**
+ * 0x96 Message rate too high: a client publishing faster than the per-client limit
+ * (lib/runtime/publish-rate.ts). Not a protocol error (MQTT 5.0 section 4.13.2, "other errors"):
+ * v5 gets DISCONNECT 0x96, one of the DISCONNECT Reason Codes [MQTT-3.14.2-1], and the connection
+ * closes [MQTT-4.13.2-1]; 3.1/3.1.1 have no server DISCONNECT, so the connection just closes.
+ * Either way the client sent no DISCONNECT 0x00, so its will is published [MQTT-3.1.2-8].
+ */
+export class MessageRateTooHighError extends MqttError {
+  readonly reasonCode = 0x96;
+}
+
+/**
  * 0x83: the server failed to handle a packet for a reason of its own (a store or delivery
  * failure the runtime could not settle). Never the client's fault: its session and messages stay
  * intact, and it reconnects (v5 DISCONNECT 0x83, 3.1.1 close).

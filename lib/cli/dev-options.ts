@@ -3,6 +3,7 @@
  * them into typed values, or one error line that names the option.
  */
 import { z } from 'zod';
+import { DEFAULT_PUBLISH_RATE } from '../runtime/publish-rate';
 
 export const DEV_DEFAULTS = {
   host: '127.0.0.1',
@@ -11,10 +12,19 @@ export const DEV_DEFAULTS = {
   idleTimeoutMs: 10 * 60 * 1000,
   maxConnectionMs: 2 * 60 * 60 * 1000,
   ingressConsumers: 4,
+  publishRate: DEFAULT_PUBLISH_RATE.perSecond,
+  publishBurst: DEFAULT_PUBLISH_RATE.burst,
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
 const millis = z.coerce.number().int().min(1).max(7 * 24 * 3600 * 1000);
+/** A decimal number >= 0 as commander hands it over: "" is refused, not read as 0. */
+const decimal = (max: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number >= 0')
+    .transform(Number)
+    .pipe(z.number().max(max));
 
 export const DevOptionsSchema = z
   .object({
@@ -39,6 +49,10 @@ export const DevOptionsSchema = z
     idleTimeoutMs: millis.default(DEV_DEFAULTS.idleTimeoutMs),
     maxConnectionMs: millis.default(DEV_DEFAULTS.maxConnectionMs),
     dynamodbEndpoint: z.url().optional(),
+    /** The per-client publish rate limit, as deployed: PUBLISH packets a second per client; 0 turns it off. */
+    publishRate: decimal(1_000_000).default(DEV_DEFAULTS.publishRate),
+    /** PUBLISH packets a client may send at once, after being quiet. */
+    publishBurst: z.coerce.number().int().min(1).max(1_000_000).default(DEV_DEFAULTS.publishBurst),
     auth: z.boolean().default(false),
     /** Also accept plain MQTT over TCP on this port (an in-process bridge); off by default. */
     tcp: port.optional(),

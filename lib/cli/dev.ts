@@ -34,6 +34,8 @@ export function registerDevCommand(program: Command): void {
     .option('--swap-fraction <f>', "ordered ingress: fraction (0..1) of frames written to the queue after their connection's next frame, to exercise the restoring of order", '0')
     .option('--idle-timeout-ms <ms>', 'close connections silent for this long', String(DEV_DEFAULTS.idleTimeoutMs))
     .option('--max-connection-ms <ms>', 'close connections this long after they open', String(DEV_DEFAULTS.maxConnectionMs))
+    .option('--publish-rate <n>', 'per-client limit: PUBLISH packets a second per client, as deployed (0 turns it off); a client above it is disconnected (v5: DISCONNECT 0x96)', String(DEV_DEFAULTS.publishRate))
+    .option('--publish-burst <n>', 'per-client limit: PUBLISH packets a client may send at once', String(DEV_DEFAULTS.publishBurst))
     .option('--auth', 'refuse anonymous clients (local mode allows them by default)', false)
     .option('--tcp <port>', 'also accept plain MQTT over TCP on this port, for stock clients (0 picks a free one)')
     .option('--jwt-issuer <iss>', 'token authentication: the JWT issuer (with --jwt-audience and --jwt-jwks-url)')
@@ -66,6 +68,7 @@ export async function runDev(options: DevOptions): Promise<void> {
     dynamodb: { dataDir: options.data },
     tablePrefix: LOCAL_TABLE_PREFIX,
     broker: { allowAnonymous: !options.auth },
+    publishRate: { perSecond: options.publishRate, burst: options.publishBurst },
     ...(options.jwtIssuer === undefined || options.jwtAudience === undefined || options.jwtJwksUrl === undefined
       ? {}
       : {
@@ -143,6 +146,7 @@ function banner(broker: LocalBroker, options: DevOptions, bridge?: Bridge): stri
     `Stratus local broker listening on ${broker.url}${options.strict ? ' (strict: behaves like API Gateway)' : ''}`,
     `  Ingress:          ${options.ingress === 'ordered' ? `ordered (emulated SQS FIFO queue, ${options.ingressConsumers} consumers${options.swapFraction > 0 ? `, ${options.swapFraction} of frames swapped before it` : ''})` : 'direct (unordered, one handler call per frame)'}`,
     `  @connections API: ${broker.managementEndpoint}/@connections/{id}`,
+    `  Publish limit:    ${options.publishRate > 0 ? `${options.publishRate} PUBLISH a second per client, bursts of ${options.publishBurst} (--publish-rate, --publish-burst)` : 'off (--publish-rate 0)'}`,
     options.store === 'memory'
       ? '  Store:            in memory, in this process (no DynamoDB; `stratus user|acl|sessions|retained` cannot reach it)'
       : `  DynamoDB:         ${broker.dynamodbEndpoint}${options.data ? ` (data in ${options.data})` : ' (in memory)'}`,

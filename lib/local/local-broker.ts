@@ -16,6 +16,7 @@ import type { Meter } from '../store/meter';
 import type { LocalStorage } from './storage'; // issue 14: --store memory
 import { tableNamesForPrefix } from '../store/schema';
 import { createRuntime, DEFAULT_MAX_RECEIVES } from '../runtime/deps';
+import type { PublishRate } from '../runtime/publish-rate';
 import { createHandlers } from '../runtime/handlers';
 import type { RouteHandlers, RuntimeDeps } from '../runtime/types';
 import type { DeadLetter } from './ingress-queue';
@@ -60,6 +61,13 @@ export interface LocalBrokerOptions {
   readonly meter?: Meter;
   /** Most messages queued per offline session. @default 1000 */
   readonly maxQueued?: number;
+  /**
+   * The per-client publish rate limit, as deployed (lib/runtime/publish-rate.ts); `perSecond` 0
+   * turns it off. Local mode is one container: a connection's packets all meet its one bucket (on
+   * AWS, several containers may each hold one: docs/ARCHITECTURE.md "Per-client limits").
+   * @default DEFAULT_PUBLISH_RATE: 100 a second, bursts of 200
+   */
+  readonly publishRate?: PublishRate;
   /** Wraps the delivery adapter (benchmarks count posts with it). */
   readonly wrapDelivery?: (delivery: Delivery) => Delivery;
   /**
@@ -156,6 +164,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       wrapDynamoDb: options.wrapDynamoDb,
       wrapManagementClient: options.wrapManagementClient,
       maxQueued: options.maxQueued,
+      ...(options.publishRate === undefined ? {} : { publishRate: options.publishRate }),
       maxReceives,
       // Ordered ingress: a close the runtime finds goes to the connection's group, as on AWS.
       ...(gateway.ingress === 'ordered' ? { queueClose: async (connectionId, cause, epochMs, clientId) => gateway.queueClose(connectionId, cause, epochMs, clientId) } : {}),

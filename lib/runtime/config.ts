@@ -13,12 +13,15 @@
  * | STRATUS_INGRESS_MAX_RECEIVES | the ingress queue's maxReceiveCount: a frame's last attempt (default 5) |
  * | STRATUS_INGRESS_QUEUE_URL | ordered ingress: the queue a close found by the broker goes to (message and sweeper functions) |
  * | STRATUS_CAPABILITIES | JSON object of CONNACK capabilities (receiveMaximum, serverKeepAlive, ...), validated by the broker config |
+ * | STRATUS_PUBLISH_RATE_PER_SECOND | PUBLISH packets per second per client, a decimal number; 0 turns the limit off (default 100; ./publish-rate.ts) |
+ * | STRATUS_PUBLISH_RATE_BURST | PUBLISH packets a client may send at once, an integer >= 1 (default 200) |
  * | STRATUS_LOG_LEVEL | debug, info, warn or error (default info) |
  * | DYNAMODB_ENDPOINT | a DynamoDB-compatible endpoint (local mode only) |
  */
 import * as z from '../zod-mini';
 import { TABLE_IDS, tableEnvVar, type TableId } from '../store/schema';
 import { MAX_PACKET_BYTES } from '../api-gateway';
+import { DEFAULT_PUBLISH_RATE, type PublishRate } from './publish-rate';
 
 const booleanString = z.pipe(
   z.enum(['true', 'false']),
@@ -32,6 +35,15 @@ const tableShape = Object.fromEntries(TABLE_IDS.map((id) => [tableEnvVar(id), z.
 
 /** A decimal integer in [min, max], read from a variable that may be unset. */
 const optionalInteger = (min: number, max: number) => z.optional(z.pipe(z.coerce.number(), z.integer(min, max)));
+
+/** A decimal number in [0, max] ("0.5", "100"), read from a variable that may be unset; never "" (that is not 0). */
+const optionalDecimal = (max: number) =>
+  z.optional(
+    z.pipe(
+      z.pipe(z.string().check(z.regex(/^\d+(\.\d+)?$/, 'must be a decimal number >= 0')), z.transform(Number)),
+      z.number().check(z.maximum(max)),
+    ),
+  );
 
 /** A JSON object in a variable; unset or empty: {}. */
 const jsonObject = z.pipe(
@@ -59,6 +71,8 @@ const EnvSchema = z.object({
   STRATUS_INGRESS_MAX_RECEIVES: optionalInteger(1, 1000),
   STRATUS_INGRESS_QUEUE_URL: z.optional(z.url()),
   STRATUS_CAPABILITIES: jsonObject,
+  STRATUS_PUBLISH_RATE_PER_SECOND: optionalDecimal(1_000_000),
+  STRATUS_PUBLISH_RATE_BURST: optionalInteger(1, 1_000_000),
   STRATUS_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
   DYNAMODB_ENDPOINT: z.optional(z.url()),
 });
@@ -76,6 +90,8 @@ export interface RuntimeConfig {
   ingressQueueUrl?: string;
   /** CONNACK capabilities; checked by parseBrokerConfig */
   capabilities: Record<string, unknown>;
+  /** The per-client publish rate limit; `perSecond` 0: off. */
+  publishRate: PublishRate;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   dynamodbEndpoint?: string;
 }
@@ -107,6 +123,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxReceives: e.STRATUS_INGRESS_MAX_RECEIVES,
     ingressQueueUrl: e.STRATUS_INGRESS_QUEUE_URL,
     capabilities: e.STRATUS_CAPABILITIES,
+    publishRate: {
+      perSecond: e.STRATUS_PUBLISH_RATE_PER_SECOND ?? DEFAULT_PUBLISH_RATE.perSecond,
+      burst: e.STRATUS_PUBLISH_RATE_BURST ?? DEFAULT_PUBLISH_RATE.burst,
+    },
     logLevel: e.STRATUS_LOG_LEVEL,
     dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
   };

@@ -25,6 +25,7 @@ import { ConfigurationError, loadConfig } from './config';
 import type { RuntimeDeps } from './types';
 import { createLogger, type Logger } from '../log';
 import { createMetrics, type Metrics } from './metrics';
+import { DEFAULT_PUBLISH_RATE, PublishRateLimiter, type PublishRate } from './publish-rate';
 
 export interface RuntimeSetup {
   readonly tables: Record<TableId, string>;
@@ -54,6 +55,11 @@ export interface RuntimeSetup {
   readonly now?: () => number;
   /** Most messages queued per offline session. @default 1000 */
   readonly maxQueued?: number;
+  /**
+   * The per-client publish rate limit (./publish-rate.ts); `perSecond` 0 turns it off.
+   * @default DEFAULT_PUBLISH_RATE: 100 a second, bursts of 200
+   */
+  readonly publishRate?: PublishRate;
   /** The ingress queue's maxReceiveCount. @default DEFAULT_MAX_RECEIVES */
   readonly maxReceives?: number;
   /** Wraps each delivery adapter (benchmarks count posts with it). */
@@ -127,6 +133,8 @@ export function runtimeOverStores(stores: Stores, setup: RuntimeSetup): RuntimeD
     delivery: setup.wrapDelivery ? setup.wrapDelivery(api) : api,
     ...(setup.queueClose === undefined ? {} : { queueClose: setup.queueClose }),
     broker: setup.broker,
+    // One per container (Lambda builds the deps once per container): ./publish-rate.ts.
+    publishLimiter: new PublishRateLimiter(setup.publishRate ?? DEFAULT_PUBLISH_RATE),
     authenticate:
       setup.authenticate ??
       createAuthenticator({ store: stores.auth, allowAnonymous: setup.broker.allowAnonymous, verifyToken: setup.verifyToken, log }),
@@ -161,6 +169,7 @@ export function runtimeFromEnv(env: Record<string, string | undefined> = process
     broker,
     maxQueued: config.maxQueue,
     maxReceives: config.maxReceives,
+    publishRate: config.publishRate,
     ...(config.ingressQueueUrl === undefined ? {} : { queueClose: sqsQueueClose(config.ingressQueueUrl) }),
     log: createLogger({ level: config.logLevel }),
     // One EMF line a minute per busy container instead of one per invocation (docs/COST.md).

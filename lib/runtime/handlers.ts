@@ -72,6 +72,7 @@ async function onDisconnect(deps: RuntimeDeps, raw: unknown): Promise<GatewayRes
   const { connectionId } = event.requestContext;
   const statusCode = event.requestContext.disconnectStatusCode;
   deps.log.debug('$disconnect', { connectionId, statusCode });
+  deps.publishLimiter?.forget(connectionId);
   const closedAt = deps.now();
   // After a clean close the grace check has read the record already: the path reuses it.
   const clean = statusCode !== undefined && CLEAN_CLOSE_CODES.has(statusCode);

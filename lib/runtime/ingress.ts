@@ -89,6 +89,7 @@ async function runConnection(deps: RuntimeDeps, seqs: HandledSeqs, records: read
         // API Gateway's `$disconnect`, or a close the broker queued (./disconnect-path.ts `closeFound`).
         await runDisconnectPath(deps, connectionId, record.cause ?? 'client-closed', undefined, record.requestTimeEpoch, record.clientId);
         seqs.forget(connectionId);
+        deps.publishLimiter?.forget(connectionId);
         continue;
       }
       if (closed) {

@@ -7,8 +7,12 @@
  *   the core decides (lib/broker) → effects carried out (./effects) → replies flushed in one
  *   post (./outbox) → a resumed session's subscriptions attached, its queue drained, its gate
  *   opened (./effects/resume).
+ *
+ * Before its inputs are loaded, each PUBLISH takes a token of the connection's rate limit
+ * (./publish-rate.ts); one over the limit is not routed, and the connection is closed (v5:
+ * DISCONNECT 0x96 first), after the replies of the packets before it.
  */
-import { decideOnError, handlePacket, ImplementationSpecificError, type ConnectionState } from '../broker';
+import { decideOnError, handlePacket, ImplementationSpecificError, MessageRateTooHighError, type ConnectionState } from '../broker';
 import type { TransportMode } from '../api-gateway';
 import type { MessageEvent, GatewayResult } from '../gateway/events';
 import { decodeBody } from '../gateway/framing';
@@ -56,11 +60,17 @@ export async function handleMessage(deps: RuntimeDeps, event: MessageEvent): Pro
  */
 export async function receiveFrame(deps: RuntimeDeps, frame: Frame, outbox: Outbox, failure: PacketFailure): Promise<'handled' | 'failed'> {
   const { connectionId } = frame;
+  if (deps.publishLimiter?.isClosed(connectionId) === true) {
+    // Sent before the rate limit closed the connection, handled after: nothing to read or answer.
+    deps.log.debug('frame after the rate limit closed the connection: dropped', { connectionId });
+    return 'handled';
+  }
   const body = readBody(deps, frame);
   // A PUBLISH's routes are looked up while the connection record is read: one round trip.
   const routes = new RouteLookup(deps);
   const topic = body instanceof Uint8Array ? peekPublishTopic(body) : undefined;
-  if (topic !== undefined) routes.prefetch(topic);
+  // Not for a PUBLISH that will be refused by the rate limit: its routes would be a wasted Query.
+  if (topic !== undefined && (deps.publishLimiter?.wouldAdmit(connectionId, frame.requestTimeEpoch) ?? true)) routes.prefetch(topic);
   const record = await readConnection(deps, connectionId, failure);
   if (record === 'failed') {
     outbox.close = true;
@@ -75,11 +85,16 @@ export async function receiveFrame(deps: RuntimeDeps, frame: Frame, outbox: Outb
   const state = toBrokerState(record);
   const packets = decodeMessage(deps, body, connectionId, state, outbox);
   if (packets === undefined) return 'handled';
+  const invocation: Invocation = { record, mode: outbox.mode, routes, admitted: 0 };
   try {
-    await runPackets(deps, frame, { record, mode: outbox.mode, routes }, state, packets, outbox);
+    await runPackets(deps, frame, invocation, state, packets, outbox);
     return 'handled';
   } catch (cause) {
-    if (failure === 'throw') throw cause;
+    if (failure === 'throw') {
+      // The frame is handled again, all of it: its PUBLISH packets take their tokens again.
+      deps.publishLimiter?.refund(connectionId, invocation.admitted);
+      throw cause;
+    }
     // A later packet failed: the replies already decided (a CONNACK, PUBACKs of routed
     // messages) still go out, then the connection closes (v5: DISCONNECT 0x83).
     deps.log.error('packet failed', { connectionId, error: cause });
@@ -165,6 +180,8 @@ interface Invocation {
   record: ConnectionRecord;
   readonly mode: TransportMode;
   readonly routes: RouteLookup;
+  /** PUBLISH packets of this frame admitted by the rate limit so far. */
+  admitted: number;
 }
 
 /** Each packet in turn: inputs → decision → effects, threading the connection state. */
@@ -180,6 +197,10 @@ async function runPackets(
   const { connectionId, requestTimeEpoch } = frame;
   for (const packet of packets) {
     deps.metrics.add('MessagesIn');
+    if (packet.type === 'publish' && state.status === 'mqtt' && !admitPublish(deps, frame, invocation)) {
+      queue(outbox, refuseOverRate(deps, state, connectionId));
+      return;
+    }
     const inputs = await inputsFor(deps, packet, state, invocation);
     const decision = handlePacket(packet, state, { config: deps.broker, now: deps.now(), connectionId, requestTimeEpoch, ...inputs.core });
     const effects: EffectContext = {
@@ -209,4 +230,26 @@ async function runPackets(
     }
     if (settled.close !== null) return;
   }
+}
+
+/** Takes a token of the connection's publish rate limit, at the frame's arrival: false when over it. */
+function admitPublish(deps: RuntimeDeps, frame: Frame, invocation: Invocation): boolean {
+  if (deps.publishLimiter === undefined) return true;
+  if (!deps.publishLimiter.admit(frame.connectionId, frame.requestTimeEpoch)) return false;
+  invocation.admitted += 1;
+  return true;
+}
+
+/**
+ * A PUBLISH over the rate limit: not routed, counted, and the connection closed; v5 gets
+ * DISCONNECT 0x96 (Message rate too high) [MQTT-3.14.2-1] [MQTT-4.13.2-1]. The client sent no
+ * DISCONNECT 0x00, so the disconnect path publishes its will [MQTT-3.1.2-8].
+ */
+function refuseOverRate(deps: RuntimeDeps, state: ConnectionState, connectionId: string) {
+  deps.metrics.add('PublishRateLimited');
+  deps.publishLimiter?.closed(connectionId);
+  const clientId = state.status === 'mqtt' ? state.clientId : undefined;
+  const { perSecond, burst } = deps.publishLimiter?.rate ?? { perSecond: 0, burst: 0 };
+  deps.log.info('publish rate above the per-client limit: connection closed', { connectionId, clientId, perSecond, burst });
+  return decideOnError(new MessageRateTooHighError(`more than ${perSecond} PUBLISH a second (burst ${burst})`), state, connectionId);
 }

@@ -17,6 +17,7 @@ import type { SessionStore } from '../store/session-port';
 import type { SubscriptionStore } from '../store/subscription-port';
 import type { Authenticator } from './auth';
 import type { Metrics } from './metrics';
+import type { PublishRateLimiter } from './publish-rate';
 
 export interface RuntimeDeps {
   readonly connections: ConnectionStore;
@@ -45,6 +46,11 @@ export interface RuntimeDeps {
    */
   readonly queueClose?: (connectionId: string, cause: QueuedCloseCause, epochMs: number, clientId?: string) => Promise<void>;
   readonly broker: BrokerConfig;
+  /**
+   * The per-client publish rate limit: one token bucket per connection, in this container's
+   * memory (./publish-rate.ts). Absent: no limit (deps built by hand in tests).
+   */
+  readonly publishLimiter?: PublishRateLimiter;
   readonly authenticate: Authenticator;
   /** Accept binary frames (local lenient mode only; API Gateway refuses them). */
   readonly allowBinary: boolean;

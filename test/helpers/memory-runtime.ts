@@ -29,6 +29,7 @@ import { closeFound } from '../../lib/runtime/disconnect-path';
 import { publishWill } from '../../lib/runtime/effects/will';
 import { createHandlers } from '../../lib/runtime/handlers';
 import { createMetrics, type MetricName } from '../../lib/runtime/metrics';
+import { DEFAULT_PUBLISH_RATE, PublishRateLimiter, type PublishRate } from '../../lib/runtime/publish-rate';
 import type { RouteHandlers, RuntimeDeps } from '../../lib/runtime/types';
 import type { InflightMessage } from '../../lib/store/message-port';
 import {
@@ -65,6 +66,8 @@ export interface MemoryRuntimeOptions {
   readonly queueClose?: RuntimeDeps['queueClose'];
   /** @default silentLogger */
   readonly log?: Logger;
+  /** The per-client publish rate limit, measured on the test's clock. @default DEFAULT_PUBLISH_RATE */
+  readonly publishRate?: PublishRate;
 }
 
 export interface MemoryStores {
@@ -137,6 +140,7 @@ export function memoryRuntime(options: MemoryRuntimeOptions = {}): MemoryRuntime
     publishWill: (will, clientId) => publishWill(deps, will, clientId),
     delivery,
     broker: parseBrokerConfig({ allowAnonymous: true, ...options.broker }),
+    publishLimiter: new PublishRateLimiter(options.publishRate ?? DEFAULT_PUBLISH_RATE),
     authenticate: options.authenticate ?? noCredentialStore(true),
     allowBinary: false,
     log: options.log ?? silentLogger,

@@ -36,6 +36,13 @@ describe('stratus dev options', () => {
     expect(parseDevOptions({ tcp: '0' }).tcp).toBe(0);
   });
 
+  it('--publish-rate and --publish-burst: the per-client limit, by default as deployed (100 a second, bursts of 200); 0 turns it off', () => {
+    expect(parseDevOptions({})).toMatchObject({ publishRate: 100, publishBurst: 200 });
+    expect(parseDevOptions({ publishRate: '5', publishBurst: '20' })).toMatchObject({ publishRate: 5, publishBurst: 20 });
+    expect(parseDevOptions({ publishRate: '0.5' }).publishRate).toBe(0.5);
+    expect(parseDevOptions({ publishRate: '0' }).publishRate).toBe(0);
+  });
+
   it('turns commander strings into numbers', () => {
     expect(parseDevOptions({ port: '0', jitterMs: '25', dropDisconnectRate: '0.5' })).toMatchObject({
       port: 0,
@@ -57,6 +64,12 @@ describe('stratus dev options', () => {
     [{ swapFraction: '-0.1' }, /--swap-fraction/],
     [{ swapFraction: 'half' }, /--swap-fraction/],
     [{ swapFraction: '0.2', ingress: 'direct' }, /--swap-fraction: needs --ingress ordered/],
+    [{ publishRate: '-1' }, /--publish-rate/],
+    [{ publishRate: 'fast' }, /--publish-rate/],
+    [{ publishRate: '' }, /--publish-rate/],
+    [{ publishRate: '2000000' }, /--publish-rate/],
+    [{ publishBurst: '0' }, /--publish-burst/],
+    [{ publishBurst: '2.5' }, /--publish-burst/],
     [{ jwtIssuer: 'https://login.example/' }, /--jwt-audience/],
     [{ jwtIssuer: 'i', jwtAudience: 'a', jwtJwksUrl: 'ftp://keys' }, /--jwt-jwks-url/],
     [{ jwtUsernameClaim: 'email' }, /--jwt-issuer/],

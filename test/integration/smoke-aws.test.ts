@@ -8,6 +8,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../lib/auth/password';
@@ -155,6 +158,60 @@ describe('against a stack that lets anonymous clients in', () => {
     expect(allowed.code).toBe(0);
     expect([...results.values()].filter((r) => r.status === 'fail')).toEqual([]);
   }, 120_000);
+});
+
+describe('with a token (the $connect authorizer), anonymous clients refused', () => {
+  const ISSUER = 'https://login.smoke.example/';
+  let broker: TestBroker;
+  let jwks: Server;
+  let good: string;
+  let forged: string;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    jwks = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
+    broker = await startTestBroker({ broker: { allowAnonymous: false }, jwt: { issuer: ISSUER, audience: 'stratus', jwksUrl } });
+    const sign = (key: CryptoKey) =>
+      new SignJWT({ 'stratus:acl': { publish: ['stratus-smoke/#'], subscribe: ['stratus-smoke/#'] } })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setSubject('smoke-device')
+        .setIssuer(ISSUER)
+        .setAudience('stratus')
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(key);
+    good = await sign(pair.privateKey);
+    forged = await sign((await generateKeyPair('ES256')).privateKey);
+  });
+
+  afterAll(async () => {
+    await broker?.dispose();
+    await new Promise<void>((resolve) => jwks?.close(() => resolve()));
+  });
+
+  it.each([4, 5] as const)('MQTT %i: --token goes in the query string, is never printed, and the anonymous client goes without it', async (version) => {
+    const run = await smoke(['--url', broker.url, '--token', good, '--protocol', String(version), '--only', 'subprotocol,qos1,will,anonymous']);
+    expect(run.stdout).not.toContain(good);
+    expect(run.stdout).toContain('?token=***');
+    expect(run.stdout).toMatch(/^PASS {2}subprotocol/m);
+    expect(run.stdout).toMatch(/^PASS {2}QoS 1 round trip/m);
+    expect(run.stdout).toMatch(/^PASS {2}will on an abrupt close/m);
+    expect(run.stdout).toMatch(new RegExp(`^PASS {2}anonymous client +refused as expected: CONNACK ${version === 5 ? '0x87' : '0x05'}`, 'm'));
+    expect(run.code).toBe(0);
+  }, 60_000);
+
+  it('a token the authorizer denies fails the handshake line with HTTP 403 (from the environment, STRATUS_SMOKE_TOKEN)', async () => {
+    const run = await smoke(['--url', broker.url, '--only', 'subprotocol', '--json'], { STRATUS_SMOKE_TOKEN: forged });
+    expect(lines(run).get('subprotocol')).toMatchObject({ status: 'fail', data: { httpStatus: 403 } });
+    expect(run.stdout).not.toContain(forged);
+    expect(run.code).toBe(1);
+  });
 });
 
 describe('bad arguments', () => {

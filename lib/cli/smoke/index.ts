@@ -110,7 +110,7 @@ async function smoke(raw: Record<string, unknown>, deps: SmokeDeps): Promise<num
   const failed = results.filter((r) => r.status === 'fail').length;
   if (!options.json) {
     const passed = results.filter((r) => r.status === 'pass').length;
-    deps.stdout.write(`${results.length} checks: ${passed} passed, ${results.length - passed - failed} skipped, ${failed} failed\n`);
+    deps.stdout.write(`${results.length} ${results.length === 1 ? 'check' : 'checks'}: ${passed} passed, ${results.length - passed - failed} skipped, ${failed} failed\n`);
   }
   return failed === 0 ? 0 : EXIT_FAILED;
 }

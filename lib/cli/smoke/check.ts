@@ -130,6 +130,8 @@ export class CheckScope {
 export interface SmokeCheck {
   readonly id: string;
   readonly title: string;
+  /** How long the check may take. @default ctx.timeoutMs */
+  timeoutMs?(ctx: SmokeContext): number;
   run(ctx: SmokeContext, scope: CheckScope): Promise<CheckOutcome>;
 }
 

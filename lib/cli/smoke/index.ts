@@ -13,7 +13,7 @@ import { Command, CommanderError } from 'commander';
 import { describeFailure, oneLine } from '../admin/errors';
 import { CheckScope, outcomeOfError, SmokeTimeoutError, type CheckOutcome, type CheckResult, type SmokeCheck, type SmokeContext } from './check';
 import { anonymousCheck, frameBoundaryCheck, frameTypeCheck, integrationErrorCheck, subprotocolCheck } from './frame-checks';
-import { orderingCheck, qos1Check, qos2Check, willCheck } from './mqtt-checks';
+import { BURST_MS_PER_PUBLISH, orderingCheck, qos1Check, qos2Check, willCheck } from './mqtt-checks';
 import { CHECK_IDS, displayUrl, parseSmokeOptions, SMOKE_DEFAULTS, SMOKE_ENV, SmokeInputError, urlWithoutToken, urlWithToken, type CheckId, type SmokeOptions } from './options';
 import { readStack, type ReadStack } from './stack';
 
@@ -62,7 +62,7 @@ export function registerSmokeCommand(program: Command, deps: Partial<SmokeDeps> 
     .option('--expect-anonymous <refused|allowed>', 'what the stack does with anonymous clients (default: from --stack, else refused)')
     .option('--prefix <topic>', `topics go under <prefix>/<run id>/ (default ${SMOKE_DEFAULTS.prefix})`)
     .option('--burst <n>', `publishes in the ordering burst (default ${SMOKE_DEFAULTS.burst})`)
-    .option('--timeout <seconds>', `the longest any one check may take (default ${SMOKE_DEFAULTS.timeoutSeconds})`)
+    .option('--timeout <seconds>', `the longest any one check may take; the burst gets ${BURST_MS_PER_PUBLISH / 1000} s more per publish (default ${SMOKE_DEFAULTS.timeoutSeconds})`)
     .option('--only <ids>', `run only these checks, separated by commas: ${CHECK_IDS.join(', ')}`)
     .option('--json', 'one JSON line per check')
     .action(async (raw: Record<string, unknown>) => {
@@ -145,9 +145,10 @@ export async function runChecks(ctx: SmokeContext, checks: readonly SmokeCheck[]
   for (const check of checks) {
     const scope = new CheckScope(check.id);
     const started = performance.now();
+    const timeoutMs = check.timeoutMs?.(ctx) ?? ctx.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<CheckOutcome>((resolve) => {
-      timer = setTimeout(() => resolve(outcomeOfError(new SmokeTimeoutError(scope.currentStep, ctx.timeoutMs))), ctx.timeoutMs);
+      timer = setTimeout(() => resolve(outcomeOfError(new SmokeTimeoutError(scope.currentStep, timeoutMs))), timeoutMs);
     });
     const outcome = await Promise.race([check.run(ctx, scope).catch(outcomeOfError), timedOut]);
     clearTimeout(timer);

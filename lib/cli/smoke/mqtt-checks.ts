@@ -10,6 +10,9 @@ import { collect, openClient, publish, subscribe } from './mqtt-client';
 import { connectPacket, isConnack } from './raw-packets';
 import { openRawOrFail } from './raw-session';
 
+/** Time the ordering check gets per publish of the burst, on top of `--timeout`. */
+export const BURST_MS_PER_PUBLISH = 250;
+
 const ms = (from: number, to: number): string => `${Math.round(to - from)} ms`;
 
 /** A QoS 1 or 2 publish from one client to another: the publisher's PUBACK/PUBCOMP, then the delivery at that QoS. */
@@ -83,6 +86,8 @@ async function sendBurst(scope: CheckScope, client: MqttClient, topic: string, n
 export const orderingCheck: SmokeCheck = {
   id: 'ordering',
   title: 'ordered burst',
+  // Each connection's messages are handled one batch at a time: the burst gets time per publish.
+  timeoutMs: (ctx) => ctx.timeoutMs + ctx.burst * BURST_MS_PER_PUBLISH,
   async run(ctx, scope) {
     const topic = `${ctx.topicPrefix}/order`;
     const n = ctx.burst;

@@ -39,6 +39,8 @@ export async function openRaw(ctx: SmokeContext, scope: CheckScope, options: Raw
     followRedirects: false,
   });
   scope.own({ close: () => ws.terminate() });
+  // After the first outcome, later errors (the refused request torn down, say) are expected.
+  ws.on('error', () => undefined);
   let protocol: string | undefined;
   let extensions: string | undefined;
   ws.on('upgrade', (res) => {

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBridgeCommand } from './bridge';
 import { registerAdminCommands } from './admin/index';
 import { registerDevCommand } from './dev';
+import { registerSmokeCommand } from './smoke/index';
 
 export class CliInputError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDevCommand(program);
   registerBridgeCommand(program);
   registerAdminCommands(program);
+  registerSmokeCommand(program);
   return program;
 }
 

@@ -14,6 +14,7 @@ import type { SendOutcome } from '../../gateway/delivery';
 import type { PublishPacket } from '../../mqtt';
 import type { EnqueueSlot, Gate } from '../../store/message-port';
 import type { RuntimeDeps } from '../types';
+import { closeQuietly } from '../outbox';
 
 /** No Receive Maximum announced: the spec default (MQTT 5.0 section 3.1.2.11.3, 65,535). */
 export const DEFAULT_RECEIVE_MAXIMUM = 65_535;
@@ -151,7 +152,7 @@ export async function post(deps: RuntimeDeps, connectionId: string, mode: Transp
     if (!(error instanceof DeliveryTimeoutError)) throw error;
     deps.metrics.add('DeliveryErrors');
     deps.log.warn('delivery timed out: closing the connection', { connectionId, posted: error.posted });
-    await closeConnection(deps, connectionId);
+    await closeQuietly(deps, connectionId);
     return;
   }
   deps.metrics.add('MessagesOut');
@@ -160,15 +161,6 @@ export async function post(deps: RuntimeDeps, connectionId: string, mode: Transp
   if (outcome.status === 'throttled') {
     deps.metrics.add('SlowSubscriberClosed');
     deps.log.warn('delivery stayed throttled: closing the slow subscriber', { connectionId, posted: outcome.posted });
-    await closeConnection(deps, connectionId);
-  }
-}
-
-/** Closes a connection the broker gave up on; a failed close is logged (keep-alive or the gateway ends it). */
-async function closeConnection(deps: RuntimeDeps, connectionId: string): Promise<void> {
-  try {
-    await deps.delivery.close(connectionId);
-  } catch (error) {
-    deps.log.warn('closing the connection failed', { connectionId, error });
+    await closeQuietly(deps, connectionId);
   }
 }

@@ -158,22 +158,9 @@ export class ApiGatewayDelivery implements Delivery {
   }
 
   async send(connectionId: string, bytes: Uint8Array, mode: TransportMode): Promise<SendOutcome> {
-    const messages = encodeOutgoing(bytes, mode);
-    let posted = 0;
-    // One message at a time: two posts are two independent HTTP requests with no ordering, and the
-    // fragments of one packet must reach the client one after the other.
-    for (const message of messages) {
-      const answer = await this.post(connectionId, message, posted);
-      if (answer === 'gone') {
-        this.pacer.forget(connectionId);
-        await this.onGone?.(connectionId);
-        return { status: 'gone', posted };
-      }
-      if (answer === THROTTLED) return { status: 'throttled', posted };
-      posted += 1;
-    }
-    return { status: 'sent', posted };
+    return sendInOrder(connectionId, encodeOutgoing(bytes, mode), (message, posted) => this.post(connectionId, message, posted), this.pacer, this.onGone);
   }
+
 
   async close(connectionId: string): Promise<void> {
     this.pacer.forget(connectionId);
@@ -242,6 +229,33 @@ export class ApiGatewayDelivery implements Delivery {
     this.onThrottled?.(connectionId);
     return true;
   }
+}
+
+/**
+ * Posts a send's messages one at a time, in order (two posts are two independent HTTP requests
+ * with no ordering, and the fragments of one packet must reach the client one after the other),
+ * and stops at the first that finds the connection gone (`onGone` is told) or stays throttled.
+ * Shared by the delivery adapters; `post` is the adapter's paced post of one message.
+ */
+export async function sendInOrder(
+  connectionId: string,
+  messages: readonly OutgoingMessage[],
+  post: (message: OutgoingMessage, posted: number) => Promise<'posted' | 'gone' | typeof THROTTLED>,
+  pacer: Pacer,
+  onGone: OnGone | undefined,
+): Promise<SendOutcome> {
+  let posted = 0;
+  for (const message of messages) {
+    const answer = await post(message, posted);
+    if (answer === 'gone') {
+      pacer.forget(connectionId);
+      await onGone?.(connectionId);
+      return { status: 'gone', posted };
+    }
+    if (answer === THROTTLED) return { status: 'throttled', posted };
+    posted += 1;
+  }
+  return { status: 'sent', posted };
 }
 
 /** A tagged fragment of a big packet (lib/client/fragment-tag.ts), which the client keeps once. */

@@ -8,7 +8,7 @@
  * Timeouts are simulated as the real adapter reacts to them (delivery.ts): a fragment is tried
  * once more, a message of whole packets throws DeliveryTimeoutError.
  */
-import { FRAGMENT_TIMEOUT_RETRIES, isFragment } from './delivery';
+import { FRAGMENT_TIMEOUT_RETRIES, isFragment, sendInOrder } from './delivery';
 import type { ConnectionInfo, Delivery, OnGone, OnThrottled, SendOutcome } from './delivery';
 import { DeliveryTimeoutError } from './errors';
 import { decodeServerMessages } from '../client/reassembly';
@@ -115,19 +115,9 @@ export class MemoryDelivery implements Delivery {
   }
 
   async send(connectionId: string, bytes: Uint8Array, mode: TransportMode): Promise<SendOutcome> {
-    let posted = 0;
-    for (const message of encodeOutgoing(bytes, mode)) {
-      const answer = await this.post(connectionId, mode, message, posted);
-      if (answer === 'gone') {
-        this.pacer.forget(connectionId);
-        await this.onGone?.(connectionId);
-        return { status: 'gone', posted };
-      }
-      if (answer === THROTTLED) return { status: 'throttled', posted };
-      posted += 1;
-    }
-    return { status: 'sent', posted };
+    return sendInOrder(connectionId, encodeOutgoing(bytes, mode), (message, posted) => this.post(connectionId, mode, message, posted), this.pacer, this.onGone);
   }
+
 
   async close(connectionId: string): Promise<void> {
     this.pacer.forget(connectionId);
